@@ -1,0 +1,47 @@
+# The README's two commands: `make book` and `make test`. Both set up everything first.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PROFILE ?= quick
+# extra pytest arguments, e.g. `make test PYTEST_ARGS="-k codecs"`
+PYTEST_ARGS ?=
+
+.PHONY: setup test book lint bench clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make book   set up .venv and node_modules, run the notebooks (profile $(PROFILE)), build the HTML book"
+	@echo "make test   set up, then run ruff and the whole pytest suite"
+	@echo "make bench  run the benchmarks in benchmarks/ (prints ratio tables)"
+
+# Python: an isolated venv with the exact versions of requirements-lock.txt (torch CPU build).
+$(BIN)/.installed: requirements-lock.txt pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -r requirements-lock.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+# JavaScript for the book's widgets, pinned by package-lock.json (served from the book itself).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.installed $(if $(wildcard package-lock.json),node_modules/.installed)
+
+test: setup
+	$(BIN)/ruff check dark tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+book: setup
+	$(BIN)/dark book --profile $(PROFILE)
+
+lint: setup
+	$(BIN)/ruff check dark tests benchmarks
+	$(BIN)/ruff format --check dark tests benchmarks
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf book/_build book/executed .pytest_cache

@@ -1,0 +1,45 @@
+"""The ``dark`` command: one sub-command per stage of the pipeline.
+
+Each stage lives in its own module, which exposes ``cli(argv: list[str]) -> int`` with its own
+argparse parser; this module only dispatches, importing the stage lazily so that
+``dark --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: sub-command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("dark.data.synth", "render the HUMAN4D-like dataset (or check a HUMAN4D root)"),
+    "train": ("dark.train", "train a Stacked Hourglass or HRNet model"),
+    "evaluate": ("dark.evaluate", "decode a run's test heatmaps with every decoder"),
+    "book": ("dark.pipeline", "execute the notebooks with papermill and build the book"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: dark COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "Run `dark COMMAND --help` for the options of one command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch ``argv`` (default ``sys.argv[1:]``) to a sub-command; return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0
+    if argv[0] == "--version":
+        from dark import __version__
+
+        print(__version__)
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"dark: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.cli(rest) or 0)
