@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make book   set up .venv and node_modules, run the notebooks (profile $(PROFILE)), build the HTML book"
-	@echo "make test   set up, then run ruff and the whole pytest suite"
+	@echo "make test   set up, then run the whole pytest suite (ruff included)"
 	@echo "make bench  run the benchmarks in benchmarks/ (prints ratio tables)"
 
 # Python: an isolated venv with the exact versions of requirements-lock.txt (torch CPU build).
@@ -19,7 +19,8 @@ $(BIN)/.installed: requirements-lock.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q -r requirements-lock.txt
-	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . > $(VENV)/editable.log 2>&1 \
+		|| { cat $(VENV)/editable.log; exit 1; }
 	touch $@
 
 # JavaScript for the book's widgets, pinned by package-lock.json (served from the book itself).
@@ -30,7 +31,6 @@ node_modules/.installed: package.json package-lock.json
 setup: $(BIN)/.installed $(if $(wildcard package-lock.json),node_modules/.installed)
 
 test: setup
-	$(BIN)/ruff check dark tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 book: setup
