@@ -1,0 +1,167 @@
+"""dark.metrics: hand-made predictions with known answers, and bootstrap coverage in simulation."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dark import metrics as M
+
+
+def _hand_made():
+    """2 frames x 3 joints; errors chosen as Pythagorean triples so they are exact in floating point."""
+    gt = np.array([[[10, 10], [20, 20], [30, 30]], [[0, 0], [5, 5], [7, 7]]], dtype=float)
+    offsets = np.array([[[3, 4], [0, 0], [6, 8]], [[0, 1], [100, 100], [0, 0]]], dtype=float)
+    visible = np.array([[True, True, True], [True, False, True]])
+    head = np.array([10.0, 4.0])
+    # visible errors: frame 0 -> 5, 0, 10 ; frame 1 -> 1, (invisible: 141.4), 0
+    return gt + offsets, gt, visible, head
+
+
+def test_hand_made_values():
+    pred, gt, vis, head = _hand_made()
+    errs = np.array([5.0, 0.0, 10.0, 1.0, 0.0])
+    assert M.mean_error(pred, gt, vis) == pytest.approx(errs.mean())
+    assert M.rmse(pred, gt, vis) == pytest.approx(math.sqrt((errs**2).mean()))
+    # alpha 0.5: thresholds 5 (frame 0) and 2 (frame 1): 5 <= 5 on the threshold counts, 0, 10 no; 1, 0 yes
+    assert M.pckh(pred, gt, vis, head, 0.5) == pytest.approx(100 * 4 / 5)
+    # alpha 0.1: thresholds 1 and 0.4: joints with error 0 (twice) only; 1 > 0.4
+    assert M.pckh(pred, gt, vis, head, 0.1) == pytest.approx(100 * 2 / 5)
+    assert M.joint_errors(pred, gt)[1, 1] == pytest.approx(100 * math.sqrt(2))
+
+
+def test_joint_exactly_on_threshold_counts():
+    gt = np.zeros((1, 1, 2))
+    pred = np.array([[[0.3, 0.4]]])  # error 0.5 (0.3**2 + 0.4**2 rounds to exactly 0.25 in float64)
+    assert M.joint_errors(pred, gt)[0, 0] == 0.5
+    assert M.pckh(pred, gt, np.ones((1, 1), bool), np.array([1.0]), alpha=0.5) == 100.0
+    assert M.pckh(pred, gt, np.ones((1, 1), bool), np.array([1.0]), alpha=0.4999) == 0.0
+
+
+def test_perfect_prediction_and_invisible_excluded():
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0, 300, (7, 18, 2))
+    vis = rng.random((7, 18)) > 0.3
+    pred = gt.copy()
+    pred[~vis] += 1000.0  # invisible joints wildly wrong: must not matter
+    hs = rng.uniform(10, 30, 7)
+    assert M.pckh(pred, gt, vis, hs, 0.1) == 100.0
+    assert M.rmse(pred, gt, vis) == 0.0
+    assert M.mean_error(pred, gt, vis) == 0.0
+    np.testing.assert_array_equal(M.pckh_curve(pred, gt, vis, hs, [0.0, 0.1, 0.5]), [100.0, 100.0, 100.0])
+
+
+def test_torch_input_equals_numpy():
+    pred, gt, vis, head = _hand_made()
+    t = [torch.tensor(a) for a in (pred, gt, vis, head)]
+    assert M.rmse(*t[:3]) == pytest.approx(M.rmse(pred, gt, vis))
+    assert M.pckh(*t, 0.5) == pytest.approx(M.pckh(pred, gt, vis, head, 0.5))
+
+
+def test_per_joint_and_curve():
+    pred, gt, vis, head = _hand_made()
+    pj = M.per_joint(pred, gt, vis, head)
+    np.testing.assert_allclose(pj["mean_error"], [3.0, 0.0, 5.0])  # joint 1 only visible in frame 0
+    np.testing.assert_allclose(pj["rmse"], [math.sqrt(13), 0.0, math.sqrt(50)])
+    np.testing.assert_allclose(pj["pckh@0.5"], [100.0, 100.0, 50.0])
+    alphas = np.linspace(0, 2, 21)
+    curve = M.pckh_curve(pred, gt, vis, head, alphas)
+    assert np.all(np.diff(curve) >= 0)
+    for a, c in zip(alphas, curve, strict=True):
+        assert c == pytest.approx(M.pckh(pred, gt, vis, head, a))
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match=r"\(N, K, 2\)"):
+        M.rmse(np.zeros((3, 2)), np.zeros((3, 2)), np.ones(3, bool))
+    with pytest.raises(ValueError, match="visible"):
+        M.rmse(np.zeros((3, 4, 2)), np.zeros((3, 4, 2)), np.ones((3, 5), bool))
+    with pytest.raises(ValueError, match="head_size"):
+        M.pckh(np.zeros((3, 4, 2)), np.zeros((3, 4, 2)), np.ones((3, 4), bool), np.ones(4))
+    with pytest.raises(ValueError, match="unknown metric"):
+        M.summarize({"a": np.zeros((3, 4, 2))}, np.zeros((3, 4, 2)), np.ones((3, 4), bool), np.ones(3),
+                    metrics=["auc"])  # fmt: skip
+
+
+def test_frame_sums_groups_merge_frames():
+    pred, gt, vis, head = _hand_made()
+    s = M.frame_sums(pred, gt, vis, head, metrics=["rmse", "pckh@0.5"])
+    np.testing.assert_allclose(s, [[3, 125, 15, 2], [2, 1, 1, 2]])
+    merged = M.frame_sums(pred, gt, vis, head, metrics=["rmse", "pckh@0.5"], groups=["x", "x"])
+    np.testing.assert_allclose(merged, [[5, 126, 16, 4]])
+
+
+def test_summarize_point_values_equal_plain_metrics():
+    rng = np.random.default_rng(1)
+    gt = rng.uniform(0, 100, (40, 5, 2))
+    vis = rng.random((40, 5)) > 0.2
+    hs = rng.uniform(5, 15, 40)
+    a, b = gt + rng.normal(0, 2, gt.shape), gt + rng.normal(0, 3, gt.shape)
+    r = M.summarize({"a": a, "b": b}, gt, vis, hs, pairs=[("a", "b")], n_resamples=200, seed=3)
+    ma, d = r["metrics"]["a"], r["differences"][("a", "b")]
+    assert ma["rmse"].value == pytest.approx(M.rmse(a, gt, vis))
+    assert ma["pckh@0.1"].value == pytest.approx(M.pckh(a, gt, vis, hs, 0.1))
+    assert d["mean_error"].value == pytest.approx(M.mean_error(a, gt, vis) - M.mean_error(b, gt, vis))
+    for iv in [*ma.values(), *d.values()]:
+        assert iv.low <= iv.value <= iv.high
+    # seeded: the same seed gives the same interval
+    r2 = M.summarize({"a": a, "b": b}, gt, vis, hs, pairs=[("a", "b")], n_resamples=200, seed=3)
+    assert r2["differences"][("a", "b")]["rmse"] == d["rmse"]
+
+
+def _simulate(rng, frames, s_frame, s_a, s_b, joints=6):
+    """Shared per-frame offset (joints of a frame correlated) + per-joint noise; a and b share the offset."""
+    gt = rng.uniform(0, 100, (frames, joints, 2))
+    common = rng.normal(0, s_frame, (frames, 1, 2))
+    a = gt + common + rng.normal(0, s_a, gt.shape)
+    b = gt + common + rng.normal(0, s_b, gt.shape)
+    return a, b, gt, np.ones((frames, joints), bool), np.full(frames, 10.0)
+
+
+def test_bootstrap_covers_true_value_at_nominal_rate():
+    """Errors are Rayleigh with scale s = sqrt(s_frame^2 + s_x^2): RMSE = s sqrt(2), mean = s sqrt(pi/2),
+    PCKh@alpha = 100 (1 - exp(-(10 alpha)^2 / (2 s^2))); the RMSE difference a - b is sqrt(2) (s_a - s_b).
+    The joints of a frame share an offset, so only a bootstrap over frames (not joints) covers."""
+    rng = np.random.default_rng(2024)
+    s_frame, s_a, s_b = 1.5, 1.0, 2.0
+    sa, sb = math.hypot(s_frame, s_a), math.hypot(s_frame, s_b)
+    truth = {
+        "rmse": sa * math.sqrt(2),
+        "mean_error": sa * math.sqrt(math.pi / 2),
+        "pckh@0.2": 100 * (1 - math.exp(-(2.0**2) / (2 * sa**2))),
+    }
+    true_diff = math.sqrt(2) * (sa - sb)
+    reps, hits, diff_hits = 150, dict.fromkeys(truth, 0), 0
+    for i in range(reps):
+        a, b, gt, vis, hs = _simulate(rng, 80, s_frame, s_a, s_b)
+        r = M.summarize({"a": a, "b": b}, gt, vis, hs, metrics=list(truth), pairs=[("a", "b")],
+                        n_resamples=400, seed=i)  # fmt: skip
+        for m, t in truth.items():
+            iv = r["metrics"]["a"][m]
+            hits[m] += iv.low <= t <= iv.high
+        d = r["differences"][("a", "b")]["rmse"]
+        diff_hits += d.low <= true_diff <= d.high
+    for m in truth:  # nominal 0.95; binomial sd over 150 reps is 0.018
+        assert 0.88 <= hits[m] / reps <= 0.995, (m, hits[m] / reps)
+    assert 0.88 <= diff_hits / reps <= 0.995
+
+
+def test_paired_interval_is_narrower_than_unpaired():
+    """With a shared per-frame error, pairing cancels it: the paired CI is much narrower."""
+    rng = np.random.default_rng(5)
+    a, b, gt, vis, hs = _simulate(rng, 200, 4.0, 1.0, 1.2)
+    d = M.paired_difference(a, b, gt, vis, hs, metrics=["mean_error"], n_resamples=500)["mean_error"]
+    ca = M.confidence_intervals(a, gt, vis, hs, metrics=["mean_error"], n_resamples=500)["mean_error"]
+    cb = M.confidence_intervals(b, gt, vis, hs, metrics=["mean_error"], n_resamples=500)["mean_error"]
+    unpaired = math.hypot(ca.high - ca.low, cb.high - cb.low)
+    assert d.high - d.low < 0.5 * unpaired
+    assert d.value == pytest.approx(ca.value - cb.value)
+
+
+def test_interval_helpers():
+    iv = M.Interval(1.0, 0.5, 1.5)
+    assert iv.excludes_zero() == 1 and M.Interval(-1, -2, -0.1).excludes_zero() == -1
+    assert M.Interval(0.1, -0.1, 0.3).excludes_zero() == 0
+    assert f"{iv:.1f}" == "1.0 [0.5, 1.5]"
+    assert M.higher_is_better("pckh@0.1") and not M.higher_is_better("rmse")
