@@ -1,0 +1,211 @@
+"""The book's execution plan: which notebook runs with which parameters, per profile.
+
+The plan is one YAML file (``notebooks/pipeline.yml``)::
+
+    profiles:                       # name -> one paragraph the book shows about it
+      smoke: {about: "..."}
+    paths:                          # templates, expanded with {work} {root} {profile} {source}
+      generated: "{work}/data/generated/{profile}"
+    steps:
+      - id: train-sh-quantized      # unique; the executed notebook is <id>.ipynb
+        notebook: 03_train.md       # jupytext source, relative to the plan file
+        needs: [data]               # steps whose results this one reads
+        outputs: ["{runs}/sh-quantized/config.json"]   # must exist for the step to count as done
+        parameters:
+          model: sh
+          epochs: {smoke: 1, quick: 8, full: 30}       # a mapping keyed by profiles picks one value
+
+Strings are templates (``str.format`` with the variables above plus the expanded ``paths``), applied
+recursively inside lists and mappings. Nothing here executes anything: :func:`load_plan` returns the
+resolved steps in dependency order and :func:`step_hash` fingerprints one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: bump when the meaning of a stamp changes (forces every step to re-run once)
+STAMP_FORMAT = 1
+
+
+class PlanError(ValueError):
+    """The plan file is malformed or does not fit the requested profile."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One papermill execution: a notebook source with resolved parameters."""
+
+    id: str
+    notebook: Path
+    parameters: dict[str, Any]
+    needs: tuple[str, ...] = ()
+    outputs: tuple[Path, ...] = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan resolved for one profile: its steps in dependency order and its variables."""
+
+    profile: str
+    about: str
+    steps: tuple[Step, ...]
+    variables: dict[str, str]
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+
+def _expand(value: Any, variables: dict[str, str], profiles: set[str], profile: str, where: str) -> Any:
+    """Pick per-profile values and fill ``{templates}``, recursively."""
+    if isinstance(value, dict):
+        if value and set(value) <= profiles:
+            if profile not in value:
+                raise PlanError(f"{where}: no value for profile {profile!r} (has {sorted(value)})")
+            return _expand(value[profile], variables, profiles, profile, where)
+        return {k: _expand(v, variables, profiles, profile, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, variables, profiles, profile, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        try:
+            return value.format(**variables)
+        except (KeyError, IndexError, ValueError) as err:
+            raise PlanError(
+                f"{where}: cannot expand {value!r} ({err!r}; known: {sorted(variables)})"
+            ) from err
+    return value
+
+
+def _toposort(steps: list[Step]) -> list[Step]:
+    """Dependency order, stable with respect to the file's order; raises on cycles and unknown ids."""
+    by_id = {s.id: s for s in steps}
+    for s in steps:
+        for n in s.needs:
+            if n not in by_id:
+                raise PlanError(f"step {s.id!r} needs unknown step {n!r}")
+    done: list[Step] = []
+    seen: set[str] = set()
+    visiting: set[str] = set()
+
+    def visit(s: Step) -> None:
+        if s.id in seen:
+            return
+        if s.id in visiting:
+            raise PlanError(f"dependency cycle through step {s.id!r}")
+        visiting.add(s.id)
+        for n in s.needs:
+            visit(by_id[n])
+        visiting.discard(s.id)
+        seen.add(s.id)
+        done.append(s)
+
+    for s in steps:
+        visit(s)
+    return done
+
+
+def load_plan(
+    path: str | Path,
+    profile: str,
+    *,
+    work: str | Path,
+    root: str | Path | None = None,
+    source: str = "render",
+) -> Plan:
+    """Read the plan file and resolve it for ``profile``.
+
+    Args:
+        path: the YAML plan (notebook paths in it are relative to its folder).
+        profile: one of the plan's ``profiles``.
+        work: the folder that receives generated data and runs (``{work}``).
+        root: the repository root (``{root}``); default: the plan file's parent folder's parent.
+        source: ``"render"`` or a HUMAN4D root (``{source}``; ``dark book --data-root``).
+
+    Returns:
+        the :class:`Plan`, steps in dependency order, all paths absolute.
+    """
+    path = Path(path).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise PlanError(f"cannot read the plan {path}: {err}") from err
+    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
+        raise PlanError(f"{path}: expected a mapping with 'profiles', 'paths' and a list of 'steps'")
+    profiles = raw.get("profiles") or {}
+    if profile not in profiles:
+        raise PlanError(f"unknown profile {profile!r}; the plan defines {sorted(profiles)}")
+    names = set(profiles)
+    variables = {
+        "work": str(Path(work).resolve()),
+        "root": str(Path(root).resolve() if root else path.parent.parent),
+        "profile": profile,
+        "source": str(source),
+    }
+    about = str((profiles[profile] or {}).get("about", "")).strip()
+    variables["about"] = " ".join(about.split())
+    for key, template in (raw.get("paths") or {}).items():
+        variables[key] = _expand(template, variables, names, profile, f"paths.{key}")
+
+    steps: list[Step] = []
+    for i, entry in enumerate(raw["steps"]):
+        where = f"steps[{i}]"
+        if not isinstance(entry, dict) or "id" not in entry or "notebook" not in entry:
+            raise PlanError(f"{where}: each step needs an 'id' and a 'notebook'")
+        where = f"step {entry['id']!r}"
+        if entry.get("profiles") and profile not in entry["profiles"]:
+            continue
+        notebook = (path.parent / entry["notebook"]).resolve()
+        params = _expand(entry.get("parameters") or {}, variables, names, profile, f"{where}.parameters")
+        outputs = _expand(entry.get("outputs") or [], variables, names, profile, f"{where}.outputs")
+        steps.append(
+            Step(
+                id=str(entry["id"]),
+                notebook=notebook,
+                parameters=params,
+                needs=tuple(entry.get("needs") or ()),
+                outputs=tuple(Path(o) for o in outputs),
+                title=str(entry.get("title", "")),
+            )
+        )
+    ids = [s.id for s in steps]
+    if len(ids) != len(set(ids)):
+        raise PlanError(f"{path}: duplicate step ids in {ids}")
+    return Plan(profile=profile, about=about, steps=tuple(_toposort(steps)), variables=variables)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def step_hash(step: Step, upstream: dict[str, str]) -> str:
+    """Fingerprint of one execution: notebook source + parameters + the hashes of the steps it needs.
+
+    ``upstream`` maps each needed step id to that step's own hash, so a change anywhere upstream
+    changes every hash downstream of it (and nothing else).
+    """
+    missing = [n for n in step.needs if n not in upstream]
+    if missing:
+        raise PlanError(f"step {step.id!r}: no hash for needed steps {missing}")
+    payload = {
+        "format": STAMP_FORMAT,
+        "notebook": file_digest(step.notebook),
+        "parameters": step.parameters,
+        "needs": {n: upstream[n] for n in sorted(step.needs)},
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()

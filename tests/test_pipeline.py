@@ -1,0 +1,280 @@
+"""dark.plan / dark.pipeline on tiny notebooks written into tmp_path: plan resolution, hashing,
+skipping, resuming after a failure, progress lines, the CLI's errors."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from dark import pipeline
+from dark.plan import PlanError, load_plan, step_hash
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _notebook(path: Path, body: str, params: str) -> Path:
+    """A jupytext MyST notebook with a `parameters` cell and one code cell."""
+    path.write_text(
+        textwrap.dedent(
+            """\
+            ---
+            jupytext:
+              text_representation: {{extension: .md, format_name: myst}}
+            kernelspec: {{display_name: Python 3, language: python, name: python3}}
+            ---
+            # {title}
+
+            ```{{code-cell}}
+            :tags: [parameters]
+            {params}
+            ```
+
+            ```{{code-cell}}
+            {body}
+            ```
+            """
+        ).format(title=path.stem, params=params, body=body)
+    )
+    return path
+
+
+@pytest.fixture
+def project(tmp_path):
+    """Two notebooks: `make` writes value*2 to a file, `read` reads it and writes value+1."""
+    nb = tmp_path / "notebooks"
+    nb.mkdir()
+    _notebook(
+        nb / "make.md",
+        "from pathlib import Path\nPath(out).write_text(str(value * 2))",
+        "value = 0\nout = ''",
+    )
+    _notebook(
+        nb / "read.md",
+        "from pathlib import Path\nx = int(Path(src).read_text())\nassert x >= 0, 'negative'\n"
+        "Path(out).write_text(str(x + 1))",
+        "src = ''\nout = ''",
+    )
+    plan = {
+        "profiles": {"smoke": {"about": "tiny"}, "quick": {"about": "small"}},
+        "paths": {"data": "{work}/{profile}"},
+        "steps": [
+            {
+                "id": "read",
+                "notebook": "read.md",
+                "needs": ["make"],
+                "outputs": ["{data}/b.txt"],
+                "parameters": {"src": "{data}/a.txt", "out": "{data}/b.txt"},
+            },
+            {
+                "id": "make",
+                "notebook": "make.md",
+                "outputs": ["{data}/a.txt"],
+                "parameters": {"value": {"smoke": 3, "quick": 5}, "out": "{data}/a.txt"},
+            },
+        ],
+    }
+    (nb / "pipeline.yml").write_text(yaml.safe_dump(plan))
+    (tmp_path / "work" / "smoke").mkdir(parents=True)
+    return tmp_path
+
+
+def _plan(project, profile="smoke"):
+    return load_plan(project / "notebooks" / "pipeline.yml", profile, work=project / "work")
+
+
+# ------------------------------------------------------------------------------------------ plan
+
+
+def test_plan_picks_profile_values_expands_templates_and_orders_dependencies(project):
+    plan = _plan(project, "quick")
+    assert [s.id for s in plan.steps] == ["make", "read"]  # `read` is listed first but needs `make`
+    make = plan.step("make")
+    assert make.parameters == {"value": 5, "out": str(project / "work" / "quick" / "a.txt")}
+    assert make.notebook == project / "notebooks" / "make.md"
+    assert make.outputs == (project / "work" / "quick" / "a.txt",)
+    assert plan.about == "small"
+    assert _plan(project, "smoke").step("make").parameters["value"] == 3
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p.update(profiles={"quick": {}}), "unknown profile 'smoke'"),
+        (lambda p: p["steps"][0].update(needs=["nowhere"]), "unknown step 'nowhere'"),
+        (lambda p: p["steps"][1].update(needs=["read"]), "dependency cycle"),
+        (lambda p: p["steps"][1]["parameters"].update(out="{nothing}/a"), "cannot expand"),
+        (lambda p: p["steps"][1]["parameters"].update(value={"quick": 1}), "no value for profile 'smoke'"),
+        (lambda p: p["steps"][1].update(id="read"), "duplicate step ids"),
+    ],
+)
+def test_plan_errors_name_the_problem(project, edit, message):
+    path = project / "notebooks" / "pipeline.yml"
+    raw = yaml.safe_load(path.read_text())
+    edit(raw)
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(PlanError, match=message):
+        _plan(project)
+
+
+def test_the_books_plan_resolves_for_every_profile():
+    for profile in pipeline.PROFILES:
+        plan = load_plan(ROOT / "notebooks" / "pipeline.yml", profile, work="/w", root=ROOT)
+        ids = [s.id for s in plan.steps]
+        trains = [s for s in plan.steps if s.notebook.name == "03_train.md"]
+        assert {(s.parameters["model"], s.parameters["encoding"]) for s in trains} == {
+            ("sh", "quantized"),
+            ("sh", "unbiased"),
+            ("hrnet", "quantized"),
+            ("hrnet", "unbiased"),
+        }
+        assert len({s.parameters["out"] for s in trains}) == 4
+        for s in trains:
+            assert (
+                s.parameters["config"] == profile and s.parameters["data"] == f"/w/data/generated/{profile}"
+            )
+            assert ids.index("02_data") < ids.index(s.id) < ids.index("04_evaluate")
+        assert sorted(plan.step("04_evaluate").parameters["runs"]) == sorted(
+            s.parameters["out"] for s in trains
+        )
+        assert plan.about, "every profile says what it means"
+
+
+def test_data_root_switches_the_data_step_source(tmp_path):
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "full", work="/w", root=ROOT, source=str(tmp_path))
+    assert plan.step("02_data").parameters["source"] == str(tmp_path)
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "full", work="/w", root=ROOT)
+    assert plan.step("02_data").parameters["source"] == "render"
+
+
+# ------------------------------------------------------------------------------------------ hashing
+
+
+def test_hash_follows_source_parameters_and_upstream_only(project):
+    plan = _plan(project)
+    make, read = plan.step("make"), plan.step("read")
+    h_make = step_hash(make, {})
+    h_read = step_hash(read, {"make": h_make})
+    assert h_read != h_make and len(h_make) == 64
+    assert step_hash(make, {}) == h_make  # deterministic
+    assert step_hash(read, {"make": "0" * 64}) != h_read  # upstream change propagates
+    quick = _plan(project, "quick")
+    assert step_hash(quick.step("make"), {}) != h_make  # parameters differ
+    (project / "notebooks" / "make.md").write_text(make.notebook.read_text() + "\n<!-- edited -->\n")
+    assert step_hash(make, {}) != h_make
+    with pytest.raises(PlanError, match="no hash"):
+        step_hash(read, {})
+
+
+# ------------------------------------------------------------------------------------------ execution
+
+
+def _fake_executor(calls):
+    """Stand-in for papermill: records the call, writes the outputs and an empty executed notebook."""
+
+    def execute(step, out_dir, *, cwd, quiet):
+        calls.append(step.id)
+        for p in step.outputs:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text("x")
+        nbformat.write(nbformat.v4.new_notebook(), out_dir / f"{step.id}.ipynb")
+        return out_dir / f"{step.id}.ipynb"
+
+    return execute
+
+
+def test_skips_up_to_date_steps_and_reruns_only_what_depends_on_an_edit(project):
+    out, calls, lines = project / "out", [], []
+    run = lambda **kw: pipeline.execute_plan(  # noqa: E731
+        _plan(project), out, cwd=project, execute=_fake_executor(calls), log=lines.append, **kw
+    )
+    assert run().executed == ["make", "read"]
+    assert run().skipped == ["make", "read"] and calls == ["make", "read"]
+    # editing the downstream notebook re-runs it alone; editing the upstream one re-runs both
+    read_md = project / "notebooks" / "read.md"
+    read_md.write_text(read_md.read_text() + "\n<!-- edited -->\n")
+    assert run().executed == ["read"]
+    make_md = project / "notebooks" / "make.md"
+    make_md.write_text(make_md.read_text() + "\n<!-- edited -->\n")
+    assert run().executed == ["make", "read"]
+    # a missing declared output or executed notebook invalidates the stamp
+    (project / "work" / "smoke" / "b.txt").unlink()
+    assert run().executed == ["read"]
+    (out / "make.ipynb").unlink()
+    assert run().executed == ["make"]  # same inputs, same hash: `read` stays up to date
+    assert run(force=True).executed == ["make", "read"]
+    # progress: step i of n and the elapsed time on every line
+    assert lines[0].startswith("[1/2] make (make.md): executing") and "elapsed 0:00:0" in lines[0]
+    assert any(line.startswith("[2/2] read (read.md): up to date, skipped") for line in lines)
+
+
+def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
+    """One real papermill execution per notebook: a failure in `read` keeps `make`'s results."""
+    out, lines = project / "out", []
+    data = project / "work" / "smoke"
+    (project / "notebooks" / "make.md").write_text(
+        (project / "notebooks" / "make.md").read_text().replace("value * 2", "value * -2")
+    )
+    with pytest.raises(pipeline.StepFailed) as info:
+        pipeline.execute_plan(_plan(project), out, cwd=project, quiet=True, log=lines.append)
+    message = str(info.value)
+    assert "step 2/2 'read' failed" in message and "read.md" in message
+    assert "AssertionError: negative" in message and "cell " in message
+    partial = out / "read.failed.ipynb"
+    assert info.value.partial == partial and str(partial) in message
+    cells = nbformat.read(partial, as_version=4).cells
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in cells)
+    errors = [
+        o for c in cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
+    ]
+    assert errors and errors[0]["ename"] == "AssertionError"
+    assert not (out / "read.ipynb").exists() and not pipeline.stamp_path(out, "read").exists()
+    # the finished step is kept: its stamp, its executed notebook, its output
+    assert json.loads(pipeline.stamp_path(out, "make").read_text())["hash"]
+    assert (data / "a.txt").read_text() == "-6"
+    executed = nbformat.read(out / "make.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "value = 3" in injected[0].source
+    # fix the downstream notebook: the rerun resumes at `read`
+    read_md = project / "notebooks" / "read.md"
+    read_md.write_text(read_md.read_text().replace("assert x >= 0", "assert x <= 0"))
+    report = pipeline.execute_plan(_plan(project), out, cwd=project, quiet=True, log=lines.append)
+    assert report.executed == ["read"] and report.skipped == ["make"]
+    assert (data / "b.txt").read_text() == "-5"
+    assert not partial.exists()
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def test_cli_errors_exit_2_with_one_line(tmp_path, capsys):
+    assert pipeline.cli(["--profile", "smoke", "--data-root", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--data-root" in err and "not a directory" in err
+    with pytest.raises(SystemExit) as info:
+        pipeline.cli(["--profile", "huge"])
+    assert info.value.code == 2
+
+
+def test_assets_are_copied_from_node_modules_not_referenced_remotely(tmp_path):
+    node_modules = ROOT / "node_modules"
+    if not node_modules.is_dir():
+        with pytest.raises(FileNotFoundError, match="npm ci"):
+            pipeline.prepare_assets(tmp_path, node_modules)
+        return
+    book = tmp_path / "book"
+    (book / "widgets").mkdir(parents=True)
+    (book / "widgets" / "require-config.js").write_text("// config\n")
+    pipeline.prepare_assets(book, node_modules)
+    static = book / "_widgets" / "static"
+    for _, dst in pipeline.WIDGET_FILES:
+        assert (static / dst).stat().st_size > 1000
+    assert (static / "mathjax" / "tex-chtml.js").is_file()
+    assert any((book / "_widgets" / "extra").glob("*.woff2"))
+    before = pipeline.book_digest(book)
+    pipeline.prepare_assets(book, node_modules)  # idempotent: nothing changes
+    assert pipeline.book_digest(book) == before
