@@ -1,0 +1,203 @@
+"""``mle``: the maximum-likelihood centre of a Gaussian heatmap in white noise (beyond every reference).
+
+In additive white Gaussian noise the maximum-likelihood estimate of the amplitude ``A`` and centre
+``(x0, y0)`` of ``A exp(-||p - c||^2 / (2 sigma^2))`` is the least-squares fit of that model to the
+pixels. It is asymptotically unbiased and efficient: its variance approaches the Cramer-Rao bound
+(:func:`dark.theory.crlb`), which no unbiased decoder can beat. Steps, all batched (no Python loop
+over maps; a fixed number of iterations):
+
+1. Initialise robustly: correlate the map with the known Gaussian (the *matched filter*, the optimal
+   detector of a known shape in white noise) and take the argmax of the correlation, refined by a
+   parabola through its 3 x 3 neighbourhood. A plain argmax of the raw map (``init="argmax"``) is
+   kept for comparison: at low SNR it sometimes lands on a noise spike and the fit then fails
+   (the threshold effect shown in the decoder study).
+2. Gather a ``(2r + 1)^2`` window around the integer start (``r = ceil(3 sigma)`` by default; pixels
+   outside the map or non-finite are masked out), start the amplitude at its linear least-squares
+   value ``sum h g / sum g^2``.
+3. Levenberg-Marquardt on ``(A, x0, y0)`` (plus ``sigma`` when ``fit_sigma``): Gauss-Newton normal
+   equations with Marquardt's diagonal damping, position steps clamped to 1 px, a step kept only if
+   it lowers the squared error (the damping grows tenfold otherwise, shrinks tenfold on success).
+4. Fall back to the initial estimate wherever the fit is non-finite, has a non-positive amplitude
+   or leaves the window. The result is never NaN or Inf.
+
+Cost: a separable convolution of the whole map (the matched filter) plus a few passes over the
+window; still a small multiple of DARK's cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["decode_mle", "matched_filter_peak"]
+
+
+def _gauss1d(sigma: float, radius: int, dtype, device) -> Tensor:
+    t = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    return torch.exp(-(t * t) / (2 * sigma * sigma))
+
+
+def matched_filter_peak(maps: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
+    """Integer peak of the correlation with the Gaussian of ``sigma``, and a sub-pixel refinement.
+
+    Args:
+        maps: ``(N, H, W)`` finite float maps.
+        sigma: the Gaussian's standard deviation (heatmap px).
+
+    Returns:
+        ``(m, frac)``: ``m`` ``(N, 2)`` long integer ``(x, y)`` of the correlation's maximum (first in
+        row-major order on ties), ``frac`` ``(N, 2)`` float offsets in ``[-0.5, 0.5]`` from a parabola
+        through the correlation at ``m - 1, m, m + 1`` per axis (0 on the border or when the parabola
+        does not open downwards).
+    """
+    n, h, w = maps.shape
+    r = max(1, math.ceil(3 * sigma))
+    k = _gauss1d(sigma, r, maps.dtype, maps.device)
+    x = maps.unsqueeze(1)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0)), k.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, r, r)), k.view(1, 1, -1, 1)).squeeze(1)  # (N, H, W)
+    flat = x.reshape(n, -1).argmax(dim=1)
+    my, mx = flat // w, flat % w
+    pad = F.pad(x.unsqueeze(1), (1, 1, 1, 1), mode="replicate").squeeze(1)  # (N, H+2, W+2)
+    rows = torch.arange(n, device=maps.device)
+
+    def at(dy: int, dx: int) -> Tensor:
+        return pad[rows, my + 1 + dy, mx + 1 + dx]
+
+    c = at(0, 0)
+    fracs = []
+    for lo, hi, inside in (
+        (at(0, -1), at(0, 1), (mx > 0) & (mx < w - 1)),
+        (at(-1, 0), at(1, 0), (my > 0) & (my < h - 1)),
+    ):
+        curv = lo - 2 * c + hi
+        ok = inside & (curv < 0)
+        step = 0.5 * (lo - hi) / torch.where(ok, curv, torch.ones_like(curv))
+        fracs.append(torch.where(ok, step.clamp(-0.5, 0.5), torch.zeros_like(step)))
+    return torch.stack([mx, my], dim=1), torch.stack(fracs, dim=1)
+
+
+def _model(theta: Tensor, px: Tensor, py: Tensor, sigma0: float, fit_sigma: bool):
+    """Gaussian values ``g`` (N, P) and Jacobian of ``A g`` w.r.t. theta (N, P, n)."""
+    a, u, v = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
+    s = theta[:, 3:4] if fit_sigma else torch.full_like(a, sigma0)
+    du, dv = px - u, py - v
+    s2 = s * s
+    g = torch.exp(-(du * du + dv * dv) / (2 * s2))
+    cols = [g, a * g * du / s2, a * g * dv / s2]
+    if fit_sigma:
+        cols.append(a * g * (du * du + dv * dv) / (s2 * s))
+    return a * g, torch.stack(cols, dim=-1)
+
+
+def decode_mle(
+    maps: Tensor,
+    sigma: float = 2.0,
+    *,
+    fit_sigma: bool = False,
+    init: str = "matched",
+    radius: int | None = None,
+    iterations: int = 8,
+) -> Tensor:
+    """Least-squares (= maximum-likelihood in white noise) centre of each map.
+
+    Args:
+        maps: ``(N, H, W)`` float tensor (any device). Non-finite pixels are ignored.
+        sigma: the Gaussian's standard deviation in heatmap px (known, or the start when ``fit_sigma``).
+        fit_sigma: also fit sigma (kept within ``[sigma / 4, 4 sigma]``).
+        init: ``"matched"`` (matched-filter peak, robust at low SNR) or ``"argmax"`` (raw maximum).
+        radius: half-size of the fitting window, default ``ceil(3 sigma)``.
+        iterations: Levenberg-Marquardt iterations (fixed; each costs two passes over the window).
+
+    Returns:
+        ``(N, 2)`` centres ``(x, y)`` in heatmap px, same dtype as ``maps`` (float32 for half
+        precision inputs); always finite.
+    """
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (N, H, W), got {tuple(maps.shape)}")
+    if not (sigma > 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
+    if init not in ("matched", "argmax"):
+        raise ValueError(f"init must be 'matched' or 'argmax', got {init!r}")
+    out_dtype = maps.dtype if maps.dtype in (torch.float32, torch.float64) else torch.float32
+    dtype = out_dtype
+    n, h, w = maps.shape
+    device = maps.device
+    if n == 0:
+        return torch.zeros((0, 2), dtype=out_dtype, device=device)
+    x = maps.to(dtype)
+    finite = torch.isfinite(x)
+    x = torch.where(finite, x, torch.zeros_like(x))
+    # Scale-invariance: fit each map divided by its maximum (tiny or huge amplitudes then neither
+    # underflow nor overflow in the squared error). Maps with no positive value are left as they are.
+    peak = x.amax(dim=(1, 2), keepdim=True)
+    x = torch.where(peak > 0, x / torch.where(peak > 0, peak, torch.ones_like(peak)), x)
+
+    if init == "matched":
+        m, frac = matched_filter_peak(x, sigma)
+    else:
+        flat = torch.where(finite, x, torch.full_like(x, -torch.inf)).reshape(n, -1).argmax(dim=1)
+        m = torch.stack([flat % w, flat // w], dim=1)
+        frac = torch.zeros((n, 2), dtype=dtype, device=device)
+
+    # Window around the integer start, masked outside the map and at non-finite pixels.
+    r = max(1, math.ceil(3 * sigma)) if radius is None else int(radius)
+    off = torch.arange(-r, r + 1, device=device)
+    oy, ox = torch.meshgrid(off, off, indexing="ij")
+    ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # (1, P)
+    gx, gy = m[:, 0:1] + ox, m[:, 1:2] + oy  # (N, P)
+    inside = (gx >= 0) & (gx < w) & (gy >= 0) & (gy < h)
+    idx = gy.clamp(0, h - 1) * w + gx.clamp(0, w - 1)
+    vals = x.reshape(n, -1).gather(1, idx)
+    mask = (inside & finite.reshape(n, -1).gather(1, idx)).to(dtype)
+    vals = vals * mask
+    px, py = ox.to(dtype), oy.to(dtype)  # pixel coordinates relative to m
+
+    # Start: centre from the initialiser, amplitude from linear least squares at that centre.
+    theta = torch.zeros((n, 4 if fit_sigma else 3), dtype=dtype, device=device)
+    theta[:, 1:3] = frac
+    if fit_sigma:
+        theta[:, 3] = sigma
+    theta[:, 0] = 1.0
+    g0, _ = _model(theta, px, py, sigma, fit_sigma)
+    den = (g0 * g0 * mask).sum(1)
+    theta[:, 0] = torch.where(den > 0, (vals * g0).sum(1) / den.clamp_min(1e-30), torch.ones_like(den))
+    start = theta.clone()
+
+    def cost(t: Tensor) -> Tensor:
+        pred, _ = _model(t, px, py, sigma, fit_sigma)
+        res = (vals - pred) * mask
+        return (res * res).sum(1)
+
+    lam = torch.full((n,), 1e-3, dtype=dtype, device=device)
+    current = cost(theta)
+    eye = torch.eye(theta.shape[1], dtype=dtype, device=device)
+    for _ in range(iterations):
+        pred, jac = _model(theta, px, py, sigma, fit_sigma)
+        jm = jac * mask.unsqueeze(-1)
+        jtj = jm.transpose(1, 2) @ jm  # (N, n, n)
+        jtr = (jm * (vals - pred).unsqueeze(-1)).sum(1)  # (N, n)
+        diag = torch.diagonal(jtj, dim1=1, dim2=2).clamp_min(1e-12)
+        damped = jtj + lam[:, None, None] * torch.diag_embed(diag) + 1e-12 * eye
+        step, _ = torch.linalg.solve_ex(damped, jtr.unsqueeze(-1))
+        step = step.squeeze(-1)
+        step = torch.where(torch.isfinite(step), step, torch.zeros_like(step))
+        step[:, 1:3] = step[:, 1:3].clamp(-1.0, 1.0)
+        cand = theta + step
+        if fit_sigma:
+            cand[:, 3] = cand[:, 3].clamp(sigma / 4, sigma * 4)
+        new = cost(cand)
+        better = torch.isfinite(new) & (new < current)
+        theta = torch.where(better.unsqueeze(1), cand, theta)
+        current = torch.where(better, new, current)
+        lam = torch.where(better, lam / 10, lam * 10).clamp(1e-9, 1e9)
+
+    ok = (
+        torch.isfinite(theta).all(1) & (theta[:, 0] > 0) & (theta[:, 1].abs() <= r) & (theta[:, 2].abs() <= r)
+    )
+    pos = torch.where(ok.unsqueeze(1), theta[:, 1:3], start[:, 1:3])
+    coords = m.to(dtype) + pos
+    return coords.to(out_dtype)
