@@ -1,0 +1,121 @@
+"""dark.evaluate: decoding rendered heatmaps with known centres, scoring, model-vs-model, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dark import codecs, evaluate, metrics
+
+H, W, K = 40, 80, 3
+
+
+def _render(coords_input, stride=4.0, sigma=2.0, noise=0.0, seed=0):
+    """Gaussian heatmaps (N, K, 40, 80) centred on the joints, from input px, plus white noise."""
+    hm_xy = torch.as_tensor(coords_input, dtype=torch.float64) / stride
+    maps = codecs.encode(hm_xy, size=(H, W), sigma=sigma, method="unbiased")
+    if noise:
+        maps = maps + noise * torch.randn(
+            maps.shape, generator=torch.Generator().manual_seed(seed), dtype=maps.dtype
+        )
+    return maps.numpy().astype(np.float16)
+
+
+def _joints(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.uniform(40, 280, (n, K)), rng.uniform(30, 130, (n, K))], axis=-1)
+
+
+def test_decode_all_maps_to_input_px():
+    gt = _joints(20)
+    hms = _render(gt)
+    cfg = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "stride"}
+    out = evaluate.decode_all(hms, cfg, decoders=["argmax", "dark"], device="cpu", batch_size=7)
+    assert set(out) == {"argmax", "dark"} and out["dark"].shape == (20, K, 2)
+    # argmax: the nearest heatmap pixel centre (independent computation), times the stride
+    np.testing.assert_allclose(out["argmax"], np.floor(gt / 4 + 0.5) * 4)
+    # DARK on clean Gaussians recovers the centre (float16 storage limits it to ~1e-2 input px)
+    np.testing.assert_allclose(out["dark"], gt, atol=0.05)
+
+
+def test_decode_all_udp_and_bad_shape():
+    gt = _joints(5)
+    hm_xy = codecs.to_heatmap(torch.as_tensor(gt), scaling="udp", input_size=(160, 320), heatmap_size=(H, W))
+    hms = codecs.encode(hm_xy, size=(H, W), sigma=2.0).numpy()
+    cfg = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "udp"}
+    out = evaluate.decode_all(hms, cfg, decoders=["dark"], device="cpu")
+    np.testing.assert_allclose(out["dark"], gt, atol=0.01)
+    with pytest.raises(ValueError, match=r"\(N, K, h, w\)"):
+        evaluate.decode_all(hms[0], cfg)
+
+
+def test_decode_all_every_decoder_and_stride_8():
+    gt = _joints(4)
+    hms = _render(gt, stride=8.0)  # a half-resolution network: 8 input px per heatmap px
+    out = evaluate.decode_all(hms, {"sigma": 2.0, "heatmap_stride": 8}, device="cpu")
+    assert tuple(out) == tuple(codecs.DECODERS)
+    for d, xy in out.items():
+        ref, _ = codecs.decode(torch.from_numpy(hms.astype(np.float32)), d, sigma=2.0)
+        np.testing.assert_allclose(xy, ref.double().numpy() * 8, atol=1e-6, err_msg=d)
+
+
+def test_score_structure_and_values():
+    gt = _joints(30, seed=1)
+    vis = np.ones((30, K), bool)
+    hs = np.full(30, 20.0)
+    preds = {"dark": gt + 1.0, "argmax": gt + 3.0}  # errors sqrt(2) and 3 sqrt(2)
+    groups = np.repeat(np.arange(10), 3)
+    r = evaluate.score(preds, gt, vis, hs, groups=groups, n_resamples=200)
+    assert r["decoders"]["dark"]["metrics"]["rmse"]["value"] == pytest.approx(np.sqrt(2))
+    assert r["decoders"]["argmax"]["metrics"]["pckh@0.1"]["value"] == 0.0  # 4.24 > 2
+    assert r["decoders"]["dark"]["metrics"]["pckh@0.1"]["value"] == 100.0
+    d = r["differences"]["dark-argmax"]["mean_error"]
+    assert d["value"] == pytest.approx(-2 * np.sqrt(2)) and d["low"] == pytest.approx(d["high"])
+    assert r["decoders"]["dark"]["per_joint"]["mean_error"] == pytest.approx([np.sqrt(2)] * K)
+    curve = r["decoders"]["argmax"]["pckh_curve"]
+    assert len(curve) == len(evaluate.CURVE_ALPHAS) and curve[0] == 0.0 and curve[-1] == 100.0
+
+
+def _fake_evaluated_run(root, name, model, encoding, coords, gt, vis, hs, groups, names):
+    run = root / name
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": model, "encoding": encoding}))
+    np.savez(run / evaluate.PREDICTIONS, coords=coords.astype(np.float32),
+             decoders=np.array(["argmax", "dark"]), gt=gt, visible=vis, head_size=hs, groups=groups,
+             names=names)  # fmt: skip
+    return run
+
+
+def test_compare_encodings_paired(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 200
+    gt, vis, hs = _joints(n, seed=4), np.ones((n, K), bool), np.full(n, 10.0)
+    groups, names = np.arange(n).astype(str), np.array([f"s/{i}" for i in range(n)])
+    common = rng.normal(0, 2.0, (n, 1, 2))  # the same hard frames for both models
+    unb = np.stack([gt + common + rng.normal(0, 1.0, gt.shape) for _ in range(2)])
+    qua = np.stack([gt + common + rng.normal(0, 1.5, gt.shape) for _ in range(2)])
+    ra = _fake_evaluated_run(tmp_path, "u", "sh", "unbiased", unb, gt, vis, hs, groups, names)
+    rb = _fake_evaluated_run(tmp_path, "q", "sh", "quantized", qua, gt, vis, hs, groups, names)
+    rc = _fake_evaluated_run(tmp_path, "h", "hrnet", "unbiased", unb, gt, vis, hs, groups, names)
+    (c,) = evaluate.compare_encodings([ra, rb, rc], n_resamples=300)  # hrnet has one run only: skipped
+    assert (c["model"], c["a"], c["b"]) == ("sh", "unbiased", "quantized")
+    d = c["differences"]["dark"]["rmse"]
+    assert d["value"] == pytest.approx(metrics.rmse(unb[1], gt, vis) - metrics.rmse(qua[1], gt, vis))
+    assert d["high"] < 0  # the unbiased model is clearly better, paired
+    np.savez(rb / evaluate.PREDICTIONS, coords=qua.astype(np.float32), decoders=np.array(["argmax", "dark"]),
+             gt=gt + 1, visible=vis, head_size=hs, groups=groups, names=names)  # fmt: skip
+    with pytest.raises(ValueError, match="different test frames"):
+        evaluate.compare_encodings([ra, rb])
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert evaluate.cli(["--run", str(tmp_path / "nope"), "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not found" in err
+
+
+def test_model_input_resizes_only_when_needed():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert evaluate.model_input(x, (4, 4)) is x
+    np.testing.assert_allclose(evaluate.model_input(x, (2, 2))[0, 0].numpy(), [[2.5, 4.5], [10.5, 12.5]])
