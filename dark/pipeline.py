@@ -104,6 +104,18 @@ def _describe_failure(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+def _hide_parameters(path: Path) -> None:
+    """Tag the parameters cells of an executed notebook ``remove-cell`` (pages written as prose)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
 def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -> Path:
     """Execute one step's notebook with papermill; return the executed ``<id>.ipynb``.
 
@@ -133,6 +145,8 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
         if running.exists():
             os.replace(running, failed)
         raise
+    if step.hide_parameters:
+        _hide_parameters(running)
     with open(running, "rb") as f:
         os.fsync(f.fileno())
     os.replace(running, final)
@@ -245,12 +259,12 @@ def prepare_assets(book: Path, node_modules: Path) -> None:
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
         for f in files:
             _sync_file(f, static / "mathjax" / f.relative_to(mathjax))
-    # html-manager resolves its icon fonts relative to the page: publish them at the root and in
-    # executed/ (the only folder with pages), so a widget icon never asks for a missing file
+    # html-manager asks for its icon fonts at <page folder>/@jupyter-widgets/html-manager/dist/:
+    # publish them under the root and executed/ (the folders with pages), so no request fails
     dist = node_modules / "@jupyter-widgets" / "html-manager" / "dist"
     for font in sorted(p for p in dist.iterdir() if p.suffix in FONT_SUFFIXES):
-        _sync_file(font, extra / font.name)
-        _sync_file(font, extra / "executed" / font.name)
+        for folder in (extra, extra / "executed"):
+            _sync_file(font, folder / font.relative_to(node_modules))
 
 
 def publish_notebooks(plan: Plan, out_dir: Path, book: Path) -> list[Path]:

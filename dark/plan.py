@@ -4,18 +4,20 @@ The plan is one YAML file (``notebooks/pipeline.yml``)::
 
     profiles:                       # name -> one paragraph the book shows about it
       smoke: {about: "..."}
-    paths:                          # templates, expanded with {work} {root} {profile} {source}
+    paths:                          # templates, expanded with the variables below
       generated: "{work}/data/generated/{profile}"
     steps:
       - id: train-sh-quantized      # unique; the executed notebook is <id>.ipynb
         notebook: 03_train.md       # jupytext source, relative to the plan file
         needs: [data]               # steps whose results this one reads
         outputs: ["{runs}/sh-quantized/config.json"]   # must exist for the step to count as done
+        hide_parameters: false      # true: the book hides the (injected) parameters cells
         parameters:
           model: sh
           epochs: {smoke: 1, quick: 8, full: 30}       # a mapping keyed by profiles picks one value
 
-Strings are templates (``str.format`` with the variables above plus the expanded ``paths``), applied
+Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``,
+``{about}`` (the profile's paragraph) and the expanded ``paths``), applied
 recursively inside lists and mappings. Nothing here executes anything: :func:`load_plan` returns the
 resolved steps in dependency order and :func:`step_hash` fingerprints one of them.
 """
@@ -48,6 +50,7 @@ class Step:
     needs: tuple[str, ...] = ()
     outputs: tuple[Path, ...] = ()
     title: str = ""
+    hide_parameters: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ def load_plan(
                 needs=tuple(entry.get("needs") or ()),
                 outputs=tuple(Path(o) for o in outputs),
                 title=str(entry.get("title", "")),
+                hide_parameters=bool(entry.get("hide_parameters", False)),
             )
         )
     ids = [s.id for s in steps]

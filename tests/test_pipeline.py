@@ -73,6 +73,7 @@ def project(tmp_path):
             {
                 "id": "make",
                 "notebook": "make.md",
+                "hide_parameters": True,
                 "outputs": ["{data}/a.txt"],
                 "parameters": {"value": {"smoke": 3, "quick": 5}, "out": "{data}/a.txt"},
             },
@@ -239,6 +240,8 @@ def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
     executed = nbformat.read(out / "make.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert "value = 3" in injected[0].source
+    assert "remove-cell" in injected[0].metadata.tags  # hide_parameters: the page shows prose only
+    assert "remove-cell" not in cells[-1].metadata.get("tags", [])  # `read` shows its parameters
     # fix the downstream notebook: the rerun resumes at `read`
     read_md = project / "notebooks" / "read.md"
     read_md.write_text(read_md.read_text().replace("assert x >= 0", "assert x <= 0"))
@@ -274,7 +277,8 @@ def test_assets_are_copied_from_node_modules_not_referenced_remotely(tmp_path):
     for _, dst in pipeline.WIDGET_FILES:
         assert (static / dst).stat().st_size > 1000
     assert (static / "mathjax" / "tex-chtml.js").is_file()
-    assert any((book / "_widgets" / "extra").glob("*.woff2"))
+    fonts = book / "_widgets" / "extra" / "executed" / "@jupyter-widgets" / "html-manager" / "dist"
+    assert any(fonts.glob("*.woff2"))
     before = pipeline.book_digest(book)
     pipeline.prepare_assets(book, node_modules)  # idempotent: nothing changes
     assert pipeline.book_digest(book) == before
