@@ -253,7 +253,11 @@ def decode_all(
     for i in tqdm(range(0, n, batch_size), desc="decode", disable=not progress):
         chunk = heatmaps[i : i + batch_size]
         hm = (
-            (chunk if isinstance(chunk, torch.Tensor) else torch.from_numpy(np.asarray(chunk)))
+            (
+                chunk
+                if isinstance(chunk, torch.Tensor)
+                else torch.from_numpy(np.array(chunk, dtype=np.float32))
+            )
             .to(dev)
             .float()
         )
