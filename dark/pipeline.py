@@ -283,6 +283,26 @@ def _sync_text(path: Path, text: str) -> None:
         _write_atomic(path, text.encode())
 
 
+def toc_documents(book: str | Path) -> list[str]:
+    """Every document of ``book/_toc.yml`` (root, chapters, sections) in reading order, without suffix."""
+    import yaml
+
+    toc = yaml.safe_load((Path(book) / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(entries: list | None) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                found.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts") or []:
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return found
+
+
 def book_digest(book: Path) -> str:
     """Hash of everything the HTML is made of: the book's sources, published notebooks and assets."""
     book = Path(book)

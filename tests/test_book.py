@@ -1,0 +1,112 @@
+"""The smoke profile end to end: every notebook executed by papermill, the book built, every page there,
+no error output anywhere, nothing loaded from another host, and a rerun that executes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dark.pipeline import toc_documents
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Refs(HTMLParser):
+    """Collects the URLs a page loads by itself (scripts, stylesheets, images, iframes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in {"script", "img", "iframe", "source", "video", "audio"} and a.get("src"):
+            self.loaded.append(a["src"])
+        if (
+            tag == "link"
+            and a.get("href")
+            and {"stylesheet", "preload", "icon", "modulepreload"} & set((a.get("rel") or "").split())
+        ):
+            self.loaded.append(a["href"])
+
+
+def test_every_step_executed_and_every_page_built(smoke_book):
+    assert smoke_book.report.executed == [s.id for s in smoke_book.plan.steps]
+    assert any(line.startswith(f"[1/{len(smoke_book.plan.steps)}]") for line in smoke_book.log)
+    for doc in toc_documents(smoke_book.book):
+        page = smoke_book.html / f"{doc}.html"
+        assert page.is_file(), f"{doc} is in _toc.yml but {page} was not built"
+        assert len(page.read_text()) > 2000
+    assert (smoke_book.html / "index.html").is_file()
+
+
+def test_no_error_outputs_in_notebooks_or_pages(smoke_book):
+    for step in smoke_book.plan.steps:
+        nb = nbformat.read(smoke_book.executed / f"{step.id}.ipynb", as_version=4)
+        errors = [
+            f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "error"
+        ]
+        assert not errors, f"{step.id}: {errors}"
+    for page in smoke_book.html.rglob("*.html"):
+        text = page.read_text()
+        assert "Traceback (most recent call last)" not in text, page
+        assert 'class="output traceback' not in text and "cell_output error" not in text, page
+
+
+def test_intro_states_the_profile_and_shows_the_runs_verdicts(smoke_book):
+    intro = (smoke_book.html / "executed" / "intro.html").read_text()
+    assert "smoke profile" in intro
+    results = Path(smoke_book.plan.variables["results"])
+    saved = json.loads((results / "verdicts.json").read_text())
+    for claim in ("1", "2"):
+        verdict = saved[claim]["verdict"]
+        assert verdict in intro, f"claim {claim}'s verdict {verdict!r} is not on the intro page"
+    assert "injected-parameters" not in intro  # the prose pages hide their parameters
+
+
+def test_pages_load_nothing_from_other_hosts(smoke_book):
+    for page in smoke_book.html.rglob("*.html"):
+        parser = _Refs()
+        parser.feed(page.read_text())
+        remote = [u for u in parser.loaded if re.match(r"^(https?:)?//", u)]
+        assert not remote, f"{page.relative_to(smoke_book.html)} loads {remote}"
+    assert (smoke_book.html / "_static" / "widgets" / "embed-amd.js").is_file()
+    assert (smoke_book.html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert "THEBE_JS_URL" not in (smoke_book.html / "method.html").read_text()
+
+
+def test_rerun_without_changes_executes_nothing(smoke_book):
+    book, work = str(smoke_book.book), str(smoke_book.work)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dark",
+        "book",
+        "--profile",
+        "smoke",
+        "--quiet",
+        "--book-dir",
+        book,
+        "--work-dir",
+        work,
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    n = len(smoke_book.plan.steps)
+    assert f"0 executed, {n} up to date" in result.stdout
+    assert result.stdout.count("up to date, skipped") == n
+    assert "book up to date, not rebuilt" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].endswith(str(smoke_book.html / "index.html"))
