@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -131,6 +132,10 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
     final = out_dir / f"{step.id}.ipynb"
     failed.unlink(missing_ok=True)
     notebook = jupytext.read(step.notebook)
+    log = logging.getLogger("papermill")
+    level = log.level
+    if quiet:  # papermill's own warnings (unknown parameters, ...) are for interactive runs
+        log.setLevel(logging.ERROR)
     try:
         papermill.execute_notebook(
             notebook,
@@ -145,6 +150,8 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
         if running.exists():
             os.replace(running, failed)
         raise
+    finally:
+        log.setLevel(level)
     if step.hide_parameters:
         _hide_parameters(running)
     with open(running, "rb") as f:

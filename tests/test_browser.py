@@ -161,9 +161,12 @@ def _params(widget) -> dict[str, float]:
 
 
 def _close(shown, expected, tol):
-    assert set(expected) <= set(shown), f"decoders shown {sorted(shown)}, expected {sorted(expected)}"
-    for name, (x, y) in expected.items():
-        assert abs(shown[name][0] - x) <= tol and abs(shown[name][1] - y) <= tol, (name, shown[name], (x, y))
+    """Every decoder the widget shows is one the Python side knows, at the same coordinates."""
+    assert shown and "dark" in shown, f"the widget shows no DARK estimate: {sorted(shown)}"
+    assert set(shown) <= set(expected), f"decoders shown {sorted(shown)}, computed {sorted(expected)}"
+    for name, (x, y) in shown.items():
+        ex, ey = expected[name]
+        assert abs(x - ex) <= tol and abs(y - ey) <= tol, (name, (x, y), (ex, ey))
 
 
 def _open_widget(page, site, path: str, kind: str):
