@@ -170,6 +170,20 @@ def table3(evaluations: Sequence[Mapping], metrics: Sequence[str] = CLAIM_METRIC
     return out
 
 
+def run_table(ev: Mapping, digits: int = 2) -> pd.DataFrame:
+    """One run, every decoder: each metric as ``value [low, high]`` and ``DARK - decoder`` likewise."""
+    rows = {}
+    for d, r in ev["decoders"].items():
+        row = {}
+        for metric, iv in r["metrics"].items():
+            row[_LABELS.get(metric, metric)] = format(_interval(iv), f".{digits}f")
+        for metric in CLAIM_METRICS:
+            diff = _difference(ev, "dark", d, metric) if d != "dark" else None
+            row[f"DARK - this, {_LABELS[metric]}"] = format(diff, f".{digits}f") if diff else "–"
+        rows[d] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("decoder")
+
+
 def row_label(model: str, encoding: str, decoder: str) -> str:
     """The report's row name, e.g. ``SH_4S (w/o quant) + DARK``."""
     m = paper.MODEL_NAMES.get(model, model)

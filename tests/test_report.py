@@ -185,3 +185,44 @@ def test_save_and_provenance(tmp_path):
     assert shown["verdict"].tolist() == [report.REPRODUCED, report.NOT_EVALUATED]
     ev = report.evidence_display(report.verdicts(runs)[1]["evidence"])
     assert ev["improvement [95% CI]"].iloc[0] == "2.00 [1.00, 3.00]"
+
+
+def test_run_table_formats_intervals():
+    ev = make_eval("sh", "unbiased")
+    t = report.run_table(ev)
+    assert t.loc["dark", "PCKh@0.1 (%)"] == "43.00 [42.00, 44.00]"
+    assert t.loc["argmax", "DARK - this, RMSE (px)"] == "-0.30 [-0.40, -0.20]"
+    assert t.loc["dark", "DARK - this, RMSE (px)"] == "–"
+
+
+def test_plots_draw_from_evaluations_and_predictions():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from dark import plots
+
+    ev = make_eval("sh", "unbiased")
+    for d in ev["decoders"].values():
+        d["per_joint"] = {"mean_error": [1.0, None, 2.0]}
+        d["pckh_curve"] = [0.0, 50.0, 100.0]
+    ev["joints"], ev["alphas"] = ["a", "b", "c"], [0.0, 0.25, 0.5]
+    assert len(plots.per_joint(ev).axes[0].patches) == 4 * 3
+    assert len(plots.pckh_curves([ev, ev]).axes) == 2
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(50, 100, (5, 3, 2))
+    coords = np.stack([gt + 0.5, gt + 0.5])
+    coords[1, 3, 2] += [6.0, 8.0]  # dark and com disagree by 10 px on sample 3, joint 2
+    pred = {
+        "decoders": np.array(["dark", "com"]),
+        "coords": coords,
+        "gt": gt,
+        "visible": np.ones((5, 3), bool),
+    }
+    assert plots.top_disagreements(pred, n=1) == [(3, 2, pytest.approx(10.0))]
+    fig = plots.disagreements(pred, lambda i: np.full((160, 320), 2.0), ["a", "b", "c"], n=2)
+    assert "10.0 px apart" in fig.axes[0].get_title()
+    err = plots.joint_errors(pred)
+    np.testing.assert_allclose(np.sort(err["dark"]), np.full(15, np.sqrt(0.5)))
+    assert len(plots.error_histograms(pred).axes) == 2
