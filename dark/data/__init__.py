@@ -1,5 +1,41 @@
-"""Data: the ``Sample`` type, the HUMAN4D reader, real motion, the depth renderer, datasets."""
+"""Data: the ``Sample`` type, the HUMAN4D reader, real motion, the depth renderer, datasets.
+
+``open(path, split)`` returns the samples of a rendered dataset directory (``dark data``) or of a
+real HUMAN4D root, whichever ``path`` is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 from dark.data.sample import Sample
 
-__all__ = ["Sample"]
+__all__ = ["Sample", "open"]
+
+
+def open(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
+    """The samples of one split of a rendered dataset or of a HUMAN4D root.
+
+    Args:
+        path: a directory written by ``dark data`` (has ``manifest.json``) or a HUMAN4D root
+            (has ``device_repository.json``).
+        split: ``"train"`` | ``"val"`` | ``"test"``.
+        **kwargs: passed to the reader (e.g. ``views=``, ``strict=`` for HUMAN4D).
+
+    Returns:
+        a sequence (``len``, indexing) of :class:`Sample`.
+    """
+    path = Path(path)
+    if (path / "manifest.json").is_file():
+        from dark.data.synth import RenderedDataset
+
+        return RenderedDataset(path, split, **kwargs)
+    if (path / "device_repository.json").is_file():
+        from dark.data.human4d import Human4D
+
+        return Human4D(path, split, **kwargs)
+    raise FileNotFoundError(
+        f"{path}: neither a rendered dataset (no manifest.json) nor a HUMAN4D root "
+        "(no device_repository.json)"
+    )

@@ -1,0 +1,115 @@
+"""``DepthDataset``: a torch ``Dataset`` of depth maps and joints, for training and evaluation.
+
+Depth normalisation (one convention for every model)::
+
+    x = 1 - depth / MAX_DEPTH   where depth > 0   (MAX_DEPTH = 6.5535 m, the 16-bit range)
+    x = 0                       where depth == 0  (no measurement: as if beyond the range)
+
+so ``x`` lies in ``[0, 1]``, nearer is larger, and a missing pixel looks like the far end of the
+range. :func:`normalise_depth` applies it to metres or to the raw 0.1 mm units of the shards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from dark.data.render import DEPTH_UNIT, MAX_DEPTH
+from dark.data.sample import Sample
+
+
+def normalise_depth(depth: torch.Tensor, units: str = "m") -> torch.Tensor:
+    """Depth to network input, ``x = 1 - depth / MAX_DEPTH`` (0 where there is no depth).
+
+    Args:
+        depth: ``(..., H, W)`` depth in metres (``units="m"``) or in 0.1 mm integer units
+            (``units="0.1mm"``, e.g. uint16 / int32 from the shards); 0 = no measurement.
+        units: ``"m"`` or ``"0.1mm"``.
+
+    Returns:
+        ``(..., H, W)`` float32 in ``[0, 1]``, on ``depth``'s device.
+    """
+    if units not in ("m", "0.1mm"):
+        raise ValueError(f"units must be 'm' or '0.1mm', got {units!r}")
+    d = depth.to(torch.float32)
+    if units == "0.1mm":
+        d = d * DEPTH_UNIT
+    return torch.where(d > 0, 1.0 - d / MAX_DEPTH, torch.zeros_like(d))
+
+
+class DepthDataset(Dataset):
+    """Depth maps with their 18 joints, from a rendered dataset, a HUMAN4D root or samples.
+
+    Item ``i`` is a dict: ``"depth"`` ``(1, 160, 320)`` float32 normalised (see module doc),
+    ``"joints"`` ``(18, 2)`` float32 input px, ``"visible"`` ``(18,)`` bool, ``"head_size"`` ``()``
+    float32 input px, ``"index"`` ``()`` int64. The default collate stacks them; it works with
+    ``DataLoader(num_workers=..., pin_memory=True)`` (the arrays are plain numpy, picklable).
+
+    Args:
+        source: a dataset directory / HUMAN4D root (opened with :func:`dark.data.open`) or a
+            sequence of :class:`Sample`.
+        split: ``"train"`` | ``"val"`` | ``"test"`` (ignored for a sequence of samples).
+    """
+
+    def __init__(self, source: str | Path | Sequence[Sample], split: str = "train") -> None:
+        from dark.data import open as open_data
+        from dark.data.synth import RenderedDataset
+
+        samples = open_data(source, split) if isinstance(source, (str, Path)) else source
+        self.samples = samples
+        if isinstance(samples, RenderedDataset):  # already arrays: no per-sample conversion
+            rec = samples.records
+            self._depth = rec["depth"]  # uint16, 0.1 mm
+            self._joints = rec["joints"].astype(np.float32)
+            self._visible = rec["visible"].copy()
+            self._head = rec["head_size"].astype(np.float32)
+        else:
+            n = len(samples)
+            items = [samples[i] for i in range(n)]
+            h, w = items[0].depth.shape if n else (160, 320)
+            self._depth = np.zeros((n, h, w), dtype=np.uint16)
+            for i, s in enumerate(items):
+                self._depth[i] = np.rint(np.clip(s.depth, 0, MAX_DEPTH) / DEPTH_UNIT).astype(np.uint16)
+            self._joints = (
+                np.stack([s.joints for s in items]).astype(np.float32) if n else np.zeros((0, 18, 2))
+            )
+            self._visible = np.stack([s.visible for s in items]) if n else np.zeros((0, 18), dtype=bool)
+            self._head = np.array([s.head_size for s in items], dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self._depth)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        depth = torch.from_numpy(self._depth[i].copy())
+        return {
+            "depth": normalise_depth(depth, units="0.1mm")[None],
+            "joints": torch.from_numpy(self._joints[i].copy()),
+            "visible": torch.from_numpy(self._visible[i].copy()),
+            "head_size": torch.tensor(self._head[i], dtype=torch.float32),
+            "index": torch.tensor(i, dtype=torch.int64),
+        }
+
+    def tensors(self, raw: bool = False) -> dict[str, torch.Tensor]:
+        """The whole split as stacked tensors (same keys as an item, with a leading ``N``).
+
+        Args:
+            raw: return ``"depth"`` as ``torch.uint16`` in 0.1 mm (2 bytes a pixel instead of 4);
+                normalise each batch with ``normalise_depth(batch, units="0.1mm")`` (after moving it
+                to the device). Default: normalised float32.
+
+        Returns:
+            dict of tensors: ``"depth"`` ``(N, 1, H, W)``, ``"joints"`` ``(N, 18, 2)`` float32,
+            ``"visible"`` ``(N, 18)`` bool, ``"head_size"`` ``(N,)`` float32, ``"index"`` ``(N,)`` int64.
+        """
+        depth = torch.from_numpy(np.ascontiguousarray(self._depth))[:, None]
+        return {
+            "depth": depth if raw else normalise_depth(depth, units="0.1mm"),
+            "joints": torch.from_numpy(self._joints.copy()),
+            "visible": torch.from_numpy(self._visible.copy()),
+            "head_size": torch.from_numpy(self._head.copy()),
+            "index": torch.arange(len(self), dtype=torch.int64),
+        }

@@ -1,0 +1,345 @@
+"""The rendered HUMAN4D-like dataset on disk: the report's split, shards, a manifest, the CLI.
+
+Split (the report's section 3.3): subjects S1-S3 with every activity for training; subject S4
+(unseen, a different build) for validation and testing, with its activities split in two halves.
+Each selected frame is rendered from all four sensors.
+
+Layout of a dataset directory::
+
+    plan.json                     profile, seed, generator version (written first; guards resuming)
+    train-00000.npy ...           shards: structured arrays, one record per view (see ``RECORD``)
+    val-00000.npy, test-00000.npy
+    manifest.json                 counts, shapes, version, seed, sources, sha256 of every shard (last)
+
+Every file is written to a temporary name, fsynced and renamed, so an interrupted run never
+leaves a shard that looks complete; a rerun renders only the missing shards. Shards are plain
+``.npy`` files (no zip timestamps), so the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dark.data.motions import MOCAP_CLIPS, SAMPLES_DIR, Motion, all_motions
+from dark.data.render import (
+    DEPTH_UNIT,
+    SUBJECTS,
+    SensorNoise,
+    human4d_rig,
+    render_room,
+    render_views,
+    retarget,
+)
+from dark.data.sample import Sample
+from dark.skeleton import INPUT_SIZE, JOINTS_18
+
+#: bump when the rendered bytes change for the same seed
+GENERATOR_VERSION = "1"
+
+#: every activity: the real HUMAN4D running skeletons, then the pybullet_data mocap clips
+ACTIVITIES: tuple[str, ...] = ("running", *MOCAP_CLIPS)
+#: subject S4's activities, split in two halves (balanced in frames and kinds of motion)
+VAL_ACTIVITIES: tuple[str, ...] = (
+    "run",
+    "jump",
+    "punch",
+    "spinkick",
+    "dance_a",
+    "roll",
+    "getup_facedown",
+    "spin",
+)
+TEST_ACTIVITIES: tuple[str, ...] = tuple(a for a in ACTIVITIES if a not in VAL_ACTIVITIES)
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+#: one record per view in a shard
+RECORD = np.dtype(
+    [
+        ("depth", np.uint16, INPUT_SIZE),  # 0.1 mm, 0 = no measurement
+        ("joints", np.float64, (18, 2)),  # input px
+        ("visible", np.bool_, (18,)),
+        ("head_size", np.float64),  # input px
+        ("subject", np.uint8),  # index into manifest["subjects"]
+        ("activity", np.uint8),  # index into manifest["activities"]
+        ("view", np.uint8),  # index into manifest["views"]
+        ("frame", np.int32),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How many multi-view frames each split gets (``None``: every frame), and the shard size."""
+
+    train: int | None
+    val: int | None
+    test: int | None
+    frames_per_shard: int = 128
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(train=16, val=8, test=8, frames_per_shard=8),
+    "quick": Profile(train=1500, val=125, test=250),
+    # the report's proportions (73,248 / 12,236 / 13,380 views): every frame of the clips
+    "full": Profile(train=None, val=None, test=None),
+}
+
+#: maximum horizontal distance of the hips from the rig's centre (metres): keeps the subject
+#: about 1.5-2.5 m from every sensor, like HUMAN4D's recordings
+MAX_RADIUS = 0.45
+
+
+def split_pool(split: str, motions: Sequence[Motion]) -> list[tuple[str, int, int]]:
+    """Every ``(subject, motion index, frame)`` a split may use, in a fixed order."""
+    names = [m.name for m in motions]
+    if split == "train":
+        subjects, acts = ("S1", "S2", "S3"), ACTIVITIES
+    elif split == "val":
+        subjects, acts = ("S4",), VAL_ACTIVITIES
+    elif split == "test":
+        subjects, acts = ("S4",), TEST_ACTIVITIES
+    else:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return [
+        (s, names.index(a), f) for s in subjects for a in acts for f in range(len(motions[names.index(a)]))
+    ]
+
+
+def select(pool: Sequence, n: int | None) -> list:
+    """``n`` evenly spaced items of ``pool`` (all of it when ``n`` is None or too large)."""
+    if n is None or n >= len(pool):
+        return list(pool)
+    return [pool[(2 * i + 1) * len(pool) // (2 * n)] for i in range(n)]
+
+
+def place(joints: np.ndarray, rng: np.random.Generator, max_radius: float = MAX_RADIUS) -> np.ndarray:
+    """Turn a clip about the vertical by a random yaw, shift it, keep the hips within ``max_radius``.
+
+    Moves whole skeletons (bone lengths unchanged). ``joints``: ``(T, 33, 3)`` world metres.
+    """
+    yaw = rng.uniform(0.0, 2.0 * np.pi)
+    c, s = np.cos(yaw), np.sin(yaw)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    out = joints @ rot.T
+    out[..., :2] += rng.uniform(-0.15, 0.15, size=2)
+    radius = np.linalg.norm(out[:, 0, :2], axis=-1)
+    shrink = np.minimum(1.0, max_radius / np.maximum(radius, 1e-9))
+    out[..., :2] -= (out[:, 0, :2] * (1.0 - shrink)[:, None])[:, None, :]
+    return out
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write via ``write(file)`` to a temporary file, fsync, rename over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _render_shard(items, motions, placed, rig, room, noise, rng) -> np.ndarray:
+    """Render the frames ``items`` (``(subject, motion, frame)``) from every sensor into records."""
+    nv = len(rig.names)
+    records = np.zeros(len(items) * nv, dtype=RECORD)
+    subjects, start = list(SUBJECTS), 0
+    # consecutive frames of the same (subject, motion) are rendered together
+    while start < len(items):
+        stop = start
+        while stop < len(items) and items[stop][:2] == items[start][:2]:
+            stop += 1
+        subject, m = items[start][:2]
+        frames = [f for _, _, f in items[start:stop]]
+        out = render_views(placed[subject, m][frames], rig, SUBJECTS[subject], room, noise, rng)
+        rec = records[start * nv : stop * nv]
+        rec["depth"], rec["joints"], rec["visible"] = out["depth"], out["joints"], out["visible"]
+        rec["head_size"], rec["view"] = out["head_size"], out["view"]
+        rec["subject"] = subjects.index(subject)
+        rec["activity"] = ACTIVITIES.index(motions[m].name)
+        rec["frame"] = np.repeat(frames, nv)
+        start = stop
+    return records
+
+
+def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, progress: bool = True,
+                   samples_dir: str | Path = SAMPLES_DIR) -> Path:  # fmt: skip
+    """Render the HUMAN4D-like dataset of a profile into ``out`` (resumable, atomic).
+
+    Args:
+        out: dataset directory (created).
+        profile: ``"smoke"`` | ``"quick"`` | ``"full"`` (see ``PROFILES``).
+        seed: placement and sensor-noise seed; the same seed gives the same bytes.
+        progress: show a tqdm progress bar.
+        samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).
+
+    Returns:
+        ``out`` as a Path.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prof = PROFILES[profile]
+    plan = {"generator_version": GENERATOR_VERSION, "profile": profile, "seed": int(seed), **asdict(prof)}
+    plan_path = out / "plan.json"
+    if plan_path.exists():
+        old = json.loads(plan_path.read_text())
+        if old != plan:
+            raise ValueError(f"{out} holds a different dataset ({old}); use another --out or delete it")
+    else:
+        _atomic_write(plan_path, lambda f: f.write(json.dumps(plan, indent=1).encode()))
+
+    motions = all_motions(samples_dir)
+    rig = human4d_rig(samples_dir)
+    room = render_room(rig)
+    noise = SensorNoise()
+    placed = {}
+    for si, (name, subject) in enumerate(SUBJECTS.items()):
+        for mi, motion in enumerate(motions):
+            rng = np.random.default_rng([seed, si, mi])
+            placed[name, mi] = place(retarget(motion.joints, subject.bone_lengths()), rng)
+
+    jobs = []  # (split, shard index, items)
+    for split in SPLITS:
+        items = select(split_pool(split, motions), getattr(prof, split))
+        n = prof.frames_per_shard
+        jobs += [(split, i // n, items[i : i + n]) for i in range(0, len(items), n)]
+    shards = []
+    bar = tqdm(total=sum(len(it) for *_, it in jobs) * len(rig.names), unit="view",
+               desc=f"rendering {profile}", disable=not progress)  # fmt: skip
+    for split, index, items in jobs:
+        path = out / f"{split}-{index:05d}.npy"
+        if not path.exists():
+            rng = np.random.default_rng([seed, SPLITS.index(split), index, 1])
+            records = _render_shard(items, motions, placed, rig, room, noise, rng)
+            _atomic_write(path, lambda f, r=records: np.save(f, r))
+        shards.append({"file": path.name, "split": split, "views": len(items) * len(rig.names),
+                       "sha256": _sha256(path)})  # fmt: skip
+        bar.update(len(items) * len(rig.names))
+    bar.close()
+
+    counts = {s: sum(sh["views"] for sh in shards if sh["split"] == s) for s in SPLITS}
+    manifest = {
+        "format": "dark-rendered-human4d",
+        "generator_version": GENERATOR_VERSION,
+        "profile": profile,
+        "seed": int(seed),
+        "counts": counts,
+        "shapes": {"depth": list(INPUT_SIZE), "joints": [18, 2], "visible": [18]},
+        "depth_unit_m": DEPTH_UNIT,
+        "record_dtype": str(RECORD.descr),
+        "joints": list(JOINTS_18),
+        "subjects": {k: asdict(v) for k, v in SUBJECTS.items()},
+        "activities": list(ACTIVITIES),
+        "split_activities": {
+            "train": list(ACTIVITIES),
+            "val": list(VAL_ACTIVITIES),
+            "test": list(TEST_ACTIVITIES),
+        },
+        "views": list(rig.names),
+        "intrinsics_320x180": rig.K.round(6).tolist(),
+        "sources": {m.name: m.source for m in motions},
+        "noise": asdict(noise),
+        "shards": shards,
+    }
+    _atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    return out
+
+
+class RenderedDataset(Sequence):
+    """One split of a rendered dataset directory, as a sequence of :class:`Sample`.
+
+    The split is loaded into memory at once (depth as uint16, 0.1 mm): ``self.records`` is the
+    structured array of all its views (fields of ``RECORD``).
+    """
+
+    def __init__(self, path: str | Path, split: str = "train", verify: bool = False) -> None:
+        path = Path(path)
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            raise FileNotFoundError(
+                f"{manifest_path}: missing (not a rendered dataset, or rendering unfinished)"
+            )
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.path, self.split = path, split
+        self.manifest = json.loads(manifest_path.read_text())
+        parts = []
+        for shard in self.manifest["shards"]:
+            if shard["split"] != split:
+                continue
+            file = path / shard["file"]
+            if verify and _sha256(file) != shard["sha256"]:
+                raise ValueError(f"{file}: checksum differs from manifest.json (corrupt or modified)")
+            rec = np.load(file)
+            if rec.dtype != RECORD or len(rec) != shard["views"]:
+                raise ValueError(
+                    f"{file}: expected {shard['views']} records of {RECORD}, got {len(rec)} of {rec.dtype}"
+                )
+            parts.append(rec)
+        self.records = np.concatenate(parts) if parts else np.zeros(0, dtype=RECORD)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> Sample:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} samples")
+        r = self.records[i]
+        m = self.manifest
+        return Sample(
+            depth=r["depth"].astype(np.float32) * np.float32(DEPTH_UNIT),
+            joints=r["joints"].copy(),
+            visible=r["visible"].copy(),
+            head_size=float(r["head_size"]),
+            subject=list(m["subjects"])[r["subject"]],
+            activity=m["activities"][r["activity"]],
+            view=m["views"][r["view"]],
+            frame=int(r["frame"]),
+        )
+
+
+def cli(argv: list[str]) -> int:
+    """``dark data``: render the dataset of a profile (or check a HUMAN4D root)."""
+    parser = argparse.ArgumentParser(prog="dark data", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="quick")
+    parser.add_argument("--out", required=True, help="dataset directory (created; a rerun resumes)")
+    parser.add_argument("--seed", type=int, default=1314)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        out = render_dataset(args.out, profile=args.profile, seed=args.seed, progress=not args.quiet)
+    except (ValueError, FileNotFoundError, OSError) as err:
+        print(f"dark data: {err}", file=sys.stderr)
+        return 2
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    print(f"{out}: " + ", ".join(f"{k} {v} views" for k, v in counts.items()))
+    return 0
