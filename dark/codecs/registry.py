@@ -1,0 +1,58 @@
+"""The decoders by name: adding one is one function and one line in ``REGISTRY``.
+
+A decoder function has the signature::
+
+    fn(maps: Tensor, sigma: float = 2.0, *, [peak: Tensor | None = None,] **options) -> Tensor
+
+- ``maps``: ``(N, H, W)`` float32 or float64 tensor, on any device, already sanitised by
+  :func:`dark.codecs.decode`: every value finite (NaN/Inf were replaced by 0) and every map valid
+  (its maximum is > 0; invalid maps never reach the decoder, ``decode`` answers them itself).
+- ``sigma``: the Gaussian's standard deviation of the training targets, heatmap px.
+- ``peak`` (only if the entry says ``peak=True``): ``(N,)`` int64 flat index ``y * W + x`` of each
+  map's first maximum, which ``decode`` has already found (saves the decoder a pass over the data).
+- ``options``: the decoder's own keyword options (``decode(..., **method_options)``; ``kernel_size``
+  is passed only to decoders that accept it).
+- Returns ``(N, 2)`` float ``(x, y)`` in heatmap px (pixel index ``i`` has coordinate ``i``), finite;
+  one vectorised computation over the batch (no Python loop over maps), never reading across maps,
+  never modifying ``maps``.
+
+``reads_values=False`` marks a decoder that looks at nothing but ``peak``: ``decode`` then skips
+sanitising the maps (``argmax`` stays one read of the data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from . import local, mass, taylor
+
+__all__ = ["DECODERS", "REGISTRY", "Decoder"]
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """A registry entry: the function and what ``decode`` must hand it."""
+
+    fn: Callable[..., Tensor]
+    peak: bool = False  #: ``fn`` accepts ``peak=`` (the ``(N,)`` flat argmax)
+    reads_values: bool = True  #: False: ``fn`` reads only ``peak``, the maps need no sanitising
+
+
+REGISTRY: dict[str, Decoder] = {
+    "argmax": Decoder(local.argmax, peak=True, reads_values=False),
+    "standard": Decoder(local.standard, peak=True),
+    "standard_2nd": Decoder(local.standard_2nd, peak=True),
+    "dark": Decoder(taylor.dark, peak=True),
+    "com": Decoder(mass.com, peak=True),
+    "local_com": Decoder(local.local_com, peak=True),
+    "soft_argmax": Decoder(mass.soft_argmax, peak=True),
+    "mom": Decoder(mass.mom, peak=True),
+    "gaussian_fit": Decoder(local.gaussian_fit, peak=True),
+    "dark_udp": Decoder(taylor.dark_udp, peak=True),
+}
+
+#: the decoders' names, in the order of the study
+DECODERS: tuple[str, ...] = tuple(REGISTRY)

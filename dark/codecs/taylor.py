@@ -1,0 +1,199 @@
+"""DARK (Zhang et al. 2020) and mmpose's DARK-UDP: a Newton step on the blurred log-heatmap.
+
+Both blur the map with the kernel of ``cv2.GaussianBlur(map, (k, k), 0)`` after padding it with
+zeros, then take finite differences of its log at the integer argmax ``m``. Those differences read
+the blurred map at most 2 px from ``m``, and each blurred value reads the map at most ``(k - 1) / 2``
+px further: only a ``(5 + k - 1)^2`` window around ``m`` matters. So we gather that window (zeros
+outside the map: exactly the zero padding), blur it with two small matrix products in float64 (cheap
+on a window, and it keeps float32 rounding out of the log-derivatives), and never touch the rest.
+
+One deliberate change from DarkPose (documented in the book): the blurred values are divided by
+their maximum *before* the floor ``1e-10`` and the log. DarkPose floors at ``1e-10`` in absolute
+terms, so on maps of tiny amplitude (below about 1e-10) its DARK silently does nothing; ours is
+scale-invariant. Dividing by the maximum only adds a constant to the log, which no derivative sees,
+so on maps of ordinary amplitude the two agree. The maximum used is that of the blurred 5 x 5 block
+around ``m`` (the whole blurred map in DarkPose; mmpose likewise for DARK-UDP's rescaling): the two
+differ only when another blob elsewhere blurs higher than the argmax's own, and even then the result
+changes only where the floor (or DARK-UDP's clip) binds.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._maps import window
+from .local import peak_of, peak_xy
+
+__all__ = ["blur_kernel", "dark", "dark_udp", "matched_kernel_size"]
+
+#: OpenCV's fixed tables for sigma <= 0 and k <= 7 (``cv2.getGaussianKernel`` in OpenCV 2-4, which
+#: DarkPose and mmpose ran on; OpenCV 5 added a k = 9 table, 2e-3 away from the formula used here)
+_CV_TABLES = {
+    1: (1.0,),
+    3: (0.25, 0.5, 0.25),
+    5: (0.0625, 0.25, 0.375, 0.25, 0.0625),
+    7: (0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125),
+}
+
+
+def _opencv_sigma(k: int) -> float:
+    return 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+
+
+@lru_cache(maxsize=32)
+def _kernel_tuple(k: int) -> tuple[float, ...]:
+    if k in _CV_TABLES:
+        return _CV_TABLES[k]
+    s = _opencv_sigma(k)
+    t = np.arange(k, dtype=np.float64) - (k - 1) / 2
+    g = np.exp(-(t * t) / (2 * s * s))
+    return tuple(g / g.sum())
+
+
+def blur_kernel(k: int) -> np.ndarray:
+    """The 1-D kernel of ``cv2.GaussianBlur(..., (k, k), 0)``: ``(k,)`` float64, sums to 1.
+
+    Fixed tables for ``k <= 7``, else the normalised Gaussian of ``sigma_k = 0.3 ((k-1)/2 - 1) + 0.8``.
+    """
+    if not (isinstance(k, (int, np.integer)) and k >= 1 and k % 2 == 1):
+        raise ValueError(f"kernel_size must be an odd integer >= 1, got {k!r}")
+    return np.array(_kernel_tuple(int(k)))
+
+
+def matched_kernel_size(sigma: float) -> int:
+    """The largest odd ``k >= 3`` whose OpenCV kernel sigma ``0.3 ((k-1)/2 - 1) + 0.8`` is <= ``sigma``.
+
+    This gives the kernel sizes matched to the training sigma: 1 -> 3, 1.5 -> 7, 2 -> 11, 3 -> 17.
+
+    Example:
+        >>> [matched_kernel_size(s) for s in (1.0, 1.5, 2.0, 3.0)]
+        [3, 7, 11, 17]
+    """
+    if not (sigma > 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
+    return max(3, 2 * math.floor((sigma - 0.8) / 0.3 + 1 + 1e-9) + 1)
+
+
+def _blurred_block(maps: Tensor, peak: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """The zero-padded ``(k, k)`` blur of each map on the 5 x 5 block centred on ``peak``.
+
+    Returns:
+        ``(blurred, inside)``, both ``(N, 5, 5)``: float64 values (meaningless where ``inside`` is
+        False, i.e. outside the map) and which entries lie in the map.
+    """
+    r = (k - 1) // 2
+    v, inside = window(maps, peak, 2 + r, torch.float64)  # (N, 4 + k, 4 + k), zeros outside
+    g = torch.as_tensor(blur_kernel(k), device=maps.device)
+    s = 4 + k
+    band = torch.zeros((s, 5), dtype=torch.float64, device=maps.device)  # band[j + a, j] = g[a]
+    for j in range(5):
+        band[j : j + k, j] = g
+    n = len(v)  # a valid convolution, columns then rows, as two matrix products
+    rows = (v.reshape(n * s, s) @ band).reshape(n, s, 5).transpose(1, 2).reshape(n * 5, s)
+    blurred = (rows @ band).reshape(n, 5, 5).transpose(1, 2)  # (N, 5, 5)
+    return blurred, inside[:, r : r + 5, r : r + 5]
+
+
+def _block_max(blurred: Tensor, inside: Tensor) -> Tensor:
+    """``(N,)`` maximum of the in-map blurred values."""
+    return torch.where(inside, blurred, torch.tensor(-torch.inf, dtype=blurred.dtype)).amax(dim=(1, 2))
+
+
+def _kernel_size(kernel_size: int | None, sigma: float) -> int:
+    k = matched_kernel_size(sigma) if kernel_size is None else kernel_size
+    blur_kernel(k)  # validates
+    return int(k)
+
+
+def dark(
+    maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None, kernel_size: int | None = None
+) -> Tensor:
+    """DARK: a Newton step on the blurred log-heatmap at the argmax: ``(N, H, W) -> (N, 2)``.
+
+    Steps (DarkPose's ``get_final_preds``): ``m`` = argmax; blur with ``kernel_size`` (zero padding);
+    ``L = log(max(blurred / max(blurred), 1e-10))``; where ``1 < x < W-2`` and ``1 < y < H-2``, the
+    gradient by central differences, the Hessian with step 2 (``dxy`` with step 1), and
+    ``mu = m - Hess^-1 grad`` if ``det(Hess) != 0``. Elsewhere, or if the blurred block has no positive
+    value, the integer argmax.
+
+    Args:
+        kernel_size: odd blur size, default :func:`matched_kernel_size` of ``sigma`` (DarkPose: 11).
+    """
+    k = _kernel_size(kernel_size, sigma)
+    _, h, w = maps.shape
+    peak = peak_of(maps, peak)
+    m = peak_xy(maps, peak)
+    blurred, inside = _blurred_block(maps, peak, k)
+    top = _block_max(blurred, inside)
+    positive = top > 0
+    L = torch.log((blurred / torch.where(positive, top, 1.0)[:, None, None]).clamp_min(1e-10))
+
+    c = L[:, 2, 2]
+    dx = 0.5 * (L[:, 2, 3] - L[:, 2, 1])
+    dy = 0.5 * (L[:, 3, 2] - L[:, 1, 2])
+    dxx = 0.25 * (L[:, 2, 4] - 2 * c + L[:, 2, 0])
+    dyy = 0.25 * (L[:, 4, 2] - 2 * c + L[:, 0, 2])
+    dxy = 0.25 * (L[:, 3, 3] - L[:, 1, 3] - L[:, 3, 1] + L[:, 1, 1])
+    det = dxx * dyy - dxy * dxy
+    safe = torch.where(det != 0, det, 1.0)
+    offset = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], dim=1) / safe[:, None]
+
+    x, y = m[:, 0], m[:, 1]
+    ok = (x > 1) & (x < w - 2) & (y > 1) & (y < h - 2) & positive & (det != 0)
+    ok &= torch.isfinite(offset).all(dim=1)
+    return m + torch.where(ok[:, None], offset, 0.0)
+
+
+def dark_udp(
+    maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None, kernel_size: int | None = None
+) -> Tensor:
+    """mmpose's DARK-UDP refinement (``refine_keypoints_dark_udp``): ``(N, H, W) -> (N, 2)``.
+
+    ``m`` = argmax; blur as :func:`dark`, rescaled so that its maximum equals the map's;
+    ``L = log(clip(blurred, 1e-3, 50))`` padded by one pixel replicating its edge; step-1 central
+    differences at ``m`` and ``mu = m - (Hess + eps I)^-1 grad`` with ``eps`` the float32 machine
+    epsilon; no border test. Not scale-invariant, by design of the clip. Maps whose blurred block has
+    no positive value keep the integer argmax.
+
+    Args:
+        kernel_size: odd blur size, default :func:`matched_kernel_size` of ``sigma`` (mmpose: 11).
+    """
+    k = _kernel_size(kernel_size, sigma)
+    n, h, w = maps.shape
+    peak = peak_of(maps, peak)
+    m = peak_xy(maps, peak)
+    blurred, inside = _blurred_block(maps, peak, k)
+    top = _block_max(blurred, inside)
+    positive = top > 0
+    origin_max = maps.reshape(n, -1).gather(1, peak[:, None])[:, 0].to(torch.float64)
+    scale = origin_max / torch.where(positive, top, 1.0)
+    L = torch.log((blurred[:, 1:4, 1:4] * scale[:, None, None]).clamp(1e-3, 50.0))  # (N, 3, 3)
+    # Edge padding of L: a neighbour outside the map takes the value of the map's edge pixel, i.e.
+    # of the centre row / column of the block.
+    x, y = m[:, 0], m[:, 1]
+    col = torch.arange(3, device=maps.device)
+    row = col[:, None]
+    L = torch.where((x == 0)[:, None, None] & (col == 0), L[:, :, 1:2], L)
+    L = torch.where((x == w - 1)[:, None, None] & (col == 2), L[:, :, 1:2], L)
+    L = torch.where((y == 0)[:, None, None] & (row == 0), L[:, 1:2, :], L)
+    L = torch.where((y == h - 1)[:, None, None] & (row == 2), L[:, 1:2, :], L)
+
+    c = L[:, 1, 1]
+    dx = 0.5 * (L[:, 1, 2] - L[:, 1, 0])
+    dy = 0.5 * (L[:, 2, 1] - L[:, 0, 1])
+    dxx = L[:, 1, 2] - 2 * c + L[:, 1, 0]
+    dyy = L[:, 2, 1] - 2 * c + L[:, 0, 1]
+    dxy = 0.5 * (L[:, 2, 2] - L[:, 1, 2] - L[:, 2, 1] + 2 * c - L[:, 1, 0] - L[:, 0, 1] + L[:, 0, 0])
+    eps = float(np.finfo(np.float32).eps)
+    a, e = dxx + eps, dyy + eps
+    det = a * e - dxy * dxy
+    offset = (
+        -torch.stack([e * dx - dxy * dy, a * dy - dxy * dx], dim=1) / torch.where(det != 0, det, 1.0)[:, None]
+    )
+    ok = positive & (det != 0) & torch.isfinite(offset).all(dim=1)
+    return m + torch.where(ok[:, None], offset, 0.0)
