@@ -333,13 +333,15 @@ def _run_info(run_dir: Path, config: Mapping) -> dict:
 
 
 def _data_info(data: Path, n: int, frames: int) -> dict:
-    manifest = {}
+    manifest = {}  # a rendered dataset has one; a HUMAN4D root does not
     if (data / "manifest.json").is_file():
         manifest = json.loads((data / "manifest.json").read_text())
     return {
         "path": str(data),
         "profile": manifest.get("profile"),
-        "source": manifest.get("source", "HUMAN4D" if not manifest else None),
+        "source": f"{manifest.get('format', 'rendered')} seed {manifest.get('seed')}"
+        if manifest
+        else "HUMAN4D",
         "manifest_sha256": data_fingerprint(data),
         "split": "test",
         "samples": n,

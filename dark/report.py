@@ -41,6 +41,14 @@ import pandas as pd
 from dark import paper
 from dark.metrics import Interval, higher_is_better
 
+#: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
+DECISION_RULE: str = (
+    "Each claim is a set of paired comparisons (the same heatmaps for two decoders, the same test frames "
+    "for two models), each with a 95% bootstrap interval of the improvement it predicts. A claim is "
+    "**reproduced** when every interval lies above zero, **not reproduced** when at least one lies "
+    "entirely below zero, and **inconclusive at this sample size** otherwise."
+)
+
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive at this sample size"

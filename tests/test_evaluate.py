@@ -119,3 +119,79 @@ def test_model_input_resizes_only_when_needed():
     x = torch.arange(16.0).reshape(1, 1, 4, 4)
     assert evaluate.model_input(x, (4, 4)) is x
     np.testing.assert_allclose(evaluate.model_input(x, (2, 2))[0, 0].numpy(), [[2.5, 4.5], [10.5, 12.5]])
+
+
+class _OracleModel(torch.nn.Module):
+    """Stands in for a trained network: returns the test split's true heatmaps, in the loader's order
+    (two 'stacks'; the last one is the real output), and counts the images it has seen."""
+
+    def __init__(self, maps):
+        super().__init__()
+        self.maps, self.seen = maps, 0
+
+    def forward(self, x):
+        out = self.maps[self.seen : self.seen + len(x)]
+        self.seen += len(x)
+        return [torch.zeros_like(out), out]
+
+
+@pytest.fixture(scope="module")
+def smoke_data(tmp_path_factory):
+    from dark.data.synth import render_dataset
+
+    return render_dataset(tmp_path_factory.mktemp("data") / "smoke", profile="smoke", seed=3, progress=False)
+
+
+def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypatch):
+    import types
+
+    from dark.data import open as open_data
+
+    test = open_data(smoke_data, "test")
+    gt = np.stack([s.joints for s in test])
+    vis = np.stack([s.visible for s in test])
+    maps = codecs.encode(torch.as_tensor(gt / 4), size=(H, W), sigma=2.0).float()
+    model = _OracleModel(maps)
+    config = {"model": "sh", "encoding": "unbiased", "sigma": 2.0, "input_size": [160, 320],
+              "heatmap_size": [H, W], "heatmap_stride": 4, "scaling": "stride"}  # fmt: skip
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(config))
+    (run / "best.pt").write_bytes(b"weights v1")
+    fake = types.SimpleNamespace(load_model=lambda run_dir, which="best", device="cpu": (model, config))
+    monkeypatch.setitem(__import__("sys").modules, "dark.train", fake)
+
+    assert evaluate.cli(["--run", str(run), "--data", str(smoke_data), "--quiet", "--resamples", "200"]) == 0
+    ev = json.loads((run / "evaluation.json").read_text())
+    assert model.seen == len(test)
+    hm = np.load(run / "heatmaps_test.npy")
+    assert hm.dtype == np.float16 and hm.shape == (len(test), 18, H, W)
+    # DARK on exact Gaussians (stored in float16) is exact to ~0.05 px at least 8 px from the border (its
+    # blur window fits); ArgMax rounds to the 4-px grid (independent computation)
+    p = evaluate.load_predictions(run)
+    names = p["decoders"].tolist()
+    inside = vis & np.all((gt / 4 >= 8) & (gt / 4 <= np.array([W - 9, H - 9])), axis=-1)
+    assert inside.sum() > 100
+    err = metrics.joint_errors(p["coords"][names.index("dark")], gt)
+    assert err[inside].max() < 0.05
+    am = p["coords"][names.index("argmax")][inside]
+    assert np.all(am % 4 == 0) and np.abs(am - gt[inside]).max() <= 2.01  # float16 ties near +-2
+    assert np.mean(np.all(am == (np.floor(gt / 4 + 0.5) * 4)[inside], axis=-1)) > 0.98
+    np.testing.assert_array_equal(p["gt"], gt)
+    rmse_dark = metrics.rmse(p["coords"][names.index("dark")], gt, vis)
+    assert ev["decoders"]["dark"]["metrics"]["rmse"]["value"] == pytest.approx(rmse_dark, rel=1e-5)
+    assert ev["data"]["samples"] == len(test) and ev["data"]["frames"] == len(test) // 4
+    assert set(ev["decoders"]) == set(codecs.DECODERS)
+    assert ev["differences"]["dark-argmax"]["rmse"]["high"] < 0
+    csv = (run / "evaluation.csv").read_text().splitlines()
+    assert len(csv) == 1 + len(codecs.DECODERS) and csv[0].startswith("decoder,pckh@0.1,")
+
+    # unchanged inputs: the cached heatmaps are reused (the model is not called again)
+    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False)
+    assert model.seen == len(test)
+    # a new checkpoint invalidates the cache
+    (run / "best.pt").write_bytes(b"weights v2")
+    model.seen = 0
+    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False)
+    assert model.seen == len(test)
+    assert not list(run.glob("*.tmp"))
