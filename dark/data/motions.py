@@ -212,7 +212,7 @@ _ON_LINK: dict[str, tuple[str, tuple[float, float, float]]] = {
     "Neck1": ("neck", (0.02, 0.22, 0.0)),
     "Head": ("neck", (0.05, 0.45, 0.0)),
     "HeadEnd": ("neck", (0.02, 0.9, 0.0)),
-    "RightShoulder": ("chest", (-0.06, 0.9, 0.3)),
+    "RightShoulder": ("chest", (-0.02, 0.9, 0.0)),  # like HUMAN4D: both at the top of the spine
     "RightArm": ("right_shoulder", (0.0, 0.0, 0.0)),
     "RightForeArm": ("right_elbow", (0.0, 0.0, 0.0)),
     "RightHand": ("right_wrist", (0.0, 0.0, 0.0)),
