@@ -16,7 +16,8 @@ over maps; a fixed number of iterations):
    value ``sum h g / sum g^2``.
 3. Levenberg-Marquardt on ``(A, x0, y0)`` (plus ``sigma`` when ``fit_sigma``): Gauss-Newton normal
    equations with Marquardt's diagonal damping, position steps clamped to 1 px, a step kept only if
-   it lowers the squared error (the damping grows tenfold otherwise, shrinks tenfold on success).
+   it does not raise the squared error beyond rounding (the damping grows tenfold otherwise, shrinks
+   tenfold on success).
 4. Fall back to the initial estimate wherever the fit is non-finite, has a non-positive amplitude
    or leaves the window. The result is never NaN or Inf.
 
@@ -80,17 +81,28 @@ def matched_filter_peak(maps: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
     return torch.stack([mx, my], dim=1), torch.stack(fracs, dim=1)
 
 
-def _model(theta: Tensor, px: Tensor, py: Tensor, sigma0: float, fit_sigma: bool):
-    """Gaussian values ``g`` (N, P) and Jacobian of ``A g`` w.r.t. theta (N, P, n)."""
+def _model(theta: Tensor, t1: Tensor, sigma0: float, fit_sigma: bool, jacobian: bool = True):
+    """``A g`` (N, P) on the window and its Jacobian w.r.t. theta (N, P, n), P = S * S (row-major).
+
+    ``t1``: the ``(S,)`` window offsets; the Gaussian separates, so only ``2 S`` exponentials per map.
+    """
+    n = theta.shape[0]
     a, u, v = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
     s = theta[:, 3:4] if fit_sigma else torch.full_like(a, sigma0)
-    du, dv = px - u, py - v
     s2 = s * s
-    g = torch.exp(-(du * du + dv * dv) / (2 * s2))
-    cols = [g, a * g * du / s2, a * g * dv / s2]
+    du, dv = t1 - u, t1 - v  # (N, S)
+    gx, gy = torch.exp(-du * du / (2 * s2)), torch.exp(-dv * dv / (2 * s2))
+    g = (gy[:, :, None] * gx[:, None, :]).reshape(n, -1)
+    if not jacobian:
+        return a * g, None
+    ag = a * g
+    fx = (du / s2)[:, None, :].expand(-1, t1.numel(), -1).reshape(n, -1)  # d log g / d x0
+    fy = (dv / s2)[:, :, None].expand(-1, -1, t1.numel()).reshape(n, -1)
+    cols = [g, ag * fx, ag * fy]
     if fit_sigma:
-        cols.append(a * g * (du * du + dv * dv) / (s2 * s))
-    return a * g, torch.stack(cols, dim=-1)
+        r2 = (du * du)[:, None, :] + (dv * dv)[:, :, None]
+        cols.append(ag * r2.reshape(n, -1) / (s2 * s))
+    return ag, torch.stack(cols, dim=-1)
 
 
 def decode_mle(
@@ -147,14 +159,14 @@ def decode_mle(
     r = max(1, math.ceil(3 * sigma)) if radius is None else int(radius)
     off = torch.arange(-r, r + 1, device=device)
     oy, ox = torch.meshgrid(off, off, indexing="ij")
-    ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # (1, P)
+    ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # (1, P), row-major over (dy, dx)
     gx, gy = m[:, 0:1] + ox, m[:, 1:2] + oy  # (N, P)
     inside = (gx >= 0) & (gx < w) & (gy >= 0) & (gy < h)
     idx = gy.clamp(0, h - 1) * w + gx.clamp(0, w - 1)
     vals = x.reshape(n, -1).gather(1, idx)
     mask = (inside & finite.reshape(n, -1).gather(1, idx)).to(dtype)
     vals = vals * mask
-    px, py = ox.to(dtype), oy.to(dtype)  # pixel coordinates relative to m
+    t1 = off.to(dtype)  # window offsets from m, per axis
 
     # Start: centre from the initialiser, amplitude from linear least squares at that centre.
     theta = torch.zeros((n, 4 if fit_sigma else 3), dtype=dtype, device=device)
@@ -162,21 +174,22 @@ def decode_mle(
     if fit_sigma:
         theta[:, 3] = sigma
     theta[:, 0] = 1.0
-    g0, _ = _model(theta, px, py, sigma, fit_sigma)
+    g0, _ = _model(theta, t1, sigma, fit_sigma, jacobian=False)
     den = (g0 * g0 * mask).sum(1)
     theta[:, 0] = torch.where(den > 0, (vals * g0).sum(1) / den.clamp_min(1e-30), torch.ones_like(den))
     start = theta.clone()
 
     def cost(t: Tensor) -> Tensor:
-        pred, _ = _model(t, px, py, sigma, fit_sigma)
+        pred, _ = _model(t, t1, sigma, fit_sigma, jacobian=False)
         res = (vals - pred) * mask
         return (res * res).sum(1)
 
     lam = torch.full((n,), 1e-3, dtype=dtype, device=device)
     current = cost(theta)
+    tol = 8 * torch.finfo(dtype).eps
     eye = torch.eye(theta.shape[1], dtype=dtype, device=device)
     for _ in range(iterations):
-        pred, jac = _model(theta, px, py, sigma, fit_sigma)
+        pred, jac = _model(theta, t1, sigma, fit_sigma)
         jm = jac * mask.unsqueeze(-1)
         jtj = jm.transpose(1, 2) @ jm  # (N, n, n)
         jtr = (jm * (vals - pred).unsqueeze(-1)).sum(1)  # (N, n)
@@ -190,7 +203,9 @@ def decode_mle(
         if fit_sigma:
             cand[:, 3] = cand[:, 3].clamp(sigma / 4, sigma * 4)
         new = cost(cand)
-        better = torch.isfinite(new) & (new < current)
+        # "not worse" within rounding: near the optimum a float32 cost cannot resolve the last
+        # Gauss-Newton steps (their decrease is below its precision), which are still right
+        better = torch.isfinite(new) & (new <= current * (1 + tol))
         theta = torch.where(better.unsqueeze(1), cand, theta)
         current = torch.where(better, new, current)
         lam = torch.where(better, lam / 10, lam * 10).clamp(1e-9, 1e9)

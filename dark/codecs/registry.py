@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from . import local, mass, taylor
+from . import local, mass, mle, taylor
 
 __all__ = ["DECODERS", "REGISTRY", "Decoder"]
 
@@ -52,6 +52,7 @@ REGISTRY: dict[str, Decoder] = {
     "mom": Decoder(mass.mom, peak=True),
     "gaussian_fit": Decoder(local.gaussian_fit, peak=True),
     "dark_udp": Decoder(taylor.dark_udp, peak=True),
+    "mle": Decoder(mle.decode_mle),
 }
 
 #: the decoders' names, in the order of the study
