@@ -53,8 +53,9 @@ def encode(
 
     ``target(p) = exp(-||p - c||^2 / (2 sigma^2))`` over the whole map, ``p`` the pixel's index
     ``(x, y)`` and ``c`` the centre the ``method`` defines (see :func:`centres`). Joints that are
-    invisible, non-finite, or whose centre falls outside the map (its nearest pixel,
-    ``floor(c + 0.5)``, is not in it) get an all-zero target and weight 0.
+    invisible, non-finite, or outside the map (``coords_hm`` not in the pixels' cells
+    ``[-0.5, W - 0.5) x [-0.5, H - 0.5)``, judged before any rounding, so that every method drops
+    the same joints) get an all-zero target and weight 0.
 
     Args:
         coords_hm: ``(..., K, 2)`` ``(x, y)`` in heatmap px under the standard mapping
@@ -122,9 +123,9 @@ def encode(
         if vis.shape != lead:
             raise ValueError(f"visible must have shape (..., K) = {tuple(lead)}, got {tuple(vis.shape)}")
         keep &= vis.to(torch.bool)
+    x, y = coords[..., 0], coords[..., 1]
+    keep &= (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
     c = centres(torch.where(keep[..., None], coords, 0.0), (h, w), method, grid, stride)
-    cell = torch.floor(c + 0.5)
-    keep &= (cell[..., 0] >= 0) & (cell[..., 0] <= w - 1) & (cell[..., 1] >= 0) & (cell[..., 1] <= h - 1)
 
     # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) exp(-dy^2 / 2s^2): one product per pixel.
     dtype, device = coords.dtype, coords.device
