@@ -80,6 +80,7 @@ def _atomic_bytes(path: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -200,15 +201,15 @@ def cached_heatmaps(
     force: bool = False,
 ) -> np.ndarray:
     """The run's test heatmaps ``(N, 18, h, w)`` float16 (memory-mapped), predicted once and cached."""
-    from dark.data.dataset import DepthDataset
-    from dark.train import load_model
-
     run_dir = Path(run_dir)
     key = heatmap_key(run_dir, data)
     path, key_path = run_dir / HEATMAPS, run_dir / HEATMAPS_KEY
     if not force and path.is_file() and key_path.is_file():
         if json.loads(key_path.read_text()).get("key") == key:
             return np.load(path, mmap_mode="r")
+    from dark.data.dataset import DepthDataset
+    from dark.train import load_model
+
     dev = resolve_device(device)
     model, config = load_model(run_dir, which="best", device=dev)
     dataset = DepthDataset(data, "test")

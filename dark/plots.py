@@ -122,9 +122,10 @@ def disagreements(
     a: str = "dark",
     b: str = "com",
     n: int = 6,
-    window: int = 48,
+    window: int | None = None,
 ):
-    """The joints where ``a`` and ``b`` disagree most, drawn on the depth map (a window around the joint).
+    """The joints where ``a`` and ``b`` disagree most, drawn on the depth map (whole, or ``window`` px
+    around the joint).
 
     ``depth_of(i)`` returns the ``(160, 320)`` depth map (metres) of test sample ``i``. Ground truth
     is a white circle; ``a`` and ``b`` are crosses.
@@ -133,19 +134,23 @@ def disagreements(
     names = pred["decoders"].tolist()
     cols = min(3, max(len(cases), 1))
     rows = max(-(-len(cases) // cols), 1)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.5 * rows), squeeze=False)
     for ax, (s, j, dist) in zip(axes.ravel(), cases, strict=False):
         d = np.asarray(depth_of(s), dtype=float)
         gt = pred["gt"][s, j]
-        cx, cy = int(np.rint(gt[0])), int(np.rint(gt[1]))
-        x0, y0 = max(cx - window, 0), max(cy - window, 0)
-        x1, y1 = min(cx + window, d.shape[1]), min(cy + window, d.shape[0])
+        x0, y0, x1, y1 = 0, 0, d.shape[1], d.shape[0]
+        if window is not None:
+            cx, cy = int(np.rint(gt[0])), int(np.rint(gt[1]))
+            x0, y0 = max(cx - window, 0), max(cy - window, 0)
+            x1, y1 = min(cx + window, d.shape[1]), min(cy + window, d.shape[0])
         shown = np.where(d > 0, d, np.nan)[y0:y1, x0:x1]
         ax.imshow(shown, cmap="gray_r", extent=(x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5))
         ax.plot(*gt, "o", mfc="none", mec="black", mew=1.5, ms=10, label="ground truth")
         for name, colour in ((a, "C3"), (b, "C0")):
             ax.plot(*pred["coords"][names.index(name), s, j], "x", color=colour, mew=2, ms=8, label=name)
         ax.set_title(f"sample {s}, {joints[j]}: {dist:.1f} px apart", fontsize=9)
+        ax.set_xlim(x0 - 0.5, x1 - 0.5)
+        ax.set_ylim(y1 - 0.5, y0 - 0.5)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes.ravel()[len(cases) :]:

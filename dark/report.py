@@ -409,6 +409,10 @@ def evidence_display(evidence: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 # provenance and saving
 
 
+def _known(v) -> str:
+    return "?" if v is None else str(v)
+
+
 def provenance(evaluations: Sequence[Mapping]) -> str:
     """One paragraph naming the profile, data, run configurations and bootstrap behind the tables."""
     if not evaluations:
@@ -422,7 +426,7 @@ def provenance(evaluations: Sequence[Mapping]) -> str:
             f"{row_label(r['model'], r['encoding'], '').rstrip(' +')}: config {r.get('config_name', '?')}, "
             f"input {r.get('input_size', '?')}, heatmaps {r.get('heatmap_size', '?')}, "
             f"sigma {r.get('sigma', '?')}, "
-            f"best epoch {r.get('best_epoch', '?')} of {r.get('epochs', '?')} ({r.get('dir', '?')})"
+            f"best epoch {_known(r.get('best_epoch'))} of {_known(r.get('epochs'))} ({r.get('dir', '?')})"
         )
     return (
         f"Profile {data.get('profile', '?')}; test data {data.get('path', '?')} "
@@ -443,6 +447,7 @@ def _atomic_write(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -113,7 +113,8 @@ function render({ model, el: host }) {
     const est = st.estimates[sample][joint];
     // pixel index i has coordinate i (its centre): screen = (i + 0.5) * scale
     const sx = (x) => (x + 0.5) * scale;
-    marker(ctx, sx(gt[0]), sx(gt[1]), GT_COLOUR, 6, false);
+    marker(ctx, sx(gt[0]), sx(gt[1]), "#000000", 7, false);
+    marker(ctx, sx(gt[0]), sx(gt[1]), GT_COLOUR, 5, false);
     st.decoders.forEach((_, d) => marker(ctx, sx(est[d][0]), sx(est[d][1]), PALETTE[d % PALETTE.length], 4, true));
 
     // heatmap crop around the peak, with the same points in heatmap px
