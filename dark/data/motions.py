@@ -102,7 +102,7 @@ def rig_frame(samples_dir: Path | str = SAMPLES_DIR) -> dict[str, np.ndarray]:
     The same 3D joints are stored in each sensor's camera frame, so a rigid fit (Kabsch) between
     the sensors' copies gives the relative camera poses. The world frame is then: z up (opposite
     to the mean of the sensors' x axes: they were mounted in portrait, x pointing down), the floor
-    at the 2nd percentile of the lowest toe over the recording, origin below the centre of the
+    2 cm below the 2nd percentile of the lowest toe joint over the recording, origin below the centre of the
     four sensors.
 
     Returns:
@@ -133,7 +133,7 @@ def rig_frame(samples_dir: Path | str = SAMPLES_DIR) -> dict[str, np.ndarray]:
     rot = np.stack([fwd, np.cross(up, fwd), up])  # rows: world axes in M72h coordinates
     ref_joints = p3[(cam == ref) & valid]
     toes = ref_joints[:, [26, 32]] @ up
-    floor = np.percentile(toes.min(axis=1), 2.0)
+    floor = np.percentile(toes.min(axis=1), 2.0) - 0.02  # toe joints ~2 cm above the floor
     mid = centres.mean(0)
     origin = mid - up * (mid @ up - floor)
     m = np.eye(4)

@@ -98,8 +98,8 @@ SUBJECTS: dict[str, Subject] = {
 def retarget(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Give a skeleton new bone lengths, keeping every bone's direction.
 
-    The hips keep their horizontal position; their height scales with the leg length so the feet
-    stay on the floor.
+    The hips keep their position, then the whole clip moves vertically so that its lowest joints
+    keep their height over the floor (the 2nd percentile over frames of each frame's lowest joint).
 
     Args:
         joints: ``(T, 33, 3)`` metres, world frame (z up).
@@ -110,14 +110,13 @@ def retarget(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """
     out = np.empty_like(joints)
     old = np.linalg.norm(joints[:, 1:] - joints[:, list(PARENTS_33[1:])], axis=-1)
-    leg = [20, 21, 22]  # bones ending at RightUpLeg, RightLeg, RightFoot
-    ratio = lengths[leg].sum() / old[:, leg].sum(axis=1).mean()
     out[:, 0] = joints[:, 0]
-    out[:, 0, 2] = joints[:, 0, 2] * ratio
     for j in range(1, 33):  # parents come before children in HUMAN4D's order
         p = PARENTS_33[j]
         direction = (joints[:, j] - joints[:, p]) / np.maximum(old[:, j - 1 : j], 1e-9)
         out[:, j] = out[:, p] + direction * lengths[j - 1]
+    floor_old = np.percentile(joints[..., 2].min(axis=1), 2.0)
+    out[..., 2] += floor_old - np.percentile(out[..., 2].min(axis=1), 2.0)
     return out
 
 
@@ -405,7 +404,7 @@ def add_sensor_noise(
 
 
 def unoccluded(
-    points: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray, margin: float = 0.01
+    points: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray, margin: float = 0.05
 ) -> np.ndarray:
     """Whether the ray to each point first enters the body in a capsule that contains the point.
 
@@ -479,6 +478,10 @@ def render_views(joints_world: np.ndarray, rig: Rig, subject: Subject, room: np.
     h, w = INPUT_SIZE
     inside = (j18[..., 0] > -0.5) & (j18[..., 0] < w - 0.5) & (j18[..., 1] > -0.5) & (j18[..., 1] < h - 0.5)
     visible = inside & (z18 > 0) & unoccluded(cam[:, list(HEATMAP_JOINTS)], a, b, r)
+    # and not behind the floor or a wall (a foot sunk into the floor)
+    iu = np.clip(np.rint(j18[..., 0]).astype(np.int64), 0, w - 1)
+    iv = np.clip(np.rint(j18[..., 1]).astype(np.int64), 0, h - 1)
+    visible &= z18 < room[view[:, None], iv + CROP, iu]
     neck, head = HEAD_SEGMENT_18
     head_size = np.linalg.norm(j18[:, head] - j18[:, neck], axis=-1)
     return {
