@@ -243,7 +243,7 @@ def test_property_batch_independence(maps, name, perm_seed, pad):
     back[order], back_conf[order] = coords, conf
     for i in range(n):
         alone, alone_conf = codecs.decode(maps[i : i + 1], name, sigma=1.0)
-        np.testing.assert_allclose(back[pad + i], alone[0], atol=1e-9, rtol=0)
+        np.testing.assert_allclose(back[pad + i], alone[0], atol=1e-6, rtol=1e-6)  # float32 rounding at most
         assert back_conf[pad + i] == alone_conf[0]
 
 
