@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import h5py
@@ -103,9 +104,15 @@ def build_tree(root: Path, poses: int = 10) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    return build_tree(tmp_path_factory.mktemp("h4d") / "human4d")
+
+
 @pytest.fixture
-def tree(tmp_path) -> Path:
-    return build_tree(tmp_path / "human4d")
+def tree(pristine, tmp_path) -> Path:
+    """A fresh copy of the tree for each test (tests corrupt it)."""
+    return Path(shutil.copytree(pristine, tmp_path / "human4d"))
 
 
 def test_every_field_of_every_sample(tree):
