@@ -360,8 +360,9 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
     force: bool = False,
+    decoders: Sequence[str] | None = None,
 ) -> dict:
-    """Evaluate one run with every decoder; write and return ``evaluation.json``'s content."""
+    """Evaluate one run with every decoder (or ``decoders``); write and return ``evaluation.json``."""
     run_dir, data = Path(run_dir), Path(data)
     config = json.loads((run_dir / "config.json").read_text())
     heatmaps = cached_heatmaps(
@@ -371,7 +372,7 @@ def evaluate(
     if len(truth["joints"]) != len(heatmaps):
         raise ValueError(f"{len(heatmaps)} cached heatmaps but {len(truth['joints'])} test samples in {data}")
     t0 = time.perf_counter()
-    preds = decode_all(heatmaps, config, device=device, progress=progress)
+    preds = decode_all(heatmaps, config, decoders=decoders, device=device, progress=progress)
     decode_s = time.perf_counter() - t0
     result = {
         "run": _run_info(run_dir, config),

@@ -187,11 +187,11 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     assert len(csv) == 1 + len(codecs.DECODERS) and csv[0].startswith("decoder,pckh@0.1,")
 
     # unchanged inputs: the cached heatmaps are reused (the model is not called again)
-    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False)
+    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
     assert model.seen == len(test)
     # a new checkpoint invalidates the cache
     (run / "best.pt").write_bytes(b"weights v2")
     model.seen = 0
-    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False)
+    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
     assert model.seen == len(test)
     assert not list(run.glob("*.tmp"))
