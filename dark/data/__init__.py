@@ -6,6 +6,7 @@ real HUMAN4D root, whichever ``path`` is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,8 +19,8 @@ def open(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
     """The samples of one split of a rendered dataset or of a HUMAN4D root.
 
     Args:
-        path: a directory written by ``dark data`` (has ``manifest.json``) or a HUMAN4D root
-            (has ``device_repository.json``).
+        path: a directory written by ``dark data`` (has ``manifest.json``), a HUMAN4D root (has
+            ``device_repository.json``), or a directory linked to one (``synth.link_human4d``).
         split: ``"train"`` | ``"val"`` | ``"test"``.
         **kwargs: passed to the reader (e.g. ``views=``, ``strict=`` for HUMAN4D).
 
@@ -27,7 +28,11 @@ def open(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
         a sequence (``len``, indexing) of :class:`Sample`.
     """
     path = Path(path)
-    if (path / "manifest.json").is_file():
+    manifest = path / "manifest.json"
+    if manifest.is_file():
+        fmt = json.loads(manifest.read_text()).get("format")
+        if fmt == "human4d-root":  # written by dark.data.synth.link_human4d
+            return open(json.loads(manifest.read_text())["root"], split, **kwargs)
         from dark.data.synth import RenderedDataset
 
         return RenderedDataset(path, split, **kwargs)

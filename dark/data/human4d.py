@@ -259,6 +259,10 @@ class Human4D(Sequence):
             text += " (skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) + ")"
         return text
 
+    def metadata(self) -> list[tuple[str, str, str, int]]:
+        """``(subject, activity, view, frame)`` of every sample, without reading any file."""
+        return [(e.subject, e.recording, e.device, e.group) for e in self._entries]
+
     def __len__(self) -> int:
         return len(self._entries)
 

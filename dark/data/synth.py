@@ -274,6 +274,27 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
     return out
 
 
+def link_human4d(root: str | Path, out: str | Path) -> Path:
+    """Point a dataset directory at a real HUMAN4D root (so the pipeline's data path can be either).
+
+    Writes ``out/manifest.json`` with ``"format": "human4d-root"``, the root and each split's
+    size; :func:`dark.data.open` on ``out`` then reads the HUMAN4D root.
+    """
+    from dark.data.human4d import Human4D
+
+    root, out = Path(root).resolve(), Path(out)
+    splits = {split: Human4D(root, split, strict=False) for split in SPLITS}
+    manifest = {
+        "format": "human4d-root",
+        "root": str(root),
+        "counts": {split: len(data) for split, data in splits.items()},
+        "skipped": {split: dict(data.skipped) for split, data in splits.items()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    return out
+
+
 class RenderedDataset(Sequence):
     """One split of a rendered dataset directory, as a sequence of :class:`Sample`.
 
@@ -292,6 +313,10 @@ class RenderedDataset(Sequence):
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         self.path, self.split = path, split
         self.manifest = json.loads(manifest_path.read_text())
+        if self.manifest.get("format") != "dark-rendered-human4d":
+            raise ValueError(
+                f"{manifest_path}: not a rendered dataset (format {self.manifest.get('format')!r})"
+            )
         parts = []
         for shard in self.manifest["shards"]:
             if shard["split"] != split:
@@ -334,9 +359,15 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--out", required=True, help="dataset directory (created; a rerun resumes)")
     parser.add_argument("--seed", type=int, default=1314)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--human4d", metavar="ROOT", help="instead of rendering, check a HUMAN4D root and link --out to it"
+    )
     args = parser.parse_args(argv)
     try:
-        out = render_dataset(args.out, profile=args.profile, seed=args.seed, progress=not args.quiet)
+        if args.human4d:
+            out = link_human4d(args.human4d, args.out)
+        else:
+            out = render_dataset(args.out, profile=args.profile, seed=args.seed, progress=not args.quiet)
     except (ValueError, FileNotFoundError, OSError) as err:
         print(f"dark data: {err}", file=sys.stderr)
         return 2

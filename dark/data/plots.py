@@ -1,0 +1,233 @@
+"""Figures and tables of the data notebook: samples with their joints, split sizes, quantisation error.
+
+The quantisation error is what rounding the exact joints would introduce, before any network:
+rounding to the input grid (``round(x) - x``, at most half an input pixel per axis) and to the
+heatmap grid (to heatmap pixels with ``dark.codecs.to_heatmap``, round, back with
+``dark.codecs.to_input``: at most half a heatmap pixel, i.e. ``stride / 2`` input pixels). A
+uniform error on ``[-s/2, s/2]`` has RMS ``s / sqrt(12)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from dark import codecs
+from dark.data.motions import PARENTS_33
+from dark.data.sample import Sample
+from dark.skeleton import HEATMAP_JOINTS, STRIDE
+
+
+def bones_18() -> list[tuple[int, int]]:
+    """``(parent, child)`` pairs of the 18 heatmap joints: each joint to its nearest heatmap ancestor."""
+    pairs = []
+    for child, j in enumerate(HEATMAP_JOINTS):
+        p = PARENTS_33[j]
+        while p >= 0 and p not in HEATMAP_JOINTS:
+            p = PARENTS_33[p]
+        if p >= 0:
+            pairs.append((HEATMAP_JOINTS.index(p), child))
+    return pairs
+
+
+def draw_sample(ax, sample: Sample, vmax: float = 6.0, title: bool = True) -> None:
+    """A depth map (metres, grey, missing pixels black) with its joints and bones.
+
+    Visible joints are filled red dots, hidden ones cyan crosses; the head segment (PCKh) is yellow.
+    """
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("gray_r").copy()
+    cmap.set_bad("black")
+    depth = np.ma.masked_equal(sample.depth, 0)
+    ax.imshow(depth, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
+    j, vis = sample.joints, sample.visible
+    for a, b in bones_18():
+        ax.plot(*j[[a, b]].T, color="tab:orange", lw=1.0, alpha=0.8)
+    ax.plot(*j[[2, 3]].T, color="yellow", lw=2.0)
+    ax.scatter(*j[vis].T, s=10, c="red", zorder=3)
+    ax.scatter(*j[~vis].T, s=14, c="cyan", marker="x", zorder=3)
+    h, w = sample.depth.shape
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(f"{sample.subject} {sample.activity} {sample.view} #{sample.frame}", fontsize=8)
+
+
+def show_samples(samples: Sequence[Sample], indices: Sequence[int] | None = None, ncols: int = 4):
+    """A grid of samples with their joints (default: 8 evenly spaced ones). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if indices is None:
+        indices = np.linspace(0, len(samples) - 1, min(8, len(samples))).astype(int)
+    nrows = max(1, -(-len(indices) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.0 * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), indices, strict=False):
+        ax.axis("on")
+        draw_sample(ax, samples[int(i)])
+    fig.tight_layout()
+    return fig
+
+
+def split_table(splits: dict[str, Sequence[Sample]]) -> pd.DataFrame:
+    """Views, multi-view frames, subjects and activities of each split.
+
+    Args:
+        splits: ``{"train": samples, ...}``.
+    """
+    rows = []
+    for name, samples in splits.items():
+        meta = _meta(samples)
+        rows.append(
+            {
+                "split": name,
+                "views": len(meta),
+                "frames": len({(s, a, f) for s, a, _, f in meta}),
+                "subjects": ", ".join(sorted({s for s, *_ in meta})),
+                "activities": len({a for _, a, _, _ in meta}),
+                "visible joints (%)": 100.0 * _visible(samples).mean() if len(meta) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows).set_index("split")
+
+
+def _spaced(samples: Sequence[Sample], limit: int) -> list[Sample]:
+    """At most ``limit`` evenly spaced samples (reading a real HUMAN4D split whole is slow)."""
+    idx = (
+        np.unique(np.linspace(0, len(samples) - 1, min(limit, len(samples))).astype(int))
+        if len(samples)
+        else []
+    )
+    return [samples[int(i)] for i in idx]
+
+
+def _meta(samples: Sequence[Sample]) -> list[tuple[str, str, str, int]]:
+    if hasattr(samples, "metadata"):  # HUMAN4D: from the file names, without reading the maps
+        return samples.metadata()
+    records = getattr(samples, "records", None)
+    if records is not None:  # a rendered split: read the fields without building Samples
+        m = samples.manifest
+        subjects, acts, views = list(m["subjects"]), m["activities"], m["views"]
+        return [
+            (subjects[s], acts[a], views[v], int(f))
+            for s, a, v, f in zip(
+                records["subject"], records["activity"], records["view"], records["frame"], strict=True
+            )
+        ]
+    return [(s.subject, s.activity, s.view, s.frame) for s in (samples[i] for i in range(len(samples)))]
+
+
+def _visible(samples: Sequence[Sample], limit: int = 500) -> np.ndarray:
+    records = getattr(samples, "records", None)
+    if records is not None:
+        return records["visible"]
+    return np.stack([s.visible for s in _spaced(samples, limit)])
+
+
+def head_sizes(samples: Sequence[Sample], limit: int = 5000) -> np.ndarray:
+    """``(N,)`` head segments (input px) of a split (at most ``limit`` evenly spaced non-rendered samples)."""
+    records = getattr(samples, "records", None)
+    if records is not None:
+        return records["head_size"]
+    return np.array([s.head_size for s in _spaced(samples, limit)])
+
+
+def joints_of(samples: Sequence[Sample], limit: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, 18, 2)`` joints (input px) and ``(N, 18)`` visibility of a split.
+
+    A rendered split gives all its views; other sources at most ``limit`` evenly spaced ones.
+    """
+    records = getattr(samples, "records", None)
+    if records is not None:
+        return records["joints"], records["visible"]
+    items = _spaced(samples, limit)
+    return np.stack([s.joints for s in items]), np.stack([s.visible for s in items])
+
+
+def quantisation_errors(joints: np.ndarray, visible: np.ndarray | None = None, stride: int = STRIDE) -> dict:
+    """The error rounding would introduce on each grid, in input pixels.
+
+    Args:
+        joints: ``(..., 2)`` exact joints ``(x, y)`` in input px.
+        visible: optional mask of the joints to keep (``joints.shape[:-1]``).
+        stride: input px per heatmap px.
+
+    Returns:
+        ``{"input": (M, 2), "heatmap": (M, 2)}``: quantised minus exact, per axis, input px.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.shape[-1] != 2:
+        raise ValueError(f"joints must be (..., 2), got shape {joints.shape}")
+    pts = joints[visible] if visible is not None else joints.reshape(-1, 2)
+    on_input = np.round(pts) - pts
+    on_heatmap = codecs.to_input(np.round(codecs.to_heatmap(pts, stride=stride)), stride=stride) - pts
+    return {"input": on_input, "heatmap": on_heatmap}
+
+
+def quantisation_summary(errors: dict, stride: int = STRIDE) -> pd.DataFrame:
+    """Mean, RMS and maximum of each grid's error per axis, next to the uniform law's ``s / sqrt(12)``."""
+    rows = []
+    for grid, err in errors.items():
+        step = 1.0 if grid == "input" else float(stride)
+        for axis, name in enumerate("xy"):
+            e = err[:, axis]
+            rows.append(
+                {
+                    "grid": grid,
+                    "axis": name,
+                    "mean (px)": e.mean(),
+                    "RMS (px)": np.sqrt(np.mean(e * e)),
+                    "uniform RMS (px)": step / np.sqrt(12.0),
+                    "max |error| (px)": np.abs(e).max(),
+                }
+            )
+        norm = np.linalg.norm(err, axis=1)
+        rows.append(
+            {
+                "grid": grid,
+                "axis": "euclidean",
+                "mean (px)": norm.mean(),
+                "RMS (px)": np.sqrt(np.mean(norm**2)),
+                "uniform RMS (px)": step / np.sqrt(6.0),
+                "max |error| (px)": norm.max(),
+            }
+        )
+    return pd.DataFrame(rows).set_index(["grid", "axis"])
+
+
+def quantisation_histogram(errors: dict, stride: int = STRIDE, bins: int = 40):
+    """Histograms of the per-axis quantisation error on the input and heatmap grids. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for ax, (grid, err) in zip(axes, errors.items(), strict=True):
+        half = 0.5 if grid == "input" else stride / 2
+        edges = np.linspace(-half, half, bins + 1)
+        for axis, name in enumerate("xy"):
+            ax.hist(err[:, axis], bins=edges, histtype="step", lw=1.5, label=f"{name}", density=True)
+        ax.axhline(1.0 / (2 * half), color="grey", ls="--", lw=1, label="uniform")
+        ax.set_xlabel("quantised - exact (input px)")
+        ax.set_title(f"rounded to the {grid} grid" + (f" (stride {stride})" if grid == "heatmap" else ""))
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("density")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "bones_18",
+    "draw_sample",
+    "head_sizes",
+    "joints_of",
+    "quantisation_errors",
+    "quantisation_histogram",
+    "quantisation_summary",
+    "show_samples",
+    "split_table",
+]
