@@ -39,8 +39,7 @@ def draw_sample(ax, sample: Sample, vmax: float = 6.0, title: bool = True) -> No
     """
     import matplotlib.pyplot as plt
 
-    cmap = plt.get_cmap("gray_r").copy()
-    cmap.set_bad("black")
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="black")
     depth = np.ma.masked_equal(sample.depth, 0)
     ax.imshow(depth, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
     j, vis = sample.joints, sample.visible
