@@ -103,12 +103,22 @@ def test_interrupted_run_resumes(smoke, tmp_path):
         synth.RenderedDataset(out, "test")
 
 
-def test_another_plan_in_the_same_directory_is_refused(smoke, capsys):
+def test_another_plan_in_the_same_directory_is_refused_or_replaced(smoke, tmp_path, capsys):
     with pytest.raises(ValueError, match="different dataset"):
         synth.render_dataset(smoke, "smoke", seed=7, progress=False)
     assert synth.cli(["--profile", "smoke", "--out", str(smoke), "--seed", "7", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("dark data:") and "\n" not in err
+    out = tmp_path / "replaced"
+    out.mkdir()
+    for file in smoke.iterdir():
+        (out / file.name).write_bytes(file.read_bytes())
+    (out / "notes.txt").write_text("not ours")
+    synth.render_dataset(out, "smoke", seed=7, progress=False, overwrite=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert sorted(p.name for p in out.glob("*.npy")) == sorted(s["file"] for s in manifest["shards"])
+    assert (out / "notes.txt").exists()
 
 
 def test_cli_rejects_an_unknown_profile(tmp_path):

@@ -43,21 +43,17 @@ from dark.data.sample import Sample
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 #: every activity: the real HUMAN4D running skeletons, then the pybullet_data mocap clips
 ACTIVITIES: tuple[str, ...] = ("running", *MOCAP_CLIPS)
-#: subject S4's activities, split in two halves (balanced in frames and kinds of motion)
+#: subject S4's activities, split in two halves of about the same number of frames, each with
+#: one of every kind: locomotion (run, jump | the real running, walk), fighting (punch | kick),
+#: dance (dance_b | dance_a), acrobatics (cartwheel, spin | backflip, spinkick), on the floor
+#: (getting up twice | crawl, roll)
 VAL_ACTIVITIES: tuple[str, ...] = (
-    "run",
-    "jump",
-    "punch",
-    "spinkick",
-    "dance_a",
-    "roll",
-    "getup_facedown",
-    "spin",
-)
+    "run", "jump", "punch", "dance_b", "cartwheel", "spin", "getup_faceup", "getup_facedown",
+)  # fmt: skip
 TEST_ACTIVITIES: tuple[str, ...] = tuple(a for a in ACTIVITIES if a not in VAL_ACTIVITIES)
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -188,7 +184,7 @@ def _render_shard(items, motions, placed, rig, room, noise, rng) -> np.ndarray:
 
 
 def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, progress: bool = True,
-                   samples_dir: str | Path = SAMPLES_DIR) -> Path:  # fmt: skip
+                   samples_dir: str | Path = SAMPLES_DIR, overwrite: bool = False) -> Path:  # fmt: skip
     """Render the HUMAN4D-like dataset of a profile into ``out`` (resumable, atomic).
 
     Args:
@@ -197,6 +193,9 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
         seed: placement and sensor-noise seed; the same seed gives the same bytes.
         progress: show a tqdm progress bar.
         samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).
+        overwrite: when ``out`` holds a dataset of another plan (profile, seed, generator version),
+            delete its files (``plan.json``, ``manifest.json``, shards) and render anew; by default
+            that is an error.
 
     Returns:
         ``out`` as a Path.
@@ -212,9 +211,12 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
     plan_path = out / "plan.json"
     if plan_path.exists():
         old = json.loads(plan_path.read_text())
+        if old != plan and not overwrite:
+            raise ValueError(f"{out} holds a different dataset ({old}); use another --out, or --overwrite")
         if old != plan:
-            raise ValueError(f"{out} holds a different dataset ({old}); use another --out or delete it")
-    else:
+            for file in [out / "manifest.json", *out.glob("*-[0-9][0-9][0-9][0-9][0-9].npy"), plan_path]:
+                file.unlink(missing_ok=True)
+    if not plan_path.exists():
         _atomic_write(plan_path, lambda f: f.write(json.dumps(plan, indent=1).encode()))
 
     motions = all_motions(samples_dir)
@@ -359,6 +361,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--out", required=True, help="dataset directory (created; a rerun resumes)")
     parser.add_argument("--seed", type=int, default=1314)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--overwrite", action="store_true", help="replace a dataset of another plan in --out")
     parser.add_argument(
         "--human4d", metavar="ROOT", help="instead of rendering, check a HUMAN4D root and link --out to it"
     )
@@ -367,7 +370,13 @@ def cli(argv: list[str]) -> int:
         if args.human4d:
             out = link_human4d(args.human4d, args.out)
         else:
-            out = render_dataset(args.out, profile=args.profile, seed=args.seed, progress=not args.quiet)
+            out = render_dataset(
+                args.out,
+                profile=args.profile,
+                seed=args.seed,
+                progress=not args.quiet,
+                overwrite=args.overwrite,
+            )
     except (ValueError, FileNotFoundError, OSError) as err:
         print(f"dark data: {err}", file=sys.stderr)
         return 2
