@@ -1,0 +1,205 @@
+"""Training in-process: loss and targets, determinism, the run directory, load_model, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dark import codecs, skeleton
+from dark.data import Sample
+from dark.train import batch_targets, cli, heatmap_loss, load_model, load_split, resolve_config, train
+
+TIMING = ("time_s", "images_per_s")
+
+
+def make_samples(n: int, seed: int) -> list[Sample]:
+    """Depth maps with a 3 m "body" blob under every joint, joints uniform in the image."""
+    rng = np.random.default_rng(seed)
+    h, w = skeleton.INPUT_SIZE
+    yy, xx = np.mgrid[0:h, 0:w]
+    samples = []
+    for i in range(n):
+        joints = rng.uniform([20, 20], [w - 20, h - 20], size=(18, 2))
+        depth = np.zeros((h, w), np.float32)
+        for k, (x, y) in enumerate(joints):
+            depth[(xx - x) ** 2 + (yy - y) ** 2 < 36] = 2.0 + 0.05 * k
+        visible = rng.random(18) > 0.1
+        neck, head = skeleton.HEAD_SEGMENT_18
+        head_size = float(np.linalg.norm(joints[neck] - joints[head]))
+        samples.append(Sample(depth, joints, visible, head_size, "S1", "test", "view", i))
+    return samples
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"train": make_samples(32, 0), "val": make_samples(16, 1)}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(data, out, **kwargs):
+    options = {"model": "sh", "config": "smoke", "epochs": 2, "batch_size": 8, "quiet": True, "threads": 1}
+    return train(data, out, **{**options, **kwargs})
+
+
+def records(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING} for line in lines]
+
+
+# ---------------------------------------------------------------- loss and targets
+
+
+def test_loss_is_the_weighted_mse_summed_over_stacks():
+    targets = torch.zeros(2, 3, 4, 5)
+    weights = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    outputs = [torch.ones(2, 3, 4, 5), torch.full((2, 3, 4, 5), 2.0)]
+    # 3 of the 6 maps count: mean = 3/6 * 1 for the first stack, 3/6 * 4 for the second
+    assert heatmap_loss(outputs, targets, weights).item() == pytest.approx(0.5 + 2.0)
+
+
+@pytest.mark.parametrize("encoding", ["unbiased", "quantized"])
+def test_targets_are_gaussians_at_the_joints_on_the_original_grid(encoding):
+    config = resolve_config("sh", encoding, "input", "quick", None, None, 2e-3, 0)
+    assert config["heatmap_stride"] == 8 and config["heatmap_size"] == [20, 40]
+    joints = torch.tensor([[[101.3, 57.8], [10.0, 300.0]]])  # the second is below the map
+    visible = torch.tensor([[True, True]])
+    targets, weights = batch_targets(joints, visible, config)
+    assert targets.shape == (1, 2, 20, 40)
+    assert weights.tolist() == [[1.0, 0.0]] and targets[0, 1].abs().max() == 0
+    # independent: the centre is the joint / 8, rounded on the 160x320 input grid when quantized
+    centre = joints[0, 0] if encoding == "unbiased" else torch.round(joints[0, 0])
+    cx, cy = (centre / 8).tolist()
+    ys, xs = torch.meshgrid(torch.arange(20.0), torch.arange(40.0), indexing="ij")
+    expected = torch.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * 2.0**2))
+    torch.testing.assert_close(targets[0, 0], expected, atol=1e-6, rtol=0)
+
+
+def test_split_is_area_averaged_to_the_network_input(data):
+    split = load_split(data, "val", (80, 160))
+    assert split["depth"].shape == (16, 1, 80, 160)
+    full = load_split(data, "val", (160, 320))["depth"]
+    torch.testing.assert_close(split["depth"], full.reshape(16, 1, 80, 2, 160, 2).mean((3, 5)))
+    gt = np.stack([s.joints for s in data["val"]]).astype(np.float32)  # the dataset keeps float32 joints
+    np.testing.assert_array_equal(split["joints"].numpy(), gt)
+
+
+# ---------------------------------------------------------------- determinism and the run directory
+
+
+def test_same_seed_same_data_gives_identical_runs(data, tmp_path):
+    a, b = run(data, tmp_path / "a"), run(data, tmp_path / "b")
+    assert records(a) == records(b)
+    last_a, last_b = (torch.load(r / "last.pt", weights_only=True) for r in (a, b))
+    for key, value in last_a["model"].items():
+        assert torch.equal(value, last_b["model"][key]), key
+    c = run(data, tmp_path / "c", seed=7)
+    assert records(c)[0]["train_loss"] != records(a)[0]["train_loss"]
+
+
+def test_run_directory(data, tmp_path):
+    out = run(data, tmp_path / "run", epochs=3, encoding="quantized")
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "sh" and config["model_config"] == "smoke" and config["encoding"] == "quantized"
+    assert config["input_size"] == [80, 160] and config["heatmap_size"] == [20, 40]
+    assert config["heatmap_stride"] == 8 and config["sigma"] == 2.0 and config["scaling"] == "stride"
+    assert config["n_train"] == 32 and config["n_val"] == 16 and config["lr"] == 2e-3
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2, 3]
+    for r in lines:
+        assert {"train_loss", "val_loss", "val_pckh@0.5", "val_rmse", "time_s", "images_per_s"} <= set(r)
+        assert all(math.isfinite(r[k]) for k in ("train_loss", "val_loss", "val_rmse", "images_per_s"))
+    best = torch.load(out / "best.pt", weights_only=True)
+    scores = [r["val_pckh@0.5"] for r in lines]
+    assert best["epoch"] == 1 + scores.index(max(scores))  # the first epoch with the best score
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "best.pt",
+        "config.json",
+        "curves.png",
+        "last.pt",
+        "metrics.jsonl",
+    ]
+
+
+def test_load_model_reproduces_the_best_validation_score(data, tmp_path):
+    out = run(data, tmp_path / "run", model="hrnet")
+    model, config = load_model(out, "best")
+    assert not model.training and config["model"] == "hrnet"
+    split = load_split(data, "val", config["input_size"])
+    with torch.no_grad():
+        heatmaps = model(split["depth"])[-1]
+    assert heatmaps.shape == (16, 18, 20, 40)
+    coords, _ = codecs.decode(heatmaps, "dark", sigma=2.0)
+    pred = coords.double().numpy() * 8  # heatmap px -> original input px
+    gt = np.stack([s.joints for s in data["val"]])
+    visible = np.stack([s.visible for s in data["val"]])
+    head = np.array([s.head_size for s in data["val"]])
+    correct = np.linalg.norm(pred - gt, axis=-1) <= 0.5 * head[:, None]
+    pckh = 100 * (correct & visible).sum() / visible.sum()
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert pckh == pytest.approx(lines[config["best_epoch"] - 1]["val_pckh@0.5"], abs=1e-9)
+
+
+def test_resume_of_a_finished_run_changes_nothing(data, tmp_path):
+    out = run(data, tmp_path / "run", epochs=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "config.json"}
+    run(data, out, epochs=1, resume=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != "config.json"} == before
+    with pytest.raises(ValueError, match="lr"):
+        run(data, out, epochs=1, resume=True, lr=1e-3)
+    with pytest.raises(ValueError, match="already holds a run"):
+        run(data, out, epochs=1)
+
+
+# ---------------------------------------------------------------- bad input on the command line
+
+
+def _args(data, out, **changes):
+    args = {
+        "--data": str(data),
+        "--model": "sh",
+        "--encoding": "unbiased",
+        "--out": str(out),
+        "--config": "smoke",
+    }
+    args.update(changes)
+    return [x for pair in args.items() for x in pair]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"--model": "resnet"}, "unknown model 'resnet'"),
+        ({"--encoding": "udp2"}, "unknown encoding 'udp2'"),
+        ({"--config": "huge"}, "unknown config 'huge'"),
+        ({"--data": "/nonexistent/dataset"}, "/nonexistent/dataset does not exist"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, changes, message):
+    out = tmp_path / "run"
+    assert cli(_args(tmp_path, out, **changes)) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_cli_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "last.pt").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    assert cli([*_args(tmp_path, out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt checkpoint" in err and err.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["last.pt"]
+    assert (out / "last.pt").read_bytes() == b"PK\x03\x04 not really a checkpoint"
