@@ -21,8 +21,8 @@ over maps; a fixed number of iterations):
 4. Fall back to the initial estimate wherever the fit is non-finite, has a non-positive amplitude
    or leaves the window. The result is never NaN or Inf.
 
-Cost: a separable convolution of the whole map (the matched filter) plus a few passes over the
-window; still a small multiple of DARK's cost.
+Cost: a separable correlation of the whole map (the matched filter) plus two passes over the window
+per iteration; several times DARK's cost (the decoder study measures it).
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ def _gauss1d(sigma: float, radius: int, dtype, device) -> Tensor:
     return torch.exp(-(t * t) / (2 * sigma * sigma))
 
 
+def _band(n: int, sigma: float, radius: int, dtype, device) -> Tensor:
+    """``(n, n)`` symmetric banded matrix ``exp(-(i - j)^2 / 2 sigma^2)`` for ``|i - j| <= radius``."""
+    i = torch.arange(n, dtype=dtype, device=device)
+    d = i[:, None] - i[None, :]
+    return torch.where(d.abs() <= radius, torch.exp(-d * d / (2 * sigma * sigma)), torch.zeros_like(d))
+
+
 def matched_filter_peak(maps: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
     """Integer peak of the correlation with the Gaussian of ``sigma``, and a sub-pixel refinement.
 
@@ -56,10 +63,15 @@ def matched_filter_peak(maps: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
     """
     n, h, w = maps.shape
     r = max(1, math.ceil(3 * sigma))
-    k = _gauss1d(sigma, r, maps.dtype, maps.device)
-    x = maps.unsqueeze(1)
-    x = F.conv2d(F.pad(x, (r, r, 0, 0)), k.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, r, r)), k.view(1, 1, -1, 1)).squeeze(1)  # (N, H, W)
+    if max(h, w) <= 160:
+        # separable correlation with zero padding as two products with banded matrices: on maps of
+        # heatmap size a matrix product is several times faster than a 1-channel convolution
+        x = _band(h, sigma, r, maps.dtype, maps.device) @ maps @ _band(w, sigma, r, maps.dtype, maps.device)
+    else:
+        k = _gauss1d(sigma, r, maps.dtype, maps.device)
+        x = maps.unsqueeze(1)
+        x = F.conv2d(F.pad(x, (r, r, 0, 0)), k.view(1, 1, 1, -1))
+        x = F.conv2d(F.pad(x, (0, 0, r, r)), k.view(1, 1, -1, 1)).squeeze(1)  # (N, H, W)
     flat = x.reshape(n, -1).argmax(dim=1)
     my, mx = flat // w, flat % w
     pad = F.pad(x.unsqueeze(1), (1, 1, 1, 1), mode="replicate").squeeze(1)  # (N, H+2, W+2)
