@@ -166,3 +166,7 @@ def test_depth_dataset_items_tensors_and_loader(smoke):
     # from plain samples too: the same items
     from_samples = DepthDataset([samples[i] for i in range(len(samples))])
     torch.testing.assert_close(from_samples[7]["depth"], item["depth"], atol=1e-6, rtol=0)
+    for key, value in from_samples.tensors().items():
+        torch.testing.assert_close(value, whole[key], atol=1e-6, rtol=0)
+    with pytest.raises(IndexError):
+        ds[len(ds)]

@@ -48,6 +48,7 @@ class DepthDataset(Dataset):
     ``"joints"`` ``(18, 2)`` float32 input px, ``"visible"`` ``(18,)`` bool, ``"head_size"`` ``()``
     float32 input px, ``"index"`` ``()`` int64. The default collate stacks them; it works with
     ``DataLoader(num_workers=..., pin_memory=True)`` (the arrays are plain numpy, picklable).
+    A rendered split is held in memory (uint16 depth); other sources are read item by item.
 
     Args:
         source: a dataset directory / HUMAN4D root (opened with :func:`dark.data.open`) or a
@@ -61,35 +62,41 @@ class DepthDataset(Dataset):
 
         samples = open_data(source, split) if isinstance(source, (str, Path)) else source
         self.samples = samples
+        self._arrays = None
         if isinstance(samples, RenderedDataset):  # already arrays: no per-sample conversion
             rec = samples.records
-            self._depth = rec["depth"]  # uint16, 0.1 mm
-            self._joints = rec["joints"].astype(np.float32)
-            self._visible = rec["visible"].copy()
-            self._head = rec["head_size"].astype(np.float32)
-        else:
-            n = len(samples)
-            items = [samples[i] for i in range(n)]
-            h, w = items[0].depth.shape if n else (160, 320)
-            self._depth = np.zeros((n, h, w), dtype=np.uint16)
-            for i, s in enumerate(items):
-                self._depth[i] = np.rint(np.clip(s.depth, 0, MAX_DEPTH) / DEPTH_UNIT).astype(np.uint16)
-            self._joints = (
-                np.stack([s.joints for s in items]).astype(np.float32) if n else np.zeros((0, 18, 2))
-            )
-            self._visible = np.stack([s.visible for s in items]) if n else np.zeros((0, 18), dtype=bool)
-            self._head = np.array([s.head_size for s in items], dtype=np.float32)
+            self._arrays = {
+                "depth": rec["depth"],  # uint16, 0.1 mm
+                "joints": rec["joints"].astype(np.float32),
+                "visible": rec["visible"].copy(),
+                "head_size": rec["head_size"].astype(np.float32),
+            }
 
     def __len__(self) -> int:
-        return len(self._depth)
+        return len(self.samples)
+
+    def _raw(self, i: int) -> dict[str, np.ndarray]:
+        """Item ``i`` as numpy: depth uint16 in 0.1 mm, joints, visibility, head size."""
+        if self._arrays is not None:
+            return {k: v[i] for k, v in self._arrays.items()}
+        s = self.samples[i]  # other sources (HUMAN4D): read when asked, e.g. in DataLoader workers
+        return {
+            "depth": np.rint(np.clip(s.depth, 0, MAX_DEPTH) / DEPTH_UNIT).astype(np.uint16),
+            "joints": np.asarray(s.joints, dtype=np.float32),
+            "visible": np.asarray(s.visible, dtype=bool),
+            "head_size": np.float32(s.head_size),
+        }
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        depth = torch.from_numpy(self._depth[i].copy())
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} items")
+        i = i % len(self)
+        raw = self._raw(i)
         return {
-            "depth": normalise_depth(depth, units="0.1mm")[None],
-            "joints": torch.from_numpy(self._joints[i].copy()),
-            "visible": torch.from_numpy(self._visible[i].copy()),
-            "head_size": torch.tensor(self._head[i], dtype=torch.float32),
+            "depth": normalise_depth(torch.from_numpy(raw["depth"].copy()), units="0.1mm")[None],
+            "joints": torch.from_numpy(raw["joints"].copy()),
+            "visible": torch.from_numpy(raw["visible"].copy()),
+            "head_size": torch.tensor(raw["head_size"], dtype=torch.float32),
             "index": torch.tensor(i, dtype=torch.int64),
         }
 
@@ -105,11 +112,23 @@ class DepthDataset(Dataset):
             dict of tensors: ``"depth"`` ``(N, 1, H, W)``, ``"joints"`` ``(N, 18, 2)`` float32,
             ``"visible"`` ``(N, 18)`` bool, ``"head_size"`` ``(N,)`` float32, ``"index"`` ``(N,)`` int64.
         """
-        depth = torch.from_numpy(np.ascontiguousarray(self._depth))[:, None]
+        arrays = self._arrays
+        if arrays is None:  # read every sample once (a whole real HUMAN4D split needs a lot of memory)
+            items = [self._raw(i) for i in range(len(self))]
+            h, w = items[0]["depth"].shape if items else (160, 320)
+            arrays = {
+                "depth": np.stack([x["depth"] for x in items]) if items else np.zeros((0, h, w), np.uint16),
+                "joints": np.stack([x["joints"] for x in items])
+                if items
+                else np.zeros((0, 18, 2), np.float32),
+                "visible": np.stack([x["visible"] for x in items]) if items else np.zeros((0, 18), bool),
+                "head_size": np.array([x["head_size"] for x in items], dtype=np.float32),
+            }
+        depth = torch.from_numpy(np.ascontiguousarray(arrays["depth"]))[:, None]
         return {
             "depth": depth if raw else normalise_depth(depth, units="0.1mm"),
-            "joints": torch.from_numpy(self._joints.copy()),
-            "visible": torch.from_numpy(self._visible.copy()),
-            "head_size": torch.from_numpy(self._head.copy()),
+            "joints": torch.from_numpy(arrays["joints"].copy()),
+            "visible": torch.from_numpy(arrays["visible"].copy()),
+            "head_size": torch.from_numpy(arrays["head_size"].copy()),
             "index": torch.arange(len(self), dtype=torch.int64),
         }
