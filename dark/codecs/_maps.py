@@ -68,7 +68,7 @@ def finite_maps(flat: Tensor) -> Tensor:
 def window(
     maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = None
 ) -> tuple[Tensor, Tensor]:
-    """The ``(2r+1)^2`` window centred on each map's peak, zero outside the map.
+    """The ``(2r+1)^2`` window centred on each map's peak, zero outside the map and at non-finite values.
 
     Args:
         maps: ``(N, H, W)`` maps.
@@ -78,28 +78,22 @@ def window(
 
     Returns:
         ``(values, inside)``, both ``(N, 2r+1, 2r+1)``; ``values[n, r + dy, r + dx]`` is
-        ``maps[n, y + dy, x + dx]`` (0 outside the map), ``inside`` tells which entries are in the map.
-        Only ``N (2r+1)^2`` values are read: nothing is padded or copied map-wide.
+        ``maps[n, y + dy, x + dx]`` (0 outside the map, and where it is NaN or Inf), ``inside`` tells
+        which entries are in the map. Only ``N (2r+1)^2`` values are read: nothing is padded or copied
+        map-wide, so a decoder that reads its maps through ``window`` needs no sanitised copy of them.
     """
     n, h, w = maps.shape
-    s = 2 * radius + 1
-    device = maps.device
-    offsets = torch.arange(-radius, radius + 1, device=device)
-    y, x = peak // w, peak % w
-    # Windows inside the map (the common case): one shifted index table, one gather.
-    index = peak[:, None] + (offsets[:, None] * w + offsets).reshape(1, -1)  # (N, S*S)
-    border = (x < radius) | (x >= w - radius) | (y < radius) | (y >= h - radius)
-    inside = torch.ones((n, s, s), dtype=torch.bool, device=device)
-    any_border = bool(border.any())
-    if any_border:  # windows cut by the border: clamped indices, then zeros outside the map
-        ys, xs = y[border, None] + offsets, x[border, None] + offsets
-        inside[border] = ((ys >= 0) & (ys < h))[:, :, None] & ((xs >= 0) & (xs < w))[:, None, :]
-        index[border] = (ys.clamp(0, h - 1)[:, :, None] * w + xs.clamp(0, w - 1)[:, None, :]).reshape(
-            -1, s * s
-        )
-    values = maps.reshape(n, h * w).gather(1, index).reshape(n, s, s).to(dtype or maps.dtype)
-    if any_border:
-        values[border] = torch.where(
-            inside[border], values[border], torch.zeros((), dtype=values.dtype, device=device)
-        )
+    offsets = torch.arange(-radius, radius + 1, device=maps.device)
+    ys, xs = (peak // w)[:, None] + offsets, (peak % w)[:, None] + offsets  # (N, S) each
+    in_y, in_x = (ys >= 0) & (ys < h), (xs >= 0) & (xs < w)
+    index = (ys.clamp(0, h - 1) * w)[:, :, None] + xs.clamp(0, w - 1)[:, None, :]
+    values = (
+        maps.reshape(n, h * w).gather(1, index.reshape(n, -1)).reshape(index.shape).to(dtype or maps.dtype)
+    )
+    inside = in_y[:, :, None] & in_x[:, None, :]
+    zero = torch.zeros((), dtype=values.dtype, device=values.device)
+    if not bool(in_y.all() & in_x.all()):  # windows cut by the border: zeros outside the map
+        values = torch.where(inside, values, zero)
+    if not bool(torch.isfinite(values.sum(dim=(1, 2))).all()):  # a finite sum: all finite (one cheap read)
+        values = torch.where(torch.isfinite(values), values, zero)
     return values, inside

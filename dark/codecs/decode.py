@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import Any
@@ -88,7 +89,7 @@ def decode(
     coords[:, 0], coords[:, 1] = (w - 1) / 2, (h - 1) / 2
     all_valid = bool(valid.all())
     if n and (all_valid or bool(valid.any())):
-        maps = finite_maps(flat) if entry.reads_values else flat
+        maps = finite_maps(flat) if entry.sanitise else flat
         if not all_valid:  # invalid maps never reach the decoder
             maps, peak = maps[valid], peak[valid]
         if entry.peak:
@@ -107,10 +108,16 @@ def decode(
     return coords, conf
 
 
+@functools.lru_cache(maxsize=64)
+def _accepted(fn: Any) -> tuple[str, ...]:
+    """The keyword-only options of a decoder function (but ``peak``, which ``decode`` supplies)."""
+    params = inspect.signature(fn).parameters
+    return tuple(p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY and p != "peak")
+
+
 def _options(method: str, fn: Any, kernel_size: int | None, options: dict[str, Any]) -> dict[str, Any]:
     """The keyword options ``fn`` accepts; an unknown one is a ValueError naming the accepted ones."""
-    params = inspect.signature(fn).parameters
-    accepted = [p for p in params if params[p].kind is inspect.Parameter.KEYWORD_ONLY and p != "peak"]
+    accepted = list(_accepted(fn))
     unknown = sorted(set(options) - set(accepted))
     if unknown or "peak" in options:
         raise ValueError(f"decoder {method!r} has no option {unknown or ['peak']}; its options: {accepted}")

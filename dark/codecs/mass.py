@@ -58,7 +58,8 @@ def soft_argmax(
     """
     n = maps.shape[0]
     top = maps.reshape(n, -1).gather(1, peak_of(maps, peak)[:, None]).reshape(n, 1, 1)
-    cols, rows = _marginals(torch.exp(beta * (maps - top)))
+    weights = (maps * beta).sub_(top * beta).exp_()  # exp(beta (h - max)) <= 1: one new tensor
+    cols, rows = _marginals(weights)
     return torch.stack([_mean(cols), _mean(rows)], dim=1)
 
 

@@ -16,8 +16,10 @@ A decoder function has the signature::
   one vectorised computation over the batch (no Python loop over maps), never reading across maps,
   never modifying ``maps``.
 
-``reads_values=False`` marks a decoder that looks at nothing but ``peak``: ``decode`` then skips
-sanitising the maps (``argmax`` stays one read of the data).
+``sanitise=False`` marks a decoder that reads nothing but ``peak`` and windows gathered with
+:func:`dark.codecs._maps.window` (which zeroes non-finite values itself): ``decode`` then skips the
+pass over the whole batch that sanitising costs (``argmax`` stays one read of the data). New decoders
+keep the default and get finite maps.
 """
 
 from __future__ import annotations
@@ -38,20 +40,20 @@ class Decoder:
 
     fn: Callable[..., Tensor]
     peak: bool = False  #: ``fn`` accepts ``peak=`` (the ``(N,)`` flat argmax)
-    reads_values: bool = True  #: False: ``fn`` reads only ``peak``, the maps need no sanitising
+    sanitise: bool = True  #: False: ``fn`` reads only ``peak`` and ``window()``s, no sanitised copy needed
 
 
 REGISTRY: dict[str, Decoder] = {
-    "argmax": Decoder(local.argmax, peak=True, reads_values=False),
-    "standard": Decoder(local.standard, peak=True),
-    "standard_2nd": Decoder(local.standard_2nd, peak=True),
-    "dark": Decoder(taylor.dark, peak=True),
+    "argmax": Decoder(local.argmax, peak=True, sanitise=False),
+    "standard": Decoder(local.standard, peak=True, sanitise=False),
+    "standard_2nd": Decoder(local.standard_2nd, peak=True, sanitise=False),
+    "dark": Decoder(taylor.dark, peak=True, sanitise=False),
     "com": Decoder(mass.com, peak=True),
-    "local_com": Decoder(local.local_com, peak=True),
+    "local_com": Decoder(local.local_com, peak=True, sanitise=False),
     "soft_argmax": Decoder(mass.soft_argmax, peak=True),
     "mom": Decoder(mass.mom, peak=True),
-    "gaussian_fit": Decoder(local.gaussian_fit, peak=True),
-    "dark_udp": Decoder(taylor.dark_udp, peak=True),
+    "gaussian_fit": Decoder(local.gaussian_fit, peak=True, sanitise=False),
+    "dark_udp": Decoder(taylor.dark_udp, peak=True, sanitise=False),
     "mle": Decoder(mle.decode_mle),
 }
 

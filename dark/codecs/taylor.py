@@ -79,29 +79,45 @@ def matched_kernel_size(sigma: float) -> int:
     return max(3, 2 * math.floor((sigma - 0.8) / 0.3 + 1 + 1e-9) + 1)
 
 
-def _blurred_block(maps: Tensor, peak: Tensor, k: int) -> tuple[Tensor, Tensor]:
-    """The zero-padded ``(k, k)`` blur of each map on the 5 x 5 block centred on ``peak``.
+#: the points of the blurred map the Taylor steps read, as (dy, dx) from the argmax: dark's 5-point
+#: crosses of step 1 and 2 and the four diagonal neighbours (which also make up DARK-UDP's 3 x 3)
+STENCIL: tuple[tuple[int, int], ...] = (
+    (0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (2, 0), (-2, 0),
+    (1, 1), (-1, 1), (1, -1), (-1, -1),
+)  # fmt: skip
+
+
+@lru_cache(maxsize=32)
+def _stencil_weights(k: int) -> np.ndarray:
+    """``((4 + k)^2, len(STENCIL))``: the blur of the ``(4 + k)^2`` window at each stencil point."""
+    g = blur_kernel(k)
+    s = 4 + k  # the window has radius 2 + (k - 1) / 2 around the argmax
+    weights = np.zeros((s, s, len(STENCIL)))
+    for i, (dy, dx) in enumerate(STENCIL):
+        weights[2 + dy : 2 + dy + k, 2 + dx : 2 + dx + k, i] = np.outer(g, g)
+    return weights.reshape(s * s, len(STENCIL))
+
+
+def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """The zero-padded ``(k, k)`` blur of each map at the ``STENCIL`` points around its peak.
 
     Returns:
-        ``(blurred, inside)``, both ``(N, 5, 5)``: float64 values (meaningless where ``inside`` is
-        False, i.e. outside the map) and which entries lie in the map.
+        ``(blurred, inside)``, both ``(N, len(STENCIL))``: float64 values (meaningless where
+        ``inside`` is False, i.e. outside the map) and which points lie in the map.
     """
     r = (k - 1) // 2
-    v, inside = window(maps, peak, 2 + r, torch.float64)  # (N, 4 + k, 4 + k), zeros outside
-    g = torch.as_tensor(blur_kernel(k), device=maps.device)
-    s = 4 + k
-    band = torch.zeros((s, 5), dtype=torch.float64, device=maps.device)  # band[j + a, j] = g[a]
-    for j in range(5):
-        band[j : j + k, j] = g
-    n = len(v)  # a valid convolution, columns then rows, as two matrix products
-    rows = (v.reshape(n * s, s) @ band).reshape(n, s, 5).transpose(1, 2).reshape(n * 5, s)
-    blurred = (rows @ band).reshape(n, 5, 5).transpose(1, 2)  # (N, 5, 5)
-    return blurred, inside[:, r : r + 5, r : r + 5]
+    v, _ = window(maps, peak, 2 + r, torch.float64)  # (N, 4 + k, 4 + k), zeros outside: the padding
+    weights = torch.as_tensor(_stencil_weights(k), device=maps.device)
+    blurred = v.reshape(len(v), -1) @ weights  # one small matrix product does the whole blur
+    _, h, w = maps.shape
+    dy, dx = (torch.tensor(d, device=maps.device) for d in zip(*STENCIL, strict=True))
+    ys, xs = (peak // w)[:, None] + dy, (peak % w)[:, None] + dx
+    return blurred, (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
 
 
-def _block_max(blurred: Tensor, inside: Tensor) -> Tensor:
-    """``(N,)`` maximum of the in-map blurred values."""
-    return torch.where(inside, blurred, torch.tensor(-torch.inf, dtype=blurred.dtype)).amax(dim=(1, 2))
+def _stencil_max(blurred: Tensor, inside: Tensor) -> Tensor:
+    """``(N,)`` maximum of the in-map blurred stencil values."""
+    return torch.where(inside, blurred, torch.tensor(-torch.inf, dtype=blurred.dtype)).amax(dim=1)
 
 
 def _kernel_size(kernel_size: int | None, sigma: float) -> int:
@@ -128,17 +144,18 @@ def dark(
     _, h, w = maps.shape
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    blurred, inside = _blurred_block(maps, peak, k)
-    top = _block_max(blurred, inside)
+    blurred, inside = _blurred_stencil(maps, peak, k)
+    top = _stencil_max(blurred, inside)
     positive = top > 0
-    L = torch.log((blurred / torch.where(positive, top, 1.0)[:, None, None]).clamp_min(1e-10))
+    logs = torch.log((blurred / torch.where(positive, top, 1.0)[:, None]).clamp_min(1e-10))
+    L = dict(zip(STENCIL, logs.unbind(1), strict=True))  # (dy, dx) -> (N,)
 
-    c = L[:, 2, 2]
-    dx = 0.5 * (L[:, 2, 3] - L[:, 2, 1])
-    dy = 0.5 * (L[:, 3, 2] - L[:, 1, 2])
-    dxx = 0.25 * (L[:, 2, 4] - 2 * c + L[:, 2, 0])
-    dyy = 0.25 * (L[:, 4, 2] - 2 * c + L[:, 0, 2])
-    dxy = 0.25 * (L[:, 3, 3] - L[:, 1, 3] - L[:, 3, 1] + L[:, 1, 1])
+    c = L[0, 0]
+    dx = 0.5 * (L[0, 1] - L[0, -1])
+    dy = 0.5 * (L[1, 0] - L[-1, 0])
+    dxx = 0.25 * (L[0, 2] - 2 * c + L[0, -2])
+    dyy = 0.25 * (L[2, 0] - 2 * c + L[-2, 0])
+    dxy = 0.25 * (L[1, 1] - L[-1, 1] - L[1, -1] + L[-1, -1])
     det = dxx * dyy - dxy * dxy
     safe = torch.where(det != 0, det, 1.0)
     offset = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], dim=1) / safe[:, None]
@@ -167,23 +184,22 @@ def dark_udp(
     n, h, w = maps.shape
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    blurred, inside = _blurred_block(maps, peak, k)
-    top = _block_max(blurred, inside)
+    blurred, inside = _blurred_stencil(maps, peak, k)
+    top = _stencil_max(blurred, inside)
     positive = top > 0
     origin_max = maps.reshape(n, -1).gather(1, peak[:, None])[:, 0].to(torch.float64)
     scale = origin_max / torch.where(positive, top, 1.0)
-    L = torch.log((blurred[:, 1:4, 1:4] * scale[:, None, None]).clamp(1e-3, 50.0))  # (N, 3, 3)
-    # Edge padding of L: a neighbour outside the map takes the value of the map's edge pixel, i.e.
-    # of the centre row / column of the block.
-    x, y = m[:, 0], m[:, 1]
-    col = torch.arange(3, device=maps.device)
-    row = col[:, None]
-    L = torch.where((x == 0)[:, None, None] & (col == 0), L[:, :, 1:2], L)
-    L = torch.where((x == w - 1)[:, None, None] & (col == 2), L[:, :, 1:2], L)
-    L = torch.where((y == 0)[:, None, None] & (row == 0), L[:, 1:2, :], L)
-    L = torch.where((y == h - 1)[:, None, None] & (row == 2), L[:, 1:2, :], L)
+    logs = torch.log((blurred * scale[:, None]).clamp(1e-3, 50.0))
+    # Edge padding of L: a neighbour outside the map reads the nearest map pixel, i.e. its offset
+    # along the axis where it leaves the map becomes 0, which is again a stencil point.
+    d = torch.tensor((-1, 0, 1), device=maps.device)
+    y, x = (peak // w)[:, None] + d, (peak % w)[:, None] + d  # (N, 3) neighbour rows / columns
+    ey = torch.where((y >= 0) & (y < h), d, 0)
+    ex = torch.where((x >= 0) & (x < w), d, 0)
+    column = torch.tensor([STENCIL.index((a, b)) for a in (-1, 0, 1) for b in (-1, 0, 1)], device=maps.device)
+    L = logs.gather(1, column[(ey[:, :, None] + 1) * 3 + ex[:, None, :] + 1].reshape(n, 9)).reshape(n, 3, 3)
 
-    c = L[:, 1, 1]
+    c = L[:, 1, 1]  # L[:, 1 + dy, 1 + dx]
     dx = 0.5 * (L[:, 1, 2] - L[:, 1, 0])
     dy = 0.5 * (L[:, 2, 1] - L[:, 0, 1])
     dxx = L[:, 1, 2] - 2 * c + L[:, 1, 0]

@@ -1,0 +1,204 @@
+"""Decoder speed: every ``dark.codecs`` decoder against two baselines measured in the same run.
+
+Batch: 64 x 17 heatmaps of 64 x 48, float32 noisy Gaussians (sigma 2, N(0, 0.05^2)), a CPU torch
+tensor. Baselines:
+- the floor: numpy's ``argmax`` over the flattened batch (one read of the data);
+- the loop: DARK written like the reference code, one heatmap at a time (OpenCV blur of the zero-padded
+  map, then a Python Taylor step).
+Targets (2-core CPU): argmax <= 2x the floor; dark <= 6x the floor (and >= 20x faster than the loop);
+every other decoder <= 20x the floor.
+
+Run ``python benchmarks/decode.py`` (``--repeats``, ``--threads``); it prints a table and exits 0. The
+decoder study imports :func:`time_decoders`. Times are medians over repeats. torch runs on one thread
+by default (``--threads``): numpy's floor is single-threaded too, and on a shared machine a second
+thread mostly measures the neighbours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import torch
+
+from dark import codecs
+
+#: speed targets, as multiples of the floor
+TARGETS = {"argmax": 2.0, "dark": 6.0}
+DEFAULT_TARGET = 20.0
+#: dark must beat the per-heatmap loop by this factor
+LOOP_SPEEDUP = 20.0
+
+
+def make_batch(
+    batch: int = 64, joints: int = 17, size: tuple[int, int] = (64, 48), sigma: float = 2.0, seed: int = 0
+) -> np.ndarray:
+    """``(batch, joints, H, W)`` float32 Gaussians of peak 1 (centres >= 4 px inside) + N(0, 0.05^2)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    centres = np.stack([rng.uniform(4, w - 5, (batch, joints)), rng.uniform(4, h - 5, (batch, joints))], -1)
+    maps = codecs.encode(centres, size, sigma=sigma)
+    return (maps + rng.normal(0, 0.05, maps.shape)).astype(np.float32)
+
+
+def dark_loop(maps: np.ndarray, kernel: int = 11) -> np.ndarray:
+    """DARK as the reference code writes it: per heatmap, OpenCV blur, then a Python Taylor step."""
+    flat = maps.reshape(-1, *maps.shape[-2:])
+    border = (kernel - 1) // 2
+    h, w = flat.shape[-2:]
+    out = np.zeros((len(flat), 2))
+    for i, hm in enumerate(flat):
+        idx = int(np.argmax(hm))
+        py, px = divmod(idx, w)
+        origin_max = hm[py, px]
+        dr = np.zeros((h + 2 * border, w + 2 * border))
+        dr[border:-border, border:-border] = hm
+        dr = cv2.GaussianBlur(dr, (kernel, kernel), 0)[border:-border, border:-border]
+        dr *= origin_max / dr.max()
+        lg = np.log(np.maximum(dr, 1e-10))
+        x, y = float(px), float(py)
+        if 1 < px < w - 2 and 1 < py < h - 2:
+            dx = 0.5 * (lg[py, px + 1] - lg[py, px - 1])
+            dy = 0.5 * (lg[py + 1, px] - lg[py - 1, px])
+            dxx = 0.25 * (lg[py, px + 2] - 2 * lg[py, px] + lg[py, px - 2])
+            dyy = 0.25 * (lg[py + 2, px] - 2 * lg[py, px] + lg[py - 2, px])
+            dxy = 0.25 * (lg[py + 1, px + 1] - lg[py - 1, px + 1] - lg[py + 1, px - 1] + lg[py - 1, px - 1])
+            det = dxx * dyy - dxy * dxy
+            if det != 0:
+                x -= (dyy * dx - dxy * dy) / det
+                y -= (dxx * dy - dxy * dx) / det
+        out[i] = x, y
+    return out.reshape(*maps.shape[:-2], 2)
+
+
+CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
+
+
+CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
+
+
+def time_decoders(
+    batch: int = 64,
+    joints: int = 17,
+    size: tuple[int, int] = (64, 48),
+    repeats: int = 15,
+    seed: int = 0,
+    sigma: float = 2.0,
+    threads: int | None = 1,
+    device: str = "cpu",
+    loop: bool = True,
+    clock: str = "thread",
+) -> dict[str, float]:
+    """Median seconds per call of every decoder on one batch, and of the two baselines.
+
+    The calls are interleaved (each round times the floor, every decoder, then the loop), so a busy
+    neighbour slows all of them alike and the ratios stay meaningful.
+
+    Args:
+        batch, joints, size: the batch ``(batch, joints, H, W)``.
+        repeats: timed rounds (after one warm-up round); the loop baseline runs in a third of them.
+        seed: seed of the batch's centres and noise.
+        sigma: the Gaussians' sigma (and every decoder's ``sigma``).
+        threads: torch threads while timing (restored afterwards); None leaves torch's setting.
+        device: where the heatmaps live (``"cuda"`` synchronises around each call and forces the wall
+            clock).
+        loop: also time the per-heatmap DARK loop (seconds per call on the whole batch).
+        clock: ``"thread"`` (CPU time of this thread: all of the work with one torch thread, and
+            blind to other processes on a shared machine) or ``"wall"``.
+
+    Returns:
+        ``{name: seconds per call}`` for every name in ``codecs.DECODERS``, plus ``"floor"`` (numpy
+        argmax over the flattened batch) and, with ``loop``, ``"dark_loop"``. Divide by
+        ``batch * joints`` for seconds per heatmap.
+    """
+    maps = make_batch(batch, joints, size, sigma, seed)
+    tensor = torch.from_numpy(maps).to(device)
+    cuda = tensor.device.type == "cuda"
+    now = time.perf_counter if cuda or threads != 1 else CLOCKS[clock]
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    flat = maps.reshape(-1)
+    calls: dict[str, Callable[[], object]] = {"floor": lambda: np.argmax(flat)}
+    for name in codecs.DECODERS:
+        calls[name] = lambda name=name: (codecs.decode(tensor, name, sigma=sigma), sync())
+    if loop:
+        calls["dark_loop"] = lambda: dark_loop(maps)
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        times: dict[str, list[float]] = {name: [] for name in calls}
+        for round_ in range(repeats + 1):
+            for name, fn in calls.items():
+                if name == "dark_loop" and round_ % 3:
+                    continue
+                start = now()
+                fn()
+                if round_:  # round 0 warms up
+                    times[name].append(now() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def table(times: dict[str, float], heatmaps: int) -> str:
+    """The report: each decoder's time, its ratio to the floor and the loop, and PASS/MISS per target."""
+    floor = times["floor"]
+    lines = [
+        f"floor (numpy argmax, flattened batch): {floor * 1e3:.3f} ms"
+        + (f"; DARK per-heatmap loop: {times['dark_loop'] * 1e3:.1f} ms" if "dark_loop" in times else ""),
+        "",
+        f"{'decoder':<14}{'ms/call':>9}{'us/map':>8}{'x floor':>9}{'target':>8}  {'':<5}{'loop/this':>10}",
+    ]
+    for name in codecs.DECODERS:
+        t = times[name]
+        target = TARGETS.get(name, DEFAULT_TARGET)
+        ok = t <= target * floor
+        loop = times.get("dark_loop", math.nan) / t
+        extra = ""
+        if name == "dark" and "dark_loop" in times:
+            extra = f"  (>= {LOOP_SPEEDUP:.0f}x: {'PASS' if loop >= LOOP_SPEEDUP else 'MISS'})"
+        lines.append(
+            f"{name:<14}{t * 1e3:9.3f}{t / heatmaps * 1e6:8.2f}{t / floor:9.2f}{'<= ' + f'{target:g}':>8}"
+            f"  {'PASS' if ok else 'MISS':<5}{loop:10.1f}{extra}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/decode.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (0: leave torch's default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--clock", choices=tuple(CLOCKS), default="thread", help="with --threads 1 (else wall)"
+    )
+    args = parser.parse_args(argv)
+    threads = args.threads or None
+    clock = args.clock if threads == 1 else "wall"
+    print(
+        f"batch 64 x 17 heatmaps of 64 x 48, float32, CPU torch tensor; torch threads: {threads or 'default'}; "
+        f"{clock} clock; medians of {args.repeats} interleaved rounds"
+    )
+    times = time_decoders(repeats=args.repeats, seed=args.seed, threads=threads, clock=clock)
+    print(table(times, 64 * 17))
+    if torch.cuda.is_available():
+        n = 1024 * 17
+        gpu = time_decoders(
+            batch=1024, repeats=args.repeats, seed=args.seed, threads=None, device="cuda", loop=False
+        )
+        print(
+            f"\nCUDA ({torch.cuda.get_device_name()}), batch 1024 x 17: dark {n / gpu['dark']:.3g} heatmaps/s"
+        )
+        for name in codecs.DECODERS:
+            print(f"  {name:<14}{n / gpu[name]:12.3g} heatmaps/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
