@@ -22,7 +22,7 @@ over maps; a fixed number of iterations):
    or leaves the window. The result is never NaN or Inf.
 
 Cost: a separable correlation of the whole map (the matched filter) plus two passes over the window
-per iteration; several times DARK's cost (the decoder study measures it).
+per iteration; about ten times DARK's cost on CPU (the decoder study measures it).
 """
 
 from __future__ import annotations

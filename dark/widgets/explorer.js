@@ -135,7 +135,11 @@ function render({ model, el }) {
       const v = INTEGER.has(p) ? Math.round(Number(input.value)) : Number(input.value);
       out.textContent = String(v);
       model.set(p, v);
-      model.save_changes();
+      try {
+        model.save_changes(); // no kernel in the static book: nothing to sync with
+      } catch (err) {
+        console.debug("decoder explorer: no kernel to sync with", err);
+      }
       draw();
     });
     controls.append(el_("label", {}, LABELS[p]), input, out);
