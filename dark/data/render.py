@@ -345,6 +345,9 @@ def render_room(rig: Rig, size: tuple[int, int] = SENSOR_SIZE) -> np.ndarray:
 class SensorNoise:
     """D415-like depth noise.
 
+    The Gaussian depth noise is drawn once per 2x2 pixel block (the sensor's stereo matching makes
+    its noise spatially correlated); dropped pixels are decided pixel by pixel.
+
     Attributes:
         sigma0: noise std at zero depth, metres.
         k: noise std grows as ``sigma0 + k Z^2`` (metres, Z in metres).
@@ -396,7 +399,10 @@ def add_sensor_noise(
     u = rng.random(d.shape, dtype=np.float32)
     drop = (step & (u < noise.edge_drop)) | (shadow & (u < 0.9)) | (u > 1.0 - noise.speckle)
     sigma = np.float32(noise.sigma0) + np.float32(noise.k) * d * d
-    noisy = d + rng.standard_normal(d.shape, dtype=np.float32) * sigma
+    # one normal draw per 2x2 block: stereo matching makes a D415's noise spatially correlated
+    b, h, w = d.shape
+    blocks = rng.standard_normal((b, (h + 1) // 2, (w + 1) // 2), dtype=np.float32)
+    noisy = d + blocks.repeat(2, axis=1).repeat(2, axis=2)[:, :h, :w] * sigma
     with np.errstate(invalid="ignore"):
         drop |= ~(noisy > 0.2) | ~(noisy < MAX_DEPTH)  # also NaN / inf
     noisy[drop] = 0.0
