@@ -170,3 +170,101 @@ def test_javascript_is_the_package_file_and_keeps_the_dom_contract():
         pytest.skip("node is not installed: cannot syntax-check the widget's JavaScript")
     result = subprocess.run([node, "--check", str(js)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# The JavaScript itself, in Chromium, with a stand-in for the widget model (the state the Python side
+# syncs; no kernel, as in the static book). The book's own browser test drives the built page.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGE = """<!doctype html><html><body><div id="root"></div><script type="module">
+import view from "./explorer.js";
+const state = await (await fetch("./state.json")).json();
+const handlers = {};
+const model = {
+  get: (k) => state[k],
+  set: (k, v) => { state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
+  save_changes: () => {},
+  on: (ev, f) => { (handlers[ev] = handlers[ev] || []).push(f); },
+  off: (ev, f) => { handlers[ev] = (handlers[ev] || []).filter((g) => g !== f); },
+};
+view.render({ model, el: document.getElementById("root") });
+window.rendered = true;
+</script></body></html>"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_javascript_shows_the_python_numbers_in_chromium(widget, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import functools
+    import http.server
+    import json
+    import threading
+
+    own = set(DecoderExplorer.class_trait_names(sync=True)) - set(ex.anywidget.AnyWidget.class_trait_names())
+    state = {k: getattr(widget, k) for k in own}
+    state.update(dx=0.0, dy=-0.25, sigma=2.5, noise=0.1, seed=0, kernel_size=11)  # on the grid, not live
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    (tmp_path / "index.html").write_text(PAGE)
+    shutil.copy(Path(ex.__file__).with_name("explorer.js"), tmp_path / "explorer.js")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    errors = []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            page.wait_for_function("window.rendered === true")
+            root = page.locator('.dark-widget[data-widget="decoder-explorer"]')
+
+            def shown():
+                return {
+                    e.get_attribute("data-decoder"): (
+                        float(e.get_attribute("data-x")),
+                        float(e.get_attribute("data-y")),
+                    )
+                    for e in root.locator("[data-decoder]").all()
+                }
+
+            def params():
+                return {
+                    s.get_attribute("data-param"): float(s.input_value())
+                    for s in root.locator("input[type=range]").all()
+                }
+
+            def check():
+                exp = ex.expected(params(), SIZE)
+                got = shown()
+                assert set(got) == set(codecs.DECODERS)
+                for d, (x, y) in got.items():
+                    assert abs(x - exp[d][0]) < 1e-9 and abs(y - exp[d][1]) < 1e-9, (d, (x, y), exp[d])
+                return got
+
+            assert set(params()) == set(ex.DEFAULT_PARAMS)
+            first = check()
+            for name, value in [("dx", 0.5), ("kernel_size", 7), ("seed", 1), ("noise", 0.0)]:
+                page.evaluate(
+                    "([n, v]) => { const s = document.querySelector(`input[data-param=${n}]`);"
+                    " s.value = String(v); s.dispatchEvent(new Event('input', {bubbles: true})); }",
+                    [name, value],
+                )
+                check()
+            assert shown() != first
+            # the canvas shows the heatmap (not blank)
+            painted = page.evaluate(
+                "() => { const c = document.querySelector('canvas'); const d = c.getContext('2d')"
+                ".getImageData(0, 0, c.width, c.height).data; let n = 0;"
+                " for (let i = 0; i < d.length; i += 4) if (d[i] !== 255 || d[i + 1] !== 255) n++;"
+                " return n; }"
+            )
+            assert painted > 1000
+            browser.close()
+    finally:
+        server.shutdown()
+    assert not errors, errors
