@@ -199,12 +199,17 @@ def ray_capsule(dx: np.ndarray, dy: np.ndarray, pa: np.ndarray, ba: np.ndarray, 
     Returns:
         ``(N,)`` depth Z of the first hit; ``inf`` for no hit (or a hit behind the camera).
     """
-    dd = dx * dx + dy * dy + 1.0
-    dpa = dx * pa[0] + dy * pa[1] + pa[2]
-    bad = dx * ba[0] + dy * ba[1] + ba[2]
     baba = ba[0] * ba[0] + ba[1] * ba[1] + ba[2] * ba[2]
     bapa = ba[0] * pa[0] + ba[1] * pa[1] + ba[2] * pa[2]
     papa_r = pa[0] * pa[0] + pa[1] * pa[1] + pa[2] * pa[2] - r * r
+    return _ray_capsule(dx, dy, *pa, *ba, baba, bapa, papa_r)
+
+
+def _ray_capsule(dx, dy, pa0, pa1, pa2, ba0, ba1, ba2, baba, bapa, papa_r) -> np.ndarray:
+    """:func:`ray_capsule` with the per-capsule terms precomputed (all ``(N,)``)."""
+    dd = dx * dx + dy * dy + 1.0
+    dpa = dx * pa0 + dy * pa1 + pa2
+    bad = dx * ba0 + dy * ba1 + ba2
     # infinite cylinder: a s^2 + 2 b s + c = 0 with oa = -pa
     qa = baba * dd - bad * bad
     qb = bapa * bad - baba * dpa
@@ -276,7 +281,12 @@ def render_capsules(a: np.ndarray, b: np.ndarray, r: np.ndarray, k: np.ndarray,
     bh = np.maximum(v1 - v0 + 1, 0) * in_front
     count = (bw * bh).astype(np.int64)
     per_view = count.reshape(nb, nc).sum(1)
-    pa, ba, r2 = a.reshape(-1, 3).T, (b - a).reshape(-1, 3).T, r.ravel()
+    # per capsule: start, axis and the ray-independent terms of the intersection, one row each
+    pa, ba, r2 = a.reshape(-1, 3), (b - a).reshape(-1, 3), r.ravel()
+    table = np.concatenate(
+        [pa, ba, (ba * ba).sum(1, keepdims=True), (ba * pa).sum(1, keepdims=True),
+         (pa * pa).sum(1, keepdims=True) - (r2 * r2)[:, None]], axis=1,
+    ).T.copy()  # fmt: skip
     # ray directions per camera column / row: dx = (u - cx) / fx, dy = (v - cy) / fy
     dx_table = ((np.arange(w, dtype=np.float32) - cx) / fx).ravel()
     dy_table = ((np.arange(h, dtype=np.float32) - cy) / fy).ravel()
@@ -298,9 +308,7 @@ def render_capsules(a: np.ndarray, b: np.ndarray, r: np.ndarray, k: np.ndarray,
         u = u0[owner] + u_local
         v = v0[owner] + v_local
         view = owner // nc
-        depth = ray_capsule(
-            dx_table[view * w + u], dy_table[view * h + v], pa[:, owner], ba[:, owner], r2[owner]
-        )
+        depth = _ray_capsule(dx_table[view * w + u], dy_table[view * h + v], *table[:, owner])
         hit = depth < np.inf
         np.minimum.at(zbuf, (view * (h * w) + v * w + u)[hit], depth[hit])
         first = last
