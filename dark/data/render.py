@@ -2,9 +2,9 @@
 
 The body is a set of capsules (a segment with a radius) along the bones of the 33-joint skeleton.
 A view is rendered by intersecting each pixel's ray with the capsules whose screen-space bounding
-box contains the pixel (all (view, capsule, pixel) triples of a batch are solved at once, in
-float32, and reduced into a z-buffer with ``scatter_reduce(amin)``), then with the room (floor,
-walls, ceiling). The sensor model adds depth noise growing with the square of the depth, drops
+box contains the pixel (the (view, capsule, pixel) triples of a batch are solved as flat float32
+arrays, a few views at a time, and reduced into a z-buffer with ``np.minimum.at``), then with the
+room (floor, walls, ceiling). The sensor model adds depth noise growing with the square of the depth, drops
 pixels along depth edges (silhouettes) and at random, and quantises to 0.1 mm like the D415's
 16-bit depth.
 
