@@ -95,6 +95,7 @@ def test_interrupted_run_resumes(smoke, tmp_path):
     os.utime(out / "train-00000.npy", (1, 1))
     synth.render_dataset(out, "smoke", seed=5, progress=False)
     assert os.stat(out / "train-00000.npy").st_mtime == 1  # complete shards are not rendered again
+    assert not list(out.glob(".*.tmp"))  # the crashed run's leftover is gone
     for file in [*sorted(smoke.glob("*.npy")), smoke / "manifest.json"]:
         assert _digest(file) == _digest(out / file.name), file.name
     # no manifest, no dataset: an unfinished directory is not mistaken for a complete one

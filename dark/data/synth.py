@@ -216,6 +216,8 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
         if old != plan:
             for file in [out / "manifest.json", *out.glob("*-[0-9][0-9][0-9][0-9][0-9].npy"), plan_path]:
                 file.unlink(missing_ok=True)
+    for stale in out.glob(".*.tmp"):  # left by an interrupted run (ours are named .<file>.<pid>.tmp)
+        stale.unlink()
     if not plan_path.exists():
         _atomic_write(plan_path, lambda f: f.write(json.dumps(plan, indent=1).encode()))
 
