@@ -182,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.threads or None
     clock = args.clock if threads == 1 else "wall"
     print(
-        f"batch 64 x 17 heatmaps of 64 x 48, float32, CPU torch tensor; torch threads: {threads or 'default'}; "
-        f"{clock} clock; medians of {args.repeats} interleaved rounds"
+        "batch 64 x 17 heatmaps of 64 x 48, float32, CPU torch tensor; "
+        f"torch threads: {threads or 'default'}; {clock} clock; medians of {args.repeats} interleaved rounds"
     )
     times = time_decoders(repeats=args.repeats, seed=args.seed, threads=threads, clock=clock)
     print(table(times, 64 * 17))

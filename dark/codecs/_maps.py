@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["finite_maps", "first_max", "window"]
+__all__ = ["finite_maps", "first_max", "inside_window", "window"]
 
 
 def _argmax_rows(flat: Tensor) -> Tensor:
@@ -65,9 +65,15 @@ def finite_maps(flat: Tensor) -> Tensor:
     return out
 
 
-def window(
-    maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = None
-) -> tuple[Tensor, Tensor]:
+def inside_window(peak: Tensor, size: tuple[int, int], radius: int) -> Tensor:
+    """``(N, 2r+1, 2r+1)`` bool: which entries of :func:`window`'s windows lie in the ``(H, W)`` map."""
+    h, w = size
+    offsets = torch.arange(-radius, radius + 1, device=peak.device)
+    ys, xs = (peak // w)[:, None] + offsets, (peak % w)[:, None] + offsets
+    return ((ys >= 0) & (ys < h))[:, :, None] & ((xs >= 0) & (xs < w))[:, None, :]
+
+
+def window(maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = None) -> Tensor:
     """The ``(2r+1)^2`` window centred on each map's peak, zero outside the map and at non-finite values.
 
     Args:
@@ -77,23 +83,43 @@ def window(
         dtype: dtype of the returned values (default: the maps' dtype).
 
     Returns:
-        ``(values, inside)``, both ``(N, 2r+1, 2r+1)``; ``values[n, r + dy, r + dx]`` is
-        ``maps[n, y + dy, x + dx]`` (0 outside the map, and where it is NaN or Inf), ``inside`` tells
-        which entries are in the map. Only ``N (2r+1)^2`` values are read: nothing is padded or copied
-        map-wide, so a decoder that reads its maps through ``window`` needs no sanitised copy of them.
+        ``(N, 2r+1, 2r+1)``: ``[n, r + dy, r + dx]`` is ``maps[n, y + dy, x + dx]``, or 0 outside the
+        map and where it is NaN or Inf (:func:`inside_window` tells which entries are in the map). Only
+        ``N (2r+1)^2`` values are read: nothing is padded or copied map-wide, so a decoder that reads
+        its maps through ``window`` needs no sanitised copy of them.
     """
     n, h, w = maps.shape
-    offsets = torch.arange(-radius, radius + 1, device=maps.device)
-    ys, xs = (peak // w)[:, None] + offsets, (peak % w)[:, None] + offsets  # (N, S) each
-    in_y, in_x = (ys >= 0) & (ys < h), (xs >= 0) & (xs < w)
-    index = (ys.clamp(0, h - 1) * w)[:, :, None] + xs.clamp(0, w - 1)[:, None, :]
-    values = (
-        maps.reshape(n, h * w).gather(1, index.reshape(n, -1)).reshape(index.shape).to(dtype or maps.dtype)
-    )
-    inside = in_y[:, :, None] & in_x[:, None, :]
-    zero = torch.zeros((), dtype=values.dtype, device=values.device)
-    if not bool(in_y.all() & in_x.all()):  # windows cut by the border: zeros outside the map
-        values = torch.where(inside, values, zero)
+    s = 2 * radius + 1
+    pixels = maps.contiguous().reshape(-1)  # the batch as one flat buffer
+    y, x = peak // w, peak % w
+    border = (y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)
+    start = torch.arange(n, device=maps.device) * (h * w) + peak - radius * (w + 1)  # top-left, flat
+    # Every window as a strided (S, S) view of the buffer; windows inside their map are copied row by
+    # row (those the border cuts get a clamped start here and are redone below).
+    count = pixels.numel() - (s - 1) * (w + 1)
+    if count > 0:
+        views = pixels.as_strided((count, s, s), (1, w, 1))
+        values = views.index_select(0, start.clamp(0, count - 1))
+    else:  # the batch is smaller than one window: every window is cut by the border
+        values = maps.new_zeros((n, s, s))
+        border = torch.ones_like(border)
+    if bool(border.any()):  # only the windows the border cuts pay for clamping and masking
+        rows = border.nonzero()[:, 0]
+        offsets = torch.arange(-radius, radius + 1, device=maps.device)
+        ys, xs = y[rows, None] + offsets, x[rows, None] + offsets
+        index = (
+            (rows * (h * w))[:, None, None]
+            + (ys.clamp(0, h - 1) * w)[:, :, None]
+            + xs.clamp(0, w - 1)[:, None, :]
+        )
+        inside = ((ys >= 0) & (ys < h))[:, :, None] & ((xs >= 0) & (xs < w))[:, None, :]
+        cut = torch.where(
+            inside, pixels.take(index), torch.zeros((), dtype=values.dtype, device=values.device)
+        )
+        values.index_copy_(0, rows, cut)
+    values = values.to(dtype or maps.dtype)
     if not bool(torch.isfinite(values.sum(dim=(1, 2))).all()):  # a finite sum: all finite (one cheap read)
-        values = torch.where(torch.isfinite(values), values, zero)
-    return values, inside
+        values = torch.where(
+            torch.isfinite(values), values, torch.zeros((), dtype=values.dtype, device=values.device)
+        )
+    return values

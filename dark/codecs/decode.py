@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from ._arrays import as_tensor, compute_dtype, like_input
 from ._maps import finite_maps, first_max
@@ -85,27 +86,28 @@ def decode(
 
     peak, conf = first_max(flat)
     valid = conf > 0
-    coords = torch.empty((n, 2), dtype=out_dtype, device=flat.device)
-    coords[:, 0], coords[:, 1] = (w - 1) / 2, (h - 1) / 2
-    all_valid = bool(valid.all())
-    if n and (all_valid or bool(valid.any())):
-        maps = finite_maps(flat) if entry.sanitise else flat
-        if not all_valid:  # invalid maps never reach the decoder
-            maps, peak = maps[valid], peak[valid]
-        if entry.peak:
-            options["peak"] = peak
-        found = entry.fn(maps.reshape(-1, h, w), sigma, **options).to(out_dtype)
-        if all_valid:
-            coords = found
-        else:
-            coords[valid] = found
-    conf = torch.where(valid, conf, torch.zeros((), dtype=conf.dtype, device=conf.device))
+    if n and bool(valid.all()):  # the common case: no copies, no masks
+        coords = _run(entry, flat, peak, h, w, sigma, options).to(out_dtype)
+    else:  # invalid maps get the centre and confidence 0, and never reach the decoder
+        coords = torch.empty((n, 2), dtype=out_dtype, device=flat.device)
+        coords[:, 0], coords[:, 1] = (w - 1) / 2, (h - 1) / 2
+        if bool(valid.any()):
+            coords[valid] = _run(entry, flat[valid], peak[valid], h, w, sigma, options).to(out_dtype)
+        conf = torch.where(valid, conf, torch.zeros((), dtype=conf.dtype, device=conf.device))
 
     coords = like_input(coords.reshape(*lead, 2), was_numpy)
     conf = like_input(conf.reshape(lead), was_numpy)
     if return_valid:
         return coords, conf, like_input(valid.reshape(lead), was_numpy)
     return coords, conf
+
+
+def _run(entry: Any, flat: Tensor, peak: Tensor, h: int, w: int, sigma: float, options: dict) -> Tensor:
+    """Call a registry entry on ``(N, H * W)`` valid maps: ``-> (N, 2)``."""
+    maps = finite_maps(flat) if entry.sanitise else flat
+    if entry.peak:
+        options = {**options, "peak": peak}
+    return entry.fn(maps.reshape(-1, h, w), sigma, **options)
 
 
 @functools.lru_cache(maxsize=64)

@@ -2,9 +2,11 @@
 
 argmax, standard, standard_2nd, local_com, gaussian_fit.
 
-Each takes ``(N, H, W)`` finite maps whose maximum is > 0 (what :func:`dark.codecs.decode` passes) and
-returns ``(N, 2)`` float64 ``(x, y)`` in heatmap px. ``peak`` is the flat index of each map's first
-maximum when the caller already has it (``decode`` does); it is computed otherwise.
+Each takes ``(N, H, W)`` maps whose largest finite value is > 0 (what :func:`dark.codecs.decode`
+passes; they read the maps only through :func:`dark.codecs._maps.window`, which zeroes NaN and Inf,
+so ``decode`` needs no sanitised copy for them) and returns ``(N, 2)`` float64 ``(x, y)`` in heatmap
+px. ``peak`` is the flat index of each map's first maximum when the caller already has it
+(``decode`` does); it is computed otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import torch
 from torch import Tensor
 
-from ._maps import first_max, window
+from ._maps import first_max, inside_window, window
 
 __all__ = ["argmax", "gaussian_fit", "local_com", "standard", "standard_2nd"]
 
@@ -44,7 +46,7 @@ def standard(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) ->
     _, h, w = maps.shape
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    v, _ = window(maps, peak, 1, torch.float64)  # (N, 3, 3), rows y-1..y+1
+    v = window(maps, peak, 1, torch.float64)  # (N, 3, 3), rows y-1..y+1
     step = torch.stack([torch.sign(v[:, 1, 2] - v[:, 1, 0]), torch.sign(v[:, 2, 1] - v[:, 0, 1])], dim=1)
     x, y = m[:, 0], m[:, 1]
     ok = (x > 1) & (x < w - 1) & (y > 1) & (y < h - 1)
@@ -59,8 +61,8 @@ def standard_2nd(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None
     """
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    v, inside = window(maps, peak, 1, torch.float64)
-    inside = inside.clone()
+    v = window(maps, peak, 1, torch.float64)
+    inside = inside_window(peak, maps.shape[1:], 1)
     inside[:, 1, 1] = False
     v = torch.where(inside, v, torch.tensor(-torch.inf, dtype=v.dtype, device=v.device)).reshape(-1, 9)
     s = v.argmax(dim=1)
@@ -82,8 +84,7 @@ def local_com(
     if r < 0:
         raise ValueError(f"radius must be >= 0, got {r}")
     peak = peak_of(maps, peak)
-    v, _ = window(maps, peak, r, torch.float64)
-    v = v.clamp_min(0.0)
+    v = window(maps, peak, r, torch.float64).clamp_min(0.0)
     v = v / v.amax(dim=(1, 2), keepdim=True)  # the peak is > 0; keeps 1e-30-amplitude maps exact
     offsets = torch.arange(-r, r + 1, dtype=torch.float64, device=maps.device)
     mass = v.sum(dim=(1, 2))
@@ -114,7 +115,8 @@ def gaussian_fit(
         raise ValueError(f"radius must be >= 1, got {r}")
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    v, inside = window(maps, peak, r, torch.float64)
+    v = window(maps, peak, r, torch.float64)
+    inside = inside_window(peak, maps.shape[1:], r)
     v = v / v[:, r, r, None, None]  # the centre is the (positive) maximum
     use = inside & (v > 0)
     weight = torch.where(use, v * v, torch.zeros_like(v)).reshape(len(v), -1)  # (N, P)

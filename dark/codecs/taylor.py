@@ -4,17 +4,18 @@ Both blur the map with the kernel of ``cv2.GaussianBlur(map, (k, k), 0)`` after 
 zeros, then take finite differences of its log at the integer argmax ``m``. Those differences read
 the blurred map at most 2 px from ``m``, and each blurred value reads the map at most ``(k - 1) / 2``
 px further: only a ``(5 + k - 1)^2`` window around ``m`` matters. So we gather that window (zeros
-outside the map: exactly the zero padding), blur it with two small matrix products in float64 (cheap
-on a window, and it keeps float32 rounding out of the log-derivatives), and never touch the rest.
+outside the map: exactly the zero padding) and blur it, at the 13 points the steps read, with one
+small matrix product in float64 (cheap on a window, and it keeps float32 rounding out of the
+log-derivatives); the rest of the map is never touched.
 
 One deliberate change from DarkPose (documented in the book): the blurred values are divided by
 their maximum *before* the floor ``1e-10`` and the log. DarkPose floors at ``1e-10`` in absolute
 terms, so on maps of tiny amplitude (below about 1e-10) its DARK silently does nothing; ours is
 scale-invariant. Dividing by the maximum only adds a constant to the log, which no derivative sees,
-so on maps of ordinary amplitude the two agree. The maximum used is that of the blurred 5 x 5 block
-around ``m`` (the whole blurred map in DarkPose; mmpose likewise for DARK-UDP's rescaling): the two
-differ only when another blob elsewhere blurs higher than the argmax's own, and even then the result
-changes only where the floor (or DARK-UDP's clip) binds.
+so on maps of ordinary amplitude the two agree. The maximum used is that of the 13 blurred values the
+steps read (the whole blurred map's in DarkPose, and in mmpose's DARK-UDP rescaling): the two differ
+only when the blurred map peaks elsewhere, and even then the result changes only where the floor
+(or DARK-UDP's clip) binds, i.e. on maps whose values 2 px from the peak are below 1e-10 (1e-3) of it.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> tuple[Tensor, Tensor
         ``inside`` is False, i.e. outside the map) and which points lie in the map.
     """
     r = (k - 1) // 2
-    v, _ = window(maps, peak, 2 + r, torch.float64)  # (N, 4 + k, 4 + k), zeros outside: the padding
+    v = window(maps, peak, 2 + r, torch.float64)  # (N, 4 + k, 4 + k), zeros outside: the padding
     weights = torch.as_tensor(_stencil_weights(k), device=maps.device)
     blurred = v.reshape(len(v), -1) @ weights  # one small matrix product does the whole blur
     _, h, w = maps.shape
@@ -134,8 +135,8 @@ def dark(
     Steps (DarkPose's ``get_final_preds``): ``m`` = argmax; blur with ``kernel_size`` (zero padding);
     ``L = log(max(blurred / max(blurred), 1e-10))``; where ``1 < x < W-2`` and ``1 < y < H-2``, the
     gradient by central differences, the Hessian with step 2 (``dxy`` with step 1), and
-    ``mu = m - Hess^-1 grad`` if ``det(Hess) != 0``. Elsewhere, or if the blurred block has no positive
-    value, the integer argmax.
+    ``mu = m - Hess^-1 grad`` if ``det(Hess) != 0``. Elsewhere, or if no blurred stencil value is
+    positive, the integer argmax.
 
     Args:
         kernel_size: odd blur size, default :func:`matched_kernel_size` of ``sigma`` (DarkPose: 11).
@@ -174,7 +175,7 @@ def dark_udp(
     ``m`` = argmax; blur as :func:`dark`, rescaled so that its maximum equals the map's;
     ``L = log(clip(blurred, 1e-3, 50))`` padded by one pixel replicating its edge; step-1 central
     differences at ``m`` and ``mu = m - (Hess + eps I)^-1 grad`` with ``eps`` the float32 machine
-    epsilon; no border test. Not scale-invariant, by design of the clip. Maps whose blurred block has
+    epsilon; no border test. Not scale-invariant, by design of the clip. Maps whose blurred stencil has
     no positive value keep the integer argmax.
 
     Args:
