@@ -124,7 +124,7 @@ def decode_mle(
     fit_sigma: bool = False,
     init: str = "matched",
     radius: int | None = None,
-    iterations: int = 8,
+    iterations: int = 5,
 ) -> Tensor:
     """Least-squares (= maximum-likelihood in white noise) centre of each map.
 
