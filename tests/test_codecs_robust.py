@@ -266,3 +266,18 @@ def test_cuda_matches_cpu(name):
     np.testing.assert_allclose(
         targets.cpu().numpy(), codecs.encode(np.array([[3.3, 4.6]]), size=(H, W)), atol=1e-6
     )
+
+
+def test_first_max_device_path_agrees_with_the_numpy_path():
+    """The argmax used off the CPU (sanitise, then torch's argmax), run here on CPU half floats."""
+    from dark.codecs._maps import first_max
+
+    rows = torch.from_numpy(batch(6).reshape(6, -1))
+    rows[0, 5] = torch.nan
+    rows[1, :] = -1.0
+    rows[2, 7] = torch.inf
+    rows[3, :] = torch.nan
+    rows = rows.half().float()  # values exactly representable in both paths
+    index, value = first_max(rows)
+    index_t, value_t = first_max(rows.half())
+    assert torch.equal(index, index_t) and torch.equal(value.half(), value_t)

@@ -14,14 +14,15 @@ __all__ = ["finite_maps", "first_max", "inside_window", "window"]
 
 
 def _argmax_rows(flat: Tensor) -> Tensor:
-    """``(N, L) -> (N,)`` index of the first maximum; NaN counts as the maximum, like numpy and torch.
+    """``(N, L) -> (N,)`` index of the first maximum; NaN counts as the maximum (numpy's rule).
 
     On the CPU numpy's SIMD argmax is several times faster than torch's, and a CPU tensor is a numpy
-    view for free.
+    view for free. Elsewhere (a GPU reads the data fast) the maps are sanitised first, so nothing
+    depends on how the device's argmax treats NaN.
     """
     if flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64):
         return torch.from_numpy(np.argmax(flat.numpy(), axis=1))
-    return flat.argmax(dim=1)
+    return torch.where(torch.isfinite(flat), flat, 0.0).argmax(dim=1)
 
 
 def first_max(flat: Tensor) -> tuple[Tensor, Tensor]:
@@ -31,11 +32,11 @@ def first_max(flat: Tensor) -> tuple[Tensor, Tensor]:
         flat: ``(N, L)`` float32/float64 maps, flattened row-major.
 
     Returns:
-        ``(index, value)``, both ``(N,)``: the flat index of the first largest finite value (first in
-        row-major order on ties) and that value; ``value`` is 0 (and the index that of the first 0)
-        when no finite value is > 0.
+        ``(index, value)``, both ``(N,)``: the flat index of the first largest value (first in
+        row-major order on ties) once non-finite values count as 0, and that value (so it is <= 0
+        exactly when no finite value is > 0).
 
-    One read of the data in the common case: an argmax that propagates NaN (numpy's, torch's) lands
+    One read of the data in the common case on the CPU: numpy's argmax, which propagates NaN, lands
     on a NaN or +Inf whenever a row holds one, and only those rows are searched again, sanitised.
     """
     index = _argmax_rows(flat)

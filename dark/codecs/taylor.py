@@ -118,7 +118,7 @@ def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> tuple[Tensor, Tensor
 
 def _stencil_max(blurred: Tensor, inside: Tensor) -> Tensor:
     """``(N,)`` maximum of the in-map blurred stencil values."""
-    return torch.where(inside, blurred, torch.tensor(-torch.inf, dtype=blurred.dtype)).amax(dim=1)
+    return torch.where(inside, blurred, -torch.inf).amax(dim=1)
 
 
 def _kernel_size(kernel_size: int | None, sigma: float) -> int:
