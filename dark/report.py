@@ -439,6 +439,20 @@ def provenance(evaluations: Sequence[Mapping]) -> str:
     )
 
 
+def caption(evaluations: Sequence[Mapping]) -> str:
+    """One line for under a table: profile, data, test size, run configurations, interval method."""
+    if not evaluations:
+        return "No evaluated runs."
+    data, b = evaluations[0].get("data", {}), evaluations[0].get("bootstrap", {})
+    configs = sorted({str(ev["run"].get("config_name")) for ev in evaluations})
+    return (
+        f"Profile {data.get('profile', '?')}, data {data.get('path', '?')} ({data.get('samples', '?')} test "
+        f"samples, {data.get('frames', '?')} frames), model configuration {', '.join(configs)}; "
+        f"[low, high]: {100 * b.get('confidence', 0.95):g}% bootstrap interval over test frames. "
+        f"Report: {paper.SOURCE}."
+    )
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

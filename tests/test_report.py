@@ -181,6 +181,8 @@ def test_save_and_provenance(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
     text = report.provenance(runs)
     assert "Profile smoke" in text and "/data/smoke" in text and "config smoke" in text
+    cap = report.caption(runs)
+    assert cap.startswith("Profile smoke, data /data/smoke (32 test samples, 8 frames), model configuration")
     shown = report.verdict_table(report.verdicts(runs))
     assert shown["verdict"].tolist() == [report.REPRODUCED, report.NOT_EVALUATED]
     ev = report.evidence_display(report.verdicts(runs)[1]["evidence"])
