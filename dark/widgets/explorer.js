@@ -159,7 +159,7 @@ function render({ model, el }) {
   canvas.style.cssText = "border:1px solid #ccc;display:block;margin-top:4px;max-width:100%";
   view.append(bar, canvas);
   const zooms = [1, 1.5, 2, 3, 4, 6];
-  let zoom = 0;
+  let zoom = 2; // 2x: the peak and its surroundings
   zoomIn.addEventListener("click", () => {
     zoom = Math.min(zoom + 1, zooms.length - 1);
     draw();
@@ -245,14 +245,16 @@ function render({ model, el }) {
     ctx.drawImage(off, -x0 * scale, -y0 * scale, w * scale, h * scale);
     // truth
     const [tx, ty] = toCanvas(frame.centre[0], frame.centre[1]);
-    ctx.strokeStyle = "#fff";
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    ctx.moveTo(tx - 10, ty);
-    ctx.lineTo(tx + 10, ty);
-    ctx.moveTo(tx, ty - 10);
-    ctx.lineTo(tx, ty + 10);
-    ctx.stroke();
+    for (const [style, width] of [["#000", 4], ["#fff", 2]]) {
+      ctx.strokeStyle = style;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      ctx.moveTo(tx - 12, ty);
+      ctx.lineTo(tx + 12, ty);
+      ctx.moveTo(tx, ty - 12);
+      ctx.lineTo(tx, ty + 12);
+      ctx.stroke();
+    }
     // estimates and the table
     truthCells[2].textContent = fmt(frame.centre[0], 3);
     truthCells[3].textContent = fmt(frame.centre[1], 3);
