@@ -145,3 +145,18 @@ def test_cuda_matches_cpu():
     gpu = decode_mle(maps.cuda(), 2.0)
     assert gpu.device.type == "cuda"
     assert float((gpu.cpu() - cpu).abs().max()) < 1e-4
+
+
+def test_registered_in_codecs_with_its_options():
+    from dark import codecs
+
+    assert "mle" in codecs.DECODERS
+    c = torch.tensor([[11.3, 7.8], [20.25, 15.5]])
+    maps = gaussian_maps(c, SIZE, 2.6)[None]  # (1, K=2, H, W)
+    maps[0, 1] = float("nan")  # an invalid map: the registry answers the map centre, confidence 0
+    coords, conf, valid = codecs.decode(maps, "mle", sigma=2.0, fit_sigma=True, return_valid=True)
+    assert valid.tolist() == [[True, False]]
+    assert float((coords[0, 0] - c[0]).abs().max()) < 1e-4
+    assert coords[0, 1].tolist() == [(SIZE[1] - 1) / 2, (SIZE[0] - 1) / 2] and float(conf[0, 1]) == 0
+    with pytest.raises(ValueError, match="option"):
+        codecs.decode(maps, "mle", sigma=2.0, beta=3.0)
