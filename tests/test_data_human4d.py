@@ -238,3 +238,18 @@ def test_input_intrinsics_is_quarter_scale_and_crop():
     full = human4d.project(p, k)
     small = human4d.project(p, human4d.input_intrinsics(k))
     np.testing.assert_allclose(small, full / 4 - [0, 10], atol=1e-12)
+
+
+def test_a_joint_behind_something_nearer_is_hidden(tree):
+    data = Human4D(tree, "test", views=["M72h"])
+    before = data[0]
+    x, y = np.rint(before.joints[0]).astype(int)  # Hips, about 2 m from the sensor
+    assert before.visible[0]
+    path = next((tree / "S2" / RECORDING / "Dump" / "depth").glob("3_M72h_depth_*.pgm"))
+    values = human4d.read_pgm(path).astype(np.int64)
+    values[y + 10 - 1 : y + 10 + 2, x - 1 : x + 2] = 10000  # something at 1 m over the joint's pixel
+    path.write_text(_pgm(values))
+    after = Human4D(tree, "test", views=["M72h"])[0]
+    assert not after.visible[0]
+    others = np.abs(np.rint(before.joints) - [x, y]).max(axis=1) > 1
+    np.testing.assert_array_equal(after.visible[others], before.visible[others])
