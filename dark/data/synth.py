@@ -358,10 +358,16 @@ class RenderedDataset(Sequence):
 
 def cli(argv: list[str]) -> int:
     """``dark data``: render the dataset of a profile (or check a HUMAN4D root)."""
-    parser = argparse.ArgumentParser(prog="dark data", description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=tuple(PROFILES), default="quick")
+    parser = argparse.ArgumentParser(
+        prog="dark data",
+        description="Render the HUMAN4D-like depth dataset of a profile (the report's split, all four "
+        "views), or check a real HUMAN4D root and link a dataset directory to it.",
+    )
+    parser.add_argument(
+        "--profile", choices=tuple(PROFILES), default="quick", help="dataset size (default: quick)"
+    )
     parser.add_argument("--out", required=True, help="dataset directory (created; a rerun resumes)")
-    parser.add_argument("--seed", type=int, default=1314)
+    parser.add_argument("--seed", type=int, default=1314, help="placement and noise seed (default: 1314)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--overwrite", action="store_true", help="replace a dataset of another plan in --out")
     parser.add_argument(
