@@ -74,7 +74,9 @@ def inside_window(peak: Tensor, size: tuple[int, int], radius: int) -> Tensor:
     return ((ys >= 0) & (ys < h))[:, :, None] & ((xs >= 0) & (xs < w))[:, None, :]
 
 
-def window(maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = None) -> Tensor:
+def window(
+    maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = None, finite: bool = True
+) -> Tensor:
     """The ``(2r+1)^2`` window centred on each map's peak, zero outside the map and at non-finite values.
 
     Args:
@@ -82,6 +84,8 @@ def window(maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = 
         peak: ``(N,)`` flat index ``y * W + x`` of the window's centre.
         radius: ``r`` (px).
         dtype: dtype of the returned values (default: the maps' dtype).
+        finite: zero NaN and Inf (else they are left in, for a caller that checks its own result,
+            which saves a read of the windows).
 
     Returns:
         ``(N, 2r+1, 2r+1)``: ``[n, r + dy, r + dx]`` is ``maps[n, y + dy, x + dx]``, or 0 outside the
@@ -119,7 +123,9 @@ def window(maps: Tensor, peak: Tensor, radius: int, dtype: torch.dtype | None = 
         )
         values.index_copy_(0, rows, cut)
     values = values.to(dtype or maps.dtype)
-    if not bool(torch.isfinite(values.sum(dim=(1, 2))).all()):  # a finite sum: all finite (one cheap read)
+    if finite and not bool(
+        torch.isfinite(values.sum(dim=(1, 2))).all()
+    ):  # a finite sum: all finite (one cheap read)
         values = torch.where(
             torch.isfinite(values), values, torch.zeros((), dtype=values.dtype, device=values.device)
         )

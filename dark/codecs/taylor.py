@@ -99,26 +99,31 @@ def _stencil_weights(k: int) -> np.ndarray:
     return weights.reshape(s * s, len(STENCIL))
 
 
-def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> tuple[Tensor, Tensor]:
+def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> Tensor:
     """The zero-padded ``(k, k)`` blur of each map at the ``STENCIL`` points around its peak.
 
     Returns:
-        ``(blurred, inside)``, both ``(N, len(STENCIL))``: float64 values (meaningless where
-        ``inside`` is False, i.e. outside the map) and which points lie in the map.
+        ``(N, len(STENCIL))`` float64 (meaningless at points outside the map, see :func:`_inside`).
     """
     r = (k - 1) // 2
-    v = window(maps, peak, 2 + r, torch.float64)  # (N, 4 + k, 4 + k), zeros outside: the padding
+    v = window(maps, peak, 2 + r, torch.float64, finite=False)  # (N, 4 + k, 4 + k), zero-padded
     weights = torch.as_tensor(_stencil_weights(k), device=maps.device)
     blurred = v.reshape(len(v), -1) @ weights  # one small matrix product does the whole blur
-    _, h, w = maps.shape
-    dy, dx = (torch.tensor(d, device=maps.device) for d in zip(*STENCIL, strict=True))
+    # Any NaN or Inf in a window reaches all 13 values (every weight multiplies it, 0 * Inf = NaN):
+    # checking the result is cheaper than checking the window, and only such windows are redone.
+    dirty = ~torch.isfinite(blurred).all(dim=1)
+    if bool(dirty.any()):
+        v = window(maps[dirty], peak[dirty], 2 + r, torch.float64)
+        blurred[dirty] = v.reshape(len(v), -1) @ weights
+    return blurred
+
+
+def _inside(peak: Tensor, size: tuple[int, int]) -> Tensor:
+    """``(N, len(STENCIL))`` bool: which stencil points around each peak lie in the ``(H, W)`` map."""
+    h, w = size
+    dy, dx = (torch.tensor(d, device=peak.device) for d in zip(*STENCIL, strict=True))
     ys, xs = (peak // w)[:, None] + dy, (peak % w)[:, None] + dx
-    return blurred, (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
-
-
-def _stencil_max(blurred: Tensor, inside: Tensor) -> Tensor:
-    """``(N,)`` maximum of the in-map blurred stencil values."""
-    return torch.where(inside, blurred, -torch.inf).amax(dim=1)
+    return (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
 
 
 def _kernel_size(kernel_size: int | None, sigma: float) -> int:
@@ -145,8 +150,8 @@ def dark(
     _, h, w = maps.shape
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    blurred, inside = _blurred_stencil(maps, peak, k)
-    top = _stencil_max(blurred, inside)
+    blurred = _blurred_stencil(maps, peak, k)
+    top = blurred.amax(dim=1)  # all 13 points are in the map wherever the step applies (below)
     positive = top > 0
     logs = torch.log((blurred / torch.where(positive, top, 1.0)[:, None]).clamp_min(1e-10))
     L = dict(zip(STENCIL, logs.unbind(1), strict=True))  # (dy, dx) -> (N,)
@@ -185,8 +190,8 @@ def dark_udp(
     n, h, w = maps.shape
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    blurred, inside = _blurred_stencil(maps, peak, k)
-    top = _stencil_max(blurred, inside)
+    blurred = _blurred_stencil(maps, peak, k)
+    top = torch.where(_inside(peak, (h, w)), blurred, -torch.inf).amax(dim=1)  # in-map points only
     positive = top > 0
     origin_max = maps.reshape(n, -1).gather(1, peak[:, None])[:, 0].to(torch.float64)
     scale = origin_max / torch.where(positive, top, 1.0)
