@@ -210,6 +210,7 @@ def cached_heatmaps(
     from dark.data.dataset import DepthDataset
     from dark.train import load_model
 
+    key_path.unlink(missing_ok=True)  # never leave a key next to heatmaps it does not describe
     dev = resolve_device(device)
     model, config = load_model(run_dir, which="best", device=dev)
     dataset = DepthDataset(data, "test")
