@@ -84,6 +84,16 @@ def test_split_table_and_figures():
     np.testing.assert_allclose(plots.head_sizes(samples), [s.head_size for s in samples])
 
 
+def test_show_rig():
+    from dark.data import render
+
+    rig = render.human4d_rig()
+    fig = plots.show_rig(rig, {"a path": np.zeros((5, 2))}, room_half=3.0)
+    ax = fig.axes[0]
+    drawn = np.concatenate([line.get_xydata() for line in ax.lines if line.get_marker() == "s"])
+    np.testing.assert_allclose(drawn, rig.t[:, :2])  # every sensor where the rig puts it
+
+
 def test_link_human4d(tmp_path):
     from test_data_human4d import build_tree
 

@@ -74,6 +74,36 @@ def show_samples(samples: Sequence[Sample], indices: Sequence[int] | None = None
     return fig
 
 
+def show_rig(rig, paths: dict[str, np.ndarray] | None = None, room_half: float | None = None):
+    """Top view of the sensors (position, optical axis) and of hips paths on the floor. Returns the Figure.
+
+    Args:
+        rig: a :class:`dark.data.render.Rig` (camera -> world poses, metres).
+        paths: optional ``{name: (T, 2)}`` horizontal positions (metres) to draw.
+        room_half: half-size of the room's square floor (metres), drawn when given.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    if room_half is not None:
+        edge = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * room_half
+        ax.plot(*edge.T, color="grey", lw=1)
+    for name, xy in (paths or {}).items():
+        ax.plot(*np.asarray(xy).T, lw=1, label=name)
+    for name, r, t in zip(rig.names, rig.R, rig.t, strict=True):
+        axis = r[:2, 2] / max(np.linalg.norm(r[:2, 2]), 1e-9)  # optical axis, on the floor plane
+        ax.plot(*t[:2], "ks")
+        ax.annotate("", xy=t[:2] + 0.6 * axis, xytext=t[:2], arrowprops={"arrowstyle": "->"})
+        ax.text(*(t[:2] - 0.6 * axis), f"{name}\n{t[2]:.2f} m high", ha="center", va="center", fontsize=7)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    if paths:
+        ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
 def split_table(splits: dict[str, Sequence[Sample]]) -> pd.DataFrame:
     """Views, multi-view frames, subjects and activities of each split.
 
@@ -227,6 +257,7 @@ __all__ = [
     "quantisation_errors",
     "quantisation_histogram",
     "quantisation_summary",
+    "show_rig",
     "show_samples",
     "split_table",
 ]
