@@ -25,7 +25,7 @@ import time
 import torch
 
 from dark.models import build, count_parameters
-from dark.train import RECIPES, _to_device, batch_targets, heatmap_loss, resolve_config
+from dark.train import RECIPES, batch_targets, heatmap_loss, network_input, resolve_config
 
 BATCH = 16
 REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS = 73_248, 30, 20.0
@@ -34,7 +34,10 @@ REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS = 73_248, 30, 20.0
 def fake_split(n: int, size: tuple[int, int], seed: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return {
-        "depth": torch.rand(n, 1, *size, generator=g),
+        # as dark.train.load_split: raw uint16 (0.1 mm) at full size, float32 when resized
+        "depth": torch.randint(0, 60000, (n, 1, *size), generator=g).to(torch.uint16)
+        if tuple(size) == (160, 320)
+        else torch.rand(n, 1, *size, generator=g),
         "joints": torch.rand(n, 18, 2, generator=g) * torch.tensor([320.0, 160.0]),
         "visible": torch.rand(n, 18, generator=g) > 0.1,
     }
@@ -42,7 +45,7 @@ def fake_split(n: int, size: tuple[int, int], seed: int = 0) -> dict[str, torch.
 
 def prepare(split, order, step, config, device):
     idx = order[step * BATCH : (step + 1) * BATCH]
-    x = _to_device(split["depth"][idx], device)
+    x = network_input(split["depth"][idx], device)
     targets, weights = batch_targets(
         split["joints"][idx].to(device), split["visible"][idx].to(device), config
     )

@@ -177,8 +177,10 @@ def load_split(data: Any, split: str, input_size: Sequence[int]) -> dict[str, Te
         input_size: ``(H, W)`` of the network input.
 
     Returns:
-        ``"depth"`` ``(N, 1, H, W)`` float32 normalised, ``"joints"`` ``(N, 18, 2)`` float32 input px of
-        the original 160x320 map, ``"visible"`` ``(N, 18)`` bool, ``"head_size"`` ``(N,)`` float32.
+        ``"depth"`` ``(N, 1, H, W)``: float32 normalised when resized, else the raw uint16 (0.1 mm, half
+        the memory; :func:`network_input` normalises each batch on the device), ``"joints"``
+        ``(N, 18, 2)`` float32 input px of the original 160x320 map, ``"visible"`` ``(N, 18)`` bool,
+        ``"head_size"`` ``(N,)`` float32.
     """
     from dark.data.dataset import DepthDataset, normalise_depth
     from dark.evaluate import model_input
@@ -190,13 +192,14 @@ def load_split(data: Any, split: str, input_size: Sequence[int]) -> dict[str, Te
     else:
         dataset = DepthDataset(data, split)
     tensors = dataset.tensors(raw=True)
-    raw = tensors.pop("depth")
-    chunks = [
-        model_input(normalise_depth(raw[i : i + 256], units="0.1mm"), input_size)
-        for i in range(0, len(raw), 256)
-    ]
-    tensors["depth"] = torch.cat(chunks) if chunks else torch.zeros(0, 1, *input_size)
     tensors.pop("index", None)
+    raw = tensors["depth"]
+    if tuple(raw.shape[-2:]) != tuple(input_size):  # resize once (area average, as dark.evaluate)
+        chunks = [
+            model_input(normalise_depth(raw[i : i + 256], units="0.1mm"), input_size)
+            for i in range(0, len(raw), 256)
+        ]
+        tensors["depth"] = torch.cat(chunks) if chunks else torch.zeros(0, 1, *input_size)
     return tensors
 
 
@@ -229,7 +232,7 @@ def validate(
     n, batch = len(split["depth"]), max(2 * config["batch_size"], 32)
     total, preds = 0.0, []
     for i in range(0, n, batch):
-        x = _to_device(split["depth"][i : i + batch], device)
+        x = network_input(split["depth"][i : i + batch], device)
         joints = split["joints"][i : i + batch].to(device)
         visible = split["visible"][i : i + batch].to(device)
         with amp():
@@ -251,8 +254,14 @@ def validate(
     }
 
 
-def _to_device(x: Tensor, device: torch.device) -> Tensor:
-    return x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+def network_input(depth: Tensor, device: torch.device) -> Tensor:
+    """A batch of :func:`load_split`'s depth on ``device``, normalised, channels-last: ``(B, 1, H, W)``."""
+    from dark.data.dataset import normalise_depth
+
+    x = depth.to(device, non_blocking=True)
+    if x.dtype == torch.uint16:
+        x = normalise_depth(x, units="0.1mm")
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def _lr_lambda(schedule: str, total_steps: int):
@@ -442,7 +451,7 @@ def _train(
         checkpoint.write_text(out / "config.json", json.dumps(cfg, indent=2) + "\n")
         if state is not None:  # a kill between last.pt and metrics.jsonl: rewrite from the checkpoint
             _write_history(out, history)
-    ddp = DistributedDataParallel(net) if world > 1 else net
+    ddp = DistributedDataParallel(net, device_ids=[dev.index] if cuda else None) if world > 1 else net
 
     sampler = DistributedSampler(
         range(n_train), num_replicas=world, rank=rank, shuffle=True, seed=cfg["seed"]
@@ -462,7 +471,7 @@ def _train(
             if kill_at == (epoch + 1, step):
                 os.kill(os.getpid(), signal.SIGKILL)
             idx = order[step * per_rank : (step + 1) * per_rank]
-            x = _to_device(train_split["depth"][idx], dev)
+            x = network_input(train_split["depth"][idx], dev)
             targets, weights = batch_targets(
                 train_split["joints"][idx].to(dev, non_blocking=True),
                 train_split["visible"][idx].to(dev, non_blocking=True),

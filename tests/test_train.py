@@ -88,7 +88,11 @@ def test_targets_are_gaussians_at_the_joints_on_the_original_grid(encoding):
 def test_split_is_area_averaged_to_the_network_input(data):
     split = load_split(data, "val", (80, 160))
     assert split["depth"].shape == (16, 1, 80, 160)
-    full = load_split(data, "val", (160, 320))["depth"]
+    raw = load_split(data, "val", (160, 320))["depth"]  # not resized: the raw uint16, 0.1 mm
+    assert raw.dtype == torch.uint16
+    depth = np.stack([s.depth for s in data["val"]])[:, None]
+    np.testing.assert_array_equal(raw.numpy().astype(np.int64), np.rint(depth * 1e4).astype(np.int64))
+    full = torch.from_numpy(np.where(depth > 0, 1 - np.rint(depth * 1e4) / 65535, 0).astype(np.float32))
     torch.testing.assert_close(split["depth"], full.reshape(16, 1, 80, 2, 160, 2).mean((3, 5)))
     gt = np.stack([s.joints for s in data["val"]]).astype(np.float32)  # the dataset keeps float32 joints
     np.testing.assert_array_equal(split["joints"].numpy(), gt)
