@@ -281,3 +281,11 @@ def test_first_max_device_path_agrees_with_the_numpy_path():
     index, value = first_max(rows)
     index_t, value_t = first_max(rows.half())
     assert torch.equal(index, index_t) and torch.equal(value.half(), value_t)
+
+
+def test_network_outputs_that_require_grad_decode():
+    maps = torch.from_numpy(batch(4)).requires_grad_(True)
+    for name in codecs.DECODERS:
+        coords, conf = codecs.decode(maps * 1.0, name)
+        assert not coords.requires_grad and not conf.requires_grad
+        np.testing.assert_array_equal(coords.numpy(), codecs.decode(maps.detach(), name)[0].numpy())

@@ -75,6 +75,7 @@ def decode(
     options = _options(method, entry.fn, kernel_size, method_options)
 
     hm, was_numpy = as_tensor(heatmaps, "heatmaps", _SHAPE)
+    hm = hm.detach()  # decoding is not differentiable; a network's output can be passed as it is
     if hm.ndim < 3 or hm.shape[-1] < 1 or hm.shape[-2] < 1:
         raise ValueError(f"heatmaps must have shape {_SHAPE} with H, W >= 1, got {tuple(hm.shape)}")
     *lead, h, w = hm.shape
