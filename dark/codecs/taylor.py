@@ -144,6 +144,11 @@ def dark(
     ``mu = m - Hess^-1 grad`` if ``det(Hess) != 0``. Elsewhere, or if no blurred stencil value is
     positive, the integer argmax.
 
+    Deviation from DarkPose (deliberate): the blurred values are divided by their maximum before the
+    ``1e-10`` floor, so the decoder is scale-invariant (DarkPose's absolute floor silently turns its
+    DARK into argmax on maps of amplitude below about 1e-10); on ordinary maps the two agree (see the
+    module docstring).
+
     Args:
         kernel_size: odd blur size, default :func:`matched_kernel_size` of ``sigma`` (DarkPose: 11).
     """
