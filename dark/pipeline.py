@@ -80,6 +80,39 @@ def stamp_path(out_dir: Path, step_id: str) -> Path:
     return Path(out_dir) / ".stamps" / f"{step_id}.json"
 
 
+def attempt_path(out_dir: Path, step_id: str) -> Path:
+    """Where the hash of the latest started (maybe unfinished) execution of ``step_id`` is written."""
+    return Path(out_dir) / ".stamps" / f"{step_id}.attempt.json"
+
+
+def _recorded_hashes(out_dir: Path, step_id: str) -> set[str]:
+    found = set()
+    for path in (stamp_path(out_dir, step_id), attempt_path(out_dir, step_id)):
+        try:
+            found.add(json.loads(path.read_text())["hash"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return found
+
+
+def _clean_stale(step: Step, digest: str, out_dir: Path, *, force: bool, log: Callable[[str], None]) -> None:
+    """Remove ``step.clean`` paths unless they belong to an interrupted execution with the same hash.
+
+    An interrupted execution with the same inputs keeps its files (a training resumes from its last
+    checkpoint); files made from other inputs (or of unknown origin, or with ``--force``) go.
+    """
+    if not force and digest in _recorded_hashes(out_dir, step.id):
+        return
+    for path in step.clean:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        log(f"removed {path} (made from other inputs)")
+
+
 def is_up_to_date(step: Step, digest: str, out_dir: Path) -> bool:
     """True when the stamp holds ``digest`` and the executed notebook and declared outputs exist."""
     stamp = stamp_path(out_dir, step.id)
@@ -198,6 +231,8 @@ def execute_plan(
             report.skipped.append(step.id)
             log(f"{head}: up to date, skipped  [elapsed {_clock(time.monotonic() - start)}]")
             continue
+        _clean_stale(step, digest, out_dir, force=force, log=lambda m, h=head: log(f"{h}: {m}"))
+        _write_atomic(attempt_path(out_dir, step.id), json.dumps({"hash": digest}).encode())
         log(f"{head}: executing ...  [elapsed {_clock(time.monotonic() - start)}]")
         t0 = time.monotonic()
         try:
@@ -385,6 +420,7 @@ def run_book(
     root = Path(root).resolve()
     book = Path(book).resolve() if book else root / "book"
     work = Path(work).resolve() if work else root
+    work.mkdir(parents=True, exist_ok=True)
     source = str(Path(data_root).resolve()) if data_root else "render"
     plan = load_plan(root / "notebooks" / "pipeline.yml", profile, work=work, root=root, source=source)
     out_dir = book / "executed" / profile

@@ -11,6 +11,7 @@ The plan is one YAML file (``notebooks/pipeline.yml``)::
         notebook: 03_train.md       # jupytext source, relative to the plan file
         needs: [data]               # steps whose results this one reads
         outputs: ["{runs}/sh-quantized/config.json"]   # must exist for the step to count as done
+        clean: ["{runs}/sh-quantized"]  # removed before re-executing with different inputs
         hide_parameters: false      # true: the book hides the (injected) parameters cells
         parameters:
           model: sh
@@ -49,6 +50,7 @@ class Step:
     parameters: dict[str, Any]
     needs: tuple[str, ...] = ()
     outputs: tuple[Path, ...] = ()
+    clean: tuple[Path, ...] = ()
     title: str = ""
     hide_parameters: bool = False
 
@@ -170,6 +172,13 @@ def load_plan(
         notebook = (path.parent / entry["notebook"]).resolve()
         params = _expand(entry.get("parameters") or {}, variables, names, profile, f"{where}.parameters")
         outputs = _expand(entry.get("outputs") or [], variables, names, profile, f"{where}.outputs")
+        clean = [
+            Path(c) for c in _expand(entry.get("clean") or [], variables, names, profile, f"{where}.clean")
+        ]
+        work_dir = Path(variables["work"])
+        for c in clean:
+            if not c.is_absolute() or work_dir not in c.parents:
+                raise PlanError(f"{where}.clean: {c} is not inside the work folder {work_dir}")
         steps.append(
             Step(
                 id=str(entry["id"]),
@@ -177,6 +186,7 @@ def load_plan(
                 parameters=params,
                 needs=tuple(entry.get("needs") or ()),
                 outputs=tuple(Path(o) for o in outputs),
+                clean=tuple(clean),
                 title=str(entry.get("title", "")),
                 hide_parameters=bool(entry.get("hide_parameters", False)),
             )

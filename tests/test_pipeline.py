@@ -282,3 +282,39 @@ def test_assets_are_copied_from_node_modules_not_referenced_remotely(tmp_path):
     before = pipeline.book_digest(book)
     pipeline.prepare_assets(book, node_modules)  # idempotent: nothing changes
     assert pipeline.book_digest(book) == before
+
+
+def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
+    path = project / "notebooks" / "pipeline.yml"
+    raw = yaml.safe_load(path.read_text())
+    raw["steps"][1]["clean"] = ["{data}/a.txt", "{data}/partial"]
+    path.write_text(yaml.safe_dump(raw))
+    out, calls, lines = project / "out", [], []
+    data = project / "work" / "smoke"
+    execute = _fake_executor(calls)
+    pipeline.execute_plan(_plan(project), out, cwd=project, execute=execute, log=lines.append)
+    (data / "partial").mkdir()
+    (data / "partial" / "epoch1.pt").write_text("x")
+
+    def crash(step, out_dir, *, cwd, quiet):
+        if step.id == "make":
+            raise RuntimeError("killed")
+        return execute(step, out_dir, cwd=cwd, quiet=quiet)
+
+    # new inputs: the stale files go before the execution, which then crashes
+    raw["steps"][1]["parameters"]["value"] = {"smoke": 4, "quick": 5}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(pipeline.StepFailed, match="RuntimeError: killed"):
+        pipeline.execute_plan(_plan(project), out, cwd=project, execute=crash, log=lines.append)
+    assert not (data / "a.txt").exists() and not (data / "partial").exists()
+    assert any("removed" in line and "partial" in line for line in lines)
+    # what the crashed execution left is kept for the resume (same inputs)
+    (data / "partial").mkdir()
+    (data / "partial" / "epoch1.pt").write_text("x")
+    report = pipeline.execute_plan(_plan(project), out, cwd=project, execute=execute, log=lines.append)
+    assert report.executed == ["make", "read"] and (data / "partial" / "epoch1.pt").exists()
+    # a clean path outside the work folder is refused
+    raw["steps"][1]["clean"] = ["/elsewhere"]
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(PlanError, match="not inside the work folder"):
+        _plan(project)
