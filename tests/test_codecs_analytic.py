@@ -157,7 +157,7 @@ def test_reference_table_dark_k11_sigma2_clean():
 
 
 def test_reference_table_dark_k11_sigma2_noisy():
-    """0.055 with N(0, 0.05^2) noise; 2000 maps give a standard error of about 0.0007."""
+    """0.055 with N(0, 0.05^2) noise; 2000 maps give a standard error of about 0.0006."""
     rng = np.random.default_rng(10)
     c = uniform_centres(rng, 2000, margin=4)
     maps = (gaussians(c, 2.0) + rng.normal(0, 0.05, (len(c), H, W))).astype(np.float32)
