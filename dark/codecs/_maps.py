@@ -21,7 +21,7 @@ def _argmax_rows(flat: Tensor) -> Tensor:
     depends on how the device's argmax treats NaN.
     """
     if flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64):
-        return torch.from_numpy(np.argmax(flat.numpy(), axis=1))
+        return torch.from_numpy(np.argmax(flat.detach().numpy(), axis=1))
     return torch.where(torch.isfinite(flat), flat, 0.0).argmax(dim=1)
 
 
