@@ -23,20 +23,18 @@ def centres(
 ) -> torch.Tensor:
     """Where each encoder puts the Gaussian's centre: ``(..., 2) -> (..., 2)`` heatmap px.
 
-    ``coords_hm`` are heatmap px under the standard mapping ``x_img / stride``.
-    - ``unbiased``: the coordinates themselves.
+    ``coords_hm`` are heatmap px under the codec's mapping (:func:`dark.codecs.to_heatmap`: UDP's
+    scaling for ``udp``, ``x_img / stride`` for the others).
+
+    - ``unbiased`` and ``udp``: the coordinates themselves (UDP's difference is in the mapping).
     - ``quantized``, ``grid="heatmap"``: ``floor(x_hm + 0.5)`` (HRNet's ``int(x / stride + 0.5)``).
     - ``quantized``, ``grid="input"``: ``floor(x_img + 0.5) / stride`` (rounded on the input grid).
-    - ``udp``: ``x_img (W - 1) / (W_img - 1)`` with ``W_img = W * stride`` (likewise for y).
     """
-    if method == "unbiased":
+    if method != "quantized":
         return coords_hm
-    if method == "quantized":
-        if grid == "heatmap":
-            return torch.floor(coords_hm + 0.5)
-        return to_heatmap(torch.floor(to_input(coords_hm, stride) + 0.5), stride)
-    h, w = size
-    return to_heatmap(to_input(coords_hm, stride), stride, "udp", heatmap_size=(h, w))
+    if grid == "heatmap":
+        return torch.floor(coords_hm + 0.5)
+    return to_heatmap(torch.floor(to_input(coords_hm, stride) + 0.5), stride)
 
 
 def encode(
@@ -58,15 +56,15 @@ def encode(
     the same joints) get an all-zero target and weight 0.
 
     Args:
-        coords_hm: ``(..., K, 2)`` ``(x, y)`` in heatmap px under the standard mapping
-            ``x_img / stride`` (:func:`dark.codecs.to_heatmap`), for every method; torch (any device)
-            or numpy.
+        coords_hm: ``(..., K, 2)`` ``(x, y)`` in heatmap px, mapped from input px by
+            :func:`dark.codecs.to_heatmap` with the codec's scaling (``scaling="udp"`` for
+            ``method="udp"``, the stride otherwise); torch (any device) or numpy.
         size: ``(H, W)`` of the heatmaps.
         sigma: standard deviation in heatmap px.
         method: ``"unbiased"`` (DARK, no rounding), ``"quantized"`` (rounded on ``grid``) or ``"udp"``
-            (unbiased, with UDP's ``(W - 1) / (W_img - 1)`` scaling from input px).
+            (unbiased, for coordinates mapped with UDP's ``(W - 1) / (W_img - 1)`` scaling).
         grid: ``"heatmap"`` or ``"input"``: the grid ``quantized`` rounds on (ignored otherwise).
-        stride: input px per heatmap px (``quantized`` on the input grid, ``udp``).
+        stride: input px per heatmap px (``quantized`` on the input grid).
         visible: optional ``(..., K)`` bool; False gives a zero target and weight 0.
         return_weights: also return the ``(..., K)`` weights (1 or 0).
 
@@ -87,6 +85,10 @@ def encode(
         0.9692
         >>> float(encode(torch.tensor([[10.3, 5.6]]), size=(16, 24), method="quantized")[0, 6, 10])
         1.0
+        >>> from dark.codecs import to_heatmap  # UDP: map with UDP's scaling, then encode
+        >>> c = to_heatmap(torch.tensor([[95.0, 63.0]]), scaling="udp", input_size=(64, 96))
+        >>> c.tolist(), float(encode(c, size=(16, 24), method="udp")[0, 15, 23])
+        ([[23.0, 15.0]], 1.0)
     """
     if method not in ENCODERS:
         raise ValueError(f"method must be one of {ENCODERS}, got {method!r}")
