@@ -195,3 +195,15 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
     assert model.seen == len(test)
     assert not list(run.glob("*.tmp"))
+    # the sample browser over this evaluated run shows what the codecs give on its cached heatmaps
+    from dark.widgets.samples import SampleBrowser, expected
+
+    b = SampleBrowser.from_run(run, smoke_data, samples=6, seed=0)
+    assert len(b.data["indices"]) == 6 and b.data["names"][0].startswith("S4/")
+    b.sample = 2
+    e = expected(b.data, 2, b.joint)
+    for name, xy in e.items():
+        np.testing.assert_allclose(b.estimates[name], xy, atol=1e-9)
+        np.testing.assert_allclose(
+            b.data["estimates"][2][b.joint][b.data["decoders"].index(name)], xy, atol=1e-6
+        )

@@ -48,6 +48,7 @@ def test_state_holds_codecs_estimates_and_is_small(tmp_path):
         for s in (0, S - 1):
             np.testing.assert_allclose(est[s, 5, d], _decode(hm[s], name, 5), atol=1e-9, err_msg=name)
     np.testing.assert_allclose(state["gt"], gt)
+    np.testing.assert_allclose(state["heatmap"]["peak"], hm.astype(np.float32).max(axis=(2, 3)), atol=1e-4)
     assert len(base64.b64decode(state["depth"])) == S * 160 * 320
     # by default every decoder; 24 samples (what the book shows) stay well under 3 MB of JSON
     one = samples.build_state(hm[:1], np.ones((1, 160, 320)), gt[:1], np.ones((1, K), bool), CFG, indices=[0])
@@ -111,6 +112,15 @@ def test_depth_to_uint8_and_pick_samples():
     idx = samples.pick_samples({"dark": dark, "com": com}, np.ones((50, 3), bool), n=10, seed=1)
     assert len(idx) == 10 and len(set(idx.tolist())) == 10 and list(idx) == sorted(idx)
     assert {17, 40} <= set(idx.tolist())
+    cand = np.zeros(50, bool)
+    cand[20:35] = True
+    idx = samples.pick_samples(
+        {"dark": dark, "com": com}, np.ones((50, 3), bool), n=10, seed=1, candidates=cand
+    )
+    assert set(idx.tolist()) <= set(range(20, 35)) and len(idx) == 10
+    hm = np.zeros((5, 2, 3, 4), np.float16)
+    hm[2, 1, 1, 1] = 0.5
+    np.testing.assert_array_equal(samples.map_peaks(hm, chunk=2), [[0, 0], [0, 0], [0, 0.5], [0, 0], [0, 0]])
 
 
 def test_javascript_follows_the_dom_contract():

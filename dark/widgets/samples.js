@@ -70,7 +70,8 @@ function render({ model, el: host }) {
   const cDepth = el("canvas", { width: String(W * scale), height: String(H * scale) });
   const cHeat = el("canvas", { width: String(side * cell), height: String(side * cell) });
   const heatBox = el("div");
-  heatBox.append(cHeat, el("div", { style: "font-size:0.85em" }, "predicted heatmap around its peak (heatmap px)"));
+  const heatNote = el("div", { style: "font-size:0.85em" });
+  heatBox.append(cHeat, heatNote);
   row.append(cDepth, heatBox);
 
   const table = el("table", { style: "margin-top:0.5em;border-collapse:collapse" });
@@ -136,6 +137,11 @@ function render({ model, el: host }) {
     const g = hx(gt);
     marker(hc, g[0], g[1], GT_COLOUR, 7, false);
     st.decoders.forEach((_, d) => { const q = hx(est[d]); marker(hc, q[0], q[1], PALETTE[d % PALETTE.length], 5, true); });
+
+    const peak = st.heatmap.peak[sample][joint];
+    heatNote.textContent = peak > 0
+      ? `predicted heatmap around its peak (heatmap px); maximum ${peak.toFixed(3)}`
+      : `predicted heatmap has no positive value (maximum ${peak.toFixed(3)}): every decoder returns the map centre`;
 
     // the numbers
     truthRow.replaceChildren(

@@ -10,7 +10,8 @@ State (the ``data`` trait, JSON, small: uint8 images as base64): for ``S`` sampl
 
 - ``depth``: ``(S, 160, 320)`` uint8 (0 = no depth, brighter = nearer), ``heatmap.crops``:
   ``(S, 18, 2r+1, 2r+1)`` uint8 (each crop scaled to its maximum) with ``heatmap.origin`` ``(S, 18, 2)``
-  (heatmap px of the crop's top-left pixel);
+  (heatmap px of the crop's top-left pixel) and ``heatmap.peak`` ``(S, 18)`` (each map's maximum; a
+  map whose maximum is <= 0 is invalid and every decoder answers its centre);
 - ``gt`` ``(S, 18, 2)`` and ``estimates`` ``(S, 18, D, 2)`` in input px (full precision), ``visible``;
 - ``run_dir``, ``indices`` (test-set index of each sample), ``decoders``, ``sigma``,
   ``heatmap_stride``, ``scaling``, ``heatmap_size`` to recompute (:func:`expected`).
@@ -33,7 +34,7 @@ import traitlets
 
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
-__all__ = ["SampleBrowser", "build_state", "expected", "pick_samples"]
+__all__ = ["SampleBrowser", "build_state", "expected", "map_peaks", "pick_samples"]
 
 _ESM = Path(__file__).with_name("samples.js")
 
@@ -82,20 +83,38 @@ def heatmap_crops(heatmaps: np.ndarray, radius: int = 8) -> tuple[np.ndarray, np
 
 
 def pick_samples(
-    preds: Mapping[str, np.ndarray], visible: np.ndarray, n: int = 24, seed: int = 0
+    preds: Mapping[str, np.ndarray],
+    visible: np.ndarray,
+    n: int = 24,
+    seed: int = 0,
+    candidates: np.ndarray | None = None,
 ) -> np.ndarray:
     """``n`` test indices: half where DARK and CoM disagree most (largest visible-joint distance), half at
-    random (seeded), sorted. ``preds``: decoder -> ``(N, K, 2)`` input px."""
+    random (seeded), sorted. ``preds``: decoder -> ``(N, K, 2)`` input px. ``candidates`` ``(N,)`` bool
+    restricts the choice to those samples when at least ``n`` of them are candidates."""
     total = len(visible)
     n = min(n, total)
+    pool = np.arange(total)
+    if candidates is not None and np.count_nonzero(candidates) >= n:
+        pool = np.flatnonzero(candidates)
     chosen: list[int] = []
     if "dark" in preds and "com" in preds:
-        gap = np.where(visible, np.linalg.norm(preds["dark"] - preds["com"], axis=-1), 0).max(1)
-        chosen = list(np.argsort(-gap, kind="stable")[: n // 2])
-    rest = np.setdiff1d(np.arange(total), chosen)
+        gap = np.where(visible, np.linalg.norm(preds["dark"] - preds["com"], axis=-1), 0).max(1)[pool]
+        chosen = list(pool[np.argsort(-gap, kind="stable")[: n // 2]])
+    rest = np.setdiff1d(pool, chosen)
     rng = np.random.default_rng(seed)
     chosen += list(rng.choice(rest, size=n - len(chosen), replace=False))
     return np.sort(np.array(chosen, dtype=np.int64))
+
+
+def map_peaks(heatmaps: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Each map's maximum, ``(N, K, h, w) -> (N, K)`` float32, read in chunks (for memory-mapped files)."""
+    return np.concatenate(
+        [
+            np.asarray(heatmaps[i : i + chunk], np.float32).max(axis=(-2, -1))
+            for i in range(0, len(heatmaps), chunk)
+        ]
+    )
 
 
 def build_state(
@@ -142,7 +161,12 @@ def build_state(
         "heatmap_size": [h, w],
         "input_size": list(INPUT_SIZE),
         "depth": _b64(depth_to_uint8(depth)),
-        "heatmap": {"radius": radius, "crops": _b64(crops), "origin": origin.tolist()},
+        "heatmap": {
+            "radius": radius,
+            "crops": _b64(crops),
+            "origin": origin.tolist(),
+            "peak": np.round(np.nan_to_num(hm.astype(np.float32).max(axis=(-2, -1))), 4).tolist(),  # (S, K)
+        },
         "gt": np.asarray(gt, dtype=np.float64).tolist(),
         "visible": np.asarray(visible, dtype=bool).tolist(),
         "estimates": np.stack([est[d] for d in decoders], axis=2).tolist(),  # (S, K, D, 2)
@@ -262,7 +286,11 @@ class SampleBrowser(anywidget.AnyWidget):
         radius: int = 8,
     ) -> SampleBrowser:
         """A browser over ``samples`` test samples of an evaluated run (half where DARK and CoM disagree
-        most, half random with ``seed``); needs ``RUN_DIR/heatmaps_test.npy`` and ``predictions_test.npz``."""
+        most, half random with ``seed``); needs ``RUN_DIR/heatmaps_test.npy`` and ``predictions_test.npz``.
+
+        It opens on the joint whose predicted maps are most often valid (maximum > 0) and, when enough
+        samples have a valid map for that joint, shows only those (an undertrained model's maps can be
+        all negative, and every decoder then answers the map centre)."""
         from dark.data import open as open_data
         from dark.evaluate import HEATMAPS, load_predictions
 
@@ -271,7 +299,9 @@ class SampleBrowser(anywidget.AnyWidget):
         heatmaps = np.load(run_dir / HEATMAPS, mmap_mode="r")
         p = load_predictions(run_dir)
         preds = {d: p["coords"][i] for i, d in enumerate(p["decoders"].tolist())}
-        idx = pick_samples(preds, p["visible"], samples, seed)
+        valid = map_peaks(heatmaps) > 0  # (N, K)
+        joint = int(np.argmax(valid.sum(0)))
+        idx = pick_samples(preds, p["visible"], samples, seed, candidates=valid[:, joint])
         test = open_data(data, split="test")
         hm = np.asarray(heatmaps[idx], dtype=np.float32)
         state = build_state(
@@ -285,4 +315,4 @@ class SampleBrowser(anywidget.AnyWidget):
             run_dir=run_dir,
             radius=radius,
         )
-        return cls(state, heatmaps=hm)
+        return cls(state, heatmaps=hm, joint=joint)
