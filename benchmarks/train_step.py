@@ -3,7 +3,8 @@
 A training step is what ``dark.train`` runs per batch: index a batch from the split's tensors, move it
 to the device, encode its targets with ``dark.codecs.encode`` (via ``dark.train.batch_targets``),
 forward, the stacked MSE, backward, Adam. Batch 16. Each configuration runs at its recipe's input size
-(``full``: 160x320; ``quick``: 80x160, the half-resolution input of ``dark.train.RECIPES``).
+(``full``: 160x320; ``quick``: 80x160, the half-resolution input of ``dark.train.RECIPES``, and also
+160x320 for comparison).
 
 CPU: "eager" is plain float32 NCHW; "default" is the project's setting (channels-last memory). The
 ratio default/eager is measured in the same run. Images/s are given per wall second and per CPU second
@@ -57,9 +58,14 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def measure(name, config_name, device, steps, channels_last=True, amp_dtype=None):
-    """(images/s wall, images/s CPU, share of data+targets in a step) for one model and setting."""
+def measure(name, config_name, device, steps, channels_last=True, amp_dtype=None, full_size=False):
+    """(images/s wall, images/s CPU, share of data+targets in a step) for one model and setting.
+
+    ``full_size``: feed 160x320 whatever the recipe's input (heatmaps then have stride 4).
+    """
     config = resolve_config(name, "unbiased", "input", config_name, None, BATCH, 2e-3, 0)
+    if full_size:
+        config.update(input_size=[160, 320], heatmap_size=[40, 80], heatmap_stride=4)
     torch.manual_seed(0)
     model = build(name, config_name).to(device)
     if channels_last:
@@ -102,10 +108,11 @@ def cpu_table(steps: int, skip_full: bool) -> None:
     header = f"{'model':<6} {'config':<6} {'input':>7} {'params':>10} {'eager img/s':>12} "
     header += f"{'default img/s':>14} {'default/eager':>14} {'img/CPU-s':>10} {'data+targets':>13}"
     print(header)
-    for config_name in ("quick", "full") if not skip_full else ("quick",):
+    cells = [("quick", False), ("quick", True)] + ([] if skip_full else [("full", False)])
+    for config_name, full_size in cells:
         for name in ("sh", "hrnet"):
-            eager = measure(name, config_name, device, steps, channels_last=False)
-            default = measure(name, config_name, device, steps, channels_last=True)
+            eager = measure(name, config_name, device, steps, channels_last=False, full_size=full_size)
+            default = measure(name, config_name, device, steps, channels_last=True, full_size=full_size)
             h, w = default[4]["input_size"]
             print(
                 f"{name:<6} {config_name:<6} {f'{h}x{w}':>7} {default[3]:>10,} {eager[0]:>12.1f} "
