@@ -269,6 +269,7 @@ WIDGET_FILES = (
 #: MathJax 3 (tex-chtml and the components it loads on demand), instead of Sphinx's CDN default
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output/chtml", "a11y", "ui", "adaptors")
 FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot", ".svg")
+FONT_FOLDERS = ("@jupyter-widgets/html-manager/dist", "@jupyter-widgets")
 
 
 def _sync_file(src: Path, dst: Path) -> None:
@@ -301,12 +302,14 @@ def prepare_assets(book: Path, node_modules: Path) -> None:
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
         for f in files:
             _sync_file(f, static / "mathjax" / f.relative_to(mathjax))
-    # html-manager asks for its icon fonts at <page folder>/@jupyter-widgets/html-manager/dist/:
-    # publish them under the root and executed/ (the folders with pages), so no request fails
+    # the widget manager's bundles ask for their icon fonts relative to the page, under
+    # @jupyter-widgets/html-manager/dist/ or @jupyter-widgets/: publish them there, under the root and
+    # executed/ (the folders with pages), so that no request fails
     dist = node_modules / "@jupyter-widgets" / "html-manager" / "dist"
     for font in sorted(p for p in dist.iterdir() if p.suffix in FONT_SUFFIXES):
         for folder in (extra, extra / "executed"):
-            _sync_file(font, folder / font.relative_to(node_modules))
+            for sub in FONT_FOLDERS:
+                _sync_file(font, folder / sub / font.name)
 
 
 def publish_notebooks(plan: Plan, out_dir: Path, book: Path) -> list[Path]:
