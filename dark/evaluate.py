@@ -99,12 +99,13 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def data_fingerprint(data: str | os.PathLike) -> str:
-    """sha256 of the dataset's ``manifest.json`` (or of the test ground truth when there is none)."""
+def data_fingerprint(data: str | os.PathLike, truth: Mapping[str, np.ndarray] | None = None) -> str:
+    """sha256 of the dataset's ``manifest.json`` (or of the test ground truth when there is none;
+    pass ``truth`` from :func:`_test_truth` when already loaded, to avoid reading the split again)."""
     manifest = Path(data) / "manifest.json"
     if manifest.is_file():
         return _sha256_file(manifest)
-    t = _test_truth(data)
+    t = _test_truth(data) if truth is None else truth
     h = hashlib.sha256()
     for k in ("joints", "visible", "head_size"):
         h.update(np.ascontiguousarray(t[k]).tobytes())
@@ -112,10 +113,11 @@ def data_fingerprint(data: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def heatmap_key(run_dir: str | os.PathLike, data: str | os.PathLike) -> str:
+def heatmap_key(run_dir: str | os.PathLike, data: str | os.PathLike, truth: Mapping | None = None) -> str:
     """The cache key of the test heatmaps: a hash of ``best.pt`` and of the dataset (manifest)."""
     best = Path(run_dir) / "best.pt"
-    return hashlib.sha256(f"{_sha256_file(best)}:{data_fingerprint(data)}:test".encode()).hexdigest()
+    fingerprint = data_fingerprint(data, truth)
+    return hashlib.sha256(f"{_sha256_file(best)}:{fingerprint}:test".encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -199,10 +201,11 @@ def cached_heatmaps(
     batch_size: int = 64,
     progress: bool = True,
     force: bool = False,
+    truth: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The run's test heatmaps ``(N, 18, h, w)`` float16 (memory-mapped), predicted once and cached."""
     run_dir = Path(run_dir)
-    key = heatmap_key(run_dir, data)
+    key = heatmap_key(run_dir, data, truth)
     path, key_path = run_dir / HEATMAPS, run_dir / HEATMAPS_KEY
     if not force and path.is_file() and key_path.is_file():
         if json.loads(key_path.read_text()).get("key") == key:
@@ -334,7 +337,7 @@ def _run_info(run_dir: Path, config: Mapping) -> dict:
     }
 
 
-def _data_info(data: Path, n: int, frames: int) -> dict:
+def _data_info(data: Path, n: int, frames: int, truth: Mapping) -> dict:
     manifest = {}  # a rendered dataset has one; a HUMAN4D root does not
     if (data / "manifest.json").is_file():
         manifest = json.loads((data / "manifest.json").read_text())
@@ -344,7 +347,7 @@ def _data_info(data: Path, n: int, frames: int) -> dict:
         "source": f"{manifest.get('format', 'rendered')} seed {manifest.get('seed')}"
         if manifest
         else "HUMAN4D",
-        "manifest_sha256": data_fingerprint(data),
+        "manifest_sha256": data_fingerprint(data, truth),
         "split": "test",
         "samples": n,
         "frames": frames,
@@ -366,10 +369,10 @@ def evaluate(
     """Evaluate one run with every decoder (or ``decoders``); write and return ``evaluation.json``."""
     run_dir, data = Path(run_dir), Path(data)
     config = json.loads((run_dir / "config.json").read_text())
-    heatmaps = cached_heatmaps(
-        run_dir, data, device=device, batch_size=batch_size, progress=progress, force=force
-    )
     truth = _test_truth(data)
+    heatmaps = cached_heatmaps(
+        run_dir, data, device=device, batch_size=batch_size, progress=progress, force=force, truth=truth
+    )
     if len(truth["joints"]) != len(heatmaps):
         raise ValueError(f"{len(heatmaps)} cached heatmaps but {len(truth['joints'])} test samples in {data}")
     t0 = time.perf_counter()
@@ -377,7 +380,7 @@ def evaluate(
     decode_s = time.perf_counter() - t0
     result = {
         "run": _run_info(run_dir, config),
-        "data": _data_info(data, len(heatmaps), len(np.unique(truth["groups"]))),
+        "data": _data_info(data, len(heatmaps), len(np.unique(truth["groups"])), truth),
         "bootstrap": {
             "method": "percentile",
             "confidence": 0.95,
