@@ -120,7 +120,8 @@ def improvement(difference: Interval, metric: str) -> Interval:
 def _row_order(runs: Mapping[tuple[str, str], Mapping]) -> list[tuple[str, str, str]]:
     models = list(paper.MODEL_NAMES) + sorted({m for m, _ in runs} - set(paper.MODEL_NAMES))
     encodings = list(paper.ENCODING_NAMES) + sorted({e for _, e in runs} - set(paper.ENCODING_NAMES))
-    extra = sorted({d for ev in runs.values() for d in ev["decoders"]} - set(paper.PAPER_DECODERS))
+    seen = dict.fromkeys(d for ev in runs.values() for d in ev["decoders"])  # the evaluation's order
+    extra = [d for d in seen if d not in paper.PAPER_DECODERS]
     rows = []
     for m in models:
         for d in (*paper.PAPER_DECODERS, *extra):
