@@ -356,6 +356,8 @@ def train(
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     own_group = distributed and not dist.is_initialized()
+    if distributed and dev.type == "cuda":
+        torch.cuda.set_device(dev)  # NCCL's communicator lives on this rank's GPU, not on cuda:0
     if own_group:
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
