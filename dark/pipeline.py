@@ -178,6 +178,8 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
             kernel_name=KERNEL,
             progress_bar=not quiet,
             log_output=False,
+            # quiet: the kernel keeps its start-up warnings (transport, ...) to itself
+            extra_arguments=["--IPKernelApp.log_level=ERROR"] if quiet else [],
         )
     except BaseException:
         if running.exists():
