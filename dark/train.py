@@ -15,7 +15,7 @@ Recipes per configuration (``RECIPES``; the model side is :data:`dark.models.CON
 - ``full``: the report's setting: 160x320 input, 40x80 heatmaps (stride 4), 30 epochs, batch 32,
   constant learning rate.
 - ``quick``: a 2-core CPU in a few minutes per model (the quick book trains four). The network sees
-  the depth map at half resolution (80x160, area-averaged: about 3x cheaper a step), so its 20x40
+  the depth map at half resolution (80x160, area-averaged: a step is 2-3x cheaper), so its 20x40
   heatmaps have a stride of 8 original input px (``heatmap_stride=8``; the joints and the quantisation
   grid stay those of the original 160x320 map). 2 epochs, batch 16, and the learning rate decays along
   a half cosine to 0 over the run (with so few steps a constant rate leaves the weights at the noise

@@ -16,7 +16,8 @@ Architecture, as in the authors' PyTorch code (``princeton-vl/pytorch_stacked_ho
   The upsampling goes to the skip branch's size, so odd sizes (40 -> 20 -> 10 -> 5 -> 2) work;
 - after each hourglass: ``Residual``, ``conv1x1 + BN + ReLU``, a ``conv1x1`` heatmap head (linear
   output); between stacks the features and the heatmaps are mapped back by ``conv1x1`` and added to the
-  stack's input.
+  stack's input. PyTorch's default initialisation, except the heatmap heads: ``N(0, 0.001^2)``, zero
+  bias (as HRNet's), so that training starts from near-empty maps instead of first unlearning noise.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class StackedHourglass(nn.Module):
             nn.Sequential(Residual(f, f), _conv_bn_relu(f, f, 1)) for _ in range(stacks)
         )
         self.heads = nn.ModuleList(nn.Conv2d(f, joints, 1) for _ in range(stacks))
+        for head in self.heads:  # start from near-empty heatmaps, as HRNet's initialisation does
+            nn.init.normal_(head.weight, std=0.001)
+            nn.init.zeros_(head.bias)
         self.merge_features = nn.ModuleList(nn.Conv2d(f, f, 1) for _ in range(stacks - 1))
         self.merge_heatmaps = nn.ModuleList(nn.Conv2d(joints, f, 1) for _ in range(stacks - 1))
 
