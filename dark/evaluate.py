@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,6 +44,7 @@ import numpy as np
 import torch
 
 from dark import codecs, metrics
+from dark.files import atomic_write, sha256_file
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 HEATMAPS = "heatmaps_test.npy"
@@ -71,40 +71,12 @@ def resolve_device(device: str = "auto") -> torch.device:
 # files
 
 
-def _atomic_bytes(path: Path, write) -> None:
-    """Call ``write(file)`` on a temp file beside ``path``, fsync, then rename onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    _atomic_bytes(path, lambda f: f.write(text.encode()))
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def data_fingerprint(data: str | os.PathLike, truth: Mapping[str, np.ndarray] | None = None) -> str:
     """sha256 of the dataset's ``manifest.json`` (or of the test ground truth when there is none;
     pass ``truth`` from :func:`_test_truth` when already loaded, to avoid reading the split again)."""
     manifest = Path(data) / "manifest.json"
     if manifest.is_file():
-        return _sha256_file(manifest)
+        return sha256_file(manifest)
     t = _test_truth(data) if truth is None else truth
     h = hashlib.sha256()
     for k in ("joints", "visible", "head_size"):
@@ -117,7 +89,7 @@ def heatmap_key(run_dir: str | os.PathLike, data: str | os.PathLike, truth: Mapp
     """The cache key of the test heatmaps: a hash of ``best.pt`` and of the dataset (manifest)."""
     best = Path(run_dir) / "best.pt"
     fingerprint = data_fingerprint(data, truth)
-    return hashlib.sha256(f"{_sha256_file(best)}:{fingerprint}:test".encode()).hexdigest()
+    return hashlib.sha256(f"{sha256_file(best)}:{fingerprint}:test".encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -221,7 +193,7 @@ def cached_heatmaps(
     predict_heatmaps(
         model, loader, len(dataset), path, input_size=config["input_size"], device=dev, progress=progress
     )
-    _atomic_text(key_path, json.dumps({"key": key, "best.pt": str(run_dir / "best.pt"), "data": str(data)}))
+    atomic_write(key_path, json.dumps({"key": key, "best.pt": str(run_dir / "best.pt"), "data": str(data)}))
     return np.load(path, mmap_mode="r")
 
 
@@ -408,9 +380,9 @@ def evaluate(
         np.savez(f, coords=coords, decoders=np.array(names), gt=truth["joints"], visible=truth["visible"],
                  head_size=truth["head_size"], groups=truth["groups"], names=truth["names"])  # fmt: skip
 
-    _atomic_bytes(run_dir / PREDICTIONS, write_npz)
-    _atomic_text(run_dir / EVALUATION, json.dumps(result, indent=1))
-    _atomic_text(run_dir / EVALUATION_CSV, evaluation_csv(result))
+    atomic_write(run_dir / PREDICTIONS, write_npz)
+    atomic_write(run_dir / EVALUATION, json.dumps(result, indent=1))
+    atomic_write(run_dir / EVALUATION_CSV, evaluation_csv(result))
     return result
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from dark import paper
+from dark.files import atomic_write
 from dark.metrics import Interval, higher_is_better
 
 #: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
@@ -454,21 +454,6 @@ def caption(evaluations: Sequence[Mapping]) -> str:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _json_default(o):
     if isinstance(o, np.generic):
         return o.item()
@@ -489,9 +474,9 @@ def save(
         flat = t.copy()
         flat.columns = [f"{m}_{f}" for m, f in flat.columns]
         flat = flat.reset_index()
-        _atomic_write(out / f"{name}.csv", flat.to_csv(index=False))
+        atomic_write(out / f"{name}.csv", flat.to_csv(index=False))
         records = json.loads(flat.to_json(orient="records"))
-        _atomic_write(out / f"{name}.json", json.dumps({"source": paper.SOURCE, "rows": records}, indent=1))
+        atomic_write(out / f"{name}.json", json.dumps({"source": paper.SOURCE, "rows": records}, indent=1))
         written[f"{name}.csv"], written[f"{name}.json"] = out / f"{name}.csv", out / f"{name}.json"
     v = verdicts(evaluations, comparisons)
     payload = {
@@ -502,8 +487,8 @@ def save(
         for k, r in v.items()
     }
     payload["provenance"] = provenance(evaluations)
-    _atomic_write(out / "verdicts.json", json.dumps(payload, indent=1, default=_json_default))
+    atomic_write(out / "verdicts.json", json.dumps(payload, indent=1, default=_json_default))
     ev = pd.concat([r["evidence"] for r in v.values()], ignore_index=True)
-    _atomic_write(out / "evidence.csv", ev.to_csv(index=False))
+    atomic_write(out / "evidence.csv", ev.to_csv(index=False))
     written["verdicts.json"], written["evidence.csv"] = out / "verdicts.json", out / "evidence.csv"
     return written

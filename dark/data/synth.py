@@ -19,9 +19,7 @@ leaves a shard that looks complete; a rerun renders only the missing shards. Sha
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -40,6 +38,7 @@ from dark.data.render import (
     retarget,
 )
 from dark.data.sample import Sample
+from dark.files import atomic_write, sha256_file
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
@@ -133,33 +132,6 @@ def place(joints: np.ndarray, rng: np.random.Generator, max_radius: float = MAX_
     return out
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write via ``write(file)`` to a temporary file, fsync, rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _render_shard(items, motions, placed, rig, room, noise, rng) -> np.ndarray:
     """Render the frames ``items`` (``(subject, motion, frame)``) from every sensor into records."""
     nv = len(rig.names)
@@ -219,7 +191,7 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
     for stale in out.glob(".*.tmp"):  # left by an interrupted run (ours are named .<file>.<pid>.tmp)
         stale.unlink()
     if not plan_path.exists():
-        _atomic_write(plan_path, lambda f: f.write(json.dumps(plan, indent=1).encode()))
+        atomic_write(plan_path, lambda f: f.write(json.dumps(plan, indent=1).encode()))
 
     motions = all_motions(samples_dir)
     rig = human4d_rig(samples_dir)
@@ -244,9 +216,9 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
         if not path.exists():
             rng = np.random.default_rng([seed, SPLITS.index(split), index, 1])
             records = _render_shard(items, motions, placed, rig, room, noise, rng)
-            _atomic_write(path, lambda f, r=records: np.save(f, r))
+            atomic_write(path, lambda f, r=records: np.save(f, r))
         shards.append({"file": path.name, "split": split, "views": len(items) * len(rig.names),
-                       "sha256": _sha256(path)})  # fmt: skip
+                       "sha256": sha256_file(path)})  # fmt: skip
         bar.update(len(items) * len(rig.names))
     bar.close()
 
@@ -274,7 +246,7 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
         "noise": asdict(noise),
         "shards": shards,
     }
-    _atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
 
 
@@ -295,7 +267,7 @@ def link_human4d(root: str | Path, out: str | Path) -> Path:
         "skipped": {split: dict(data.skipped) for split, data in splits.items()},
     }
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
 
 
@@ -326,7 +298,7 @@ class RenderedDataset(Sequence):
             if shard["split"] != split:
                 continue
             file = path / shard["file"]
-            if verify and _sha256(file) != shard["sha256"]:
+            if verify and sha256_file(file) != shard["sha256"]:
                 raise ValueError(f"{file}: checksum differs from manifest.json (corrupt or modified)")
             rec = np.load(file)
             if rec.dtype != RECORD or len(rec) != shard["views"]:

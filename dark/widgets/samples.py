@@ -269,10 +269,10 @@ class SampleBrowser(anywidget.AnyWidget):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the state as JSON (for :func:`expected` and the browser test), atomically."""
-        from dark.evaluate import _atomic_text
+        from dark.files import atomic_write
 
         path = Path(path)
-        _atomic_text(path, json.dumps(self.data))
+        atomic_write(path, json.dumps(self.data))
         return path
 
     @classmethod
