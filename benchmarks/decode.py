@@ -6,7 +6,8 @@ tensor. Baselines:
 - the loop: DARK written like the reference code, one heatmap at a time (OpenCV blur of the zero-padded
   map, then a Python Taylor step).
 Targets (2-core CPU): argmax <= 2x the floor; dark <= 6x the floor (and >= 20x faster than the loop);
-every other decoder <= 20x the floor.
+every other decoder of the paper's study <= 20x the floor. ``mle`` (the decoder study's iterative fit,
+several Levenberg-Marquardt steps per map) has no speed target: its cost is reported, not judged.
 
 Run ``python benchmarks/decode.py`` (``--repeats``, ``--threads``); it prints a table and exits 0. The
 decoder study imports :func:`time_decoders`. Times are medians over repeats. torch runs on one thread
@@ -30,7 +31,7 @@ import torch
 from dark import codecs
 
 #: speed targets, as multiples of the floor
-TARGETS = {"argmax": 2.0, "dark": 6.0}
+TARGETS = {"argmax": 2.0, "dark": 6.0, "mle": math.inf}
 DEFAULT_TARGET = 20.0
 #: dark must beat the per-heatmap loop by this factor
 LOOP_SPEEDUP = 20.0
@@ -166,13 +167,16 @@ def table(times: dict[str, float], heatmaps: int) -> str:
         t = times[name]
         target = TARGETS.get(name, DEFAULT_TARGET)
         ok = t <= target * floor
+        verdict, bound = ("PASS" if ok else "MISS"), f"<= {target:g}"
+        if math.isinf(target):
+            verdict, bound = "-", "-"
         loop = times.get("dark_loop", math.nan) / t
         extra = ""
         if name == "dark" and "dark_loop" in times:
             extra = f"  (>= {LOOP_SPEEDUP:.0f}x: {'PASS' if loop >= LOOP_SPEEDUP else 'MISS'})"
         lines.append(
-            f"{name:<14}{t * 1e3:9.3f}{t / heatmaps * 1e6:8.2f}{t / floor:9.2f}{'<= ' + f'{target:g}':>8}"
-            f"  {'PASS' if ok else 'MISS':<5}{loop:10.1f}{extra}"
+            f"{name:<14}{t * 1e3:9.3f}{t / heatmaps * 1e6:8.2f}{t / floor:9.2f}{bound:>8}"
+            f"  {verdict:<5}{loop:10.1f}{extra}"
         )
     return "\n".join(lines)
 
