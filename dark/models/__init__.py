@@ -34,6 +34,7 @@ __all__ = [
     "count_parameters",
     "hourglass",
     "hrnet",
+    "model_kwargs",
 ]
 
 #: model name -> constructor
