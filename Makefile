@@ -3,6 +3,8 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 PROFILE ?= quick
+# a HUMAN4D root: `make book DATA=/path/to/HUMAN4D` trains and tests on the real dataset
+DATA    ?=
 # extra pytest arguments, e.g. `make test PYTEST_ARGS="-k codecs"`
 PYTEST_ARGS ?=
 
@@ -34,7 +36,7 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 book: setup
-	$(BIN)/dark book --profile $(PROFILE)
+	$(BIN)/dark book --profile $(PROFILE) $(if $(DATA),--data-root $(DATA))
 
 lint: setup
 	$(BIN)/ruff check dark tests benchmarks
@@ -44,4 +46,4 @@ bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf book/_build book/executed .pytest_cache
+	rm -rf book/_build book/executed book/_widgets .pytest_cache
