@@ -27,7 +27,7 @@ Recipes per configuration (``RECIPES``; the model side is :data:`dark.models.CON
 Run directory (``out``): ``config.json`` (the resolved configuration, written first),
 ``metrics.jsonl`` (one JSON line per finished epoch), ``last.pt`` (everything needed to resume) and
 ``best.pt`` (weights of the best epoch), ``curves.png``; every file is written atomically
-(:mod:`dark.checkpoint`). An interrupted run loses at most the epoch in progress: ``resume=True``
+(:func:`dark.files.atomic_write`). An interrupted run loses at most the epoch in progress: ``resume=True``
 continues from ``last.pt`` and, on a CPU, ends with exactly the weights of an uninterrupted run (the
 shuffling order is a function of ``(seed, epoch)`` alone, and the optimizer, scheduler and RNG states
 are restored).
@@ -58,6 +58,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from dark import checkpoint
+from dark.files import atomic_write
 from dark.skeleton import INPUT_SIZE, STRIDE
 
 #: training recipe per configuration name (see the module docstring)
@@ -295,11 +296,11 @@ def plot_curves(history: Sequence[Mapping[str, Any]], path: Path) -> None:
     bx.legend()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    checkpoint.write_bytes(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def _write_history(out: Path, history: Sequence[Mapping[str, Any]]) -> None:
-    checkpoint.write_text(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
+    atomic_write(out / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -453,7 +454,7 @@ def _train(
         history, best, start = list(state["history"]), dict(state["best"]), int(state["epoch"])
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        checkpoint.write_text(out / "config.json", json.dumps(cfg, indent=2) + "\n")
+        atomic_write(out / "config.json", json.dumps(cfg, indent=2) + "\n")
         if state is not None:  # a kill between last.pt and metrics.jsonl: rewrite from the checkpoint
             _write_history(out, history)
     ddp = DistributedDataParallel(net, device_ids=[dev.index] if cuda else None) if world > 1 else net
