@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dark.plan import Plan, PlanError, Step, file_digest, load_plan, step_hash
+from dark.files import atomic_write, sha256_file
+from dark.plan import Plan, PlanError, Step, load_plan, step_hash
 
 #: the repository this module belongs to (an editable install); holds notebooks/, book/, node_modules/
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,17 +58,6 @@ class RunReport:
     executed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _clock(seconds: float) -> str:
@@ -234,7 +224,7 @@ def execute_plan(
             log(f"{head}: up to date, skipped  [elapsed {_clock(time.monotonic() - start)}]")
             continue
         _clean_stale(step, digest, out_dir, force=force, log=lambda m, h=head: log(f"{h}: {m}"))
-        _write_atomic(attempt_path(out_dir, step.id), json.dumps({"hash": digest}).encode())
+        atomic_write(attempt_path(out_dir, step.id), json.dumps({"hash": digest}).encode())
         log(f"{head}: executing ...  [elapsed {_clock(time.monotonic() - start)}]")
         t0 = time.monotonic()
         try:
@@ -253,7 +243,7 @@ def execute_plan(
             "notebook": str(step.notebook),
             "finished": time.time(),
         }
-        _write_atomic(stamp_path(out_dir, step.id), json.dumps(stamp, indent=1).encode())
+        atomic_write(stamp_path(out_dir, step.id), json.dumps(stamp, indent=1).encode())
         report.executed.append(step.id)
         log(f"{head}: done in {took:.1f} s  [elapsed {_clock(time.monotonic() - start)}]")
     report.seconds = time.monotonic() - start
@@ -276,7 +266,7 @@ FONT_FOLDERS = ("@jupyter-widgets/html-manager/dist", "@jupyter-widgets")
 
 def _sync_file(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` unless an identical copy is there (keeps mtimes for Sphinx)."""
-    if dst.is_file() and dst.stat().st_size == src.stat().st_size and file_digest(dst) == file_digest(src):
+    if dst.is_file() and dst.stat().st_size == src.stat().st_size and sha256_file(dst) == sha256_file(src):
         return
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dst)
@@ -327,7 +317,7 @@ def publish_notebooks(plan: Plan, out_dir: Path, book: Path) -> list[Path]:
 
 def _sync_text(path: Path, text: str) -> None:
     if not path.is_file() or path.read_text() != text:
-        _write_atomic(path, text.encode())
+        atomic_write(path, text.encode())
 
 
 def toc_documents(book: str | Path) -> list[str]:
@@ -361,7 +351,7 @@ def book_digest(book: Path) -> str:
             continue
         if rel.parts[0] == "executed" and len(rel.parts) > 2:
             continue  # the per-profile execution folders; their published copies are hashed
-        h.update(str(rel).encode() + b"\0" + file_digest(p).encode() + b"\n")
+        h.update(str(rel).encode() + b"\0" + sha256_file(p).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -391,7 +381,7 @@ def build_book(book: str | Path, *, quiet: bool = False, force: bool = False) ->
     if result.returncode != 0:
         detail = (result.stdout or "")[-3000:] + (result.stderr or "")[-3000:] if quiet else ""
         raise RuntimeError(f"jupyter-book build {book} failed (exit {result.returncode})\n{detail}".rstrip())
-    _write_atomic(stamp, json.dumps({"hash": digest, "finished": time.time()}).encode())
+    atomic_write(stamp, json.dumps({"hash": digest, "finished": time.time()}).encode())
     return html, True
 
 

@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from dark.files import sha256_file
+
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
 STAMP_FORMAT = 1
 
@@ -197,15 +199,6 @@ def load_plan(
     return Plan(profile=profile, about=about, steps=tuple(_toposort(steps)), variables=variables)
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def step_hash(step: Step, upstream: dict[str, str]) -> str:
     """Fingerprint of one execution: notebook source + parameters + the hashes of the steps it needs.
 
@@ -217,7 +210,7 @@ def step_hash(step: Step, upstream: dict[str, str]) -> str:
         raise PlanError(f"step {step.id!r}: no hash for needed steps {missing}")
     payload = {
         "format": STAMP_FORMAT,
-        "notebook": file_digest(step.notebook),
+        "notebook": sha256_file(step.notebook),
         "parameters": step.parameters,
         "needs": {n: upstream[n] for n in sorted(step.needs)},
     }
