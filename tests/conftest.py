@@ -19,6 +19,19 @@ from dark.plan import Plan, load_plan
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module on one torch thread (restored afterwards): for small batched tensors one thread is
+    fastest, and it keeps a busy machine's neighbours out of the tests' run time. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @dataclass(frozen=True)
 class SmokeBook:
     """The executed and built smoke book: where everything is, and what the pipeline printed."""

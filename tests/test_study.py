@@ -4,18 +4,10 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from dark import study, theory
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small batched tensors: one torch thread is fastest, and immune to a busy machine's neighbours."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_bias_curves_of_argmax_and_standard_are_the_analytic_s_curves():

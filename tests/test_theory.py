@@ -10,14 +10,7 @@ from dark.codecs.mle import decode_mle
 from dark.synthetic import add_noise, gaussian_maps
 from dark.theory import crlb, crlb_continuous, crlb_rmse
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small batched tensors: one torch thread is fastest, and immune to a busy machine's neighbours."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def fisher_by_finite_differences(sigma, amp, noise, size, centre, fit_sigma=False, eps=1e-5):

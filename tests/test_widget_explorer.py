@@ -15,14 +15,7 @@ from dark import codecs
 from dark.widgets import DecoderExplorer
 from dark.widgets import explorer as ex
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small batched tensors: one torch thread is fastest, and immune to a busy machine's neighbours."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 AXES = {
