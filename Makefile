@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make book   set up .venv and node_modules, run the notebooks (profile $(PROFILE)), build the HTML book"
 	@echo "make test   set up, then run the whole pytest suite (ruff included)"
-	@echo "make bench  run the benchmarks in benchmarks/ (prints ratio tables)"
+	@echo "make bench  run the benchmarks in benchmarks/ (ratio tables, saved in benchmarks/results/)"
 
 # Python: an isolated venv with the exact versions of requirements-lock.txt (torch CPU build).
 $(BIN)/.installed: requirements-lock.txt pyproject.toml
@@ -42,8 +42,17 @@ lint: setup
 	$(BIN)/ruff check dark tests benchmarks
 	$(BIN)/ruff format --check dark tests benchmarks
 
+# each table goes to benchmarks/results/NAME.txt, headed by the machine that measured it
 bench: setup
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@mkdir -p benchmarks/results
+	@for b in benchmarks/*.py; do \
+		out=benchmarks/results/$$(basename $$b .py).txt; echo "== $$b -> $$out"; \
+		{ echo "# $$(date -u +%F) $$(nproc) CPUs: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
+		  "torch $$($(BIN)/python -c 'import torch; print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")');" \
+		  "load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+		  $(BIN)/python $$b; } > $$out.tmp || { cat $$out.tmp; rm -f $$out.tmp; exit 1; }; \
+		mv $$out.tmp $$out; cat $$out; \
+	done
 
 clean:
 	rm -rf book/_build book/executed book/_widgets .pytest_cache
