@@ -414,6 +414,17 @@ def _known(v) -> str:
     return "?" if v is None else str(v)
 
 
+def _shown(path: object) -> str:
+    """A path as the book shows it: relative to the working directory (the repository, when the
+    pipeline runs the notebooks) if it lies inside it, so no machine's absolute paths are published."""
+    if not isinstance(path, str | os.PathLike):
+        return "?"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def provenance(evaluations: Sequence[Mapping]) -> str:
     """One paragraph naming the profile, data, run configurations and bootstrap behind the tables."""
     if not evaluations:
@@ -427,10 +438,10 @@ def provenance(evaluations: Sequence[Mapping]) -> str:
             f"{row_label(r['model'], r['encoding'], '').rstrip(' +')}: config {r.get('config_name', '?')}, "
             f"input {r.get('input_size', '?')}, heatmaps {r.get('heatmap_size', '?')}, "
             f"sigma {r.get('sigma', '?')}, "
-            f"best epoch {_known(r.get('best_epoch'))} of {_known(r.get('epochs'))} ({r.get('dir', '?')})"
+            f"best epoch {_known(r.get('best_epoch'))} of {_known(r.get('epochs'))} ({_shown(r.get('dir'))})"
         )
     return (
-        f"Profile {data.get('profile', '?')}; test data {data.get('path', '?')} "
+        f"Profile {data.get('profile', '?')}; test data {_shown(data.get('path'))} "
         f"(source {data.get('source', '?')}, manifest sha256 {str(data.get('manifest_sha256', '?'))[:12]}, "
         f"{data.get('samples', '?')} samples in {data.get('frames', '?')} bootstrap units). Runs: "
         + "; ".join(runs)
@@ -447,8 +458,9 @@ def caption(evaluations: Sequence[Mapping]) -> str:
     data, b = evaluations[0].get("data", {}), evaluations[0].get("bootstrap", {})
     configs = sorted({str(ev["run"].get("config_name")) for ev in evaluations})
     return (
-        f"Profile {data.get('profile', '?')}, data {data.get('path', '?')} ({data.get('samples', '?')} test "
-        f"samples, {data.get('frames', '?')} frames), model configuration {', '.join(configs)}; "
+        f"Profile {data.get('profile', '?')}, data {_shown(data.get('path'))} "
+        f"({data.get('samples', '?')} test samples, {data.get('frames', '?')} frames), "
+        f"model configuration {', '.join(configs)}; "
         f"[low, high]: {100 * b.get('confidence', 0.95):g}% bootstrap interval over test frames. "
         f"Report: {paper.SOURCE}."
     )

@@ -228,3 +228,18 @@ def test_plots_draw_from_evaluations_and_predictions():
     err = plots.joint_errors(pred)
     np.testing.assert_allclose(np.sort(err["dark"]), np.full(15, np.sqrt(0.5)))
     assert len(plots.error_histograms(pred).axes) == 2
+
+
+def test_provenance_shows_paths_inside_the_working_directory_relative(tmp_path, monkeypatch):
+    runs = all_runs()
+    inside = tmp_path / "data" / "generated" / "smoke"
+    inside.mkdir(parents=True)
+    for ev in runs:
+        ev["data"]["path"] = str(inside)
+    monkeypatch.chdir(tmp_path)
+    assert "data data/generated/smoke (" in report.caption(runs)
+    assert str(tmp_path) not in report.provenance(runs)
+    monkeypatch.chdir(inside)  # a path outside the working directory stays as it is
+    for ev in runs:
+        ev["data"]["path"] = "/elsewhere/data"
+    assert "data /elsewhere/data (" in report.caption(runs)
