@@ -3,6 +3,7 @@
 import base64
 import itertools
 import math
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -187,8 +188,8 @@ window.rendered = true;
 @pytest.mark.slow
 @pytest.mark.browser
 def test_javascript_shows_the_python_numbers_in_chromium(widget, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
+    if not Path(CHROMIUM).exists() and not os.environ.get("CI"):  # in CI a missing chromium fails
+        pytest.skip("chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     import functools
     import http.server
