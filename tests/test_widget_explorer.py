@@ -160,7 +160,7 @@ def test_javascript_is_the_package_file_and_keeps_the_dom_contract():
                    '"data-decoder": d', '"data-x"', '"data-y"', "export default"]:  # fmt: skip
         assert needle in text, needle
     node = shutil.which("node")
-    if node is None:
+    if node is None and not os.environ.get("CI"):  # the project's machines and CI have Node 20
         pytest.skip("node is not installed: cannot syntax-check the widget's JavaScript")
     result = subprocess.run([node, "--check", str(js)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -190,11 +190,12 @@ window.rendered = true;
 def test_javascript_shows_the_python_numbers_in_chromium(widget, tmp_path):
     if not Path(CHROMIUM).exists() and not os.environ.get("CI"):  # in CI a missing chromium fails
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     import functools
     import http.server
     import json
     import threading
+
+    from playwright import sync_api  # pinned in the lock file: never skipped
 
     own = set(DecoderExplorer.class_trait_names(sync=True)) - set(ex.anywidget.AnyWidget.class_trait_names())
     state = {k: getattr(widget, k) for k in own}
