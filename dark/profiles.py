@@ -1,0 +1,120 @@
+"""What a profile means, in one table: data sizes, model configuration, training recipe, seeds, cells.
+
+``PROFILES[name]`` is a :class:`Profile`. Every stage reads it: the renderer (:mod:`dark.data.synth`,
+how many multi-view frames per split), the models (:data:`dark.models.CONFIGS` is keyed by
+``Profile.model_config``), training (:class:`Recipe`) and the book's plan (``notebooks/pipeline.yml``
+expands one training per ``cell x seed``). Profiles:
+
+- ``smoke``: seconds; what the test suite executes end to end. Its numbers mean nothing.
+- ``quick`` (``make book``): a 2-core CPU in about 20 minutes for the whole book; reduced models at half
+  the input resolution, one seed per cell (more do not fit the budget), so its claim-2 verdicts are
+  inconclusive by design and the book shows the recorded ``cpu`` run beside them.
+- ``cpu``: the evidence a 2-core CPU gives in about an hour: the quantiser study on the Stacked Hourglass
+  (unbiased, the report's ``ceil`` and the DARK paper's heatmap-grid rounding), three seeds per cell,
+  trained further along the validation curve. Its recorded run is ``results/cpu/``.
+- ``full``: the report's setting (SH 4x128, HRNet-W32, 320x160 input, 80x40 heatmaps, Adam 2e-3, 30
+  epochs) on a GPU, three seeds starting with the report's 1314.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: the report's seed; every profile's seed list starts with it
+REPORT_SEED = 1314
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a profile trains.
+
+    Attributes:
+        epochs: passes over the training split.
+        batch_size: global batch (over all processes).
+        input_scale: the network sees the 160x320 depth map downsampled by this factor (area average);
+            the heatmap stride in original input px is ``4 * input_scale``.
+        schedule: ``"constant"`` (the report's) or ``"cosine"`` (half cosine to 0 over the run).
+        precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 autocast where the device runs
+            it fast: a CUDA GPU, or a CPU with AVX512-BF16/AMX; fp32 elsewhere).
+    """
+
+    epochs: int
+    batch_size: int
+    input_scale: int
+    schedule: str
+    precision: str = "auto"
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Multi-view frames per split of the rendered dataset (``None``: every frame); 4 views each."""
+
+    train: int | None
+    val: int | None
+    test: int | None
+    frames_per_shard: int = 128
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One row of the profile table (see the module docstring)."""
+
+    name: str
+    frames: Frames
+    model_config: str
+    recipe: Recipe
+    seeds: tuple[int, ...]
+    cells: tuple[tuple[str, str], ...]  # (model, encoding name of dark.codecs.ENCODINGS)
+
+    def runs(self) -> list[tuple[str, str, int]]:
+        """Every training of the profile: ``(model, encoding, seed)``, cells in order, seeds inside."""
+        return [(m, e, s) for m, e in self.cells for s in self.seeds]
+
+
+_REPORT_CELLS = (("sh", "quantized"), ("sh", "unbiased"), ("hrnet", "quantized"), ("hrnet", "unbiased"))
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        frames=Frames(train=16, val=8, test=8, frames_per_shard=8),
+        model_config="smoke",
+        recipe=Recipe(epochs=1, batch_size=16, input_scale=2, schedule="constant", precision="fp32"),
+        seeds=(REPORT_SEED,),
+        cells=_REPORT_CELLS,
+    ),
+    "quick": Profile(
+        name="quick",
+        frames=Frames(train=1500, val=125, test=250),
+        model_config="quick",
+        recipe=Recipe(epochs=4, batch_size=16, input_scale=2, schedule="cosine"),
+        seeds=(REPORT_SEED,),
+        cells=_REPORT_CELLS,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        frames=Frames(train=1500, val=125, test=250),
+        model_config="quick",
+        recipe=Recipe(epochs=6, batch_size=16, input_scale=2, schedule="cosine"),
+        seeds=(REPORT_SEED, 2, 3),
+        cells=(("sh", "unbiased"), ("sh", "ceil"), ("sh", "quantized-heatmap")),
+    ),
+    "full": Profile(
+        name="full",
+        frames=Frames(train=None, val=None, test=None),
+        model_config="full",
+        recipe=Recipe(epochs=30, batch_size=32, input_scale=1, schedule="constant"),
+        seeds=(REPORT_SEED, 2, 3),
+        cells=_REPORT_CELLS,
+    ),
+}
+
+
+def get(name: str) -> Profile:
+    """The profile called ``name``; ``ValueError`` naming the known ones otherwise.
+
+    >>> get("quick").recipe.input_scale
+    2
+    """
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
+    return PROFILES[name]
