@@ -11,13 +11,17 @@ come back in the same library and on the same device.
     >>> [round(v, 3) for v in coords[0, 0].tolist()], round(float(conf[0, 0]), 3)
     ([12.25, 20.5], 0.962)
 
-The numerical contract (what each method computes, and how bad input is handled) is that of the
-project's ``CODECS.md``; each decoder's docstring restates it. A new decoder is one vectorised
+The mathematics (what each encoder and decoder computes, the heatmap <-> input mapping, and how bad
+input is handled) is the book's "Heatmap codecs" page, ``book/codecs.md``; each function's docstring
+restates its part. A run's codec settings are one :class:`Codec`; its encoding is a row of
+:data:`ENCODINGS`. A new decoder is one vectorised
 function and one line in :data:`dark.codecs.registry.REGISTRY` (its docstring gives the contract).
 """
 
+from .codec import Codec
 from .decode import decode
-from .encode import ENCODERS, centres, encode
+from .encode import ENCODERS, ROUNDINGS, centres, encode, round_coords
+from .encodings import ENCODINGS, Encoding
 from .mapping import to_heatmap, to_input
 from .registry import DECODERS, REGISTRY, Decoder
 from .taylor import blur_kernel, matched_kernel_size
@@ -25,13 +29,18 @@ from .taylor import blur_kernel, matched_kernel_size
 __all__ = [
     "DECODERS",
     "ENCODERS",
+    "ENCODINGS",
     "REGISTRY",
+    "ROUNDINGS",
+    "Codec",
     "Decoder",
+    "Encoding",
     "blur_kernel",
     "centres",
     "decode",
     "encode",
     "matched_kernel_size",
+    "round_coords",
     "to_heatmap",
     "to_input",
 ]

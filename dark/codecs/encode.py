@@ -11,30 +11,72 @@ import torch
 from ._arrays import compute_dtype
 from .mapping import to_heatmap, to_input
 
-__all__ = ["ENCODERS", "encode"]
+__all__ = ["ENCODERS", "ROUNDINGS", "centres", "encode", "round_coords"]
 
-#: the encoders' names
+#: the encoders' names (the ``method`` of :func:`encode`)
 ENCODERS: tuple[str, ...] = ("unbiased", "quantized", "udp")
+#: the rounding rules of ``method="quantized"``
+ROUNDINGS: tuple[str, ...] = ("nearest", "ceil", "floor", "random")
 _GRIDS = ("heatmap", "input")
 
 
+def round_coords(x: Any, rounding: str = "nearest", generator: torch.Generator | None = None) -> Any:
+    """Round coordinates to the integer grid with one of :data:`ROUNDINGS`: same shape, library, dtype.
+
+    - ``nearest``: ``floor(x + 0.5)`` (halves round up; the project's ONE rule for "round to nearest").
+    - ``ceil`` / ``floor``: ``ceil(x)`` / ``floor(x)``.
+    - ``random`` (randomized rounding, Yu & Tao 2021): ``floor(x) + 1`` with probability
+      ``x - floor(x)``, else ``floor(x)``, independently per element, drawn from ``generator`` (a
+      ``torch.Generator``; required), so ``E[round(x)] = x``.
+
+    Example:
+        >>> import numpy as np
+        >>> round_coords(np.array([0.5, 1.5, 2.49, -0.5]))
+        array([1., 2., 2., 0.])
+        >>> round_coords(np.array([0.2, -1.2]), "ceil")
+        array([ 1., -1.])
+    """
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+    if isinstance(x, np.ndarray):
+        return round_coords(torch.from_numpy(x), rounding, generator).numpy()
+    if rounding == "nearest":
+        return torch.floor(x + 0.5)
+    if rounding == "ceil":
+        return torch.ceil(x)
+    if rounding == "floor":
+        return torch.floor(x)
+    if not isinstance(generator, torch.Generator):
+        raise ValueError("rounding='random' needs generator=torch.Generator (deterministic draws)")
+    low = torch.floor(x)
+    u = torch.rand(x.shape, generator=generator, device=generator.device, dtype=x.dtype).to(x.device)
+    return low + (u < x - low).to(x.dtype)
+
+
 def centres(
-    coords_hm: torch.Tensor, size: tuple[int, int], method: str, grid: str, stride: float
+    coords_hm: torch.Tensor,
+    size: tuple[int, int],
+    method: str,
+    grid: str,
+    stride: float,
+    rounding: str = "nearest",
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Where each encoder puts the Gaussian's centre: ``(..., 2) -> (..., 2)`` heatmap px.
 
     ``coords_hm`` are heatmap px under the codec's mapping (:func:`dark.codecs.to_heatmap`: UDP's
-    scaling for ``udp``, ``x_img / stride`` for the others).
+    scaling for ``udp``, ``x_img / stride`` for the others). ``R`` is :func:`round_coords` with
+    ``rounding``.
 
     - ``unbiased`` and ``udp``: the coordinates themselves (UDP's difference is in the mapping).
-    - ``quantized``, ``grid="heatmap"``: ``floor(x_hm + 0.5)`` (HRNet's ``int(x / stride + 0.5)``).
-    - ``quantized``, ``grid="input"``: ``floor(x_img + 0.5) / stride`` (rounded on the input grid).
+    - ``quantized``, ``grid="heatmap"``: ``R(x_hm)`` (nearest: HRNet's ``int(x / stride + 0.5)``).
+    - ``quantized``, ``grid="input"``: ``R(x_hm * stride) / stride`` (rounded on the input grid).
     """
     if method != "quantized":
         return coords_hm
     if grid == "heatmap":
-        return torch.floor(coords_hm + 0.5)
-    return to_heatmap(torch.floor(to_input(coords_hm, stride) + 0.5), stride)
+        return round_coords(coords_hm, rounding, generator)
+    return to_heatmap(round_coords(to_input(coords_hm, stride), rounding, generator), stride)
 
 
 def encode(
@@ -44,6 +86,8 @@ def encode(
     method: str = "unbiased",
     grid: str = "heatmap",
     stride: float = 4,
+    rounding: str = "nearest",
+    generator: torch.Generator | None = None,
     visible: Any = None,
     return_weights: bool = False,
 ) -> Any:
@@ -63,8 +107,13 @@ def encode(
         sigma: standard deviation in heatmap px.
         method: ``"unbiased"`` (DARK, no rounding), ``"quantized"`` (rounded on ``grid``) or ``"udp"``
             (unbiased, for coordinates mapped with UDP's ``(W - 1) / (W_img - 1)`` scaling).
-        grid: ``"heatmap"`` or ``"input"``: the grid ``quantized`` rounds on (ignored otherwise).
+        grid: ``"heatmap"`` or ``"input"``: the grid ``quantized`` rounds on (ignored otherwise;
+            ``None`` means ``"heatmap"``).
         stride: input px per heatmap px (``quantized`` on the input grid).
+        rounding: ``quantized``'s rule, one of :data:`ROUNDINGS` (``None`` means ``"nearest"``);
+            see :func:`round_coords`.
+        generator: ``torch.Generator`` for ``rounding="random"`` (required there; each call draws
+            afresh, so each epoch gets new roundings and a seeded generator makes training repeatable).
         visible: optional ``(..., K)`` bool; False gives a zero target and weight 0.
         return_weights: also return the ``(..., K)`` weights (1 or 0).
 
@@ -74,7 +123,8 @@ def encode(
         coordinates).
 
     Raises:
-        ValueError: bad shapes, sizes, ``sigma``, ``method`` or ``grid``.
+        ValueError: bad shapes, sizes, ``sigma``, ``method``, ``grid`` or ``rounding``; ``random``
+            without a generator.
 
     Example:
         >>> import torch
@@ -85,13 +135,22 @@ def encode(
         0.9692
         >>> float(encode(torch.tensor([[10.3, 5.6]]), size=(16, 24), method="quantized")[0, 6, 10])
         1.0
+        >>> q = encode(torch.tensor([[10.3, 5.6]]), size=(16, 24), method="quantized", rounding="ceil")
+        >>> float(q[0, 6, 11])  # centre (11, 6)
+        1.0
         >>> from dark.codecs import to_heatmap  # UDP: map with UDP's scaling, then encode
         >>> c = to_heatmap(torch.tensor([[95.0, 63.0]]), scaling="udp", input_size=(64, 96))
         >>> c.tolist(), float(encode(c, size=(16, 24), method="udp")[0, 15, 23])
         ([[23.0, 15.0]], 1.0)
     """
+    grid = "heatmap" if grid is None else grid
+    rounding = "nearest" if rounding is None else rounding
     if method not in ENCODERS:
         raise ValueError(f"method must be one of {ENCODERS}, got {method!r}")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+    if method == "quantized" and rounding == "random" and not isinstance(generator, torch.Generator):
+        raise ValueError("rounding='random' needs generator=torch.Generator (deterministic draws)")
     if grid not in _GRIDS:
         raise ValueError(f"grid must be one of {_GRIDS}, got {grid!r}")
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
@@ -127,7 +186,7 @@ def encode(
         keep &= vis.to(torch.bool)
     x, y = coords[..., 0], coords[..., 1]
     keep &= (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
-    c = centres(torch.where(keep[..., None], coords, 0.0), (h, w), method, grid, stride)
+    c = centres(torch.where(keep[..., None], coords, 0.0), (h, w), method, grid, stride, rounding, generator)
 
     # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) exp(-dy^2 / 2s^2): one product per pixel.
     dtype, device = coords.dtype, coords.device
