@@ -34,10 +34,13 @@ from pathlib import Path
 
 from dark.files import atomic_write, sha256_file
 from dark.plan import Plan, PlanError, Step, load_plan, step_hash
+from dark.profiles import PROFILES as PROFILE_TABLE
 
 #: the repository this module belongs to (an editable install); holds notebooks/, book/, node_modules/
 ROOT = Path(__file__).resolve().parents[1]
-PROFILES = ("smoke", "quick", "full")
+PROFILES = tuple(PROFILE_TABLE)
+#: profiles whose run is recorded in ``ROOT/results/<profile>/`` (:mod:`dark.record`) after it finishes
+RECORDED = {"cpu": "cpu", "full": "gpu"}
 KERNEL = "python3"
 
 
@@ -140,6 +143,24 @@ def _hide_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def _with_provenance(notebook, step: Step, out_dir: Path):
+    """``notebook`` with a first cell that notes the start time and a last one that shows and saves the
+    page's provenance (:func:`dark.provenance.footer_cells`; both cells' code is hidden in the book)."""
+    import nbformat
+
+    from dark.provenance import footer_cells
+
+    first, last = footer_cells(
+        profile=str(step.parameters.get("profile", "")),
+        data=step.parameters.get("data"),
+        out=str(Path(out_dir) / "provenance" / f"{step.id}.json"),
+    )
+    tags = {"tags": ["remove-cell"]}
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(first, metadata=tags))
+    notebook.cells.append(nbformat.v4.new_code_cell(last, metadata={"tags": ["remove-input"]}))
+    return notebook
+
+
 def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -> Path:
     """Execute one step's notebook with papermill; return the executed ``<id>.ipynb``.
 
@@ -154,7 +175,7 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
     failed = out_dir / f"{step.id}.failed.ipynb"
     final = out_dir / f"{step.id}.ipynb"
     failed.unlink(missing_ok=True)
-    notebook = jupytext.read(step.notebook)
+    notebook = _with_provenance(jupytext.read(step.notebook), step, out_dir)
     log = logging.getLogger("papermill")
     level = log.level
     if quiet:  # papermill's own warnings (unknown parameters, ...) are for interactive runs
@@ -398,12 +419,13 @@ def run_book(
     force: bool = False,
     build: bool = True,
     quiet: bool = False,
+    record: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[RunReport, Path | None]:
     """Execute ``profile``'s plan and build the book; return (what ran, the HTML folder or None).
 
     Args:
-        profile: "smoke" | "quick" | "full".
+        profile: a name of :data:`dark.profiles.PROFILES` (smoke, quick, cpu, full).
         root: the repository (``notebooks/pipeline.yml``, ``node_modules``).
         book: the book's source folder (default ``root/book``).
         work: where generated data and runs go (default ``root``: ``data/generated``, ``runs``).
@@ -411,16 +433,27 @@ def run_book(
         force: re-execute every step and rebuild every page.
         build: build the HTML after executing.
         quiet: no progress bars, no Sphinx chatter.
+        record: write the run's record (:mod:`dark.record`) there; default: ``root/results/cpu`` for the
+            ``cpu`` profile and ``root/results/gpu`` for ``full``, when the work folder is the repository.
     """
     root = Path(root).resolve()
     book = Path(book).resolve() if book else root / "book"
     work = Path(work).resolve() if work else root
     work.mkdir(parents=True, exist_ok=True)
     source = str(Path(data_root).resolve()) if data_root else "render"
-    plan = load_plan(root / "notebooks" / "pipeline.yml", profile, work=work, root=root, source=source)
     out_dir = book / "executed" / profile
+    plan = load_plan(
+        root / "notebooks" / "pipeline.yml", profile, work=work, root=root, source=source, executed=out_dir
+    )
     log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")
     report = execute_plan(plan, out_dir, cwd=work, force=force, quiet=quiet, log=log)
+    if record is None and profile in RECORDED and work == root:
+        record = root / "results" / RECORDED[profile]
+    if record:
+        from dark import record as recording
+
+        where = recording.write(plan, out_dir, record, cwd=work)
+        log(f"recorded run written to {where}")
     if not build:
         return report, None
     t0 = time.monotonic()
@@ -435,7 +468,7 @@ def run_book(
 
 
 def cli(argv: list[str]) -> int:
-    """``dark book --profile smoke|quick|full [--data-root DIR] [--force] [--no-build] [--quiet]``."""
+    """``dark book --profile smoke|quick|cpu|full [--data-root DIR] [--force] [--no-build] [--quiet]``."""
     parser = argparse.ArgumentParser(
         prog="dark book",
         description="Execute the book's notebooks with papermill (notebooks/pipeline.yml), skipping "
@@ -448,6 +481,11 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars or build chatter")
     parser.add_argument("--book-dir", metavar="DIR", help="the book's source folder (default: ROOT/book)")
     parser.add_argument("--work-dir", metavar="DIR", help="where data/generated and runs go (default: ROOT)")
+    parser.add_argument(
+        "--record",
+        metavar="DIR",
+        help="write the run's record there (default: results/cpu for cpu, results/gpu for full)",
+    )
     args = parser.parse_args(argv)
     if args.data_root and not Path(args.data_root).is_dir():
         print(f"dark book: --data-root {args.data_root!r} is not a directory", file=sys.stderr)
@@ -462,6 +500,7 @@ def cli(argv: list[str]) -> int:
             force=args.force,
             build=not args.no_build,
             quiet=args.quiet,
+            record=args.record,
         )
     except PlanError as err:
         print(f"dark book: {err}", file=sys.stderr)

@@ -18,22 +18,37 @@ The plan is one YAML file (``notebooks/pipeline.yml``)::
           epochs: {smoke: 1, quick: 8, full: 30}       # a mapping keyed by profiles picks one value
 
 Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``,
-``{about}`` (the profile's paragraph) and the expanded ``paths``), applied
-recursively inside lists and mappings. Nothing here executes anything: :func:`load_plan` returns the
-resolved steps in dependency order and :func:`step_hash` fingerprints one of them.
+``{about}`` (the profile's paragraph), ``{run_dirs}`` and the expanded ``paths``), applied
+recursively inside lists and mappings; a string that is exactly one ``{name}`` takes the variable's
+value as it is (a list or a number stays one).
+
+Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the
+profile (:meth:`dark.profiles.Profile.runs`, one per model x encoding x seed), with the extra variables
+``{model}``, ``{encoding}``, ``{seed}`` and ``{run}`` (the run directory's name,
+:func:`dark.runs.run_name`); its ``id`` becomes ``<id>-<run>``, and a step that ``needs`` the plain
+``<id>`` needs every one of them. ``{run_dirs}`` is the list of every run directory of the profile.
+
+Paths under ``{work}`` are given to the notebooks *relative* to it (the kernels run there), so the
+published pages never show the building machine's folders; ``outputs`` and ``clean`` stay absolute.
+Nothing here executes anything: :func:`load_plan` returns the resolved steps in dependency order and
+:func:`step_hash` fingerprints one of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dark import profiles as profile_table
 from dark.files import sha256_file
+from dark.runs import run_name
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
 STAMP_FORMAT = 1
@@ -73,7 +88,7 @@ class Plan:
         raise KeyError(step_id)
 
 
-def _expand(value: Any, variables: dict[str, str], profiles: set[str], profile: str, where: str) -> Any:
+def _expand(value: Any, variables: dict[str, Any], profiles: set[str], profile: str, where: str) -> Any:
     """Pick per-profile values and fill ``{templates}``, recursively."""
     if isinstance(value, dict):
         if value and set(value) <= profiles:
@@ -84,6 +99,9 @@ def _expand(value: Any, variables: dict[str, str], profiles: set[str], profile: 
     if isinstance(value, list):
         return [_expand(v, variables, profiles, profile, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, str):
+        whole = re.fullmatch(r"\{(\w+)\}", value)
+        if whole and whole[1] in variables and not isinstance(variables[whole[1]], str):
+            return variables[whole[1]]
         try:
             return value.format(**variables)
         except (KeyError, IndexError, ValueError) as err:
@@ -121,6 +139,56 @@ def _toposort(steps: list[Step]) -> list[Step]:
     return done
 
 
+def _profile_runs(profile: str) -> list[tuple[str, str, int]]:
+    """The trainings of ``profile`` from :data:`dark.profiles.PROFILES` (for ``for_each: run``)."""
+    if profile not in profile_table.PROFILES:
+        raise PlanError(f"profile {profile!r} has no entry in dark.profiles.PROFILES (needed by for_each)")
+    return profile_table.PROFILES[profile].runs()
+
+
+def _relative(value: Any, work: str, root: str | None = None) -> Any:
+    """Absolute paths inside ``work`` or ``root`` as paths relative to ``work``, recursively."""
+    if isinstance(value, dict):
+        return {k: _relative(v, work, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v, work, root) for v in value]
+    if isinstance(value, str):
+        for base in (work, root):
+            if base and (value == base or value.startswith(base + os.sep)):
+                return os.path.relpath(value, work)
+    return value
+
+
+def _step(
+    entry: dict,
+    step_id: str,
+    path: Path,
+    variables: dict[str, Any],
+    names: set[str],
+    profile: str,
+    where: str,
+) -> Step:
+    """One resolved step of the plan file's ``entry`` (with ``variables`` of its run, if any)."""
+    notebook = (path.parent / entry["notebook"]).resolve()
+    params = _expand(entry.get("parameters") or {}, variables, names, profile, f"{where}.parameters")
+    outputs = _expand(entry.get("outputs") or [], variables, names, profile, f"{where}.outputs")
+    clean = [Path(c) for c in _expand(entry.get("clean") or [], variables, names, profile, f"{where}.clean")]
+    work_dir = Path(variables["work"])
+    for c in clean:
+        if not c.is_absolute() or work_dir not in c.parents:
+            raise PlanError(f"{where}.clean: {c} is not inside the work folder {work_dir}")
+    return Step(
+        id=step_id,
+        notebook=notebook,
+        parameters=_relative(params, variables["work"], variables["root"]),
+        needs=tuple(entry.get("needs") or ()),
+        outputs=tuple(Path(o) for o in outputs),
+        clean=tuple(clean),
+        title=str(_expand(entry.get("title", ""), variables, names, profile, f"{where}.title")),
+        hide_parameters=bool(entry.get("hide_parameters", False)),
+    )
+
+
 def load_plan(
     path: str | Path,
     profile: str,
@@ -128,6 +196,7 @@ def load_plan(
     work: str | Path,
     root: str | Path | None = None,
     source: str = "render",
+    executed: str | Path | None = None,
 ) -> Plan:
     """Read the plan file and resolve it for ``profile``.
 
@@ -137,6 +206,8 @@ def load_plan(
         work: the folder that receives generated data and runs (``{work}``).
         root: the repository root (``{root}``); default: the plan file's parent folder's parent.
         source: ``"render"`` or a HUMAN4D root (``{source}``; ``dark book --data-root``).
+        executed: where the executed notebooks go (``{executed}``); default
+            ``{root}/book/executed/{profile}``.
 
     Returns:
         the :class:`Plan`, steps in dependency order, all paths absolute.
@@ -152,18 +223,28 @@ def load_plan(
     if profile not in profiles:
         raise PlanError(f"unknown profile {profile!r}; the plan defines {sorted(profiles)}")
     names = set(profiles)
-    variables = {
+    variables: dict[str, Any] = {
         "work": str(Path(work).resolve()),
         "root": str(Path(root).resolve() if root else path.parent.parent),
         "profile": profile,
         "source": str(source),
     }
+    variables["executed"] = str(
+        Path(executed).resolve() if executed else Path(variables["root"]) / "book" / "executed" / profile
+    )
     about = str((profiles[profile] or {}).get("about", "")).strip()
     variables["about"] = " ".join(about.split())
     for key, template in (raw.get("paths") or {}).items():
         variables[key] = _expand(template, variables, names, profile, f"paths.{key}")
 
+    runs = (
+        _profile_runs(profile) if any(isinstance(e, dict) and e.get("for_each") for e in raw["steps"]) else []
+    )
+    variables["run_dirs"] = [
+        _relative(f"{variables['runs']}/{run_name(*r)}", variables["work"]) for r in runs
+    ]
     steps: list[Step] = []
+    groups: dict[str, list[str]] = {}
     for i, entry in enumerate(raw["steps"]):
         where = f"steps[{i}]"
         if not isinstance(entry, dict) or "id" not in entry or "notebook" not in entry:
@@ -171,28 +252,21 @@ def load_plan(
         where = f"step {entry['id']!r}"
         if entry.get("profiles") and profile not in entry["profiles"]:
             continue
-        notebook = (path.parent / entry["notebook"]).resolve()
-        params = _expand(entry.get("parameters") or {}, variables, names, profile, f"{where}.parameters")
-        outputs = _expand(entry.get("outputs") or [], variables, names, profile, f"{where}.outputs")
-        clean = [
-            Path(c) for c in _expand(entry.get("clean") or [], variables, names, profile, f"{where}.clean")
-        ]
-        work_dir = Path(variables["work"])
-        for c in clean:
-            if not c.is_absolute() or work_dir not in c.parents:
-                raise PlanError(f"{where}.clean: {c} is not inside the work folder {work_dir}")
-        steps.append(
-            Step(
-                id=str(entry["id"]),
-                notebook=notebook,
-                parameters=params,
-                needs=tuple(entry.get("needs") or ()),
-                outputs=tuple(Path(o) for o in outputs),
-                clean=tuple(clean),
-                title=str(entry.get("title", "")),
-                hide_parameters=bool(entry.get("hide_parameters", False)),
+        each = entry.get("for_each")
+        if each not in (None, "run"):
+            raise PlanError(f"{where}: for_each must be 'run', got {each!r}")
+        for extra in (
+            [{"model": m, "encoding": e, "seed": s, "run": run_name(m, e, s)} for m, e, s in runs]
+            if each
+            else [{}]
+        ):
+            step_id = f"{entry['id']}-{extra['run']}" if extra else str(entry["id"])
+            if extra:
+                groups.setdefault(str(entry["id"]), []).append(step_id)
+            steps.append(
+                _step(entry, step_id, path, {**variables, **extra}, names, profile, f"step {step_id!r}")
             )
-        )
+    steps = [replace(s, needs=tuple(x for n in s.needs for x in groups.get(n, [n]))) for s in steps]
     ids = [s.id for s in steps]
     if len(ids) != len(set(ids)):
         raise PlanError(f"{path}: duplicate step ids in {ids}")

@@ -22,7 +22,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ from dark.data.render import (
 )
 from dark.data.sample import Sample
 from dark.files import atomic_write, sha256_file
+from dark.profiles import PROFILES as ALL_PROFILES
+from dark.profiles import Frames
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
@@ -71,22 +73,8 @@ RECORD = np.dtype(
 )
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How many multi-view frames each split gets (``None``: every frame), and the shard size."""
-
-    train: int | None
-    val: int | None
-    test: int | None
-    frames_per_shard: int = 128
-
-
-PROFILES: dict[str, Profile] = {
-    "smoke": Profile(train=16, val=8, test=8, frames_per_shard=8),
-    "quick": Profile(train=1500, val=125, test=250),
-    # the report's proportions (73,248 / 12,236 / 13,380 views): every frame of the clips
-    "full": Profile(train=None, val=None, test=None),
-}
+#: how many multi-view frames each split of a profile gets: the ``frames`` of :data:`dark.profiles.PROFILES`
+PROFILES: dict[str, Frames] = {name: p.frames for name, p in ALL_PROFILES.items()}
 
 #: maximum horizontal distance of the hips from the rig's centre (metres): keeps the subject
 #: about 1.5-2.5 m from every sensor, like HUMAN4D's recordings
@@ -161,7 +149,7 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
 
     Args:
         out: dataset directory (created).
-        profile: ``"smoke"`` | ``"quick"`` | ``"full"`` (see ``PROFILES``).
+        profile: a name of :data:`dark.profiles.PROFILES` (its ``frames``).
         seed: placement and sensor-noise seed; the same seed gives the same bytes.
         progress: show a tqdm progress bar.
         samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).
