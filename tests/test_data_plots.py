@@ -34,17 +34,27 @@ def _samples(n: int, seed: int = 0) -> list[Sample]:
     return out
 
 
+def test_quantisation_errors_use_the_encoders_rounding_rule():
+    """Halves round up, as the encoders do (numpy's np.round would send 2.5 to 2 and 10 to 8)."""
+    joints = np.array([[2.5, 3.5], [10.0, 6.0], [41.2, 22.4]])  # 10 input px = 2.5 heatmap px
+    errors = plots.quantisation_errors(joints)
+    np.testing.assert_allclose(errors["input"], [[0.5, 0.5], [0.0, 0.0], [-0.2, -0.4]], atol=1e-12)
+    np.testing.assert_allclose(errors["heatmap"][1], [2.0, 2.0], atol=1e-12)  # 2.5 -> 3, 1.5 -> 2
+    ceil = plots.quantisation_errors(joints, rounding="ceil")
+    np.testing.assert_allclose(ceil["input"], [[0.5, 0.5], [0.0, 0.0], [0.8, 0.6]], atol=1e-12)
+
+
 def test_quantisation_errors_follow_the_grids():
     rng = np.random.default_rng(1)
     joints = rng.uniform([0, 0], [319, 159], (4000, 18, 2))
     errors = plots.quantisation_errors(joints)
     assert errors["input"].shape == errors["heatmap"].shape == (4000 * 18, 2)
-    # input grid: round(x) - x, within half a pixel; uniform RMS 1/sqrt(12)
-    np.testing.assert_allclose(errors["input"], np.round(joints).reshape(-1, 2) - joints.reshape(-1, 2))
+    # input grid: floor(x + 0.5) - x, within half a pixel; uniform RMS 1/sqrt(12)
+    np.testing.assert_allclose(errors["input"], np.floor(joints + 0.5).reshape(-1, 2) - joints.reshape(-1, 2))
     assert np.abs(errors["input"]).max() <= 0.5
-    # heatmap grid (stride 4, heatmap px = input px / 4): 4 round(x / 4) - x, within 2 input px
+    # heatmap grid (stride 4, heatmap px = input px / 4): 4 floor(x / 4 + 0.5) - x, within 2 input px
     np.testing.assert_allclose(
-        errors["heatmap"], (4 * np.round(joints / 4) - joints).reshape(-1, 2), atol=1e-12
+        errors["heatmap"], (4 * np.floor(joints / 4 + 0.5) - joints).reshape(-1, 2), atol=1e-12
     )
     table = plots.quantisation_summary(errors)
     assert table.loc[("input", "x"), "RMS (px)"] == pytest.approx(1 / np.sqrt(12), rel=0.02)

@@ -1,10 +1,11 @@
 """Figures and tables of the data notebook: samples with their joints, split sizes, quantisation error.
 
 The quantisation error is what rounding the exact joints would introduce, before any network:
-rounding to the input grid (``round(x) - x``, at most half an input pixel per axis) and to the
+rounding to the input grid (``R(x) - x``, at most half an input pixel per axis) and to the
 heatmap grid (to heatmap pixels with ``dark.codecs.to_heatmap``, round, back with
-``dark.codecs.to_input``: at most half a heatmap pixel, i.e. ``stride / 2`` input pixels). A
-uniform error on ``[-s/2, s/2]`` has RMS ``s / sqrt(12)``.
+``dark.codecs.to_input``: at most half a heatmap pixel, i.e. ``stride / 2`` input pixels), ``R`` being
+the encoders' own rule (:func:`dark.codecs.centres`; "nearest" is ``floor(x + 0.5)``, never numpy's
+round-half-to-even). A uniform error on ``[-s/2, s/2]`` has RMS ``s / sqrt(12)``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from dark import codecs
 from dark.data.motions import PARENTS_33
@@ -179,13 +181,17 @@ def joints_of(samples: Sequence[Sample], limit: int = 5000) -> tuple[np.ndarray,
     return np.stack([s.joints for s in items]), np.stack([s.visible for s in items])
 
 
-def quantisation_errors(joints: np.ndarray, visible: np.ndarray | None = None, stride: int = STRIDE) -> dict:
+def quantisation_errors(
+    joints: np.ndarray, visible: np.ndarray | None = None, stride: int = STRIDE, rounding: str = "nearest"
+) -> dict:
     """The error rounding would introduce on each grid, in input pixels.
 
     Args:
         joints: ``(..., 2)`` exact joints ``(x, y)`` in input px.
         visible: optional mask of the joints to keep (``joints.shape[:-1]``).
         stride: input px per heatmap px.
+        rounding: the encoders' rounding rule (``"nearest"``, ``"ceil"`` or ``"floor"``; see
+            :func:`dark.codecs.round_coords`).
 
     Returns:
         ``{"input": (M, 2), "heatmap": (M, 2)}``: quantised minus exact, per axis, input px.
@@ -194,9 +200,12 @@ def quantisation_errors(joints: np.ndarray, visible: np.ndarray | None = None, s
     if joints.shape[-1] != 2:
         raise ValueError(f"joints must be (..., 2), got shape {joints.shape}")
     pts = joints[visible] if visible is not None else joints.reshape(-1, 2)
-    on_input = np.round(pts) - pts
-    on_heatmap = codecs.to_input(np.round(codecs.to_heatmap(pts, stride=stride)), stride=stride) - pts
-    return {"input": on_input, "heatmap": on_heatmap}
+    hm = torch.from_numpy(codecs.to_heatmap(pts, stride=stride))
+    out = {}
+    for grid in ("input", "heatmap"):
+        centres = codecs.centres(hm, (1, 1), "quantized", grid, stride, rounding).numpy()
+        out[grid] = codecs.to_input(centres, stride=stride) - pts
+    return out
 
 
 def quantisation_summary(errors: dict, stride: int = STRIDE) -> pd.DataFrame:
