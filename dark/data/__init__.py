@@ -1,7 +1,8 @@
 """Data: the ``Sample`` type, the HUMAN4D reader, real motion, the depth renderer, datasets.
 
-``open(path, split)`` returns the samples of a rendered dataset directory (``dark data``) or of a
-real HUMAN4D root, whichever ``path`` is.
+``open_split(path, split)`` returns the samples of a rendered dataset directory (``dark data``) or of a
+real HUMAN4D root, whichever ``path`` is (``open`` is an old alias of it that shadows the builtin; new
+code uses ``open_split``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 
 from dark.data.sample import Sample
 
-__all__ = ["Sample", "open"]
+__all__ = ["Sample", "open", "open_split"]
 
 
-def open(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
+def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
     """The samples of one split of a rendered dataset or of a HUMAN4D root.
 
     Args:
@@ -32,7 +33,7 @@ def open(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
     if manifest.is_file():
         fmt = json.loads(manifest.read_text()).get("format")
         if fmt == "human4d-root":  # written by dark.data.synth.link_human4d
-            return open(json.loads(manifest.read_text())["root"], split, **kwargs)
+            return open_split(json.loads(manifest.read_text())["root"], split, **kwargs)
         from dark.data.synth import RenderedDataset
 
         return RenderedDataset(path, split, **kwargs)
@@ -44,3 +45,7 @@ def open(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
         f"{path}: neither a rendered dataset (no manifest.json) nor a HUMAN4D root "
         "(no device_repository.json)"
     )
+
+
+#: the old name of :func:`open_split` (kept for callers outside the package's training and evaluation)
+open = open_split

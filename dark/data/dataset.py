@@ -41,6 +41,30 @@ def normalise_depth(depth: torch.Tensor, units: str = "m") -> torch.Tensor:
     return torch.where(d > 0, 1.0 - d / MAX_DEPTH, torch.zeros_like(d))
 
 
+def prepare_input(
+    depth: torch.Tensor, size: Sequence[int], device: str | torch.device = "cpu"
+) -> torch.Tensor:
+    """A depth batch as the network reads it: ``(B, 1, H0, W0) -> (B, 1, H, W)`` float32, channels-last.
+
+    Args:
+        depth: raw ``torch.uint16`` (or another integer type) in 0.1 mm, or float32 already
+            normalised (:func:`normalise_depth`); any spatial size.
+        size: the network's input ``(H, W)``; a different size is area-averaged to it.
+        device: where the result lives (the batch is moved first, so the work runs there).
+
+    >>> x = prepare_input(torch.full((1, 1, 4, 4), 32768, dtype=torch.uint16), (2, 2))
+    >>> x.shape, x.is_contiguous(memory_format=torch.channels_last), round(float(x[0, 0, 0, 0]), 4)
+    (torch.Size([1, 1, 2, 2]), True, 0.5)
+    """
+    x = depth.to(device, non_blocking=True)
+    if not torch.is_floating_point(x):
+        x = normalise_depth(x, units="0.1mm")
+    hw = (int(size[0]), int(size[1]))
+    if tuple(x.shape[-2:]) != hw:
+        x = torch.nn.functional.interpolate(x, size=hw, mode="area")
+    return x.contiguous(memory_format=torch.channels_last)
+
+
 class DepthDataset(Dataset):
     """Depth maps with their 18 joints, from a rendered dataset, a HUMAN4D root or samples.
 
@@ -51,16 +75,16 @@ class DepthDataset(Dataset):
     A rendered split is held in memory (uint16 depth); other sources are read item by item.
 
     Args:
-        source: a dataset directory / HUMAN4D root (opened with :func:`dark.data.open`) or a
+        source: a dataset directory / HUMAN4D root (opened with :func:`dark.data.open_split`) or a
             sequence of :class:`Sample`.
         split: ``"train"`` | ``"val"`` | ``"test"`` (ignored for a sequence of samples).
     """
 
     def __init__(self, source: str | Path | Sequence[Sample], split: str = "train") -> None:
-        from dark.data import open as open_data
+        from dark.data import open_split
         from dark.data.synth import RenderedDataset
 
-        samples = open_data(source, split) if isinstance(source, (str, Path)) else source
+        samples = open_split(source, split) if isinstance(source, (str, Path)) else source
         self.samples = samples
         self._arrays = None
         if isinstance(samples, RenderedDataset):  # already arrays: no per-sample conversion
