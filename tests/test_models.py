@@ -22,20 +22,21 @@ def bn(c: int) -> int:
     return 2 * c
 
 
-def residual(c_in: int, c_out: int) -> int:  # pre-activation bottleneck, biased convolutions
-    m = c_out // 2
+def residual(c_in: int, c_out: int, full: bool = False) -> int:  # pre-activation bottleneck, biased convs
+    m = c_out if full else c_out // 2  # full: the report's code (bottleneck_features = out features)
     body = bn(c_in) + conv(c_in, m, 1) + bn(m) + conv(m, m, 3) + bn(m) + conv(m, c_out, 1)
     return body + (conv(c_in, c_out, 1) if c_in != c_out else 0)
 
 
-def hourglass_module(depth: int, f: int) -> int:
-    inner = hourglass_module(depth - 1, f) if depth > 1 else residual(f, f)
-    return 3 * residual(f, f) + inner
+def hourglass_module(depth: int, f: int, full: bool = False) -> int:
+    inner = hourglass_module(depth - 1, f, full) if depth > 1 else residual(f, f, full)
+    return 3 * residual(f, f, full) + inner
 
 
-def stacked_hourglass(stacks: int, f: int, joints: int, c_in: int, depth: int = 4) -> int:
-    stem = conv(c_in, f // 2, 7) + bn(f // 2) + residual(f // 2, f) + 2 * residual(f, f)
-    per_stack = hourglass_module(depth, f) + residual(f, f) + conv(f, f, 1) + bn(f) + conv(f, joints, 1)
+def stacked_hourglass(stacks: int, f: int, joints: int, c_in: int, depth: int = 4, full: bool = False) -> int:
+    stem = conv(c_in, f // 2, 7) + bn(f // 2) + residual(f // 2, f, full) + 2 * residual(f, f, full)
+    per_stack = hourglass_module(depth, f, full) + residual(f, f, full) + conv(f, f, 1) + bn(f)
+    per_stack += conv(f, joints, 1)
     merges = (stacks - 1) * (conv(f, f, 1) + conv(joints, f, 1))
     return stem + stacks * per_stack + merges
 
@@ -97,6 +98,45 @@ def test_standard_hrnet_w32_has_the_published_size():
     print(f"HRNet-W32 (COCO): {count:,} parameters")
     assert count == hrnet_count(32, 17, 3, (1, 4, 3), 4)
     assert round(count / 1e5) == 285
+
+
+def test_report_config_is_the_report_codes_hourglass():
+    """moai's SH: depth 2, 128-wide bottlenecks, bilinear upsampling, sigmoid heads (no parameters)."""
+    model = build("sh", "report").eval()
+    # by hand: each 128 -> 128 bottleneck with a 128-wide inside has 3 BNs of 128 and convs
+    # 128*128 + 128, 128*128*9 + 128, 128*128 + 128: 768 + 16512 + 147584 + 16512 = 181376 parameters
+    assert residual(128, 128, full=True) == 181376
+    expected = stacked_hourglass(4, 128, 18, 1, depth=2, full=True)
+    assert count_parameters(model) == expected
+    # depth 2: 3 residuals per level plus the innermost = 7 residuals per hourglass, 4 hourglasses
+    assert sum(type(m).__name__ == "Residual" for m in model.hourglasses.modules()) == 4 * 7
+    with torch.no_grad():
+        outputs = model(torch.randn(2, 1, 160, 320))
+    assert [tuple(o.shape) for o in outputs] == [(2, 18, 40, 80)] * 4
+    assert all(((o > 0) & (o < 1)).all() for o in outputs)  # the sigmoid
+    assert model.hourglasses[0].upsample == "bilinear"
+    with pytest.raises(ValueError, match="report"):
+        build("hrnet", "report")
+
+
+def test_report_options_change_only_what_they_name():
+    base = build("sh", "smoke")
+    sig = build("sh", "smoke", output="sigmoid")
+    assert count_parameters(sig) == count_parameters(base)
+    sig.load_state_dict(base.state_dict())
+    x = torch.randn(1, 1, 32, 64)
+    base.eval(), sig.eval()
+    with torch.no_grad():
+        # the first stack's maps are the sigmoid of the linear ones (later stacks merge the sigmoid maps)
+        torch.testing.assert_close(sig(x)[0], torch.sigmoid(base(x)[0]))
+        bil = build("sh", "smoke", upsample="bilinear").eval()
+        bil.load_state_dict(base.state_dict())
+        assert (bil(x)[-1] - base(x)[-1]).abs().max() > 1e-2 * base(x)[-1].abs().max()
+    kwargs = model_kwargs("sh", "smoke")
+    full = build("sh", "smoke", bottleneck="full")
+    assert count_parameters(full) == stacked_hourglass(2, 16, 18, 1, kwargs["depth"], full=True)
+    with pytest.raises(ValueError, match="upsample"):
+        build("sh", "smoke", upsample="cubic")
 
 
 def test_full_configs_are_the_reports_models():

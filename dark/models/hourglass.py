@@ -18,6 +18,12 @@ Architecture, as in the authors' PyTorch code (``princeton-vl/pytorch_stacked_ho
   output); between stacks the features and the heatmaps are mapped back by ``conv1x1`` and added to the
   stack's input. PyTorch's default initialisation, except the heatmap heads: ``N(0, 0.001^2)``, zero
   bias (as HRNet's), so that training starts from near-empty maps instead of first unlearning noise.
+
+Options for the report's public code (``moverseai/moai``, ``model_single_stackedhourglass_quant.yaml``
+and ``moai/modules/lightning/hourglass.py``; ``dark.models`` configuration ``"report"``): recursion
+``depth=2``, ``bottleneck="full"`` (every bottleneck as wide inside as its output), ``upsample="bilinear"``
+and ``output="sigmoid"``. Not reproduced from that code: its stem widths (``f/4 -> f/2 -> f``), its
+post-activation bottlenecks outside the hourglasses, and its projection without BatchNorm.
 """
 
 from __future__ import annotations
@@ -28,11 +34,15 @@ from torch import Tensor, nn
 
 
 class Residual(nn.Module):
-    """Pre-activation bottleneck ``(B, c_in, H, W) -> (B, c_out, H, W)``; convolutions carry biases."""
+    """Pre-activation bottleneck ``(B, c_in, H, W) -> (B, c_out, H, W)``; convolutions carry biases.
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    ``mid``: the bottleneck's inner width (default ``c_out // 2``, Newell's; the report's code uses
+    ``c_out``).
+    """
+
+    def __init__(self, c_in: int, c_out: int, mid: int | None = None) -> None:
         super().__init__()
-        mid = c_out // 2
+        mid = c_out // 2 if mid is None else mid
         self.body = nn.Sequential(
             nn.BatchNorm2d(c_in),
             nn.ReLU(inplace=True),
@@ -51,18 +61,27 @@ class Residual(nn.Module):
 
 
 class Hourglass(nn.Module):
-    """One hourglass of ``depth`` levels, ``(B, f, H, W) -> (B, f, H, W)`` for any ``H, W >= 1``."""
+    """One hourglass of ``depth`` levels, ``(B, f, H, W) -> (B, f, H, W)`` for any ``H, W >= 1``.
 
-    def __init__(self, depth: int, features: int) -> None:
+    ``mid``: inner width of its bottlenecks (None: ``f // 2``); ``upsample``: "nearest" | "bilinear".
+    """
+
+    def __init__(self, depth: int, features: int, mid: int | None = None, upsample: str = "nearest") -> None:
         super().__init__()
-        self.up = Residual(features, features)
-        self.down = Residual(features, features)
-        self.inner = Hourglass(depth - 1, features) if depth > 1 else Residual(features, features)
-        self.out = Residual(features, features)
+        f = features
+        self.upsample = upsample
+        self.up = Residual(f, f, mid)
+        self.down = Residual(f, f, mid)
+        self.inner = Hourglass(depth - 1, f, mid, upsample) if depth > 1 else Residual(f, f, mid)
+        self.out = Residual(f, f, mid)
 
     def forward(self, x: Tensor) -> Tensor:
         low = self.out(self.inner(self.down(F.max_pool2d(x, 2, ceil_mode=True))))
-        return self.up(x) + F.interpolate(low, size=x.shape[-2:], mode="nearest")
+        if self.upsample == "nearest":
+            up = F.interpolate(low, size=x.shape[-2:], mode="nearest")
+        else:
+            up = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.up(x) + up
 
 
 def _conv_bn_relu(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequential:
@@ -83,6 +102,10 @@ class StackedHourglass(nn.Module):
         in_channels: input channels (1 for depth).
         depth: recursion depth of each hourglass (4: the coarsest level is 1/64 of the input).
         pool_first: max-pool before (instead of after) the stem's first residual (CPU speed option).
+        bottleneck: inner width of every bottleneck: "half" of its output width (Newell's) or "full"
+            (its output width; the report's code: ``bottleneck_features=features``).
+        upsample: "nearest" (Newell's) or "bilinear" (the report's code) inside the hourglasses.
+        output: "linear" heatmap heads, or "sigmoid" after each head (the report's code).
     """
 
     def __init__(
@@ -93,6 +116,9 @@ class StackedHourglass(nn.Module):
         in_channels: int = 1,
         depth: int = 4,
         pool_first: bool = False,
+        bottleneck: str = "half",
+        upsample: str = "nearest",
+        output: str = "linear",
     ) -> None:
         super().__init__()
         if stacks < 1 or features < 2 or features % 2 or joints < 1 or depth < 1:
@@ -100,15 +126,23 @@ class StackedHourglass(nn.Module):
                 f"expected stacks >= 1, even features >= 2, joints >= 1, depth >= 1; got "
                 f"stacks={stacks}, features={features}, joints={joints}, depth={depth}"
             )
+        if bottleneck not in ("half", "full") or upsample not in ("nearest", "bilinear"):
+            raise ValueError(
+                f"expected bottleneck half|full, upsample nearest|bilinear; got {bottleneck}, {upsample}"
+            )
+        if output not in ("linear", "sigmoid"):
+            raise ValueError(f"expected output linear|sigmoid; got {output!r}")
+        self.output = output
+        mid = features if bottleneck == "full" else None
         f, half = features, features // 2
         pool = nn.MaxPool2d(2, ceil_mode=True)
-        first = [pool, Residual(half, f)] if pool_first else [Residual(half, f), pool]
+        first = [pool, Residual(half, f, mid)] if pool_first else [Residual(half, f, mid), pool]
         self.stem = nn.Sequential(
-            _conv_bn_relu(in_channels, half, 7, stride=2), *first, Residual(f, f), Residual(f, f)
+            _conv_bn_relu(in_channels, half, 7, stride=2), *first, Residual(f, f, mid), Residual(f, f, mid)
         )
-        self.hourglasses = nn.ModuleList(Hourglass(depth, f) for _ in range(stacks))
+        self.hourglasses = nn.ModuleList(Hourglass(depth, f, mid, upsample) for _ in range(stacks))
         self.features = nn.ModuleList(
-            nn.Sequential(Residual(f, f), _conv_bn_relu(f, f, 1)) for _ in range(stacks)
+            nn.Sequential(Residual(f, f, mid), _conv_bn_relu(f, f, 1)) for _ in range(stacks)
         )
         self.heads = nn.ModuleList(nn.Conv2d(f, joints, 1) for _ in range(stacks))
         for head in self.heads:  # start from near-empty heatmaps, as HRNet's initialisation does
@@ -126,6 +160,8 @@ class StackedHourglass(nn.Module):
         ):
             y = features(hourglass(x))
             heatmaps = head(y)
+            if self.output == "sigmoid":
+                heatmaps = torch.sigmoid(heatmaps)
             outputs.append(heatmaps)
             if i < len(self.hourglasses) - 1:
                 x = x + self.merge_features[i](y) + self.merge_heatmaps[i](heatmaps)
@@ -139,6 +175,11 @@ def hourglass(
     in_channels: int = 1,
     depth: int = 4,
     pool_first: bool = False,
+    bottleneck: str = "half",
+    upsample: str = "nearest",
+    output: str = "linear",
 ) -> StackedHourglass:
     """The report's ``SH_4S`` by default: 4 stacks of 128 features, 18 heatmaps, 1 depth channel."""
-    return StackedHourglass(stacks, features, joints, in_channels, depth, pool_first)
+    return StackedHourglass(
+        stacks, features, joints, in_channels, depth, pool_first, bottleneck, upsample, output
+    )
