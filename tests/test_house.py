@@ -1,0 +1,164 @@
+"""The package's shape: no import circle, short functions, one profile table.
+
+The import graph is read from the source with ``ast`` (module-level and function-level imports alike,
+since a lazy import is still a dependency), so a circle cannot come back unnoticed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from dark import models, profiles
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dark"
+#: the longest a function may be without saying why in its docstring ("Long because ...")
+MAX_LINES = 60
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, ast.Module]:
+    return {_module_name(p): ast.parse(p.read_text(), str(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(name: str, tree: ast.Module, known: set[str]) -> set[str]:
+    """The ``dark`` modules that module ``name`` imports (``from dark import x`` counts ``dark.x``)."""
+    package = (
+        name
+        if (PACKAGE.parent / name.replace(".", "/") / "__init__.py").exists()
+        else name.rpartition(".")[0]
+    )
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+        else:
+            continue
+        found |= {t for t in targets if t in known and t != name}
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    trees = _modules()
+    known = set(trees)
+    # a package's __init__ re-exporting its own submodules is not an arrow between ideas
+    return {
+        n: {t for t in _imports(n, tree, known) if not t.startswith(n + ".")} for n, tree in trees.items()
+    }
+
+
+def _cycle(g: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(g[n]):
+            if state.get(m) == 1:
+                return [*stack[stack.index(m) :], m]
+            if m not in state and (found := visit(m)):
+                return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(g):
+        if n not in state and (found := visit(n)):
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_graph_sees_lazy_and_relative_imports():
+    g = graph()
+    assert "dark.codecs" in g["dark.evaluate"]  # module-level import
+    assert "dark.files" in g["dark.pipeline"]
+
+
+def test_no_import_circle_in_the_package():
+    assert _cycle(graph()) is None, f"import circle: {' -> '.join(_cycle(graph()))}"
+
+
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "allowed"),
+    [
+        ("dark.train", "dark.evaluate", ()),  # training never depends on the evaluation
+        ("dark.codecs", "dark", ("dark.codecs",)),  # the codecs depend on nothing else of dark
+        ("dark.data", "dark.models", ()),  # data never reaches the models
+    ],
+)
+def test_arrows_never_run_backwards(low, high, allowed):
+    bad = [
+        (a, b)
+        for a, targets in graph().items()
+        if _inside(a, low)
+        for b in targets
+        if _inside(b, high) and not any(_inside(b, x) for x in allowed)
+    ]
+    assert not bad, bad
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function's code: from its first statement after the docstring to its end."""
+    body = node.body[1:] if ast.get_docstring(node) is not None and len(node.body) > 1 else node.body
+    return node.end_lineno - body[0].lineno + 1
+
+
+def test_no_long_function_without_a_stated_reason():
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = _body_lines(node)
+                doc = ast.get_docstring(node) or ""
+                if n > MAX_LINES and "Long because" not in doc:
+                    long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, (
+        "functions with over 60 lines of code without 'Long because' in the docstring:\n" + "\n".join(long)
+    )
+
+
+def test_every_profile_names_known_model_configurations_and_starts_with_the_reports_seed():
+    for name, p in profiles.PROFILES.items():
+        assert p.name == name
+        assert p.seeds[0] == profiles.REPORT_SEED == 1314
+        assert len(set(p.seeds)) == len(p.seeds)
+        for model, _ in p.cells:
+            assert p.model_config in models.CONFIGS[model]
+        assert len(p.runs()) == len(p.cells) * len(p.seeds)
+    assert len(profiles.PROFILES["full"].seeds) == 3
+    assert len(profiles.PROFILES["cpu"].seeds) >= 3
+
+
+def test_every_profile_encoding_is_in_the_codecs_table():
+    from dark.codecs import ENCODINGS
+
+    for p in profiles.PROFILES.values():
+        for _, encoding in p.cells:
+            assert encoding in ENCODINGS
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(ValueError, match="quick"):
+        profiles.get("nope")
