@@ -235,7 +235,9 @@ def render_capsules(a: np.ndarray, b: np.ndarray, r: np.ndarray, k: np.ndarray,
 
     Only the pixels inside each capsule's screen-space bounding box are solved, as flat
     (view, capsule, pixel) triples in float32, in chunks of about ``chunk`` triples (small arrays
-    stay in the CPU cache), and reduced into the z-buffer with ``np.minimum.at``.
+    stay in the CPU cache), and reduced into the z-buffer with ``np.minimum.at``. Long because the
+    chunk loop is the renderer's hot path: its index arithmetic stays in one body, where the benchmark
+    (``benchmarks/render.py``) measures it.
 
     Args:
         a, b: ``(B, C, 3)`` capsule endpoints in camera frames (metres).

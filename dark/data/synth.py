@@ -147,6 +147,9 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
                    samples_dir: str | Path = SAMPLES_DIR, overwrite: bool = False) -> Path:  # fmt: skip
     """Render the HUMAN4D-like dataset of a profile into ``out`` (resumable, atomic).
 
+    Long because resuming is one sequence (check the plan, skip finished shards, render the rest, write
+    the manifest last) that reads best in one place.
+
     Args:
         out: dataset directory (created).
         profile: a name of :data:`dark.profiles.PROFILES` (its ``frames``).
