@@ -326,8 +326,16 @@ def prepare_assets(book: Path, node_modules: Path) -> None:
 
 
 def publish_notebooks(plan: Plan, out_dir: Path, book: Path) -> list[Path]:
-    """Copy the executed notebooks of ``plan``'s profile to ``book/executed/<id>.ipynb`` (the _toc paths)."""
+    """Copy the executed notebooks of ``plan``'s profile to ``book/executed/<id>.ipynb`` (the _toc paths).
+
+    Published notebooks of steps the plan does not have (another profile's trainings, which the toc's
+    ``glob`` would pick up) are removed.
+    """
     published = []
+    keep = {f"{step.id}.ipynb" for step in plan.steps}
+    for stale in sorted((Path(book) / "executed").glob("*.ipynb")):
+        if stale.name not in keep:
+            stale.unlink()
     for step in plan.steps:
         dst = Path(book) / "executed" / f"{step.id}.ipynb"
         _sync_file(Path(out_dir) / f"{step.id}.ipynb", dst)
