@@ -26,22 +26,79 @@ models on the same frames, are *paired* (the same resampled frames enter both te
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
 
-#: the report's metrics, in the order of its tables
-METRICS: tuple[str, ...] = ("pckh@0.1", "pckh@0.5", "rmse", "mean_error")
 
-#: True where a larger value is better (used to orient paired differences as improvements)
-HIGHER_IS_BETTER: dict[str, bool] = {"rmse": False, "mean_error": False}
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its name (the key everywhere), display label, direction and unit.
+
+    ``higher_is_better`` is ``None`` for a signed bias, where neither direction is better (zero is).
+    """
+
+    name: str
+    label: str
+    higher_is_better: bool | None
+    unit: str
+
+    @property
+    def heading(self) -> str:
+        """The label with its unit, for table columns: ``"RMSE (px)"``."""
+        return f"{self.label} ({self.unit})"
 
 
-def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` is better (PCKh) or worse (RMSE, mean error)."""
-    return HIGHER_IS_BETTER.get(metric, True)
+def _table(*rows: Metric) -> dict[str, Metric]:
+    return {m.name: m for m in rows}
+
+
+#: every metric the package knows: the ONE place for labels, units and directions
+ALL_METRICS: dict[str, Metric] = _table(
+    Metric("pckh@0.1", "PCKh@0.1", True, "%"),
+    Metric("pckh@0.5", "PCKh@0.5", True, "%"),
+    Metric("rmse", "RMSE", False, "px"),
+    Metric("mean_error", "ME", False, "px"),
+    Metric("bias_x", "bias x", None, "px"),
+    Metric("bias_y", "bias y", None, "px"),
+)
+
+#: the report's metrics, in the order of its tables (the defaults; iterating gives the names)
+METRICS: dict[str, Metric] = {k: ALL_METRICS[k] for k in ("pckh@0.1", "pckh@0.5", "rmse", "mean_error")}
+
+#: every metric name, the bias probe included (what ``frame_sums.npz`` is computed with)
+ALL_METRIC_NAMES: tuple[str, ...] = tuple(ALL_METRICS)
+
+#: the signed-error metrics (mean of pred - gt per axis, input px)
+BIAS_METRICS: tuple[str, ...] = ("bias_x", "bias_y")
+
+
+def metric(name: str) -> Metric:
+    """The :class:`Metric` of ``name``; any ``pckh@<alpha>`` is known even if not in the table.
+
+    >>> metric("rmse").heading, metric("pckh@0.2").label
+    ('RMSE (px)', 'PCKh@0.2')
+    """
+    if name in ALL_METRICS:
+        return ALL_METRICS[name]
+    if name.startswith("pckh@"):
+        float(name[5:])  # raises on a malformed alpha
+        return Metric(name, f"PCKh@{name[5:]}", True, "%")
+    raise ValueError(f"unknown metric {name!r}: expected one of {ALL_METRIC_NAMES} or 'pckh@<alpha>'")
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether a larger value of ``name`` is better (PCKh) or worse (RMSE, mean error).
+
+    Raises ``ValueError`` for a signed bias, which has no better direction (zero is best).
+    """
+    m = metric(name)
+    if m.higher_is_better is None:
+        raise ValueError(f"{name!r} has no better direction: a signed bias is best at zero")
+    return m.higher_is_better
 
 
 def _np(a, name: str, dtype=np.float64) -> np.ndarray:
@@ -109,6 +166,24 @@ def pckh_curve(pred, gt, visible, head_size, alphas: Sequence[float]) -> np.ndar
     return 100.0 * (e[None, :] <= a[:, None] * thr[None, :]).mean(axis=1)
 
 
+def bias(pred, gt, visible) -> np.ndarray:
+    """Signed mean error ``mean(pred - gt)`` over visible joints, x and y: ``-> (2,)`` input px (NaN if none).
+
+    >>> bias(np.ones((2, 1, 2)), np.zeros((2, 1, 2)), np.ones((2, 1), bool)).tolist()
+    [1.0, 1.0]
+    """
+    pred, gt, visible, _ = _check(pred, gt, visible)
+    d = (pred - gt)[visible]  # (V, 2)
+    return d.mean(0) if len(d) else np.full(2, np.nan)
+
+
+def median_bias(pred, gt, visible) -> np.ndarray:
+    """Signed median error per axis over visible joints: ``-> (2,)`` input px (robust to outliers)."""
+    pred, gt, visible, _ = _check(pred, gt, visible)
+    d = (pred - gt)[visible]
+    return np.median(d, axis=0) if len(d) else np.full(2, np.nan)
+
+
 def per_joint(pred, gt, visible, head_size, alphas: Sequence[float] = (0.1, 0.5)) -> dict[str, np.ndarray]:
     """Every metric per joint: ``{"rmse", "mean_error", "pckh@<alpha>"...: (K,)}`` (NaN: never visible)."""
     pred, gt, visible, head_size = _check(pred, gt, visible, head_size)
@@ -150,25 +225,39 @@ class Interval:
 
 
 def _metric_alphas(metrics: Sequence[str]) -> list[float]:
-    alphas = []
-    for m in metrics:
-        if m.startswith("pckh@"):
-            alphas.append(float(m[5:]))
-        elif m not in ("rmse", "mean_error"):
-            raise ValueError(f"unknown metric {m!r}: expected 'rmse', 'mean_error' or 'pckh@<alpha>'")
-    return alphas
+    return [float(metric(m).name[5:]) for m in metrics if metric(m).name.startswith("pckh@")]
+
+
+def frame_sum_columns(metrics: Sequence[str] = METRICS) -> list[str]:
+    """The column names of :func:`frame_sums` for ``metrics``.
+
+    Always ``n`` (visible joints), ``sq_error`` (sum of squared errors), ``error`` (sum of errors); then
+    ``dx``, ``dy`` (sums of signed errors pred - gt) if a bias metric is asked for; then
+    ``correct@<alpha>`` for each ``pckh@<alpha>``, in order.
+
+    >>> frame_sum_columns(["rmse", "pckh@0.5"]), frame_sum_columns(ALL_METRIC_NAMES)[3:]
+    (['n', 'sq_error', 'error', 'correct@0.5'], ['dx', 'dy', 'correct@0.1', 'correct@0.5'])
+    """
+    cols = ["n", "sq_error", "error"]
+    if any(metric(m).name in BIAS_METRICS for m in metrics):
+        cols += ["dx", "dy"]
+    return cols + [f"correct@{a:g}" for a in _metric_alphas(metrics)]
 
 
 def frame_sums(pred, gt, visible, head_size, metrics: Sequence[str] = METRICS, groups=None) -> np.ndarray:
-    """Per-frame sums every metric is a ratio of: ``-> (F, 3 + A)`` float64, F frames (or groups).
+    """Per-frame sums every metric is a ratio of: ``-> (F, C)`` float64, F frames (or groups).
 
-    Columns: number of visible joints, sum of squared errors, sum of errors, then the number of correct
-    joints for each ``pckh@alpha`` of ``metrics`` (in order). ``groups`` ``(N,)`` (any hashable labels)
-    merges the samples of a group into one bootstrap unit (sorted by label); default: one unit per sample.
+    Columns as :func:`frame_sum_columns` names them (``n``, ``sq_error``, ``error``, ``dx``/``dy`` when
+    a bias metric is asked for, then ``correct@<alpha>`` per PCKh). ``groups`` ``(N,)`` (any hashable
+    labels) merges the samples of a group into one bootstrap unit (sorted by label); default: one unit
+    per sample.
     """
     pred, gt, visible, head_size = _check(pred, gt, visible, head_size)
     e = joint_errors(pred, gt)
     cols = [visible.sum(1), np.where(visible, e**2, 0).sum(1), np.where(visible, e, 0).sum(1)]
+    if "dx" in frame_sum_columns(metrics):
+        d = np.where(visible[..., None], pred - gt, 0).sum(1)  # (N, 2)
+        cols += [d[:, 0], d[:, 1]]
     for a in _metric_alphas(metrics):
         cols.append(((e <= a * head_size[:, None]) & visible).sum(1))
     sums = np.stack(cols, axis=1).astype(np.float64)
@@ -183,20 +272,34 @@ def frame_sums(pred, gt, visible, head_size, metrics: Sequence[str] = METRICS, g
     return out
 
 
-def _metrics_from_sums(sums: np.ndarray, metrics: Sequence[str]) -> np.ndarray:
-    """``(..., 3 + A) -> (..., M)``: the metric values from summed columns (see :func:`frame_sums`)."""
-    n = sums[..., 0]
-    out, k = [], 3
+def from_sums(sums: np.ndarray, metrics: Sequence[str], columns: Sequence[str] | None = None) -> np.ndarray:
+    """``(..., C) -> (..., M)``: metric values from (summed) frame-sum columns.
+
+    ``columns``: the names of the last axis (``frame_sums.npz`` stores them); default
+    :func:`frame_sum_columns` of ``metrics``.
+
+    >>> from_sums(np.array([4.0, 16.0, 6.0, 2.0, -2.0]), ["rmse", "mean_error", "bias_x", "bias_y"],
+    ...           ["n", "sq_error", "error", "dx", "dy"]).tolist()
+    [2.0, 1.5, 0.5, -0.5]
+    """
+    pos = {c: i for i, c in enumerate(frame_sum_columns(metrics) if columns is None else columns)}
+    sums = np.asarray(sums, dtype=np.float64)
+    n = sums[..., pos["n"]]
+    source = {"rmse": "sq_error", "mean_error": "error", "bias_x": "dx", "bias_y": "dy"}
+    out = []
     with np.errstate(invalid="ignore", divide="ignore"):
         for m in metrics:
-            if m == "rmse":
-                out.append(np.sqrt(sums[..., 1] / n))
-            elif m == "mean_error":
-                out.append(sums[..., 2] / n)
-            else:
-                out.append(100.0 * sums[..., k] / n)
-                k += 1
+            name = metric(m).name
+            col = source.get(name) or f"correct@{float(name[5:]):g}"
+            if col not in pos:
+                raise ValueError(f"metric {name!r} needs column {col!r}, not among {list(pos)}")
+            v = sums[..., pos[col]] / n
+            out.append(np.sqrt(v) if name == "rmse" else (100.0 * v if name.startswith("pckh@") else v))
     return np.stack(out, axis=-1)
+
+
+def _metrics_from_sums(sums: np.ndarray, metrics: Sequence[str]) -> np.ndarray:
+    return from_sums(sums, metrics)
 
 
 def _resampled_sums(table: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -306,3 +409,242 @@ def paired_difference(pred_a, pred_b, gt, visible, head_size, **kwargs) -> dict[
     """
     r = summarize({"a": pred_a, "b": pred_b}, gt, visible, head_size, pairs=[("a", "b")], **kwargs)
     return r["differences"][("a", "b")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# two-level intervals: seeds (trainings) x test frames
+
+#: the interval method in one paragraph, for the book (the docstring of :func:`cell_estimates` has the maths)
+INTERVALS: str = (
+    "A cell (model, encoding) is trained once per seed; its value is the mean over its seeds. Its 95% "
+    "interval is t-based on the seed level: the between-seed standard error (the seeds' standard "
+    "deviation over the square root of their number) times the t quantile of the seed level (n - 1 "
+    "degrees of freedom for one cell, Welch's for a difference of two cells), combined in quadrature "
+    "with the normal quantile times the test-frame standard error that all runs share. The runs are "
+    "scored on the same test frames, so the seed-to-seed spread cannot show that part; a frame "
+    "bootstrap that resamples the frames once for every run measures it (each run's own frame noise is "
+    "already in the seed spread). A difference of two cells is paired on the frames; a difference of two "
+    "decoders is taken within each run first. With 2 to 5 seeds a bootstrap over seeds would under-cover "
+    "badly (3 seeds give 10 distinct resampled means); the t interval is honest at those sizes, and wide, "
+    "as it should be (the t quantile is 12.7 at 2 seeds, 4.3 at 3). A simulation in the test suite, "
+    "where training variance dominates, covers a zero effect in 95% of repetitions at 2 and 3 seeds; "
+    "the frame-only interval covers it in about 20%. With one seed per cell the interval covers the "
+    "frames only and is marked: it says nothing about another training."
+)
+
+
+@dataclass(frozen=True)
+class Estimate(Interval):
+    """A cell's (or a difference's) mean over seeds with its two-level interval.
+
+    ``seeds``: the per-run values (for a difference of cells: the per-run values of cell ``a``, and
+    ``seeds_b`` those of ``b``); ``n_seeds``: runs per cell (``(n_a, n_b)`` for a difference);
+    ``df``: the t interval's degrees of freedom (``inf``: frames only); ``se_seeds``/``se_frames``: the
+    two parts of the standard error; ``training_variance``: False when some cell had one seed, so the
+    interval covers the test frames only.
+    """
+
+    seeds: tuple[float, ...] = ()
+    seeds_b: tuple[float, ...] = ()
+    n_seeds: int | tuple[int, int] = 0
+    df: float = math.inf
+    se_seeds: float = 0.0
+    se_frames: float = 0.0
+    training_variance: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["seeds"], d["seeds_b"] = list(self.seeds), list(self.seeds_b)
+        return d
+
+
+def _stack(tables: Sequence[np.ndarray], name: str) -> np.ndarray:
+    if len(tables) == 0:
+        raise ValueError(f"{name}: at least one run's frame-sum table is needed")
+    arr = np.stack([np.asarray(t, dtype=np.float64) for t in tables])  # (n, G, C)
+    if arr.ndim != 3:
+        raise ValueError(f"{name}: each table must be (G, C), got {arr.shape[1:]}")
+    return arr
+
+
+def _frame_counts(G: int, n_resamples: int, seed: int) -> np.ndarray:
+    """``(B, G)``: how often each frame is drawn in each resample (one draw shared by every run)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(G, np.full(G, 1.0 / G), size=n_resamples).astype(np.float64)
+
+
+def _replicates(arr: np.ndarray, counts: np.ndarray, metrics, columns) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run values ``(n, M)`` on all frames and their frame-bootstrap replicates ``(B, n, M)``."""
+    point = from_sums(arr.sum(1), metrics, columns)
+    boot = from_sums(np.einsum("bg,ngc->bnc", counts, arr), metrics, columns)
+    return point, boot
+
+
+def _shared_cov(x: np.ndarray, y: np.ndarray, same: bool) -> np.ndarray:
+    """Mean frame covariance ``(M,)`` between the runs of ``x`` ``(B, n, M)`` and ``y`` ``(B, m, M)``,
+    leaving out each run's covariance with itself when ``same`` (what a run's own noise contributes)."""
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    cov = np.einsum("bim,bjm->ijm", xc, yc) / (len(x) - 1)  # (n, m, M)
+    if not same:
+        return cov.mean((0, 1))
+    n = x.shape[1]
+    return (cov.sum((0, 1)) - np.einsum("iim->m", cov)) / (n * (n - 1))
+
+
+def _interval(value, seeds_var, frame_var, df_terms, confidence, frames_only) -> tuple[float, ...]:
+    """``(low, high, df, se_seeds, se_frames)`` of a t interval; df from the seed terms only (Welch)."""
+    se2 = seeds_var + frame_var
+    df = math.inf if frames_only or df_terms <= 0 else seeds_var**2 / df_terms
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    q = z if math.isinf(df) else float(stats.t.ppf(0.5 + confidence / 2, df))
+    if frames_only:
+        half = z * math.sqrt(max(se2, 0.0))
+    else:  # each part at its own quantile: t for the estimated seed variance, z for the frame part
+        half = math.hypot(q * math.sqrt(max(seeds_var, 0.0)), z * math.sqrt(max(frame_var, 0.0)))
+    return value - half, value + half, df, math.sqrt(max(seeds_var, 0.0)), math.sqrt(max(frame_var, 0.0))
+
+
+def _combine(parts, metrics, confidence, frames_only) -> dict[str, Estimate]:
+    """``sum_k sign_k * mean over the runs of part k``, per metric, with its two-level interval.
+
+    ``parts``: ``[(sign, point (n_k, M), boot (B, n_k, M))]``. See :func:`cell_estimates`.
+    """
+    ns = [len(p) for _, p, _ in parts]
+    only_frames = frames_only or min(ns) < 2
+    value = sum(s * p.mean(0) for s, p, _ in parts)
+    var = [p.var(0, ddof=1) / len(p) if len(p) > 1 else np.zeros(p.shape[1]) for _, p, _ in parts]
+    if only_frames:  # the whole frame variance of the estimate, nothing from the seeds
+        total = sum(s * b.mean(1) for s, _, b in parts)  # (B, M)
+        frame_var, seeds_var, df_terms = total.var(0, ddof=1), np.zeros_like(value), np.zeros_like(value)
+    else:  # only the frame variance the runs share: each run's own is already in the seed spread
+        frame_var = sum(
+            si * sj * _shared_cov(bi, bj, same=i == j)
+            for i, (si, _, bi) in enumerate(parts)
+            for j, (sj, _, bj) in enumerate(parts)
+        )
+        frame_var = np.maximum(frame_var, 0.0)
+        seeds_var = sum(var)
+        df_terms = sum(v**2 / (n - 1) for v, n in zip(var, ns, strict=True))
+    out = {}
+    for j, m in enumerate(metrics):
+        low, high, df, se_s, se_f = _interval(
+            float(value[j]), float(seeds_var[j]), float(frame_var[j]), float(df_terms[j]), confidence,
+            only_frames,
+        )  # fmt: skip
+        out[m] = Estimate(
+            float(value[j]), low, high,
+            seeds=tuple(float(x) for x in parts[0][1][:, j]),
+            seeds_b=tuple(float(x) for x in parts[1][1][:, j]) if len(parts) > 1 else (),
+            n_seeds=ns[0] if len(ns) == 1 else (ns[0], ns[1]),
+            df=df, se_seeds=se_s, se_frames=se_f, training_variance=not only_frames,
+        )  # fmt: skip
+    return out
+
+
+def cell_estimates(
+    tables: Sequence[np.ndarray],
+    metrics: Sequence[str],
+    columns: Sequence[str] | None = None,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    frames_only: bool = False,
+) -> dict[str, Estimate]:
+    """One cell (the runs of one model and encoding, one per seed): mean over seeds, two-level interval.
+
+    Args:
+        tables: one ``(G, C)`` :func:`frame_sums` table per run, all on the SAME sorted frame groups
+            (row ``g`` is the same test frame in every run).
+        metrics: metric names; ``columns``: the tables' column names (default: those of
+            ``ALL_METRIC_NAMES``, as ``frame_sums.npz`` stores them).
+        frames_only: ignore the seed level (the frame-only interval, for comparison).
+
+    Method: the run values ``v_i`` (metric on all frames) have mean ``v``. With ``n >= 2`` seeds,
+    ``se^2 = s^2 / n + c``: ``s^2`` the between-seed variance (it already holds each run's own frame
+    noise) and ``c`` the frame variance the runs share, the mean frame-bootstrap covariance of two
+    different runs (frames resampled once for all runs); the interval is
+    ``v +- sqrt((t(n - 1) s / sqrt(n))^2 + (z sqrt(c))^2)``: each part at its own quantile. In
+    simulation (2 seeds, shared frame variance 1/7 of the seed part) one t quantile with Satterthwaite's
+    df covered 87%, one t(n - 1) quantile for both parts 100%; this covers 95%. With one seed (or
+    ``frames_only``): ``v +- z sd``, ``sd`` the frame-bootstrap standard deviation of ``v``, and
+    ``training_variance=False``.
+
+    Example:
+        >>> t = [np.array([[1.0, 1.0, v]] * 4) for v in (1.0, 2.0, 3.0)]  # 3 seeds, 4 frames each
+        >>> e = cell_estimates(t, ["mean_error"], ["n", "sq_error", "error"])["mean_error"]
+        >>> e.value, e.seeds, e.n_seeds, round(e.high - e.value, 3)  # t(2) * 1 / sqrt(3)
+        (2.0, (1.0, 2.0, 3.0), 3, 2.484)
+    """
+    arr = _stack(tables, "tables")
+    columns = frame_sum_columns(ALL_METRIC_NAMES) if columns is None else columns
+    counts = _frame_counts(arr.shape[1], n_resamples, seed)
+    point, boot = _replicates(arr, counts, metrics, columns)
+    return _combine([(1, point, boot)], metrics, confidence, frames_only)
+
+
+def cell_difference_estimates(
+    tables_a: Sequence[np.ndarray],
+    tables_b: Sequence[np.ndarray],
+    metrics: Sequence[str],
+    columns: Sequence[str] | None = None,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    frames_only: bool = False,
+) -> dict[str, Estimate]:
+    """``mean(a) - mean(b)`` of two cells (claim 2: between trainings), paired on the test frames.
+
+    As :func:`cell_estimates`, with the seed part ``s_a^2 / n_a + s_b^2 / n_b`` at Welch's
+    ``df = (sum s_k^2/n_k)^2 / sum((s_k^2/n_k)^2 / (n_k - 1))`` and ``c`` the shared frame variance of the
+    difference (the same resampled frames enter every run of both cells, so what the two cells share
+    cancels). A cell with one seed makes it the frame-only interval, ``training_variance=False``.
+    """
+    a, b = _stack(tables_a, "tables_a"), _stack(tables_b, "tables_b")
+    if a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"the cells' tables differ in shape: {a.shape[1:]} and {b.shape[1:]}")
+    columns = frame_sum_columns(ALL_METRIC_NAMES) if columns is None else columns
+    counts = _frame_counts(a.shape[1], n_resamples, seed)
+    pa, ba = _replicates(a, counts, metrics, columns)
+    pb, bb = _replicates(b, counts, metrics, columns)
+    return _combine([(1, pa, ba), (-1, pb, bb)], metrics, confidence, frames_only)
+
+
+def within_run_difference_estimates(
+    tables_a: Sequence[np.ndarray],
+    tables_b: Sequence[np.ndarray],
+    metrics: Sequence[str],
+    columns: Sequence[str] | None = None,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    frames_only: bool = False,
+) -> dict[str, Estimate]:
+    """``metric(a) - metric(b)`` within each run (claim 1: two decoders on the same heatmaps), combined
+    over the seeds as one cell of per-run differences (:func:`cell_estimates`; df = n - 1 when the
+    seeds dominate). ``tables_a[i]`` and ``tables_b[i]`` are the same run."""
+    a, b = _stack(tables_a, "tables_a"), _stack(tables_b, "tables_b")
+    if a.shape != b.shape:
+        raise ValueError(f"within-run differences need the same runs and frames: {a.shape} vs {b.shape}")
+    columns = frame_sum_columns(ALL_METRIC_NAMES) if columns is None else columns
+    counts = _frame_counts(a.shape[1], n_resamples, seed)
+    pa, ba = _replicates(a, counts, metrics, columns)
+    pb, bb = _replicates(b, counts, metrics, columns)
+    return _combine([(1, pa - pb, ba - bb)], metrics, confidence, frames_only)
+
+
+def cell_estimate(tables, metric: str, columns=None, **kwargs) -> Estimate:
+    """:func:`cell_estimates` for one metric."""
+    return cell_estimates(tables, [metric], columns, **kwargs)[metric]
+
+
+def cell_difference(tables_a, tables_b, metric: str, columns=None, **kwargs) -> Estimate:
+    """:func:`cell_difference_estimates` for one metric."""
+    return cell_difference_estimates(tables_a, tables_b, [metric], columns, **kwargs)[metric]
+
+
+def within_run_difference(tables_a, tables_b, metric: str, columns=None, **kwargs) -> Estimate:
+    """:func:`within_run_difference_estimates` for one metric."""
+    return within_run_difference_estimates(tables_a, tables_b, [metric], columns, **kwargs)[metric]

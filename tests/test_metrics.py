@@ -165,3 +165,27 @@ def test_interval_helpers():
     assert M.Interval(0.1, -0.1, 0.3).excludes_zero() == 0
     assert f"{iv:.1f}" == "1.0 [0.5, 1.5]"
     assert M.higher_is_better("pckh@0.1") and not M.higher_is_better("rmse")
+
+
+def test_metric_table_and_bias_probe():
+    assert list(M.METRICS) == ["pckh@0.1", "pckh@0.5", "rmse", "mean_error"]
+    assert set(M.ALL_METRIC_NAMES) == {*M.METRICS, "bias_x", "bias_y"}
+    assert M.ALL_METRICS["rmse"].heading == "RMSE (px)" and M.metric("pckh@0.5").heading == "PCKh@0.5 (%)"
+    with pytest.raises(ValueError, match="no better direction"):
+        M.higher_is_better("bias_x")
+    pred, gt, vis, head = _hand_made()
+    # visible signed offsets: (3,4), (0,0), (6,8), (0,1), (0,0) -> mean (9/5, 13/5), median (0, 1)
+    np.testing.assert_allclose(M.bias(pred, gt, vis), [9 / 5, 13 / 5])
+    np.testing.assert_allclose(M.median_bias(pred, gt, vis), [0.0, 1.0])
+    s = M.frame_sums(pred, gt, vis, head, metrics=M.ALL_METRIC_NAMES)
+    assert M.frame_sum_columns(M.ALL_METRIC_NAMES) == ["n", "sq_error", "error", "dx", "dy", "correct@0.1",
+                                                       "correct@0.5"]  # fmt: skip
+    np.testing.assert_allclose(s[:, 3:5], [[9, 12], [0, 1]])
+    v = M.from_sums(s.sum(0), M.ALL_METRIC_NAMES, M.frame_sum_columns(M.ALL_METRIC_NAMES))
+    expect = [M.pckh(pred, gt, vis, head, 0.1), M.pckh(pred, gt, vis, head, 0.5), M.rmse(pred, gt, vis),
+              M.mean_error(pred, gt, vis), 9 / 5, 13 / 5]  # fmt: skip
+    np.testing.assert_allclose(v, expect)
+    r = M.summarize({"p": pred}, gt, vis, head, metrics=["bias_x", "rmse"], n_resamples=50)
+    assert r["metrics"]["p"]["bias_x"].value == pytest.approx(9 / 5)
+    with pytest.raises(ValueError, match="needs column"):
+        M.from_sums(s, ["bias_x"], ["n", "sq_error", "error"])
