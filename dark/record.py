@@ -80,7 +80,10 @@ def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) 
         "profile": plan.profile,
         "command": f"dark book --profile {plan.profile}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "provenance": collect(profile=plan.profile, data=str(cwd / data) if data else None, started=None),
+        "provenance": {
+            **collect(profile=plan.profile, data=str(cwd / data) if data else None, started=None),
+            "data": data,  # relative to the work folder: no machine path in the repository
+        },
         "steps": steps,
         "wall_time_s": round(sum(t for t in steps.values() if t is not None), 1),
         "runs": names,

@@ -100,7 +100,8 @@ def test_plan_picks_profile_values_expands_templates_and_orders_dependencies(pro
     plan = _plan(project, "quick")
     assert [s.id for s in plan.steps] == ["make", "read"]  # `read` is listed first but needs `make`
     make = plan.step("make")
-    assert make.parameters == {"value": 5, "out": str(project / "work" / "quick" / "a.txt")}
+    # notebooks get paths relative to the work folder (where the kernels run); outputs stay absolute
+    assert make.parameters == {"value": 5, "out": "quick/a.txt"}
     assert make.notebook == project / "notebooks" / "make.md"
     assert make.outputs == (project / "work" / "quick" / "a.txt",)
     assert plan.about == "small"
@@ -127,27 +128,76 @@ def test_plan_errors_name_the_problem(project, edit, message):
         _plan(project)
 
 
-def test_the_books_plan_resolves_for_every_profile():
+def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table():
+    from dark import profiles
+    from dark.runs import run_name
+
     for profile in pipeline.PROFILES:
+        table = profiles.PROFILES[profile]
         plan = load_plan(ROOT / "notebooks" / "pipeline.yml", profile, work="/w", root=ROOT)
         ids = [s.id for s in plan.steps]
         trains = [s for s in plan.steps if s.notebook.name == "03_train.md"]
-        assert {(s.parameters["model"], s.parameters["encoding"]) for s in trains} == {
-            ("sh", "quantized"),
-            ("sh", "unbiased"),
-            ("hrnet", "quantized"),
-            ("hrnet", "unbiased"),
-        }
-        assert len({s.parameters["out"] for s in trains}) == 4
+        got = [(s.parameters["model"], s.parameters["encoding"], s.parameters["seed"]) for s in trains]
+        assert got == table.runs()
+        assert all(isinstance(s.parameters["seed"], int) for s in trains)  # a number, not "1314"
+        assert [s.id for s in trains] == [f"03_train-{run_name(*r)}" for r in table.runs()]
+        assert [s.parameters["out"] for s in trains] == [
+            f"runs/{profile}/{run_name(*r)}" for r in table.runs()
+        ]
         for s in trains:
-            assert (
-                s.parameters["config"] == profile and s.parameters["data"] == f"/w/data/generated/{profile}"
-            )
+            assert s.parameters["config"] == profile and s.parameters["data"] == f"data/generated/{profile}"
+            assert s.outputs == (Path(f"/w/runs/{profile}/{s.id.removeprefix('03_train-')}/best.pt"),)
             assert ids.index("02_data") < ids.index(s.id) < ids.index("04_evaluate")
-        assert sorted(plan.step("04_evaluate").parameters["runs"]) == sorted(
-            s.parameters["out"] for s in trains
-        )
+        evaluate = plan.step("04_evaluate")
+        assert set(evaluate.needs) == {"02_data", *(s.id for s in trains)}  # `needs: [03_train]` = all
+        assert evaluate.parameters["runs"] == [s.parameters["out"] for s in trains]
         assert plan.about, "every profile says what it means"
+    assert len(profiles.PROFILES["cpu"].seeds) == 3  # the evidence profile replicates every cell
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_parameter_holds_the_machines_absolute_folders(tmp_path):
+    work = tmp_path / "somewhere" / "work"
+    for profile in pipeline.PROFILES:
+        plan = load_plan(ROOT / "notebooks" / "pipeline.yml", profile, work=work, root=ROOT)
+        for step in plan.steps:
+            absolute = [v for v in _strings(step.parameters) if Path(v).is_absolute()]
+            assert not absolute, (step.id, absolute)
+    # the HUMAN4D root a user passes is theirs to show; everything of the build is relative
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "quick", work=work, root=ROOT)
+    assert plan.step("04_evaluate").parameters["data"] == "data/generated/quick"
+
+
+def test_adding_a_seed_adds_steps_and_leaves_the_others_hashes_alone(monkeypatch):
+    from dataclasses import replace
+
+    from dark import profiles
+
+    def hashes(plan):
+        out = {}
+        for s in plan.steps:
+            out[s.id] = step_hash(s, out)
+        return out
+
+    before = hashes(load_plan(ROOT / "notebooks" / "pipeline.yml", "quick", work="/w", root=ROOT))
+    quick = profiles.PROFILES["quick"]
+    monkeypatch.setitem(profiles.PROFILES, "quick", replace(quick, seeds=(*quick.seeds, 99)))
+    after = hashes(load_plan(ROOT / "notebooks" / "pipeline.yml", "quick", work="/w", root=ROOT))
+    new = set(after) - set(before)
+    assert new == {f"03_train-{m}-{e}-s99" for m, e in quick.cells}
+    trains = [k for k in before if k.startswith("03_train-")]
+    assert all(before[k] == after[k] for k in trains)  # the finished trainings stay up to date
+    assert before["04_evaluate"] != after["04_evaluate"]  # the evaluation takes the new runs in
 
 
 def test_data_root_switches_the_data_step_source(tmp_path):
@@ -196,7 +246,7 @@ def _fake_executor(calls):
 def test_skips_up_to_date_steps_and_reruns_only_what_depends_on_an_edit(project):
     out, calls, lines = project / "out", [], []
     run = lambda **kw: pipeline.execute_plan(  # noqa: E731
-        _plan(project), out, cwd=project, execute=_fake_executor(calls), log=lines.append, **kw
+        _plan(project), out, cwd=project / "work", execute=_fake_executor(calls), log=lines.append, **kw
     )
     assert run().executed == ["make", "read"]
     assert run().skipped == ["make", "read"] and calls == ["make", "read"]
@@ -227,7 +277,7 @@ def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
         (project / "notebooks" / "make.md").read_text().replace("value * 2", "value * -2")
     )
     with pytest.raises(pipeline.StepFailed) as info:
-        pipeline.execute_plan(_plan(project), out, cwd=project, quiet=True, log=lines.append)
+        pipeline.execute_plan(_plan(project), out, cwd=project / "work", quiet=True, log=lines.append)
     message = str(info.value)
     assert "step 2/2 'read' failed" in message and "read.md" in message
     assert "AssertionError: negative" in message and "cell " in message
@@ -251,7 +301,7 @@ def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
     # fix the downstream notebook: the rerun resumes at `read`
     read_md = project / "notebooks" / "read.md"
     read_md.write_text(read_md.read_text().replace("assert x >= 0", "assert x <= 0"))
-    report = pipeline.execute_plan(_plan(project), out, cwd=project, quiet=True, log=lines.append)
+    report = pipeline.execute_plan(_plan(project), out, cwd=project / "work", quiet=True, log=lines.append)
     assert report.executed == ["read"] and report.skipped == ["make"]
     assert (data / "b.txt").read_text() == "-5"
     assert not partial.exists()
@@ -298,7 +348,7 @@ def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
     out, calls, lines = project / "out", [], []
     data = project / "work" / "smoke"
     execute = _fake_executor(calls)
-    pipeline.execute_plan(_plan(project), out, cwd=project, execute=execute, log=lines.append)
+    pipeline.execute_plan(_plan(project), out, cwd=project / "work", execute=execute, log=lines.append)
     (data / "partial").mkdir()
     (data / "partial" / "epoch1.pt").write_text("x")
 
@@ -311,13 +361,13 @@ def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
     raw["steps"][1]["parameters"]["value"] = {"smoke": 4, "quick": 5}
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(pipeline.StepFailed, match="RuntimeError: killed"):
-        pipeline.execute_plan(_plan(project), out, cwd=project, execute=crash, log=lines.append)
+        pipeline.execute_plan(_plan(project), out, cwd=project / "work", execute=crash, log=lines.append)
     assert not (data / "a.txt").exists() and not (data / "partial").exists()
     assert any("removed" in line and "partial" in line for line in lines)
     # what the crashed execution left is kept for the resume (same inputs)
     (data / "partial").mkdir()
     (data / "partial" / "epoch1.pt").write_text("x")
-    report = pipeline.execute_plan(_plan(project), out, cwd=project, execute=execute, log=lines.append)
+    report = pipeline.execute_plan(_plan(project), out, cwd=project / "work", execute=execute, log=lines.append)
     assert report.executed == ["make", "read"] and (data / "partial" / "epoch1.pt").exists()
     # a clean path outside the work folder is refused
     raw["steps"][1]["clean"] = ["/elsewhere"]
