@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from dark import codecs, skeleton
+from dark import codecs, device, profiles, runs, skeleton
 from dark.data import Sample
-from dark.train import batch_targets, cli, heatmap_loss, load_model, load_split, resolve_config, train
+from dark.data.dataset import prepare_input
+from dark.runs import load_model
+from dark.train import cli, heatmap_loss, load_split, resolve_config, train
 
 TIMING = ("time_s", "images_per_s")
 
@@ -68,17 +70,23 @@ def test_loss_is_the_weighted_mse_summed_over_stacks():
     assert heatmap_loss(outputs, targets, weights).item() == pytest.approx(0.5 + 2.0)
 
 
-@pytest.mark.parametrize("encoding", ["unbiased", "quantized"])
+@pytest.mark.parametrize("encoding", ["unbiased", "quantized", "ceil"])
 def test_targets_are_gaussians_at_the_joints_on_the_original_grid(encoding):
-    config = resolve_config("sh", encoding, "input", "quick", None, None, 2e-3, 0)
+    config = resolve_config("sh", encoding, "quick", None, None, 2e-3, 0)
     assert config["heatmap_stride"] == 8 and config["heatmap_size"] == [20, 40]
+    assert config["grid"] == (None if encoding == "unbiased" else "input")
     joints = torch.tensor([[[101.3, 57.8], [10.0, 300.0]]])  # the second is below the map
     visible = torch.tensor([[True, True]])
-    targets, weights = batch_targets(joints, visible, config)
+    targets, weights = codecs.Codec.from_config(config).targets(joints, visible)
     assert targets.shape == (1, 2, 20, 40)
     assert weights.tolist() == [[1.0, 0.0]] and targets[0, 1].abs().max() == 0
     # independent: the centre is the joint / 8, rounded on the 160x320 input grid when quantized
-    centre = joints[0, 0] if encoding == "unbiased" else torch.round(joints[0, 0])
+    rounded = {
+        "unbiased": joints[0, 0],
+        "quantized": torch.floor(joints[0, 0] + 0.5),
+        "ceil": torch.ceil(joints[0, 0]),
+    }
+    centre = rounded[encoding]
     cx, cy = (centre / 8).tolist()
     ys, xs = torch.meshgrid(torch.arange(20.0), torch.arange(40.0), indexing="ij")
     expected = torch.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * 2.0**2))
@@ -101,13 +109,14 @@ def test_split_is_area_averaged_to_the_network_input(data):
 # ---------------------------------------------------------------- determinism and the run directory
 
 
-def test_same_seed_same_data_gives_identical_runs(data, tmp_path):
-    a, b = run(data, tmp_path / "a"), run(data, tmp_path / "b")
+@pytest.mark.parametrize("precision", [None, "auto"])  # the smoke profile's, and the quick/cpu one's
+def test_same_seed_same_data_gives_identical_runs(data, tmp_path, precision):
+    a, b = run(data, tmp_path / "a", precision=precision), run(data, tmp_path / "b", precision=precision)
     assert records(a) == records(b)
     last_a, last_b = (torch.load(r / "last.pt", weights_only=True) for r in (a, b))
     for key, value in last_a["model"].items():
         assert torch.equal(value, last_b["model"][key]), key
-    c = run(data, tmp_path / "c", seed=7)
+    c = run(data, tmp_path / "c", seed=7, precision=precision)
     assert records(c)[0]["train_loss"] != records(a)[0]["train_loss"]
 
 
@@ -118,6 +127,9 @@ def test_run_directory(data, tmp_path):
     assert config["input_size"] == [80, 160] and config["heatmap_size"] == [20, 40]
     assert config["heatmap_stride"] == 8 and config["sigma"] == 2.0 and config["scaling"] == "stride"
     assert config["n_train"] == 32 and config["n_val"] == 16 and config["lr"] == 2e-3
+    smoke = profiles.PROFILES["smoke"].recipe.precision
+    assert config["precision"] == device.resolve_precision("cpu", smoke) and config["seed"] == 1314
+    assert (config["grid"], config["rounding"], config["profile"]) == ("input", "nearest", "smoke")
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2, 3]
     for r in lines:
@@ -141,8 +153,8 @@ def test_load_model_reproduces_the_best_validation_score(data, tmp_path):
     model, config = load_model(out, "best")
     assert not model.training and config["model"] == "hrnet"
     split = load_split(data, "val", config["input_size"])
-    with torch.no_grad():
-        heatmaps = model(split["depth"])[-1]
+    with torch.no_grad(), device.autocast("cpu", config["precision"]):  # as the validation ran
+        heatmaps = model(prepare_input(split["depth"], config["input_size"]))[-1].float()
     assert heatmaps.shape == (16, 18, 20, 40)
     coords, _ = codecs.decode(heatmaps, "dark", sigma=2.0)
     pred = coords.double().numpy() * 8  # heatmap px -> original input px
@@ -153,6 +165,47 @@ def test_load_model_reproduces_the_best_validation_score(data, tmp_path):
     pckh = 100 * (correct & visible).sum() / visible.sum()
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert pckh == pytest.approx(lines[config["best_epoch"] - 1]["val_pckh@0.5"], abs=1e-9)
+    assert lines[config["best_epoch"] - 1]["val_decoders"]["dark"]["pckh@0.5"] == pytest.approx(
+        pckh, abs=1e-9
+    )
+
+
+def test_every_decoder_is_scored_at_every_epoch(data, tmp_path):
+    out = run(data, tmp_path / "run", epochs=1, precision="fp32")
+    (line,) = [json.loads(x) for x in (out / runs.METRICS).read_text().splitlines()]
+    scores = line["val_decoders"]
+    assert list(scores) == list(codecs.DECODERS)
+    model, config = load_model(out, "last")
+    assert config["precision"] == "fp32"
+    split = load_split(data, "val", config["input_size"])
+    with torch.no_grad():
+        maps = model(prepare_input(split["depth"], config["input_size"]))[-1]
+    gt, vis = split["joints"].double().numpy(), split["visible"].numpy()
+    for name in ("argmax", "dark"):  # independent: decode, times the stride, signed mean over visible joints
+        xy = codecs.decode(maps, name, sigma=2.0)[0].double().numpy() * 8
+        bias = (xy - gt)[vis].mean(0)
+        rmse = np.sqrt((((xy - gt) ** 2).sum(-1))[vis].mean())
+        assert scores[name]["bias_x"] == pytest.approx(bias[0], abs=1e-6)
+        assert scores[name]["bias_y"] == pytest.approx(bias[1], abs=1e-6)
+        assert scores[name]["rmse"] == pytest.approx(rmse, rel=1e-6)
+    assert scores["dark"]["rmse"] == pytest.approx(line["val_rmse"], rel=1e-12)
+
+
+def test_profiles_encodings_and_the_old_grid_spelling():
+    cfg = resolve_config("hrnet", "quantized", "cpu", None, None, 2e-3, 3, grid="heatmap", precision="bf16")
+    assert (cfg["encoding"], cfg["grid"], cfg["rounding"]) == ("quantized-heatmap", "heatmap", "nearest")
+    assert (cfg["profile"], cfg["model_config"], cfg["precision"], cfg["seed"]) == ("cpu", "quick", "bf16", 3)
+    assert cfg["epochs"] == profiles.PROFILES["cpu"].recipe.epochs
+    with pytest.raises(ValueError, match="rounds on the input grid"):
+        resolve_config("sh", "ceil", "quick", None, None, 2e-3, 0, grid="heatmap")
+
+
+def test_random_rounding_is_a_function_of_seed_and_epoch(data, tmp_path):
+    a = run(data, tmp_path / "a", epochs=1, encoding="random-heatmap", precision="fp32")
+    b = run(data, tmp_path / "b", epochs=1, encoding="random-heatmap", precision="fp32")
+    c = run(data, tmp_path / "c", epochs=1, encoding="quantized-heatmap", precision="fp32")
+    assert records(a) == records(b)
+    assert records(a)[0]["train_loss"] != records(c)[0]["train_loss"]
 
 
 def test_resume_of_a_finished_run_changes_nothing(data, tmp_path):
