@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ._maps import first_max, inside_window, window
 
-__all__ = ["argmax", "gaussian_fit", "local_com", "standard", "standard_2nd"]
+__all__ = ["argmax", "gaussian_fit", "local_com", "standard", "standard_2nd", "standard_top2"]
 
 
 def peak_of(maps: Tensor, peak: Tensor | None) -> Tensor:
@@ -54,7 +54,8 @@ def standard(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) ->
 
 
 def standard_2nd(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
-    """The seed's eq. (2): ``m + 0.25 (s - m) / ||s - m||``: ``(N, H, W) -> (N, 2)``.
+    """The DARK paper's "Standard" shift: ``m + 0.25 (s - m) / ||s - m||``: ``(N, H, W) -> (N, 2)``
+    (``book/codecs.md``).
 
     ``s`` is the largest of the (in-map) 8 neighbours of the argmax ``m``, the first in row-major order
     on ties; on the border only the neighbours inside the map compete. A 1 x 1 map keeps ``m``.
@@ -70,6 +71,26 @@ def standard_2nd(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None
     norm = d.norm(dim=1, keepdim=True)
     has = inside.reshape(-1, 9).any(dim=1, keepdim=True)
     return m + torch.where(has, 0.25 * d / norm.clamp_min(1.0), torch.zeros_like(d))
+
+
+def standard_top2(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
+    """Standard from the global top-2 pixels (the reproduced report's code): ``(N, H, W) -> (N, 2)``.
+
+    ``m + 0.25 (s - m) / ||s - m||`` with ``m`` the argmax and ``s`` the second-highest pixel of the
+    WHOLE map (the first in row-major order among the pixels other than ``m`` with the largest
+    value), not of ``m``'s 8 neighbours as in :func:`standard_2nd`; on a smooth single-peaked map the
+    two agree. A 1-pixel map keeps ``m``. Reads the whole map, so ``maps`` must be finite (sanitised).
+    """
+    n = maps.shape[0]
+    peak = peak_of(maps, peak)
+    m = peak_xy(maps, peak)
+    flat = maps.reshape(n, -1)
+    if flat.shape[1] < 2:
+        return m
+    others = flat.scatter(1, peak[:, None], torch.finfo(flat.dtype).min)  # a copy with m removed
+    second = first_max(others)[0]
+    d = peak_xy(maps, second) - m
+    return m + 0.25 * d / d.norm(dim=1, keepdim=True)
 
 
 def local_com(

@@ -1,4 +1,4 @@
-"""Decoders that weigh the whole map: com, soft_argmax, mom.
+"""Decoders that weigh the whole map: com, soft_argmax, soft_argmax_debiased, mom.
 
 Each reduces a weight map to its two marginals (one read per axis, in the maps' precision, each sum
 short), then works on the ``(N, W)`` and ``(N, H)`` marginals in float64. Inputs are ``(N, H, W)``
@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .local import peak_of
 
-__all__ = ["com", "mom", "soft_argmax"]
+__all__ = ["com", "mom", "soft_argmax", "soft_argmax_debiased"]
 
 
 def _marginals(weights: Tensor) -> tuple[Tensor, Tensor]:
@@ -40,7 +40,8 @@ def _median(marginal: Tensor) -> Tensor:
 
 
 def com(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
-    """Centre of mass of ``max(h, 0)`` over the whole map: ``(N, H, W) -> (N, 2)`` (the seed's eq. 4)."""
+    """Centre of mass of ``max(h, 0)`` over the whole map: ``(N, H, W) -> (N, 2)`` (the DARK paper's
+    centre-of-mass baseline; ``book/codecs.md``)."""
     cols, rows = _marginals(maps.clamp_min(0))
     return torch.stack([_mean(cols), _mean(rows)], dim=1)
 
@@ -61,6 +62,48 @@ def soft_argmax(
     weights = (maps * beta).sub_(top * beta).exp_()  # exp(beta (h - max)) <= 1: one new tensor
     cols, rows = _marginals(weights)
     return torch.stack([_mean(cols), _mean(rows)], dim=1)
+
+
+def soft_argmax_debiased(
+    maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None, beta: float = 20.0
+) -> Tensor:
+    """Soft-argmax without its pull towards the map centre: ``(N, H, W) -> (N, 2)``.
+
+    Gu, Yang & Yao, "Removing the Bias of Integral Pose Regression", ICCV 2021 (mmpose's
+    ``IntegralRegressionHead(debias=True)``). The softmax gives every pixel at least the weight of a
+    zero logit, ``exp(0) / C`` with ``C = sum_i exp(beta h_i)``: a uniform background of total mass
+    ``r = P / C`` (``P = H W`` pixels) whose mean is the map centre ``x_c = (W - 1) / 2``. With the
+    rest of the mass symmetric about the keypoint ``mu``, the soft-argmax is
+    ``J = r x_c + (1 - r) mu``, so
+
+        ``mu = (J - r x_c) / (1 - r) = (C J - P x_c) / (C - P)``  (likewise in y).
+
+    mmpose writes the same correction in coordinates normalised to ``[0, 1]`` as
+    ``C / (C - 1) (J - 1 / (2 C))``, Gu et al.'s continuous form, in which the map has unit area and
+    ``C`` is the integral of ``exp``; there ``C`` is the MEAN of ``exp`` over the pixels, which is
+    ``C / P`` here. (mmpose's head sums instead of averaging, which weakens the correction by the factor
+    ``P``; this project uses the exact discrete form above and tests it on synthetic Gaussians.)
+
+    ``C`` is computed as ``exp(beta max h) sum_i exp(beta (h_i - max h))``, so ``r`` underflows to 0
+    (no correction, the plain soft-argmax) when the background weight is negligible, e.g. for maps of
+    peak about 1 at the default ``beta = 20`` (the same temperature as ``soft_argmax``; the correction
+    matters at small ``beta``, e.g. mmpose's default 1, where the background holds most of the mass
+    and the correction ``1 / (1 - r)`` amplifies noise accordingly). Where ``1 - r < 1e-6`` (no mass
+    above the zero background: ``C <= P``, e.g. a mostly negative map, where the derivation does not
+    hold) the plain soft-argmax is returned; the result is clipped to the map, ``[0, W - 1] x [0, H - 1]``.
+    """
+    n, h, w = maps.shape
+    top = maps.reshape(n, -1).gather(1, peak_of(maps, peak)[:, None]).reshape(n, 1, 1)
+    weights = (maps * beta).sub_(top * beta).exp_()
+    cols, rows = _marginals(weights)
+    plain = torch.stack([_mean(cols), _mean(rows)], dim=1)
+    total = cols.sum(dim=1)  # sum_i exp(beta (h_i - max)), in [1, P]
+    r = (h * w) * torch.exp(-beta * top.reshape(n).to(torch.float64)) / total
+    centre = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=torch.float64, device=maps.device)
+    ok = (r < 1 - 1e-6)[:, None]
+    r = torch.where(ok, r[:, None], torch.zeros_like(r[:, None]))
+    out = torch.where(ok, (plain - r * centre) / (1 - r), plain)
+    return torch.minimum(out.clamp_min(0.0), centre * 2)
 
 
 def mom(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:

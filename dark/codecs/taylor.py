@@ -31,7 +31,7 @@ from torch import Tensor
 from ._maps import window
 from .local import peak_of, peak_xy
 
-__all__ = ["blur_kernel", "dark", "dark_udp", "matched_kernel_size"]
+__all__ = ["blur_kernel", "dark", "dark_report", "dark_udp", "matched_kernel_size"]
 
 #: OpenCV's fixed tables for sigma <= 0 and k <= 7 (``cv2.getGaussianKernel`` in OpenCV 2-4, which
 #: DarkPose and mmpose ran on; OpenCV 5 added a k = 9 table, 2e-3 away from the formula used here)
@@ -48,23 +48,33 @@ def _opencv_sigma(k: int) -> float:
 
 
 @lru_cache(maxsize=32)
-def _kernel_tuple(k: int) -> tuple[float, ...]:
-    if k in _CV_TABLES:
+def _kernel_tuple(k: int, blur_sigma: float | None = None) -> tuple[float, ...]:
+    if blur_sigma is None and k in _CV_TABLES:
         return _CV_TABLES[k]
-    s = _opencv_sigma(k)
+    s = _opencv_sigma(k) if blur_sigma is None else float(blur_sigma)
     t = np.arange(k, dtype=np.float64) - (k - 1) / 2
     g = np.exp(-(t * t) / (2 * s * s))
     return tuple(g / g.sum())
 
 
-def blur_kernel(k: int) -> np.ndarray:
-    """The 1-D kernel of ``cv2.GaussianBlur(..., (k, k), 0)``: ``(k,)`` float64, sums to 1.
+def blur_kernel(k: int, blur_sigma: float | None = None) -> np.ndarray:
+    """The 1-D kernel of ``cv2.GaussianBlur(..., (k, k), blur_sigma or 0)``: ``(k,)`` float64, sums to 1.
 
-    Fixed tables for ``k <= 7``, else the normalised Gaussian of ``sigma_k = 0.3 ((k-1)/2 - 1) + 0.8``.
+    ``blur_sigma=None`` (OpenCV's sigma 0): fixed tables for ``k <= 7``, else the normalised Gaussian of
+    ``sigma_k = 0.3 ((k-1)/2 - 1) + 0.8``. A given ``blur_sigma > 0``: the normalised Gaussian of that
+    sigma sampled at ``-(k-1)/2 .. (k-1)/2`` (what OpenCV computes for a positive sigma).
+
+    Example:
+        >>> blur_kernel(5).tolist()
+        [0.0625, 0.25, 0.375, 0.25, 0.0625]
+        >>> [round(v, 4) for v in blur_kernel(5, blur_sigma=1.0).tolist()]
+        [0.0545, 0.2442, 0.4026, 0.2442, 0.0545]
     """
     if not (isinstance(k, (int, np.integer)) and k >= 1 and k % 2 == 1):
         raise ValueError(f"kernel_size must be an odd integer >= 1, got {k!r}")
-    return np.array(_kernel_tuple(int(k)))
+    if blur_sigma is not None and not (math.isfinite(blur_sigma) and blur_sigma > 0):
+        raise ValueError(f"blur_sigma must be a finite number > 0 or None, got {blur_sigma!r}")
+    return np.array(_kernel_tuple(int(k), None if blur_sigma is None else float(blur_sigma)))
 
 
 def matched_kernel_size(sigma: float) -> int:
@@ -90,9 +100,9 @@ STENCIL: tuple[tuple[int, int], ...] = (
 
 
 @lru_cache(maxsize=32)
-def _stencil_weights(k: int) -> np.ndarray:
+def _stencil_weights(k: int, blur_sigma: float | None = None) -> np.ndarray:
     """``(len(STENCIL), (4 + k)^2)``: the blur of the ``(4 + k)^2`` window at each stencil point."""
-    g = blur_kernel(k)
+    g = blur_kernel(k, blur_sigma)
     s = 4 + k  # the window has radius 2 + (k - 1) / 2 around the argmax
     weights = np.zeros((s, s, len(STENCIL)))
     for i, (dy, dx) in enumerate(STENCIL):
@@ -100,7 +110,7 @@ def _stencil_weights(k: int) -> np.ndarray:
     return np.ascontiguousarray(weights.reshape(s * s, len(STENCIL)).T)  # row-major (13, S^2): 2x faster
 
 
-def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> Tensor:
+def _blurred_stencil(maps: Tensor, peak: Tensor, k: int, blur_sigma: float | None = None) -> Tensor:
     """The zero-padded ``(k, k)`` blur of each map at the ``STENCIL`` points around its peak.
 
     Returns:
@@ -108,7 +118,7 @@ def _blurred_stencil(maps: Tensor, peak: Tensor, k: int) -> Tensor:
     """
     r = (k - 1) // 2
     v = window(maps, peak, 2 + r, torch.float64, finite=False)  # (N, 4 + k, 4 + k), zero-padded
-    weights = torch.as_tensor(_stencil_weights(k), device=maps.device)
+    weights = torch.as_tensor(_stencil_weights(k, blur_sigma), device=maps.device)
     blurred = F.linear(v.reshape(len(v), -1), weights)  # one small matrix product does the whole blur
     # Any NaN or Inf in a window reaches all 13 values (every weight multiplies it, 0 * Inf = NaN):
     # checking the result is cheaper than checking the window, and only such windows are redone.
@@ -134,7 +144,12 @@ def _kernel_size(kernel_size: int | None, sigma: float) -> int:
 
 
 def dark(
-    maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None, kernel_size: int | None = None
+    maps: Tensor,
+    sigma: float = 2.0,
+    *,
+    peak: Tensor | None = None,
+    kernel_size: int | None = None,
+    blur_sigma: float | None = None,
 ) -> Tensor:
     """DARK: a Newton step on the blurred log-heatmap at the argmax: ``(N, H, W) -> (N, 2)``.
 
@@ -151,12 +166,15 @@ def dark(
 
     Args:
         kernel_size: odd blur size, default :func:`matched_kernel_size` of ``sigma`` (DarkPose: 11).
+        blur_sigma: the blur's sigma (``None``: OpenCV's sigma 0, i.e. derived from ``kernel_size``,
+            as DarkPose); see :func:`blur_kernel`.
     """
     k = _kernel_size(kernel_size, sigma)
+    blur_kernel(k, blur_sigma)  # validates blur_sigma
     _, h, w = maps.shape
     peak = peak_of(maps, peak)
     m = peak_xy(maps, peak)
-    blurred = _blurred_stencil(maps, peak, k)
+    blurred = _blurred_stencil(maps, peak, k, blur_sigma)
     top = blurred.amax(dim=1)  # all 13 points are in the map wherever the step applies (below)
     positive = top > 0
     logs = torch.log((blurred / torch.where(positive, top, 1.0)[:, None]).clamp_min(1e-10))
@@ -176,6 +194,12 @@ def dark(
     ok = (x > 1) & (x < w - 2) & (y > 1) & (y < h - 2) & positive & (det != 0)
     ok &= torch.isfinite(offset).all(dim=1)
     return m + torch.where(ok[:, None], offset, 0.0)
+
+
+def dark_report(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
+    """DARK as the reproduced report's code runs it: :func:`dark` after a 5 x 5 Gaussian blur of sigma
+    1 (``cv2.GaussianBlur(map, (5, 5), 1)``), whatever the training sigma: ``(N, H, W) -> (N, 2)``."""
+    return dark(maps, sigma, peak=peak, kernel_size=5, blur_sigma=1.0)
 
 
 def dark_udp(
