@@ -38,6 +38,7 @@ class Choice:
     report: str
     option: str
     effect: tuple[str, str, str] | None = None
+    unmeasured: str = "needs trainings this profile does not run"  #: why, when ``effect`` is None
 
 
 CHOICES: tuple[Choice, ...] = (
@@ -75,6 +76,7 @@ CHOICES: tuple[Choice, ...] = (
         "one exchange module of 4 basic units per stage (the report's text)",
         "3, 4, 4 modules of 2-4 bottlenecks 128 wide inside (`modules`, `depths`)",
         "none: described in `dark.models` (the configuration contradicts the text)",
+        unmeasured="no option",
     ),
     Choice(
         "quant_rounding",
@@ -90,6 +92,7 @@ CHOICES: tuple[Choice, ...] = (
         "on the 80x40 heatmap grid, centre divided by the stride",
         "on the 320x160 input grid, resized to 80x40 with nearest-neighbour interpolation",
         "none",
+        unmeasured="no option",
     ),
     Choice(
         "dark_blur",
@@ -113,6 +116,7 @@ CHOICES: tuple[Choice, ...] = (
         "the ground-truth visible joints",
         "joints whose blurred predicted heatmap exceeds 0.4 (`visibility_heatmap`)",
         "an evaluation option (dark.evaluate)",
+        unmeasured="not evaluated in this build",
     ),
 )
 
@@ -145,7 +149,7 @@ def effect(choice: Choice, evaluations: Sequence[Mapping]) -> str:
     "RMSE -0.50 px, PCKh@0.1 +5.00 pts (ours - report's, same heatmaps, 1 run)"
     """
     if choice.effect is None:
-        return "not measured (needs trainings this profile does not run)"
+        return f"not measured ({choice.unmeasured})"
     kind, ours, theirs = choice.effect
     diffs: dict[str, list[float]] = {m: [] for m, _, _ in EFFECT_METRICS}
     if kind == "decoder":
