@@ -157,12 +157,12 @@ def time_decoders(
 def table(times: dict[str, float], heatmaps: int) -> str:
     """The report: each decoder's time, its ratio to the floor and the loop, and PASS/MISS per target."""
     floor = times["floor"]
-    wide = max(14, *(len(n) + 2 for n in codecs.DECODERS))
+    w = max(14, *(len(n) + 2 for n in codecs.DECODERS))
     lines = [
         f"floor (numpy argmax, flattened batch): {floor * 1e3:.3f} ms"
         + (f"; DARK per-heatmap loop: {times['dark_loop'] * 1e3:.1f} ms" if "dark_loop" in times else ""),
         "",
-        f"{'decoder':<{wide}}{'ms/call':>9}{'us/map':>8}{'x floor':>9}{'target':>8}  {'':<5}{'loop/this':>10}",
+        f"{'decoder':<{w}}{'ms/call':>9}{'us/map':>8}{'x floor':>9}{'target':>8}  {'':<5}{'loop/this':>10}",
     ]
     for name in codecs.DECODERS:
         t = times[name]
@@ -176,7 +176,7 @@ def table(times: dict[str, float], heatmaps: int) -> str:
         if name == "dark" and "dark_loop" in times:
             extra = f"  (>= {LOOP_SPEEDUP:.0f}x: {'PASS' if loop >= LOOP_SPEEDUP else 'MISS'})"
         lines.append(
-            f"{name:<{wide}}{t * 1e3:9.3f}{t / heatmaps * 1e6:8.2f}{t / floor:9.2f}{bound:>8}"
+            f"{name:<{w}}{t * 1e3:9.3f}{t / heatmaps * 1e6:8.2f}{t / floor:9.2f}{bound:>8}"
             f"  {verdict:<5}{loop:10.1f}{extra}"
         )
     return "\n".join(lines)
