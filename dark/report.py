@@ -1,12 +1,14 @@
-"""The report's tables next to ours, and a verdict on each claim computed from our numbers.
+"""The report's tables next to ours, and a verdict on each claim computed from our runs and their seeds.
 
-Inputs are the dictionaries that :mod:`dark.evaluate` writes (``RUN_DIR/evaluation.json``, one per
-trained run) and, for claim 2, the paired model-vs-model differences of
-:func:`dark.evaluate.compare_encodings`. Everything here is a pure function of those dictionaries.
+Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`dark.runs`): their
+``config.json``, ``evaluation.json`` and ``frame_sums.npz`` (per decoder and test frame, the sums every
+metric is a ratio of). :func:`load_runs` reads them; :func:`analyse` groups them into *cells*
+``(model, encoding)`` and computes every estimate once with the two-level (seeds x test frames)
+intervals of :mod:`dark.metrics` (:data:`dark.metrics.INTERVALS` states the method). Everything else
+here is a pure function of that analysis.
 
-Decision rule (:func:`decide`), applied to the claim's paired differences, each oriented as an
-*improvement* (positive = the direction the claim predicts: higher PCKh, lower RMSE) with its 95%
-bootstrap interval over test frames:
+Decision rule (:func:`decide`), applied to the claim's differences, each oriented as an *improvement*
+(positive = the direction the claim predicts: higher PCKh, lower RMSE) with its 95% interval:
 
 - **reproduced**: every relevant improvement's interval lies entirely above 0;
 - **not reproduced**: at least one relevant interval lies entirely below 0 (the claimed order is
@@ -18,10 +20,14 @@ without a multiplicity correction. "Some interval below 0" over many comparisons
 interval has a 2.5% chance of lying below 0 by chance when the true difference is 0); the evidence
 tables list every comparison so a reader can judge. The relevant comparisons are:
 
-- claim 1: ``DARK - ArgMax`` and ``DARK - Standard`` on the same heatmaps, for every evaluated run
-  (model x encoding), on PCKh@0.1, PCKh@0.5 and RMSE (the report's three metrics);
-- claim 2: ``w/o quant - w/ quant`` on the same test frames, for every one of the report's decoders
-  (ArgMax, Standard, CoM, DARK) and every model evaluated with both encodings, on the same metrics.
+- claim 1: ``DARK - ArgMax`` and ``DARK - Standard`` on the same heatmaps, within each run and combined
+  over the cell's seeds, for every cell, on PCKh@0.1, PCKh@0.5 and RMSE (the report's three metrics);
+- claim 2: ``unbiased - q`` for every quantised encoding ``q`` trained (the report's code's ``ceil``, our
+  ``quantized``, the DARK paper's ``quantized-heatmap``, ``random-heatmap``), for every one of the
+  report's decoders and every model with both cells, on the same metrics: a difference of cell means
+  paired on the test frames. Claim 2 is about trainings: a comparison whose cells have one training each
+  has no measured training variance and cannot decide anything (status ``one training``); when every
+  comparison is such, the verdict is :data:`ONE_TRAINING`. Claim 2 also gets one verdict per ``q``.
 
 Comparisons whose runs are missing are listed under ``missing`` and do not enter the verdict.
 """
@@ -32,189 +38,360 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dark import paper
+from dark import metrics, paper, runs
 from dark.files import atomic_write
-from dark.metrics import Interval, higher_is_better
+from dark.metrics import Estimate, Interval, higher_is_better
 
 #: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
 DECISION_RULE: str = (
-    "Each claim is a set of paired comparisons (the same heatmaps for two decoders, the same test frames "
-    "for two models), each with a 95% bootstrap interval of the improvement it predicts. A claim is "
-    "**reproduced** when every interval lies above zero, **not reproduced** when at least one lies "
-    "entirely below zero, and **inconclusive at this sample size** otherwise."
+    "Each claim is a set of comparisons (two decoders on the same heatmaps, within each training; two "
+    "cells of trainings on the same test frames), each with a 95% interval of the improvement it "
+    "predicts. A claim is **reproduced** when every interval lies above zero, **not reproduced** when at "
+    "least one lies entirely below zero, and **inconclusive at this sample size** otherwise. A "
+    "comparison between trainings with one training per cell decides nothing: its interval covers the "
+    "test frames only."
 )
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive at this sample size"
+ONE_TRAINING = "inconclusive: one training per cell, training variance unmeasured"
 NOT_EVALUATED = "not evaluated (no runs)"
 
 #: metrics the verdicts use (the report's Table 2 columns)
 CLAIM_METRICS: tuple[str, ...] = paper.TABLE_METRICS
 
-_LABELS = {
-    "pckh@0.1": "PCKh@0.1 (%)",
-    "pckh@0.5": "PCKh@0.5 (%)",
-    "rmse": "RMSE (px)",
-    "mean_error": "ME (px)",
-}
+#: statuses of one comparison
+STATUSES: tuple[str, ...] = ("better", "unclear", "worse", "one training")
+
+#: labels of the encodings while dark.codecs has no table (it has one: this is the fallback only)
+_ENCODING_FALLBACK = {"unbiased": "w/o quant", "quantized": "w/ quant"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# display names: the one place
+
+
+def encoding_label(encoding: str) -> str:
+    """The label of an encoding (``dark.codecs.ENCODINGS``), e.g. ``"w/o quant"``."""
+    try:
+        from dark.codecs import ENCODINGS
+    except ImportError:  # pragma: no cover - only before the encodings table existed
+        ENCODINGS = {}
+    if encoding in ENCODINGS:
+        return ENCODINGS[encoding].label
+    return _ENCODING_FALLBACK.get(encoding, encoding)
+
+
+def decoder_label(decoder: str) -> str:
+    """``"dark - com"`` -> ``"DARK - CoM"``; decoders beyond the report keep their names."""
+    return " - ".join(paper.DECODER_NAMES.get(x, x) for x in decoder.split(" - "))
+
+
+def display_name(model: str, encoding: str | None = None, decoder: str | None = None) -> str:
+    """The row name of a model, cell or cell + decoder, e.g. ``SH_4S (w/o quant) + DARK``.
+
+    >>> display_name("sh", "unbiased"), display_name("hrnet", "unbiased", "dark")
+    ('SH_4S (w/o quant)', 'HRNet_4S (w/o quant) + DARK')
+    """
+    text = paper.MODEL_NAMES.get(model, model)
+    if encoding is not None:
+        text += f" ({encoding_label(encoding)})"
+    if decoder:
+        text += f" + {decoder_label(decoder)}"
+    return text
+
+
+def row_label(model: str, encoding: str, decoder: str) -> str:
+    """The report's row name, e.g. ``SH_4S (w/o quant) + DARK`` (:func:`display_name`)."""
+    return display_name(model, encoding, decoder or None)
+
+
+def _heading(metric: str) -> str:
+    return metrics.metric(metric).heading
 
 
 # ---------------------------------------------------------------------------------------------------------
 # loading
 
 
-def load_evaluations(runs: Iterable[str | os.PathLike]) -> list[dict]:
+@dataclass(frozen=True)
+class RunRecord:
+    """One evaluated training: its directory, identity, evaluation and per-frame sums per decoder."""
+
+    path: Path
+    model: str
+    encoding: str
+    seed: int
+    config: dict
+    evaluation: dict
+    groups: np.ndarray  #: (G,) sorted test frame labels
+    columns: tuple[str, ...]  #: the frame-sum columns (:func:`dark.metrics.frame_sum_columns`)
+    tables: dict[str, np.ndarray] = field(repr=False)  #: decoder -> (G, C) frame sums
+
+
+def load_run(path: str | os.PathLike) -> RunRecord:
+    """Read one run directory (``config.json``, ``evaluation.json``, ``frame_sums.npz``)."""
+    p = Path(path)
+    for name in (runs.CONFIG, runs.EVALUATION, runs.FRAME_SUMS):
+        if not (p / name).is_file():
+            raise FileNotFoundError(f"{p / name} not found: run `dark evaluate --run {p}` first")
+    config = json.loads((p / runs.CONFIG).read_text())
+    ev = json.loads((p / runs.EVALUATION).read_text())
+    with np.load(p / runs.FRAME_SUMS) as z:
+        tables = {k.split(":", 1)[1]: z[k] for k in z.files if k.startswith("decoder:")}
+        groups, columns = z["groups"], tuple(z["columns"].tolist())
+    r = ev.get("run", {})
+    return RunRecord(
+        path=p, model=config.get("model", r.get("model")), encoding=config.get("encoding", r.get("encoding")),
+        seed=int(config.get("seed", r.get("seed", 0))), config=config, evaluation=ev, groups=groups,
+        columns=columns, tables=tables,
+    )  # fmt: skip
+
+
+def load_runs(paths: Iterable[str | os.PathLike]) -> list[RunRecord]:
+    """:func:`load_run` for every run directory, in order."""
+    return [load_run(p) for p in paths]
+
+
+def load_evaluations(paths: Iterable[str | os.PathLike]) -> list[dict]:
     """Read ``RUN/evaluation.json`` of every run directory (or the JSON file itself), in order."""
     out = []
-    for r in runs:
+    for r in paths:
         p = Path(r)
-        p = p / "evaluation.json" if p.is_dir() else p
+        p = p / runs.EVALUATION if p.is_dir() else p
         if not p.is_file():
             raise FileNotFoundError(f"{p} not found: run `dark evaluate --run {p.parent}` first")
         out.append(json.loads(p.read_text()))
     return out
 
 
-def _by_run(evaluations: Sequence[Mapping]) -> dict[tuple[str, str], Mapping]:
-    runs = {}
-    for ev in evaluations:
-        key = (ev["run"]["model"], ev["run"]["encoding"])
-        if key in runs:
-            raise ValueError(f"two evaluations for model {key[0]!r} with encoding {key[1]!r}")
-        runs[key] = ev
-    return runs
+def _encoding_order() -> list[str]:
+    try:
+        from dark.codecs import ENCODINGS
+
+        return list(ENCODINGS)
+    except ImportError:  # pragma: no cover
+        return list(_ENCODING_FALLBACK)
 
 
-def _interval(d: Mapping | None) -> Interval | None:
-    return None if d is None else Interval(float(d["value"]), float(d["low"]), float(d["high"]))
+def cells(records: Sequence[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
+    """Runs grouped by ``(model, encoding)``: the report's models first, encodings in the table's order,
+    each cell's runs by seed (1314, the report's seed, first). Duplicate seeds raise."""
+    models = list(paper.MODEL_NAMES) + sorted({r.model for r in records} - set(paper.MODEL_NAMES))
+    encs = _encoding_order()
+    encs += sorted({r.encoding for r in records} - set(encs))
+    out: dict[tuple[str, str], list[RunRecord]] = {}
+    for m in models:
+        for e in encs:
+            sub = sorted(
+                (r for r in records if (r.model, r.encoding) == (m, e)),
+                key=lambda r: (r.seed != 1314, r.seed),
+            )
+            if len({r.seed for r in sub}) != len(sub):
+                raise ValueError(f"two runs of {display_name(m, e)} with the same seed")
+            if sub:
+                out[(m, e)] = sub
+    return out
 
 
-def _difference(ev: Mapping, a: str, b: str, metric: str) -> Interval | None:
-    """``metric(a) - metric(b)`` of one run's evaluation (or minus the stored ``b - a``)."""
-    diffs = ev.get("differences", {})
-    if f"{a}-{b}" in diffs:
-        return _interval(diffs[f"{a}-{b}"].get(metric))
-    if f"{b}-{a}" in diffs and metric in diffs[f"{b}-{a}"]:
-        iv = _interval(diffs[f"{b}-{a}"][metric])
-        return Interval(-iv.value, -iv.high, -iv.low)
-    return None
+def _paired(records: Sequence[RunRecord]) -> None:
+    first = records[0]
+    for r in records[1:]:
+        if r.columns != first.columns or not np.array_equal(r.groups, first.groups):
+            raise ValueError(f"{r.path} and {first.path} were not evaluated on the same test frames")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the analysis: every estimate, computed once
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Every estimate the tables and verdicts show (see :func:`analyse`)."""
+
+    cells: dict[tuple[str, str], list[RunRecord]]
+    #: (model, encoding, decoder) -> {metric: Estimate}: the cell means over seeds
+    values: dict[tuple[str, str, str], dict[str, Estimate]]
+    #: (model, encoding, "dark - b") -> {metric: Estimate}: decoder differences within runs
+    within: dict[tuple[str, str, str], dict[str, Estimate]]
+    #: (model, "unbiased - q", decoder) -> {metric: Estimate}: cell differences, paired on frames
+    between: dict[tuple[str, str, str], dict[str, Estimate]]
+    settings: dict
+
+    @property
+    def records(self) -> list[RunRecord]:
+        return [r for rs in self.cells.values() for r in rs]
+
+
+def _metrics_of(columns: Sequence[str]) -> list[str]:
+    names = [*CLAIM_METRICS, "mean_error"]
+    return names + list(metrics.BIAS_METRICS) if "dx" in columns else names
+
+
+def analyse(
+    records: Sequence[RunRecord],
+    *,
+    references: Sequence[str] = ("argmax", "standard", "com"),
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> Analysis:
+    """Cell values, ``DARK - reference`` within runs and ``unbiased - q`` between cells, with intervals.
+
+    Every interval is :func:`dark.metrics.cell_estimates` and friends (one frame resampling, seeded,
+    shared by every run: paired). Raises if the runs were not evaluated on the same test frames.
+    """
+    by_cell = cells(records)
+    if records:
+        _paired(records)
+    kw = {"confidence": confidence, "n_resamples": n_resamples, "seed": seed}
+    values, within, between = {}, {}, {}
+    for (m, e), rs in by_cell.items():
+        cols = rs[0].columns
+        names = _metrics_of(cols)
+        decoders = [d for d in rs[0].tables if all(d in r.tables for r in rs)]
+        for d in decoders:
+            values[(m, e, d)] = metrics.cell_estimates([r.tables[d] for r in rs], names, cols, **kw)
+        for b in references:
+            if "dark" in decoders and b in decoders:
+                within[(m, e, f"dark - {b}")] = metrics.within_run_difference_estimates(
+                    [r.tables["dark"] for r in rs], [r.tables[b] for r in rs], CLAIM_METRICS, cols, **kw
+                )
+    for (m, q), rq in by_cell.items():
+        ru = by_cell.get((m, "unbiased"))
+        if q == "unbiased" or ru is None:
+            continue
+        for d in [d for d in ru[0].tables if d in rq[0].tables]:
+            between[(m, f"unbiased - {q}", d)] = metrics.cell_difference_estimates(
+                [r.tables[d] for r in ru], [r.tables[d] for r in rq], CLAIM_METRICS, ru[0].columns, **kw
+            )
+    return Analysis(by_cell, values, within, between, dict(kw, method=metrics.INTERVALS))
 
 
 def improvement(difference: Interval, metric: str) -> Interval:
-    """Orient ``metric(a) - metric(b)`` so that positive means ``a`` is better (lower RMSE, higher PCKh)."""
+    """Orient ``metric(a) - metric(b)`` so that positive means ``a`` is better (lower RMSE, higher PCKh).
+
+    An :class:`~dark.metrics.Estimate` stays one (its per-seed values are negated too)."""
     if higher_is_better(metric):
         return difference
+    if isinstance(difference, Estimate):
+        return Estimate(
+            -difference.value, -difference.high, -difference.low,
+            seeds=tuple(-x for x in difference.seeds), seeds_b=tuple(-x for x in difference.seeds_b),
+            n_seeds=difference.n_seeds, df=difference.df, se_seeds=difference.se_seeds,
+            se_frames=difference.se_frames, training_variance=difference.training_variance,
+        )  # fmt: skip
     return Interval(-difference.value, -difference.high, -difference.low)
+
+
+def _seeds_text(values: Sequence[float], digits: int = 2) -> str:
+    return ", ".join(f"{v:.{digits}f}" for v in values)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # tables
 
 
-def _row_order(runs: Mapping[tuple[str, str], Mapping]) -> list[tuple[str, str, str]]:
-    models = list(paper.MODEL_NAMES) + sorted({m for m, _ in runs} - set(paper.MODEL_NAMES))
-    encodings = list(paper.ENCODING_NAMES) + sorted({e for _, e in runs} - set(paper.ENCODING_NAMES))
-    seen = dict.fromkeys(d for ev in runs.values() for d in ev["decoders"])  # the evaluation's order
+def _row_order(a: Analysis) -> list[tuple[str, str, str]]:
+    present = list(a.cells)
+    models = list(paper.MODEL_NAMES) + sorted({m for m, _ in present} - set(paper.MODEL_NAMES))
+    encodings = list(paper.ENCODING_NAMES) + [e for e in _encoding_order() if e not in paper.ENCODING_NAMES]
+    encodings += sorted({e for _, e in present} - set(encodings))
+    seen = dict.fromkeys(d for (_, _, d) in a.values)  # the evaluation's order
     extra = [d for d in seen if d not in paper.PAPER_DECODERS]
     rows = []
     for m in models:
         for d in (*paper.PAPER_DECODERS, *extra):
             for e in encodings:
-                if (m, e, d) in paper.TABLE2 or (m, e) in runs:
+                if (m, e, d) in paper.TABLE2 or (m, e, d) in a.values:
                     rows.append((m, e, d))
     return rows
 
 
-def table2(evaluations: Sequence[Mapping], metrics: Sequence[str] = CLAIM_METRICS) -> pd.DataFrame:
+def _fields(iv: Estimate | None, report_value: float) -> dict[str, object]:
+    return {
+        "ours": iv.value if iv else math.nan,
+        "low": iv.low if iv else math.nan,
+        "high": iv.high if iv else math.nan,
+        "seeds": list(iv.seeds) if iv else [],
+        "n_seeds": iv.n_seeds if iv else 0,
+        "report": report_value,
+    }
+
+
+def _frame(records: list[dict], index: list[tuple]) -> pd.DataFrame:
+    idx = pd.MultiIndex.from_tuples(index, names=["model", "encoding", "decoder"])
+    cols = pd.MultiIndex.from_tuples(list(records[0])) if records else None
+    return pd.DataFrame(records, index=idx, columns=cols)
+
+
+def table2(a: Analysis, metrics_: Sequence[str] = CLAIM_METRICS) -> pd.DataFrame:
     """Table 2 of the report next to ours.
 
-    Returns a DataFrame indexed by ``(model, encoding, decoder)`` (internal names, the report's row
-    order, then the decoders beyond the paper), with columns ``(metric, field)``, field one of
-    ``ours``, ``low``, ``high`` (our value and 95% CI; NaN where we have no such run) and ``report``
-    (the published value; NaN for rows the report does not have).
+    A DataFrame indexed by ``(model, encoding, decoder)`` (internal names, the report's row order, then
+    the decoders and encodings beyond the paper), with columns ``(metric, field)``, field one of ``ours``
+    (the cell's mean over seeds), ``low``, ``high`` (its two-level 95% interval), ``seeds`` (the per-seed
+    values), ``n_seeds`` (NaN / empty / 0 where we have no such cell) and ``report`` (the published
+    value; NaN for rows the report does not have).
     """
-    runs = _by_run(evaluations)
+    index = _row_order(a)
     records = []
-    for m, e, d in _row_order(runs):
-        rec = {}
-        ours = runs.get((m, e), {}).get("decoders", {}).get(d, {}).get("metrics", {})
-        for metric in metrics:
-            iv = _interval(ours.get(metric))
-            rec[(metric, "ours")] = iv.value if iv else math.nan
-            rec[(metric, "low")] = iv.low if iv else math.nan
-            rec[(metric, "high")] = iv.high if iv else math.nan
-            rec[(metric, "report")] = paper.TABLE2.get((m, e, d), {}).get(metric, math.nan)
-        records.append(rec)
-    index = pd.MultiIndex.from_tuples(_row_order(runs), names=["model", "encoding", "decoder"])
-    return pd.DataFrame(records, index=index, columns=pd.MultiIndex.from_tuples(list(records[0])))
+    for k in index:
+        ours = a.values.get(k, {})
+        rep = paper.TABLE2.get(k, {})
+        records.append(
+            {(mt, f): v for mt in metrics_ for f, v in _fields(ours.get(mt), rep.get(mt, math.nan)).items()}
+        )
+    return _frame(records, index)
 
 
-def table3(evaluations: Sequence[Mapping], metrics: Sequence[str] = CLAIM_METRICS) -> pd.DataFrame:
+def table3(a: Analysis, metrics_: Sequence[str] = CLAIM_METRICS) -> pd.DataFrame:
     """Table 3 of the report (SH w/o quant with CoM and DARK) next to ours, plus the row ``DARK - CoM``.
 
-    Same columns as :func:`table2`; the last row's index is ``("sh", "unbiased", "dark - com")`` and
-    holds our paired difference (same heatmaps) with its CI, and the difference of the report's values.
+    Same columns as :func:`table2`; the last row, ``("sh", "unbiased", "dark - com")``, holds our paired
+    difference (same heatmaps, within each run, combined over seeds) and the difference of the report's.
     """
-    t = table2(evaluations, metrics)
-    rows = [k for k in paper.TABLE3 if k in t.index]
-    out = t.loc[rows].copy()
-    ev = _by_run(evaluations).get(("sh", "unbiased"))
-    diff = {}
-    for metric in metrics:
-        iv = _difference(ev, "dark", "com", metric) if ev else None
-        diff[(metric, "ours")] = iv.value if iv else math.nan
-        diff[(metric, "low")] = iv.low if iv else math.nan
-        diff[(metric, "high")] = iv.high if iv else math.nan
-        rep = paper.TABLE3
-        diff[(metric, "report")] = (
-            rep[("sh", "unbiased", "dark")][metric] - rep[("sh", "unbiased", "com")][metric]
-        )
-    out.loc[("sh", "unbiased", "dark - com"), :] = pd.Series(diff)
-    return out
+    t = table2(a, metrics_)
+    out = t.loc[[k for k in paper.TABLE3 if k in t.index]].copy()
+    diff = a.within.get(("sh", "unbiased", "dark - com"), {})
+    rep = paper.TABLE3
+    row = {}
+    for mt in metrics_:
+        r = rep[("sh", "unbiased", "dark")][mt] - rep[("sh", "unbiased", "com")][mt]
+        row.update({(mt, f): v for f, v in _fields(diff.get(mt), r).items()})
+    extra = _frame([row], [("sh", "unbiased", "dark - com")])
+    return pd.concat([out, extra]) if len(out) else extra
 
 
-def run_table(ev: Mapping, digits: int = 2) -> pd.DataFrame:
-    """One run, every decoder: each metric as ``value [low, high]`` and ``DARK - decoder`` likewise."""
-    rows = {}
-    for d, r in ev["decoders"].items():
-        row = {}
-        for metric, iv in r["metrics"].items():
-            row[_LABELS.get(metric, metric)] = format(_interval(iv), f".{digits}f")
-        for metric in CLAIM_METRICS:
-            diff = _difference(ev, "dark", d, metric) if d != "dark" else None
-            row[f"DARK - this, {_LABELS[metric]}"] = format(diff, f".{digits}f") if diff else "–"
-        rows[d] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("decoder")
-
-
-def row_label(model: str, encoding: str, decoder: str) -> str:
-    """The report's row name, e.g. ``SH_4S (w/o quant) + DARK``."""
-    m = paper.MODEL_NAMES.get(model, model)
-    e = paper.ENCODING_NAMES.get(encoding, encoding)
-    d = " - ".join(paper.DECODER_NAMES.get(x, x) for x in decoder.split(" - "))
-    return f"{m} ({e}) + {d}"
+def _ci(value: float, low: float, high: float, digits: int) -> str:
+    return (
+        "–"
+        if value is None or math.isnan(value)
+        else f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    )
 
 
 def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Strings for the book: one row per table row, ``ours [low, high]`` and ``report`` per metric."""
+    """Strings for the book: per row the number of trainings, and per metric ``ours [low, high]``, the
+    per-seed values and the report's value."""
     out = {}
-    metrics = list(dict.fromkeys(table.columns.get_level_values(0)))
-    for metric in metrics:
-        c = table[metric]
-        ours = [
-            "–" if math.isnan(v) else f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-            for v, lo, hi in zip(c["ours"], c["low"], c["high"], strict=True)
+    mts = list(dict.fromkeys(table.columns.get_level_values(0)))
+    out["trainings"] = [str(n) if n else "–" for n in table[(mts[0], "n_seeds")]] if mts else []
+    for mt in mts:
+        c = table[mt]
+        h = _heading(mt)
+        out[f"{h} ours [95% CI]"] = [
+            _ci(*x, digits) for x in zip(c["ours"], c["low"], c["high"], strict=True)
         ]
-        out[f"{_LABELS.get(metric, metric)} ours [95% CI]"] = ours
-        out[f"{_LABELS.get(metric, metric)} report"] = [
-            "–" if math.isnan(v) else f"{v:.{digits}f}" for v in c["report"]
-        ]
+        out[f"{h} per seed"] = [_seeds_text(s, digits) if len(s) > 1 else "" for s in c["seeds"]]
+        out[f"{h} report"] = ["–" if math.isnan(v) else f"{v:.{digits}f}" for v in c["report"]]
     index = pd.Index([row_label(*k) for k in table.index], name="model + decoding")
     return pd.DataFrame(out, index=index)
 
@@ -239,14 +416,43 @@ def styled(table: pd.DataFrame, digits: int = 2):
     return shown.style.apply(grey, axis=1)
 
 
+def run_table(ev: Mapping, digits: int = 2) -> pd.DataFrame:
+    """One run's ``evaluation.json``, every decoder: each metric as ``value [low, high]`` (test frames)
+    and ``DARK - decoder`` likewise."""
+    rows = {}
+    diffs = ev.get("differences", {})
+    for d, r in ev["decoders"].items():
+        row = {}
+        for mt, iv in r["metrics"].items():
+            row[_heading(mt)] = _ci(iv["value"], iv["low"], iv["high"], digits)
+        for mt in CLAIM_METRICS:
+            iv = diffs.get(f"dark-{d}", {}).get(mt) if d != "dark" else None
+            row[f"DARK - this, {_heading(mt)}"] = (
+                _ci(iv["value"], iv["low"], iv["high"], digits) if iv else "–"
+            )
+        rows[d] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("decoder")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # verdicts
 
 
-def decide(improvements: Sequence[Interval]) -> str:
-    """The verdict from the claim's oriented improvements (see the module docstring)."""
+def decide(improvements: Sequence[Interval], needs_training_variance: bool = False) -> str:
+    """The verdict from the claim's oriented improvements (see the module docstring).
+
+    With ``needs_training_variance`` (claim 2), an :class:`~dark.metrics.Estimate` without measured
+    training variance can neither reproduce nor refute: it counts as unclear, and if every one is such
+    the verdict is :data:`ONE_TRAINING`.
+    """
     if not improvements:
         return NOT_EVALUATED
+    if needs_training_variance:
+        measured = [iv for iv in improvements if getattr(iv, "training_variance", True)]
+        if not measured:
+            return ONE_TRAINING
+        if len(measured) < len(improvements):
+            return NOT_REPRODUCED if any(iv.high < 0 for iv in measured) else INCONCLUSIVE
     if all(iv.low > 0 for iv in improvements):
         return REPRODUCED
     if any(iv.high < 0 for iv in improvements):
@@ -254,156 +460,173 @@ def decide(improvements: Sequence[Interval]) -> str:
     return INCONCLUSIVE
 
 
-def _status(iv: Interval) -> str:
+def _status(iv: Interval, needs_training_variance: bool) -> str:
+    if needs_training_variance and not getattr(iv, "training_variance", True):
+        return "one training"
     return {1: "better", -1: "worse", 0: "unclear"}[iv.excludes_zero()]
-
-
-def _evidence_row(claim, model, encoding, decoder, comparison, metric, diff: Interval) -> dict:
-    imp = improvement(diff, metric)
-    return {
-        "claim": claim,
-        "model": model,
-        "encoding": encoding,
-        "decoder": decoder,
-        "comparison": comparison,
-        "metric": metric,
-        "difference": diff.value,
-        "diff_low": diff.low,
-        "diff_high": diff.high,
-        "improvement": imp.value,
-        "imp_low": imp.low,
-        "imp_high": imp.high,
-        "status": _status(imp),
-    }
-
-
-def claim1_evidence(
-    evaluations: Sequence[Mapping],
-    baselines: Sequence[str] = ("argmax", "standard"),
-    metrics: Sequence[str] = CLAIM_METRICS,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Paired ``DARK - baseline`` differences of every run: ``(evidence rows, missing comparisons)``."""
-    runs = _by_run(evaluations)
-    rows, missing = [], []
-    for m in paper.MODEL_NAMES:
-        for e in paper.ENCODING_NAMES:
-            if (m, e) not in runs:
-                missing.append(f"{row_label(m, e, 'dark')} (no run)")
-                continue
-            for b in baselines:
-                for metric in metrics:
-                    diff = _difference(runs[(m, e)], "dark", b, metric)
-                    if diff is None:
-                        missing.append(f"{row_label(m, e, 'dark - ' + b)} {metric}")
-                    else:
-                        rows.append(_evidence_row(1, m, e, "dark", f"dark - {b}", metric, diff))
-    for (m, e), ev in runs.items():  # models or encodings beyond the report's
-        if m not in paper.MODEL_NAMES or e not in paper.ENCODING_NAMES:
-            for b in baselines:
-                for metric in metrics:
-                    diff = _difference(ev, "dark", b, metric)
-                    if diff is not None:
-                        rows.append(_evidence_row(1, m, e, "dark", f"dark - {b}", metric, diff))
-    return pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS), missing
 
 
 _EVIDENCE_COLUMNS = [
     "claim", "model", "encoding", "decoder", "comparison", "metric", "difference", "diff_low", "diff_high",
-    "improvement", "imp_low", "imp_high", "status",
+    "improvement", "imp_low", "imp_high", "n_seeds", "seeds", "seeds_b", "se_seeds", "se_frames",
+    "training_variance", "status",
 ]  # fmt: skip
 
 
-def claim2_evidence(
-    comparisons: Sequence[Mapping],
-    decoders: Sequence[str] = paper.PAPER_DECODERS,
-    metrics: Sequence[str] = CLAIM_METRICS,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Paired ``w/o quant - w/ quant`` differences per model and decoder.
+def _evidence_row(claim, model, encoding, decoder, comparison, metric, diff: Estimate) -> dict:
+    imp = improvement(diff, metric)
+    n = diff.n_seeds
+    return {
+        "claim": claim, "model": model, "encoding": encoding, "decoder": decoder, "comparison": comparison,
+        "metric": metric, "difference": diff.value, "diff_low": diff.low, "diff_high": diff.high,
+        "improvement": imp.value, "imp_low": imp.low, "imp_high": imp.high,
+        "n_seeds": f"{n[0]} vs {n[1]}" if isinstance(n, tuple) else str(n),
+        "seeds": list(diff.seeds), "seeds_b": list(diff.seeds_b), "se_seeds": diff.se_seeds,
+        "se_frames": diff.se_frames, "training_variance": diff.training_variance,
+        "status": _status(imp, claim == 2),
+    }  # fmt: skip
 
-    ``comparisons``: one dict per model, as :func:`dark.evaluate.compare_encodings` returns:
-    ``{"model": "sh", "a": "unbiased", "b": "quantized", "differences": {decoder: {metric:
-    {"value", "low", "high"}}}}`` with differences ``metric(a) - metric(b)`` on the same test frames.
-    """
-    by_model = {c["model"]: c for c in comparisons}
+
+def claim1_evidence(
+    a: Analysis, baselines: Sequence[str] = ("argmax", "standard"), metrics_: Sequence[str] = CLAIM_METRICS
+) -> tuple[pd.DataFrame, list[str]]:
+    """``DARK - baseline`` within each run, combined over seeds, per cell: ``(evidence, missing)``."""
     rows, missing = [], []
-    for m in [*paper.MODEL_NAMES, *sorted(set(by_model) - set(paper.MODEL_NAMES))]:
-        c = by_model.get(m)
-        if c is None:
-            if m in paper.MODEL_NAMES:
-                missing.append(f"{paper.MODEL_NAMES[m]}: w/o quant vs w/ quant (needs both runs)")
+    keys = [(m, e) for m in paper.MODEL_NAMES for e in paper.ENCODING_NAMES]
+    keys += [k for k in a.cells if k not in keys]
+    for m, e in keys:
+        if (m, e) not in a.cells:
+            missing.append(f"{display_name(m, e)} (no run)")
             continue
-        if (c["a"], c["b"]) != ("unbiased", "quantized"):
-            raise ValueError(f"comparison for {m!r} must be unbiased - quantized, got {c['a']} - {c['b']}")
-        for d in decoders:
-            for metric in metrics:
-                iv = _interval(c["differences"].get(d, {}).get(metric))
-                if iv is None:
-                    missing.append(f"{paper.MODEL_NAMES.get(m, m)} + {d} {metric}")
+        for b in baselines:
+            diff = a.within.get((m, e, f"dark - {b}"), {})
+            for mt in metrics_:
+                if mt in diff:
+                    rows.append(_evidence_row(1, m, e, "dark", f"dark - {b}", mt, diff[mt]))
                 else:
-                    rows.append(
-                        _evidence_row(2, m, "unbiased - quantized", d, "w/o quant - w/ quant", metric, iv)
-                    )
+                    missing.append(f"{display_name(m, e, 'dark - ' + b)} {mt}")
     return pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS), missing
 
 
-def verdicts(evaluations: Sequence[Mapping], comparisons: Sequence[Mapping] = ()) -> dict[int, dict]:
-    """Claim -> ``{"claim", "verdict", "by_metric": {metric: verdict}, "counts", "evidence", "missing"}``.
+def claim2_evidence(
+    a: Analysis, decoders: Sequence[str] = paper.PAPER_DECODERS, metrics_: Sequence[str] = CLAIM_METRICS
+) -> tuple[pd.DataFrame, list[str]]:
+    """``unbiased - q`` (difference of cell means, paired on frames) per model, ``q`` and decoder."""
+    rows, missing = [], []
+    models = [*paper.MODEL_NAMES, *sorted({m for m, _ in a.cells} - set(paper.MODEL_NAMES))]
+    for m in models:
+        qs = [e for mm, e in a.cells if mm == m and e != "unbiased"]
+        if (m, "unbiased") not in a.cells or not qs:
+            if m in paper.MODEL_NAMES:
+                missing.append(f"{paper.MODEL_NAMES[m]}: w/o quant vs w/ quant (needs both cells)")
+            continue
+        for q in qs:
+            comparison = f"{encoding_label('unbiased')} - {encoding_label(q)}"
+            for d in decoders:
+                diff = a.between.get((m, f"unbiased - {q}", d), {})
+                for mt in metrics_:
+                    if mt in diff:
+                        rows.append(_evidence_row(2, m, f"unbiased - {q}", d, comparison, mt, diff[mt]))
+                    else:
+                        missing.append(f"{display_name(m)} + {decoder_label(d)} unbiased - {q} {mt}")
+    return pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS), missing
 
-    ``evidence`` is the DataFrame of every paired difference used (oriented improvement with its CI and
-    its status better/worse/unclear); ``counts`` tallies the statuses.
+
+def _ivs(ev: pd.DataFrame) -> list[Estimate]:
+    return [
+        Estimate(r.improvement, r.imp_low, r.imp_high, training_variance=bool(r.training_variance))
+        for r in ev.itertuples()
+    ]
+
+
+def _seeds_per_cell(a: Analysis) -> str:
+    return "; ".join(f"{display_name(m, e)} {len(rs)}" for (m, e), rs in a.cells.items()) or "none"
+
+
+def verdicts(a: Analysis) -> dict[int, dict]:
+    """Claim -> ``{"claim", "verdict", "by_metric", "by_encoding" (claim 2), "counts", "seeds",
+    "covers", "evidence", "missing"}``.
+
+    ``evidence`` is the DataFrame of every comparison used (oriented improvement with its interval and its
+    status); ``counts`` tallies the statuses; ``seeds`` says how many trainings each cell had and
+    ``covers`` what the intervals include.
     """
     out = {}
-    for claim, (ev, missing) in {
-        1: claim1_evidence(evaluations),
-        2: claim2_evidence(comparisons),
-    }.items():
-        ivs = [Interval(r.improvement, r.imp_low, r.imp_high) for r in ev.itertuples()]
-        by_metric = {}
-        for metric in CLAIM_METRICS:
-            sub = ev[ev.metric == metric]
-            by_metric[metric] = decide(
-                [Interval(r.improvement, r.imp_low, r.imp_high) for r in sub.itertuples()]
-            )
+    for claim, (ev, missing) in {1: claim1_evidence(a), 2: claim2_evidence(a)}.items():
+        need = claim == 2
+        by_metric = {mt: decide(_ivs(ev[ev.metric == mt]), need) for mt in CLAIM_METRICS}
+        n = [len(rs) for rs in a.cells.values()]
+        multi = bool(n) and min(n) > 1
         out[claim] = {
             "claim": paper.CLAIMS[claim],
-            "verdict": decide(ivs),
+            "verdict": decide(_ivs(ev), need),
             "by_metric": by_metric,
-            "counts": {s: int((ev.status == s).sum()) for s in ("better", "unclear", "worse")},
+            "counts": {s: int((ev.status == s).sum()) for s in STATUSES},
+            "seeds": _seeds_per_cell(a),
+            "covers": "test frames and training seeds"
+            if multi
+            else "test frames only (one training per cell)"
+            if n and max(n) == 1
+            else "test frames and, for cells with several trainings, their seeds",
             "evidence": ev,
             "missing": missing,
         }
+        if claim == 2:
+            out[claim]["by_encoding"] = {
+                enc.split(" - ", 1)[1]: decide(_ivs(ev[ev.encoding == enc]), True)
+                for enc in dict.fromkeys(ev.encoding)
+            }
     return out
 
 
-def verdict_table(v: Mapping[int, Mapping]) -> pd.DataFrame:
-    """One row per claim: the verdict, per-metric verdicts, and how many comparisons went which way."""
+def verdict_table(v: Mapping[int | str, Mapping]) -> pd.DataFrame:
+    """One row per claim: verdict, per-metric verdicts, trainings per cell, what the intervals cover,
+    and how many comparisons went which way."""
     rows = []
     for claim, r in v.items():
         c = r["counts"]
-        rows.append(
-            {
-                "claim": f"{claim}. {r['claim']}",
-                "verdict": r["verdict"],
-                **{_LABELS[m]: r["by_metric"][m] for m in CLAIM_METRICS},
-                "comparisons better / unclear / worse": f"{c['better']} / {c['unclear']} / {c['worse']}",
-                "missing": len(r["missing"]),
-            }
-        )
+        row = {
+            "claim": f"{claim}. {r['claim']}",
+            "verdict": r["verdict"],
+            **{metrics.metric(m).heading: r["by_metric"][m] for m in CLAIM_METRICS},
+            "trainings per cell": r.get("seeds", "?"),
+            "intervals cover": r.get("covers", "test frames"),
+            "comparisons better / unclear / worse / one training": " / ".join(
+                str(c.get(s, 0)) for s in STATUSES
+            ),
+            "missing": len(r["missing"]),
+        }
+        if r.get("by_encoding"):
+            row["verdict per quantiser"] = "; ".join(
+                f"{encoding_label(q)}: {x}" for q, x in r["by_encoding"].items()
+            )
+        rows.append(row)
     return pd.DataFrame(rows).set_index("claim")
 
 
-def evidence_display(evidence: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """The evidence rows with ``value [low, high]`` strings, for the book."""
-    df = evidence.copy()
-    f = f"{{:.{digits}f}} [{{:.{digits}f}}, {{:.{digits}f}}]"
-    df["difference [95% CI]"] = [
-        f.format(*x) for x in zip(df.difference, df.diff_low, df.diff_high, strict=True)
-    ]
-    df["improvement [95% CI]"] = [
-        f.format(*x) for x in zip(df.improvement, df.imp_low, df.imp_high, strict=True)
-    ]
-    keep = [c for c in df.columns if c not in _EVIDENCE_COLUMNS[6:12] and c != "claim"]
-    return df[keep]
+def evidence_display(evidence: pd.DataFrame | Sequence[Mapping], digits: int = 2) -> pd.DataFrame:
+    """The evidence rows for the book: display names, ``value [low, high]`` strings, the trainings
+    behind each comparison and each seed's value beside the mean (claim 2: both cells')."""
+    df = pd.DataFrame(list(evidence) if not isinstance(evidence, pd.DataFrame) else evidence)
+    rows = []
+    for r in df.to_dict("records"):
+        seeds = _seeds_text(r["seeds"], digits) if len(r["seeds"]) > 1 else ""
+        if r["claim"] == 2:
+            seeds = f"{_seeds_text(r['seeds'], digits)} vs {_seeds_text(r['seeds_b'], digits)}"
+        rows.append({
+            "claim": r["claim"],
+            "model": paper.MODEL_NAMES.get(r["model"], r["model"]),
+            "encoding": " - ".join(encoding_label(e) for e in r["encoding"].split(" - ")),
+            "decoder": decoder_label(r["decoder"]),
+            "comparison": decoder_label(r["comparison"]),
+            "metric": metrics.metric(r["metric"]).label,
+            "difference [95% CI]": _ci(r["difference"], r["diff_low"], r["diff_high"], digits),
+            "improvement [95% CI]": _ci(r["improvement"], r["imp_low"], r["imp_high"], digits),
+            "trainings": r["n_seeds"],
+            "per seed": seeds,
+            "status": r["status"],
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -425,43 +648,66 @@ def _shown(path: object) -> str:
         return str(path)
 
 
-def provenance(evaluations: Sequence[Mapping]) -> str:
-    """One paragraph naming the profile, data, run configurations and bootstrap behind the tables."""
+def _evaluations(x: Analysis | Sequence[Mapping] | Sequence[RunRecord]) -> list[Mapping]:
+    if isinstance(x, Analysis):
+        return [r.evaluation for r in x.records]
+    return [r.evaluation if isinstance(r, RunRecord) else r for r in x]
+
+
+def _run_text(r: Mapping) -> str:
+    seed = f", seed {r['seed']}" if "seed" in r else ""
+    return (
+        f"{display_name(r['model'], r['encoding'])}{seed}: config {r.get('config_name', '?')}, "
+        f"input {r.get('input_size', '?')}, heatmaps {r.get('heatmap_size', '?')}, "
+        f"sigma {r.get('sigma', '?')}, "
+        f"best epoch {_known(r.get('best_epoch'))} of {_known(r.get('epochs'))} ({_shown(r.get('dir'))})"
+    )
+
+
+def provenance(runs_or_analysis) -> str:
+    """One paragraph naming the profile, data, run configurations and interval method behind the tables.
+
+    Takes an :class:`Analysis`, run records or evaluation dicts."""
+    evaluations = _evaluations(runs_or_analysis)
     if not evaluations:
         return "No evaluated runs."
     data = evaluations[0].get("data", {})
     b = evaluations[0].get("bootstrap", {})
-    runs = []
-    for ev in evaluations:
-        r = ev["run"]
-        runs.append(
-            f"{row_label(r['model'], r['encoding'], '').rstrip(' +')}: config {r.get('config_name', '?')}, "
-            f"input {r.get('input_size', '?')}, heatmaps {r.get('heatmap_size', '?')}, "
-            f"sigma {r.get('sigma', '?')}, "
-            f"best epoch {_known(r.get('best_epoch'))} of {_known(r.get('epochs'))} ({_shown(r.get('dir'))})"
+    intervals = (
+        f"Intervals: {100 * b.get('confidence', 0.95):g}% over test frames ({b.get('method', 'percentile')} "
+        f"bootstrap, {b.get('n_resamples', '?')} resamples, seed {b.get('seed', '?')}) within a run"
+    )
+    if isinstance(runs_or_analysis, Analysis):
+        st = runs_or_analysis.settings
+        intervals += (
+            f"; over seeds and test frames (t on the seed level, frame bootstrap of {st['n_resamples']} "
+            f"resamples, seed {st['seed']}) for cell means and claims. Trainings per cell: "
+            f"{_seeds_per_cell(runs_or_analysis)}"
         )
     return (
         f"Profile {data.get('profile', '?')}; test data {_shown(data.get('path'))} "
         f"(source {data.get('source', '?')}, manifest sha256 {str(data.get('manifest_sha256', '?'))[:12]}, "
         f"{data.get('samples', '?')} samples in {data.get('frames', '?')} bootstrap units). Runs: "
-        + "; ".join(runs)
-        + f". Intervals: {100 * b.get('confidence', 0.95):g}% {b.get('method', 'percentile')} bootstrap over "
-        f"{b.get('unit', 'test frames')}, {b.get('n_resamples', '?')} resamples, seed {b.get('seed', '?')}. "
-        f"Report values: {paper.SOURCE}."
+        + "; ".join(_run_text(ev["run"]) for ev in evaluations)
+        + f". {intervals}. Report values: {paper.SOURCE}."
     )
 
 
-def caption(evaluations: Sequence[Mapping]) -> str:
+def caption(runs_or_analysis) -> str:
     """One line for under a table: profile, data, test size, run configurations, interval method."""
+    evaluations = _evaluations(runs_or_analysis)
     if not evaluations:
         return "No evaluated runs."
     data, b = evaluations[0].get("data", {}), evaluations[0].get("bootstrap", {})
     configs = sorted({str(ev["run"].get("config_name")) for ev in evaluations})
+    what = "bootstrap interval over test frames"
+    if isinstance(runs_or_analysis, Analysis):
+        what = "interval over training seeds and test frames (one training: test frames only)"
     return (
         f"Profile {data.get('profile', '?')}, data {_shown(data.get('path'))} "
         f"({data.get('samples', '?')} test samples, {data.get('frames', '?')} frames), "
         f"model configuration {', '.join(configs)}; "
-        f"[low, high]: {100 * b.get('confidence', 0.95):g}% bootstrap interval over test frames. "
+        f"[low, high]: {100 * b.get('confidence', 0.95):g}% {what}. "
         f"Report: {paper.SOURCE}."
     )
 
@@ -474,33 +720,44 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
-def save(
-    out: str | os.PathLike,
-    evaluations: Sequence[Mapping],
-    comparisons: Sequence[Mapping] = (),
-) -> dict[str, Path]:
-    """Write ``table2``/``table3`` (CSV + JSON), ``verdicts.json`` and ``evidence.csv`` into ``out``."""
+def _flat(t: pd.DataFrame) -> pd.DataFrame:
+    flat = t.copy()
+    flat.columns = [f"{m}_{f}" for m, f in flat.columns]
+    return flat.reset_index()
+
+
+def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
+    """Write ``table2``/``table3`` (CSV + JSON), ``verdicts.json`` and ``evidence.csv`` into ``out``.
+
+    ``verdicts.json``: ``{"1": verdict dict, "2": ..., "provenance": str, "intervals": str}``, each
+    verdict dict as :func:`verdicts` with ``evidence`` as a list of records (what the intro and the
+    discussion pages read)."""
     out = Path(out)
     written = {}
-    for name, t in {"table2": table2(evaluations), "table3": table3(evaluations)}.items():
-        flat = t.copy()
-        flat.columns = [f"{m}_{f}" for m, f in flat.columns]
-        flat = flat.reset_index()
+    for name, t in {"table2": table2(a), "table3": table3(a)}.items():
+        flat = _flat(t)
         atomic_write(out / f"{name}.csv", flat.to_csv(index=False))
         records = json.loads(flat.to_json(orient="records"))
         atomic_write(out / f"{name}.json", json.dumps({"source": paper.SOURCE, "rows": records}, indent=1))
         written[f"{name}.csv"], written[f"{name}.json"] = out / f"{name}.csv", out / f"{name}.json"
-    v = verdicts(evaluations, comparisons)
-    payload = {
+    v = verdicts(a)
+    payload: dict = {
         str(k): {
             **{kk: vv for kk, vv in r.items() if kk != "evidence"},
             "evidence": r["evidence"].to_dict("records"),
         }
         for k, r in v.items()
     }
-    payload["provenance"] = provenance(evaluations)
+    payload["provenance"] = provenance(a)
+    payload["intervals"] = metrics.INTERVALS
     atomic_write(out / "verdicts.json", json.dumps(payload, indent=1, default=_json_default))
     ev = pd.concat([r["evidence"] for r in v.values()], ignore_index=True)
     atomic_write(out / "evidence.csv", ev.to_csv(index=False))
     written["verdicts.json"], written["evidence.csv"] = out / "verdicts.json", out / "evidence.csv"
     return written
+
+
+def load_saved(results: str | os.PathLike) -> dict:
+    """``verdicts.json`` as :func:`save` wrote it, the claims keyed ``1`` and ``2`` (ints)."""
+    raw = json.loads((Path(results) / "verdicts.json").read_text())
+    return {int(k) if k.isdigit() else k: v for k, v in raw.items()}

@@ -1,245 +1,241 @@
-"""dark.report: the report's tables next to ours, and verdicts on synthetic evaluations with known answers."""
+"""dark.report: the report's tables next to ours, and verdicts, from fabricated run directories with known
+numbers (config.json, evaluation.json, frame_sums.npz written here)."""
 
 import json
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 
-from dark import paper, report
+from dark import metrics, paper, report, runs
 from dark.metrics import Interval
 
-GOOD = {"pckh@0.1": (2.0, 1.0, 3.0), "pckh@0.5": (1.0, 0.5, 1.5), "rmse": (-0.3, -0.4, -0.2)}  # a beats b
+COLS = metrics.frame_sum_columns(metrics.ALL_METRIC_NAMES)  # n sq_error error dx dy correct@0.1 correct@0.5
+DECODERS = ("argmax", "standard", "com", "dark", "mom")
+G, K = 8, 4  # frames, joints per frame
 
 
-def _iv(v, lo, hi):
-    return {"value": v, "low": lo, "high": hi}
+def _table(err, p01, p05, bias=(0.0, 0.0), jitter=0.0, rng=None):
+    """G frames with K joints each; every frame has mean error ``err`` (+ jitter), PCKh ``p01``, ``p05``."""
+    e = err + (jitter * rng.standard_normal(G) if jitter else np.zeros(G))
+    t = np.zeros((G, len(COLS)))
+    t[:, 0], t[:, 1], t[:, 2] = K, K * e**2, K * e
+    t[:, 3], t[:, 4] = K * bias[0], K * bias[1]
+    t[:, 5], t[:, 6] = K * p01 / 100, K * p05 / 100
+    return t
 
 
-def make_eval(model, encoding, decoders=("argmax", "standard", "com", "dark"), diffs=None, base=40.0):
-    """A minimal evaluation dict: decoder i has PCKh@0.1 = base + i, and the given paired differences."""
-    dec = {
-        d: {"metrics": {"pckh@0.1": _iv(base + i, base + i - 1, base + i + 1), "rmse": _iv(4.0, 3.9, 4.1)}}
-        for i, d in enumerate(decoders)
-    }
-    diffs = {"dark-argmax": GOOD, "dark-standard": GOOD, "dark-com": GOOD} if diffs is None else diffs
-    return {
-        "run": {
-            "model": model,
-            "encoding": encoding,
-            "config_name": "smoke",
-            "dir": f"/runs/{model}-{encoding}",
-        },
-        "data": {"profile": "smoke", "path": "/data/smoke", "samples": 32, "frames": 8},
+def make_run(root, model, encoding, seed, score, jitter=0.0):
+    """One evaluated run: decoder i has error ``score(decoder) `` as (err, p01, p05, bias)."""
+    d = root / runs.run_name(model, encoding, seed)
+    d.mkdir(parents=True)
+    (d / runs.CONFIG).write_text(json.dumps({"model": model, "encoding": encoding, "seed": seed}))
+    rng = np.random.default_rng(seed)
+    tables = {f"decoder:{dec}": _table(*score(dec), jitter=jitter, rng=rng) for dec in DECODERS}
+    np.savez(d / runs.FRAME_SUMS, groups=np.array([f"f{i:02d}" for i in range(G)]), columns=np.array(COLS),
+             **tables)  # fmt: skip
+    ev = {
+        "run": {"model": model, "encoding": encoding, "seed": seed, "config_name": "smoke", "dir": str(d)},
+        "data": {"profile": "smoke", "path": "/data/smoke", "samples": 32, "frames": G},
         "bootstrap": {"confidence": 0.95, "n_resamples": 100, "seed": 0, "unit": "frames"},
-        "decoders": dec,
-        "differences": {k: {m: _iv(*t) for m, t in v.items()} for k, v in diffs.items()},
+        "decoders": {dec: {"metrics": {"rmse": {"value": 4.0, "low": 3.9, "high": 4.1}}} for dec in DECODERS},
+        "differences": {"dark-argmax": {"rmse": {"value": -0.3, "low": -0.4, "high": -0.2}}},
     }
+    (d / runs.EVALUATION).write_text(json.dumps(ev))
+    return d
 
 
-def all_runs(overrides=None):
-    overrides = overrides or {}
-    return [
-        overrides.get((m, e)) or make_eval(m, e) for m in ("sh", "hrnet") for e in ("quantized", "unbiased")
-    ]
+RANK = {"argmax": 0, "standard": 1, "com": 2, "dark": 3, "mom": 1.5}
 
 
-def comparison(model, diffs=None):
-    diffs = diffs or {d: GOOD for d in paper.PAPER_DECODERS}
-    return {
-        "model": model,
-        "a": "unbiased",
-        "b": "quantized",
-        "differences": {d: {m: _iv(*t) for m, t in v.items()} for d, v in diffs.items()},
-    }
-
-
-def test_paper_numbers_transcribed():
-    assert len(paper.TABLE2) == 16
-    assert paper.TABLE2[("sh", "unbiased", "dark")] == {"pckh@0.1": 45.17, "pckh@0.5": 71.65, "rmse": 3.47}
-    assert paper.TABLE2[("hrnet", "quantized", "com")] == {"pckh@0.1": 33.95, "pckh@0.5": 68.38, "rmse": 3.94}
-    for k, v in paper.TABLE3.items():
-        assert paper.TABLE2[k] == v
-
-
-def test_table2_rows_and_values():
-    evs = [make_eval("sh", "unbiased", decoders=("argmax", "standard", "com", "dark", "mom"))]
-    t = report.table2(evs)
-    paper_rows = [k for k in t.index if k in paper.TABLE2]
-    assert paper_rows == list(paper.TABLE2)  # the report's rows, in its order
-    assert ("sh", "unbiased", "mom") in t.index and ("hrnet", "unbiased", "mom") not in t.index
-    assert math.isnan(t.loc[("sh", "unbiased", "mom"), ("pckh@0.1", "report")])
-    assert t.loc[("sh", "unbiased", "mom"), ("pckh@0.1", "ours")] == 44.0
-    assert t.loc[("sh", "unbiased", "dark"), ("pckh@0.1", "low")] == 42.0
-    assert t.loc[("sh", "unbiased", "dark"), ("pckh@0.1", "report")] == 45.17
-    assert math.isnan(t.loc[("hrnet", "quantized", "dark"), ("pckh@0.1", "ours")])  # no such run
-    assert math.isnan(t.loc[("sh", "unbiased", "dark"), ("pckh@0.5", "ours")])  # metric not evaluated
-    shown = report.display_table(t)
-    assert shown.loc["SH_4S (w/o quant) + DARK", "PCKh@0.1 (%) ours [95% CI]"] == "43.00 [42.00, 44.00]"
-    assert shown.loc["SH_4S (w/o quant) + DARK", "PCKh@0.1 (%) report"] == "45.17"
-    md = report.to_markdown(shown)
-    assert md.count("\n") == len(shown) + 1 and "| SH_4S (w/o quant) + DARK | 43.00 [42.00, 44.00] |" in md
-    assert report.styled(t).to_html().count("font-style: italic") >= 1
-
-
-def test_duplicate_runs_rejected():
-    with pytest.raises(ValueError, match="two evaluations"):
-        report.table2([make_eval("sh", "unbiased"), make_eval("sh", "unbiased")])
-
-
-def test_table3_difference_row():
-    ev = make_eval("sh", "unbiased", diffs={"com-dark": {"pckh@0.1": (-1.0, -1.5, -0.5)}})
-    t = report.table3([ev])
-    row = t.loc[("sh", "unbiased", "dark - com")]
-    assert (
-        row[("pckh@0.1", "ours")] == 1.0
-        and row[("pckh@0.1", "low")] == 0.5
-        and row[("pckh@0.1", "high")] == 1.5
+def scorer(shift, bias=(0.0, 0.0)):
+    """Better decoders (RANK) and a per-run ``shift`` of every score (a training's luck)."""
+    return lambda dec: (
+        4.0 - 0.2 * RANK[dec] - shift / 10,
+        40 + RANK[dec] + shift,
+        70 + RANK[dec] + shift,
+        bias,
     )
+
+
+def build(tmp_path, seeds, effect=2.0, encodings=("unbiased", "quantized"), jitter=0.0):
+    """Every cell with the given per-seed shifts; the unbiased cells ``effect`` points better."""
+    paths = []
+    for m in ("sh", "hrnet"):
+        for e in encodings:
+            for s, shift in seeds.items():
+                paths.append(make_run(tmp_path, m, e, s, scorer(shift + (effect if e == "unbiased" else 0)),
+                                      jitter=jitter))  # fmt: skip
+    return paths
+
+
+def test_load_runs_groups_cells_and_orders_seeds(tmp_path):
+    paths = build(tmp_path, {2: 0.0, 1314: 1.0, 3: -1.0})
+    recs = report.load_runs(paths)
+    assert recs[0].columns == tuple(COLS) and set(recs[0].tables) == set(DECODERS)
+    c = report.cells(recs)
+    assert list(c) == [("sh", "unbiased"), ("sh", "quantized"), ("hrnet", "unbiased"), ("hrnet", "quantized")]
+    assert [r.seed for r in c[("sh", "unbiased")]] == [1314, 2, 3]
+    with pytest.raises(FileNotFoundError, match="dark evaluate"):
+        report.load_run(tmp_path)
+
+
+def test_table2_cell_mean_interval_and_seeds_are_the_t_interval(tmp_path):
+    shifts = {1314: 1.0, 2: 0.0, 3: -2.5}
+    a = report.analyse(report.load_runs(build(tmp_path, shifts)), n_resamples=200)
+    t = report.table2(a)
+    row = t.loc[("sh", "unbiased", "dark"), "pckh@0.1"]
+    per_seed = [40 + 3 + s + 2.0 for s in shifts.values()]  # frames are identical: no frame variance
+    ci = stats.ttest_1samp(per_seed, 0).confidence_interval()
+    assert row["ours"] == pytest.approx(np.mean(per_seed)) and row["n_seeds"] == 3
+    assert (row["low"], row["high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert row["seeds"] == pytest.approx(per_seed) and row["report"] == 45.17
+    assert t.loc[("sh", "unbiased", "dark"), ("rmse", "ours")] == pytest.approx(
+        4.0 - 0.6 - np.mean([3, 2, -0.5]) / 10
+    )
+    assert ("sh", "unbiased", "mom") in t.index and math.isnan(
+        t.loc[("sh", "unbiased", "mom"), ("rmse", "report")]
+    )
+    shown = report.display_table(t)
+    name = "SH_4S (w/o quant) + DARK"
+    assert (
+        shown.loc[name, "PCKh@0.1 (%) ours [95% CI]"]
+        == f"{np.mean(per_seed):.2f} [{ci.low:.2f}, {ci.high:.2f}]"
+    )
+    assert shown.loc[name, "PCKh@0.1 (%) per seed"] == "46.00, 45.00, 42.50"
+    assert shown.loc[name, "trainings"] == "3" and shown.loc[name, "PCKh@0.1 (%) report"] == "45.17"
+    assert report.styled(t).to_html().count("font-style: italic") >= 1
+    md = report.to_markdown(shown)
+    assert md.count("\n") == len(shown) + 1 and f"| {name} |" in md
+    bias = a.values[("sh", "unbiased", "dark")]
+    assert bias["bias_x"].value == 0.0 and "bias_y" in bias
+
+
+def test_claim2_with_one_training_per_cell_is_inconclusive_whatever_the_frames_say(tmp_path):
+    a = report.analyse(
+        report.load_runs(build(tmp_path, {1314: 0.0}, effect=5.0, jitter=0.1)), n_resamples=200
+    )
+    v = report.verdicts(a)
+    assert v[2]["verdict"] == report.ONE_TRAINING
+    assert v[2]["by_encoding"] == {"quantized": report.ONE_TRAINING}
+    ev = v[2]["evidence"]
+    assert (ev.status == "one training").all() and len(ev) == 2 * 4 * 3
+    assert (ev.imp_low > 0).all()  # the frame intervals alone would have said "better"
+    assert v[1]["verdict"] == report.REPRODUCED  # claim 1 is within a training: frames decide it
+    assert v[2]["counts"] == {"better": 0, "unclear": 0, "worse": 0, "one training": 24}
+    assert "test frames only" in v[2]["covers"] and "SH_4S (w/o quant) 1" in v[2]["seeds"]
+
+
+def test_claim2_with_seeds_welch_difference_and_per_quantiser_verdicts(tmp_path):
+    shifts = {1314: 0.5, 2: -0.5, 3: 0.0}
+    recs = report.load_runs(build(tmp_path, shifts, effect=3.0, encodings=("unbiased", "quantized", "ceil")))
+    a = report.analyse(recs, n_resamples=200)
+    d = a.between[("sh", "unbiased - ceil", "dark")]["pckh@0.5"]
+    ref = stats.ttest_ind(
+        [73 + s + 3 for s in shifts.values()], [73 + s for s in shifts.values()], equal_var=False
+    )
+    assert d.value == pytest.approx(3.0) and d.n_seeds == (3, 3) and d.training_variance
+    assert (d.low, d.high) == (
+        pytest.approx(ref.confidence_interval().low),
+        pytest.approx(ref.confidence_interval().high),
+    )
+    v = report.verdicts(a)
+    assert v[2]["verdict"] == report.REPRODUCED and set(v[2]["by_encoding"]) == {"quantized", "ceil"}
+    assert v[2]["counts"]["better"] == 2 * 2 * 4 * 3
+    shown = report.evidence_display(v[2]["evidence"])
+    row = shown.iloc[0]
+    assert row["trainings"] == "3 vs 3" and row["per seed"].count(",") == 4 and " vs " in row["per seed"]
+    assert row["encoding"] == "w/o quant - w/ quant (nearest, input grid)"
+    # a training whose luck swamps the effect: inconclusive, not "reproduced"
+    a2 = report.analyse(report.load_runs(build(tmp_path / "noisy", {1314: 4.0, 2: -4.0}, effect=1.0)),
+                        n_resamples=200)  # fmt: skip
+    assert report.verdicts(a2)[2]["verdict"] == report.INCONCLUSIVE
+
+
+def test_claim1_within_runs_and_table3(tmp_path):
+    a = report.analyse(report.load_runs(build(tmp_path, {1314: 0.0, 2: 1.0})), n_resamples=200)
+    w = a.within[("sh", "unbiased", "dark - argmax")]
+    assert w["pckh@0.1"].value == pytest.approx(3.0) and w["rmse"].value == pytest.approx(-0.6)
+    v = report.verdicts(a)
+    assert v[1]["verdict"] == report.REPRODUCED and v[1]["counts"]["better"] == 4 * 2 * 3
+    assert v[1]["missing"] == []
+    t3 = report.table3(a)
+    row = t3.loc[("sh", "unbiased", "dark - com")]
+    assert row[("pckh@0.1", "ours")] == pytest.approx(1.0)
     assert row[("pckh@0.1", "report")] == pytest.approx(45.17 - 44.24)
-    assert row[("rmse", "report")] == pytest.approx(3.47 - 3.33)
-    assert list(t.index[:2]) == [("sh", "unbiased", "com"), ("sh", "unbiased", "dark")]
+    assert list(t3.index[:2]) == [("sh", "unbiased", "com"), ("sh", "unbiased", "dark")]
 
 
-def test_decide_rule():
+def test_decide_rule_and_orientation():
     up, down, zero = Interval(1, 0.5, 2), Interval(-1, -2, -0.5), Interval(0.1, -0.2, 0.4)
     assert report.decide([up, up]) == report.REPRODUCED
     assert report.decide([up, zero]) == report.INCONCLUSIVE
     assert report.decide([up, zero, down]) == report.NOT_REPRODUCED
     assert report.decide([]) == report.NOT_EVALUATED
-
-
-def test_improvement_orientation():
-    # lower RMSE is better: a - b = -0.3 [-0.4, -0.2] is an improvement of 0.3 [0.2, 0.4]
+    one = metrics.Estimate(1, 0.5, 2, training_variance=False)
+    two = metrics.Estimate(1, 0.5, 2, training_variance=True)
+    assert report.decide([one, one], needs_training_variance=True) == report.ONE_TRAINING
+    assert report.decide([one, two], needs_training_variance=True) == report.INCONCLUSIVE
+    assert report.decide([one, two]) == report.REPRODUCED
     assert report.improvement(Interval(-0.3, -0.4, -0.2), "rmse") == Interval(0.3, 0.2, 0.4)
-    assert report.improvement(Interval(1, 0, 2), "pckh@0.5") == Interval(1, 0, 2)
+    e = report.improvement(metrics.Estimate(-0.3, -0.4, -0.2, seeds=(-0.1, -0.5), n_seeds=2), "rmse")
+    assert e.seeds == (0.1, 0.5) and e.low == 0.2 and e.n_seeds == 2
 
 
-def test_claim1_reproduced_when_every_interval_favours_dark():
-    v = report.verdicts(all_runs(), [comparison("sh"), comparison("hrnet")])
-    assert v[1]["verdict"] == report.REPRODUCED
-    assert v[1]["counts"] == {"better": 4 * 2 * 3, "unclear": 0, "worse": 0}
-    assert v[1]["missing"] == []
-    assert v[2]["verdict"] == report.REPRODUCED
-    assert v[2]["counts"]["better"] == 2 * 4 * 3
+def test_partial_runs_unpaired_frames_and_display_names(tmp_path):
+    a = report.analyse(
+        report.load_runs([make_run(tmp_path, "sh", "unbiased", 1314, scorer(0))]), n_resamples=50
+    )
+    v = report.verdicts(a)
+    assert v[1]["verdict"] == report.REPRODUCED and len(v[1]["missing"]) == 3
+    assert v[2]["verdict"] == report.NOT_EVALUATED and any("HRNet_4S" in m for m in v[2]["missing"])
+    assert report.verdicts(report.analyse([]))[1]["verdict"] == report.NOT_EVALUATED
+    other = make_run(tmp_path, "sh", "quantized", 1314, scorer(0))
+    z = dict(np.load(other / runs.FRAME_SUMS))
+    z["groups"] = z["groups"][::-1].copy()
+    np.savez(other / runs.FRAME_SUMS, **z)
+    with pytest.raises(ValueError, match="same test frames"):
+        report.analyse(report.load_runs([tmp_path / "sh-unbiased-s1314", other]))
+    assert (
+        report.display_name("sh", "ceil", "dark - com")
+        == "SH_4S (w/ quant (ceil, input grid; the report's code)) + DARK - CoM"
+    )
+    assert report.row_label("hrnet", "unbiased", "") == "HRNet_4S (w/o quant)"
 
 
-def test_claim1_not_reproduced_when_dark_rmse_significantly_worse():
-    bad = dict(GOOD, rmse=(0.2, 0.1, 0.3))  # DARK has a higher RMSE than Standard, interval above 0
-    runs = all_runs({("hrnet", "unbiased"): make_eval("hrnet", "unbiased", diffs={
-        "dark-argmax": GOOD, "dark-standard": bad})})  # fmt: skip
-    v = report.verdicts(runs)
-    assert v[1]["verdict"] == report.NOT_REPRODUCED
-    assert v[1]["by_metric"] == {"pckh@0.1": report.REPRODUCED, "pckh@0.5": report.REPRODUCED,
-                                 "rmse": report.NOT_REPRODUCED}  # fmt: skip
-    worse = v[1]["evidence"][v[1]["evidence"].status == "worse"]
-    assert worse[["model", "encoding", "comparison", "metric"]].values.tolist() == [
-        ["hrnet", "unbiased", "dark - standard", "rmse"]
-    ]
-    assert worse.improvement.iloc[0] == pytest.approx(-0.2)
-
-
-def test_claim1_inconclusive_when_an_interval_contains_zero():
-    unclear = dict(GOOD, **{"pckh@0.5": (0.2, -0.1, 0.5)})
-    runs = all_runs({("sh", "quantized"): make_eval("sh", "quantized", diffs={
-        "dark-argmax": unclear, "dark-standard": GOOD})})  # fmt: skip
-    v = report.verdicts(runs)
-    assert v[1]["verdict"] == report.INCONCLUSIVE
-    assert v[1]["counts"] == {"better": 23, "unclear": 1, "worse": 0}
-
-
-def test_claim2_verdicts_and_missing_model():
-    unclear_dark = {d: GOOD for d in paper.PAPER_DECODERS} | {"dark": dict(GOOD, rmse=(-0.1, -0.3, 0.1))}
-    v = report.verdicts(all_runs(), [comparison("sh", unclear_dark)])
-    assert v[2]["verdict"] == report.INCONCLUSIVE
-    assert any("HRNet_4S" in m for m in v[2]["missing"])
-    reversed_com = {d: GOOD for d in paper.PAPER_DECODERS} | {"com": dict(GOOD, **{"pckh@0.1": (-3, -4, -2)})}
-    v = report.verdicts(all_runs(), [comparison("sh"), comparison("hrnet", reversed_com)])
-    assert v[2]["verdict"] == report.NOT_REPRODUCED
-    assert v[2]["by_metric"]["pckh@0.5"] == report.REPRODUCED
-    with pytest.raises(ValueError, match="unbiased - quantized"):
-        report.verdicts([], [dict(comparison("sh"), a="quantized", b="unbiased")])
-
-
-def test_partial_runs_and_no_runs():
-    v = report.verdicts([make_eval("sh", "unbiased")])
-    assert v[1]["verdict"] == report.REPRODUCED  # on what was evaluated ...
-    assert len(v[1]["missing"]) == 3  # ... and says which runs are missing
-    assert report.verdicts([])[1]["verdict"] == report.NOT_EVALUATED
-    assert report.verdicts([])[2]["verdict"] == report.NOT_EVALUATED
-
-
-def test_save_and_provenance(tmp_path):
-    runs = all_runs()
-    written = report.save(tmp_path, runs, [comparison("sh"), comparison("hrnet")])
+def test_save_provenance_and_verdict_table(tmp_path, monkeypatch):
+    a = report.analyse(
+        report.load_runs(build(tmp_path / "runs", {1314: 0.0, 2: 1.0}, effect=5.0)), n_resamples=100
+    )
+    out = tmp_path / "out"
+    written = report.save(out, a)
     assert {p.name for p in written.values()} == {
         "table2.csv", "table2.json", "table3.csv", "table3.json", "verdicts.json", "evidence.csv",
     }  # fmt: skip
-    v = json.loads((tmp_path / "verdicts.json").read_text())
-    assert v["1"]["verdict"] == report.REPRODUCED and len(v["1"]["evidence"]) == 24
-    t2 = json.loads((tmp_path / "table2.json").read_text())
-    assert t2["source"] == paper.SOURCE and len(t2["rows"]) == 16
-    assert not list(tmp_path.glob("*.tmp"))
-    text = report.provenance(runs)
-    assert "Profile smoke" in text and "/data/smoke" in text and "config smoke" in text
-    cap = report.caption(runs)
-    assert cap.startswith("Profile smoke, data /data/smoke (32 test samples, 8 frames), model configuration")
-    shown = report.verdict_table(report.verdicts(runs))
-    assert shown["verdict"].tolist() == [report.REPRODUCED, report.NOT_EVALUATED]
-    ev = report.evidence_display(report.verdicts(runs)[1]["evidence"])
-    assert ev["improvement [95% CI]"].iloc[0] == "2.00 [1.00, 3.00]"
+    saved = report.load_saved(out)
+    assert saved[1]["verdict"] == report.REPRODUCED and len(saved[1]["evidence"]) == 24
+    assert saved[2]["by_encoding"] == {"quantized": report.REPRODUCED}
+    assert saved["intervals"] == metrics.INTERVALS and "Trainings per cell" in saved["provenance"]
+    t2 = json.loads((out / "table2.json").read_text())
+    assert t2["source"] == paper.SOURCE and len(t2["rows"]) == 16 + 2 * 2  # + mom rows
+    shown = report.verdict_table({k: saved[k] for k in (1, 2)})
+    assert shown["verdict"].tolist() == [report.REPRODUCED, report.REPRODUCED]
+    assert shown["trainings per cell"].iloc[1].startswith("SH_4S (w/o quant) 2")
+    assert shown["intervals cover"].iloc[1] == "test frames and training seeds"
+    ev = report.evidence_display(saved[2]["evidence"])
+    assert len(ev) == 24 and set(ev["status"]) == {"better"}
+    assert not list(out.glob("*.tmp"))
+    assert "Profile smoke" in report.provenance(a) and "seed 1314" in report.provenance(a)
+    monkeypatch.chdir(tmp_path)
+    assert "runs/sh-unbiased-s1314" in report.provenance(a)
+    cap = report.caption(a)
+    assert cap.startswith("Profile smoke, data /data/smoke (32 test samples, 8 frames)") and "seeds" in cap
 
 
-def test_run_table_formats_intervals():
-    ev = make_eval("sh", "unbiased")
+def test_run_table_formats_one_evaluation(tmp_path):
+    ev = report.load_evaluations([make_run(tmp_path, "sh", "unbiased", 1314, scorer(0))])[0]
     t = report.run_table(ev)
-    assert t.loc["dark", "PCKh@0.1 (%)"] == "43.00 [42.00, 44.00]"
+    assert t.loc["dark", "RMSE (px)"] == "4.00 [3.90, 4.10]"
     assert t.loc["argmax", "DARK - this, RMSE (px)"] == "-0.30 [-0.40, -0.20]"
     assert t.loc["dark", "DARK - this, RMSE (px)"] == "–"
-
-
-def test_plots_draw_from_evaluations_and_predictions():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy as np
-
-    from dark import plots
-
-    ev = make_eval("sh", "unbiased")
-    for d in ev["decoders"].values():
-        d["per_joint"] = {"mean_error": [1.0, None, 2.0]}
-        d["pckh_curve"] = [0.0, 50.0, 100.0]
-    ev["joints"], ev["alphas"] = ["a", "b", "c"], [0.0, 0.25, 0.5]
-    assert len(plots.per_joint(ev).axes[0].patches) == 4 * 3
-    assert len(plots.pckh_curves([ev, ev]).axes) == 2
-    rng = np.random.default_rng(0)
-    gt = rng.uniform(50, 100, (5, 3, 2))
-    coords = np.stack([gt + 0.5, gt + 0.5])
-    coords[1, 3, 2] += [6.0, 8.0]  # dark and com disagree by 10 px on sample 3, joint 2
-    pred = {
-        "decoders": np.array(["dark", "com"]),
-        "coords": coords,
-        "gt": gt,
-        "visible": np.ones((5, 3), bool),
-    }
-    assert plots.top_disagreements(pred, n=1) == [(3, 2, pytest.approx(10.0))]
-    fig = plots.disagreements(pred, lambda i: np.full((160, 320), 2.0), ["a", "b", "c"], n=2)
-    assert "10.0 px apart" in fig.axes[0].get_title()
-    err = plots.joint_errors(pred)
-    np.testing.assert_allclose(np.sort(err["dark"]), np.full(15, np.sqrt(0.5)))
-    assert len(plots.error_histograms(pred).axes) == 2
-
-
-def test_provenance_shows_paths_inside_the_working_directory_relative(tmp_path, monkeypatch):
-    runs = all_runs()
-    inside = tmp_path / "data" / "generated" / "smoke"
-    inside.mkdir(parents=True)
-    for ev in runs:
-        ev["data"]["path"] = str(inside)
-    monkeypatch.chdir(tmp_path)
-    assert "data data/generated/smoke (" in report.caption(runs)
-    assert str(tmp_path) not in report.provenance(runs)
-    monkeypatch.chdir(inside)  # a path outside the working directory stays as it is
-    for ev in runs:
-        ev["data"]["path"] = "/elsewhere/data"
-    assert "data /elsewhere/data (" in report.caption(runs)
