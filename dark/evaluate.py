@@ -3,28 +3,36 @@
 ``dark evaluate --run RUN_DIR --data DIR`` (:func:`cli`) or :func:`evaluate`:
 
 1. Predict the test split once with ``best.pt`` (the last stack's output; no flip test, as in the
-   report) and keep the heatmaps on disk, ``RUN_DIR/heatmaps_test.npy`` float16 ``(N, 18, h, w)``.
+   report; the model input of :func:`dark.data.dataset.prepare_input` and the run's precision, as in
+   training) and keep the heatmaps on disk, ``RUN_DIR/heatmaps_test.npy`` float16 ``(N, 18, h, w)``.
    They are reused while ``best.pt`` and the dataset's manifest are unchanged (the key, a hash of both,
    is stored beside them in ``heatmaps_test.json``).
-2. Decode them with every decoder of :data:`dark.codecs.DECODERS`, batched on the device, with the
-   training ``sigma``; map heatmap px to input px with :func:`dark.codecs.to_input` and the run's
-   ``heatmap_stride`` and ``scaling`` (input px of the original 320x160 depth map).
-3. Score with :mod:`dark.metrics`: PCKh@0.1, PCKh@0.5, RMSE and mean error with 95% bootstrap CIs over
-   test frames (the 4 views of one multi-view frame form one bootstrap unit), per-joint values, a PCKh
-   curve, and the paired differences ``DARK - every other decoder``.
+2. Decode them with every decoder of :data:`dark.codecs.DECODERS` (:func:`dark.decoding.decode_heatmaps`,
+   the path training's validation takes), with the training ``sigma``; the run's
+   :class:`dark.codecs.Codec` maps heatmap px to input px of the original 320x160 depth map.
+3. Score with :mod:`dark.metrics`: PCKh@0.1, PCKh@0.5, RMSE, mean error and the signed bias (x, y)
+   with 95% bootstrap CIs over test frames (the 4 views of one multi-view frame form one bootstrap
+   unit), the median bias, per-joint values, a PCKh curve, and the paired differences
+   ``DARK - every other decoder``.
 
-Writes ``RUN_DIR/evaluation.json`` (schema below), ``RUN_DIR/evaluation.csv`` (one row per decoder)
-and ``RUN_DIR/predictions_test.npz`` (every decoder's coordinates, for model-vs-model comparisons,
-plots and the sample browser). Everything is written atomically (temp file + fsync + rename).
+Writes (names of :mod:`dark.runs`, all through :func:`dark.files.atomic_write`) ``evaluation.json``
+(schema below), ``evaluation.csv`` (one row per decoder), ``predictions_test.npz`` (every decoder's
+coordinates) and ``frame_sums.npz`` (per test frame and decoder, the sums of
+:func:`dark.metrics.frame_sums` for every metric: arrays ``"groups"`` (G,) sorted frame labels,
+``"columns"`` (C,), and ``"decoder:<name>"`` (G, C) float64; what the two-level intervals resample).
+An evaluation that is up to date (same heatmap key, same :data:`FORMAT`) is returned as it is unless
+``force=True``, so re-running over a plan evaluates only new or retrained runs.
 
 ``evaluation.json``::
 
-    {"run": {"dir", "model", "encoding", "grid", "config_name", "sigma", "input_size", "heatmap_size",
-             "heatmap_stride", "scaling", "best_epoch", "epochs"},
+    {"format": FORMAT, "heatmap_key": str,
+     "run": {"dir", "name", "model", "encoding", "grid", "rounding", "precision", "seed", "profile",
+             "config_name", "sigma", "input_size", "heatmap_size", "heatmap_stride", "scaling",
+             "best_epoch", "epochs"},
      "data": {"path", "profile", "source", "manifest_sha256", "split", "samples", "frames"},
      "bootstrap": {"method", "confidence", "n_resamples", "seed", "unit"},
      "joints": [18 names], "alphas": [curve alphas],
-     "decoders": {name: {"metrics": {metric: {"value", "low", "high"}},
+     "decoders": {name: {"metrics": {metric: {"value", "low", "high"}}, "median_bias": [x, y],
                          "per_joint": {metric: [18]}, "pckh_curve": [len(alphas)]}},
      "differences": {"dark-<name>": {metric: {"value", "low", "high"}}}}
 """
@@ -43,15 +51,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dark import codecs, metrics
+from dark import codecs, metrics, runs
+from dark.decoding import decode_heatmaps
+from dark.device import autocast, resolve_device
 from dark.files import atomic_write, sha256_file
-from dark.skeleton import INPUT_SIZE, JOINTS_18
+from dark.runs import (
+    EVALUATION,
+    EVALUATION_CSV,
+    FRAME_SUMS,
+    HEATMAPS,
+    HEATMAPS_KEY,
+    PREDICTIONS,
+    load_predictions,
+)
+from dark.skeleton import JOINTS_18
 
-HEATMAPS = "heatmaps_test.npy"
-HEATMAPS_KEY = "heatmaps_test.json"
-PREDICTIONS = "predictions_test.npz"
-EVALUATION = "evaluation.json"
-EVALUATION_CSV = "evaluation.csv"
+__all__ = [
+    "CURVE_ALPHAS", "EVALUATION", "EVALUATION_CSV", "FORMAT", "HEATMAPS", "HEATMAPS_KEY", "PREDICTIONS",
+    "cached_heatmaps", "cli", "decode_all", "decode_heatmaps", "evaluate", "evaluation_csv",
+    "load_predictions", "predict_heatmaps", "score", "up_to_date",
+]  # fmt: skip
+
+#: version of what :func:`evaluate` writes; a stored evaluation of another version is redone
+FORMAT = 2
 
 #: PCKh curve alphas stored for the book's plots
 CURVE_ALPHAS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.5, 51), 3).tolist())
@@ -59,12 +81,8 @@ CURVE_ALPHAS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.5, 51), 3).t
 #: the decoder every other one is compared with (claim 1)
 REFERENCE_DECODER = "dark"
 
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+#: the old name of :func:`dark.decoding.decode_heatmaps` (``dark.widgets.samples`` still calls it)
+decode_all = decode_heatmaps
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -87,7 +105,7 @@ def data_fingerprint(data: str | os.PathLike, truth: Mapping[str, np.ndarray] | 
 
 def heatmap_key(run_dir: str | os.PathLike, data: str | os.PathLike, truth: Mapping | None = None) -> str:
     """The cache key of the test heatmaps: a hash of ``best.pt`` and of the dataset (manifest)."""
-    best = Path(run_dir) / "best.pt"
+    best = Path(run_dir) / runs.BEST
     fingerprint = data_fingerprint(data, truth)
     return hashlib.sha256(f"{sha256_file(best)}:{fingerprint}:test".encode()).hexdigest()
 
@@ -101,9 +119,9 @@ def _test_truth(data: str | os.PathLike) -> dict[str, np.ndarray]:
 
     ``groups`` labels a sample with its multi-view frame (subject/activity/frame): the bootstrap unit.
     """
-    from dark.data import open as open_data
+    from dark.data import open_split
 
-    samples = open_data(data, split="test")
+    samples = open_split(data, split="test")
     if len(samples) == 0:
         raise ValueError(f"{data}: the test split is empty")
     return {
@@ -115,14 +133,6 @@ def _test_truth(data: str | os.PathLike) -> dict[str, np.ndarray]:
     }
 
 
-def model_input(depth: torch.Tensor, input_size: Sequence[int]) -> torch.Tensor:
-    """Resize the normalised depth batch ``(B, 1, 160, 320)`` to the network's ``(H, W)`` (area average)."""
-    size = (int(input_size[0]), int(input_size[1]))
-    if tuple(depth.shape[-2:]) == size:
-        return depth
-    return torch.nn.functional.interpolate(depth, size=size, mode="area")
-
-
 @torch.no_grad()
 def predict_heatmaps(
     model: torch.nn.Module,
@@ -132,37 +142,38 @@ def predict_heatmaps(
     *,
     input_size: Sequence[int],
     device: torch.device,
+    precision: str = "fp32",
     progress: bool = True,
 ) -> None:
     """Run ``model`` over the batches of ``loader`` (dicts with ``"depth"`` ``(B, 1, 160, 320)``) and
-    write the last stack's heatmaps ``(n, K, h, w)`` float16 to ``out`` (.npy, atomically)."""
+    write the last stack's heatmaps ``(n, K, h, w)`` float16 to ``out`` (.npy, streamed to disk through
+    :func:`dark.files.atomic_write`, so a large split never sits in memory whole)."""
     from tqdm.auto import tqdm
 
+    from dark.data.dataset import prepare_input
+
     model.eval()
-    tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
-    arr = None
-    i = 0
-    try:
+
+    def write(f) -> None:
+        i = 0
         with tqdm(total=n, desc="predict test heatmaps", unit="img", disable=not progress) as bar:
             for batch in loader:
-                x = model_input(batch["depth"].to(device, non_blocking=True), input_size)
-                y = model(x)
+                x = prepare_input(batch["depth"], input_size, device)
+                with autocast(device, precision):
+                    y = model(x)
                 y = y[-1] if isinstance(y, (list, tuple)) else y
-                y = y.float().cpu().numpy().astype(np.float16)
-                if arr is None:
-                    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(n, *y.shape[1:]))
-                arr[i : i + len(y)] = y
+                y = np.ascontiguousarray(y.float().cpu().numpy().astype(np.float16))
+                if i == 0:
+                    header = {"descr": np.lib.format.dtype_to_descr(y.dtype), "fortran_order": False,
+                              "shape": (n, *y.shape[1:])}  # fmt: skip
+                    np.lib.format.write_array_header_1_0(f, header)
+                f.write(y.tobytes())
                 i += len(y)
                 bar.update(len(y))
-        if arr is None or i != n:
+        if i != n:
             raise RuntimeError(f"predicted {i} heatmaps, expected {n}")
-        arr.flush()
-        del arr
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    atomic_write(out, write)
 
 
 def cached_heatmaps(
@@ -174,77 +185,32 @@ def cached_heatmaps(
     progress: bool = True,
     force: bool = False,
     truth: Mapping[str, np.ndarray] | None = None,
+    key: str | None = None,
 ) -> np.ndarray:
     """The run's test heatmaps ``(N, 18, h, w)`` float16 (memory-mapped), predicted once and cached."""
     run_dir = Path(run_dir)
-    key = heatmap_key(run_dir, data, truth)
+    key = heatmap_key(run_dir, data, truth) if key is None else key
     path, key_path = run_dir / HEATMAPS, run_dir / HEATMAPS_KEY
     if not force and path.is_file() and key_path.is_file():
         if json.loads(key_path.read_text()).get("key") == key:
             return np.load(path, mmap_mode="r")
     from dark.data.dataset import DepthDataset
-    from dark.train import load_model
 
     key_path.unlink(missing_ok=True)  # never leave a key next to heatmaps it does not describe
     dev = resolve_device(device)
-    model, config = load_model(run_dir, which="best", device=dev)
+    model, config = runs.load_model(run_dir, which="best", device=dev)
     dataset = DepthDataset(data, "test")
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     predict_heatmaps(
-        model, loader, len(dataset), path, input_size=config["input_size"], device=dev, progress=progress
-    )
-    atomic_write(key_path, json.dumps({"key": key, "best.pt": str(run_dir / "best.pt"), "data": str(data)}))
+        model, loader, len(dataset), path, input_size=config["input_size"], device=dev,
+        precision=config.get("precision", "fp32"), progress=progress,
+    )  # fmt: skip
+    atomic_write(key_path, json.dumps({"key": key, "best.pt": str(run_dir / runs.BEST), "data": str(data)}))
     return np.load(path, mmap_mode="r")
 
 
 # ---------------------------------------------------------------------------------------------------------
 # decoding and scoring
-
-
-def decode_all(
-    heatmaps: np.ndarray | torch.Tensor,
-    config: Mapping,
-    *,
-    decoders: Sequence[str] | None = None,
-    device: str | torch.device = "auto",
-    batch_size: int = 256,
-    progress: bool = False,
-) -> dict[str, np.ndarray]:
-    """Every decoder on the same heatmaps, in input px: ``(N, K, h, w) -> {name: (N, K, 2) float64}``.
-
-    ``config`` holds the run's ``sigma`` (heatmap px), ``heatmap_stride`` (input px of the original
-    160x320 map per heatmap px) and ``scaling`` (``"stride"`` or ``"udp"``). Batches of ``batch_size``
-    samples go to ``device`` as float32.
-    """
-    from tqdm.auto import tqdm
-
-    if heatmaps.ndim != 4:
-        raise ValueError(f"heatmaps must have shape (N, K, h, w), got {tuple(heatmaps.shape)}")
-    decoders = tuple(codecs.DECODERS if decoders is None else decoders)
-    dev = resolve_device(device) if isinstance(device, str) else device
-    n, _, h, w = heatmaps.shape
-    sigma = float(config["sigma"])
-    stride = float(config["heatmap_stride"])
-    scaling = config.get("scaling", "stride")
-    out = {d: np.empty((n, heatmaps.shape[1], 2)) for d in decoders}
-    for i in tqdm(range(0, n, batch_size), desc="decode", disable=not progress):
-        chunk = heatmaps[i : i + batch_size]
-        hm = (
-            (
-                chunk
-                if isinstance(chunk, torch.Tensor)
-                else torch.from_numpy(np.array(chunk, dtype=np.float32))
-            )
-            .to(dev)
-            .float()
-        )
-        for d in decoders:
-            xy, _ = codecs.decode(hm, d, sigma=sigma)
-            xy = codecs.to_input(
-                xy.double(), stride=stride, scaling=scaling, input_size=INPUT_SIZE, heatmap_size=(h, w)
-            )
-            out[d][i : i + len(hm)] = xy.cpu().numpy()
-    return out
 
 
 def score(
@@ -259,10 +225,14 @@ def score(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict:
-    """The ``decoders``/``differences`` part of ``evaluation.json`` for predictions in input px."""
+    """The ``decoders``/``differences`` part of ``evaluation.json`` for predictions in input px.
+
+    Every metric of :data:`dark.metrics.ALL_METRICS` (the report's and the signed bias x, y) with its
+    interval over frames, plus each decoder's ``median_bias`` ``[x, y]``.
+    """
     pairs = [(reference, d) for d in preds if d != reference] if reference in preds else []
     s = metrics.summarize(
-        preds, gt, visible, head_size, metrics=metrics.METRICS, pairs=pairs, groups=groups,
+        preds, gt, visible, head_size, metrics=metrics.ALL_METRIC_NAMES, pairs=pairs, groups=groups,
         confidence=confidence, n_resamples=n_resamples, seed=seed,
     )  # fmt: skip
     decoders = {}
@@ -270,6 +240,7 @@ def score(
         pj = metrics.per_joint(p, gt, visible, head_size)
         decoders[d] = {
             "metrics": {m: iv.to_dict() for m, iv in s["metrics"][d].items()},
+            "median_bias": [float(v) for v in metrics.median_bias(p, gt, visible)],
             "per_joint": {m: [None if np.isnan(v) else float(v) for v in vals] for m, vals in pj.items()},
             "pckh_curve": metrics.pckh_curve(p, gt, visible, head_size, CURVE_ALPHAS).tolist(),
         }
@@ -279,33 +250,39 @@ def score(
     return {"decoders": decoders, "differences": differences}
 
 
+def frame_sum_tables(
+    preds: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The arrays of ``frame_sums.npz``: ``groups`` (G,) sorted frame labels, ``columns`` (C,), and
+    ``decoder:<name>`` (G, C) float64 per decoder (:func:`dark.metrics.frame_sums` of every metric)."""
+    names = metrics.ALL_METRIC_NAMES
+    out = {
+        "groups": np.unique(truth["groups"]).astype(str),
+        "columns": np.array(metrics.frame_sum_columns(names)),
+    }
+    for d, p in preds.items():
+        out[f"decoder:{d}"] = metrics.frame_sums(
+            p, truth["joints"], truth["visible"], truth["head_size"], metrics=names, groups=truth["groups"]
+        )
+    return out
+
+
 def _run_info(run_dir: Path, config: Mapping) -> dict:
-    best_epoch = epochs = None
-    log = run_dir / "metrics.jsonl"
-    if log.is_file():
-        lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
-        epochs = len(lines)
-        scored = [r for r in lines if "epoch" in r]
-        if scored:
-            key = next((k for k in ("val_pckh@0.5", "val_pckh", "val_loss") if k in scored[-1]), None)
-            if key:
-                best = (max if "pckh" in key else min)(scored, key=lambda r: r[key])
-                best_epoch = best["epoch"]
-            epochs = max(r["epoch"] for r in scored) + (1 if min(r["epoch"] for r in scored) == 0 else 0)
+    """The ``"run"`` part of ``evaluation.json``: the run's settings, best epoch and epochs trained."""
+    history = runs.load_history(run_dir)
+    best_epoch = None
+    if history and "val_pckh@0.5" in history[-1]:
+        best_epoch = max(history, key=lambda r: r["val_pckh@0.5"])["epoch"]  # the first of the best
+    keys = ("model", "encoding", "grid", "rounding", "precision", "seed", "profile", "sigma", "input_size",
+            "heatmap_size", "heatmap_stride")  # fmt: skip
     return {
         "dir": str(run_dir),
         "name": run_dir.name,
-        "model": config.get("model"),
-        "encoding": config.get("encoding"),
-        "grid": config.get("grid"),
-        "config_name": config.get("config", config.get("config_name")),
-        "sigma": config.get("sigma"),
-        "input_size": config.get("input_size"),
-        "heatmap_size": config.get("heatmap_size"),
-        "heatmap_stride": config.get("heatmap_stride"),
+        **{k: config.get(k) for k in keys},
+        "config_name": config.get("config", config.get("profile")),
         "scaling": config.get("scaling", "stride"),
         "best_epoch": config.get("best_epoch", best_epoch),
-        "epochs": config.get("epochs", epochs),
+        "epochs": config.get("epochs", len(history) or None),
     }
 
 
@@ -326,6 +303,21 @@ def _data_info(data: Path, n: int, frames: int, truth: Mapping) -> dict:
     }
 
 
+def up_to_date(run_dir: str | os.PathLike, key: str) -> dict | None:
+    """The stored evaluation of ``run_dir`` if it was made from heatmaps of ``key`` in this
+    :data:`FORMAT` with every decoder of :data:`dark.codecs.DECODERS`, and its companion files exist;
+    else ``None``."""
+    run = runs.Run(run_dir)
+    if not all(run.file(f).is_file() for f in (EVALUATION, FRAME_SUMS, PREDICTIONS)):
+        return None
+    try:
+        stored = run.evaluation()
+    except ValueError:  # unreadable JSON: redo it
+        return None
+    same = stored.get("format") == FORMAT and stored.get("heatmap_key") == key
+    return stored if same and set(stored.get("decoders", ())) == set(codecs.DECODERS) else None
+
+
 def evaluate(
     run_dir: str | os.PathLike,
     data: str | os.PathLike,
@@ -338,69 +330,74 @@ def evaluate(
     force: bool = False,
     decoders: Sequence[str] | None = None,
 ) -> dict:
-    """Evaluate one run with every decoder (or ``decoders``); write and return ``evaluation.json``."""
+    """Evaluate one run with every decoder (or ``decoders``); write and return ``evaluation.json``.
+
+    An up-to-date evaluation (:func:`up_to_date`) is returned without recomputing unless ``force``
+    (which also predicts the heatmaps again) or a subset of ``decoders`` is asked for.
+    """
     run_dir, data = Path(run_dir), Path(data)
-    config = json.loads((run_dir / "config.json").read_text())
+    config = runs.load_config(run_dir)
     truth = _test_truth(data)
-    heatmaps = cached_heatmaps(
-        run_dir, data, device=device, batch_size=batch_size, progress=progress, force=force, truth=truth
-    )
+    key = heatmap_key(run_dir, data, truth)
+    if not force and decoders is None and (stored := up_to_date(run_dir, key)) is not None:
+        return stored
+    heatmaps = cached_heatmaps(run_dir, data, device=device, batch_size=batch_size, progress=progress,
+                               force=force, truth=truth, key=key)  # fmt: skip
     if len(truth["joints"]) != len(heatmaps):
         raise ValueError(f"{len(heatmaps)} cached heatmaps but {len(truth['joints'])} test samples in {data}")
     t0 = time.perf_counter()
-    preds = decode_all(heatmaps, config, decoders=decoders, device=device, progress=progress)
+    codec = codecs.Codec.from_config({**config, "heatmap_size": list(heatmaps.shape[-2:])})
+    preds = decode_heatmaps(heatmaps, codec, decoders, device=resolve_device(device), progress=progress)
     decode_s = time.perf_counter() - t0
     result = {
+        "format": FORMAT,
+        "heatmap_key": key,
         "run": _run_info(run_dir, config),
         "data": _data_info(data, len(heatmaps), len(np.unique(truth["groups"])), truth),
         "bootstrap": {
-            "method": "percentile",
-            "confidence": 0.95,
-            "n_resamples": n_resamples,
-            "seed": seed,
+            "method": "percentile", "confidence": 0.95, "n_resamples": n_resamples, "seed": seed,
             "unit": "multi-view test frames (each brings all its views and visible joints)",
         },
         "joints": list(JOINTS_18),
         "alphas": list(CURVE_ALPHAS),
         "decode_seconds": decode_s,
-        **score(
-            preds,
-            truth["joints"],
-            truth["visible"],
-            truth["head_size"],
-            groups=truth["groups"],
-            n_resamples=n_resamples,
-            seed=seed,
-        ),
-    }
+        **score(preds, truth["joints"], truth["visible"], truth["head_size"], groups=truth["groups"],
+                n_resamples=n_resamples, seed=seed),
+    }  # fmt: skip
+    _write(run_dir, preds, truth, result)
+    return result
+
+
+def _write(run_dir: Path, preds: Mapping[str, np.ndarray], truth: Mapping, result: Mapping) -> None:
+    """The evaluation's files: predictions, frame sums, then the CSV and ``evaluation.json`` (last: its
+    presence with the right key is what :func:`up_to_date` trusts)."""
     names = list(preds)
     coords = np.stack([preds[d] for d in names]).astype(np.float32)
-
-    def write_npz(f):
-        np.savez(f, coords=coords, decoders=np.array(names), gt=truth["joints"], visible=truth["visible"],
-                 head_size=truth["head_size"], groups=truth["groups"], names=truth["names"])  # fmt: skip
-
-    atomic_write(run_dir / PREDICTIONS, write_npz)
-    atomic_write(run_dir / EVALUATION, json.dumps(result, indent=1))
+    arrays = {"coords": coords, "decoders": np.array(names), "gt": truth["joints"]}
+    arrays |= {k: truth[k] for k in ("visible", "head_size", "groups", "names")}
+    atomic_write(run_dir / PREDICTIONS, lambda f: np.savez(f, **arrays))
+    tables = frame_sum_tables(preds, truth)
+    atomic_write(run_dir / FRAME_SUMS, lambda f: np.savez(f, **tables))
     atomic_write(run_dir / EVALUATION_CSV, evaluation_csv(result))
-    return result
+    atomic_write(run_dir / EVALUATION, json.dumps(result, indent=1))
 
 
 def evaluation_csv(result: Mapping) -> str:
     """One row per decoder: every metric with its CI, and the difference to DARK with its CI."""
+    names = [m for m in metrics.ALL_METRIC_NAMES if m in next(iter(result["decoders"].values()))["metrics"]]
     cols = ["decoder"]
-    for m in metrics.METRICS:
+    for m in names:
         cols += [m, f"{m}_low", f"{m}_high"]
-    for m in metrics.METRICS:
+    for m in names:
         cols += [f"dark_minus_{m}", f"dark_minus_{m}_low", f"dark_minus_{m}_high"]
     lines = [",".join(cols)]
     for d, r in result["decoders"].items():
         row = [d]
-        for m in metrics.METRICS:
+        for m in names:
             iv = r["metrics"][m]
             row += [f"{iv['value']:.6g}", f"{iv['low']:.6g}", f"{iv['high']:.6g}"]
         diff = result["differences"].get(f"{REFERENCE_DECODER}-{d}", {})
-        for m in metrics.METRICS:
+        for m in names:
             iv = diff.get(m)
             row += [f"{iv['value']:.6g}", f"{iv['low']:.6g}", f"{iv['high']:.6g}"] if iv else ["", "", ""]
         lines.append(",".join(row))
@@ -411,21 +408,14 @@ def evaluation_csv(result: Mapping) -> str:
 # model vs model
 
 
-def load_predictions(run_dir: str | os.PathLike) -> dict[str, np.ndarray]:
-    """``predictions_test.npz`` of an evaluated run: ``coords`` ``(D, N, K, 2)`` input px, ``decoders``,
-    ``gt``, ``visible``, ``head_size``, ``groups``, ``names``."""
-    with np.load(Path(run_dir) / PREDICTIONS) as z:
-        return {k: z[k] for k in z.files}
-
-
 def compare_encodings(
-    runs: Sequence[str | os.PathLike],
+    run_dirs: Sequence[str | os.PathLike],
     *,
     decoders: Sequence[str] | None = None,
     n_resamples: int = 2000,
     seed: int = 0,
 ) -> list[dict]:
-    """Paired ``unbiased - quantized`` differences for every model that has both runs among ``runs``.
+    """Paired ``unbiased - quantized`` differences for every model that has both runs among ``run_dirs``.
 
     Both runs were evaluated on the same test frames (checked), so the difference is paired: the same
     resampled frames enter both terms. Returns one dict per model, in the format
@@ -433,8 +423,8 @@ def compare_encodings(
     "runs": [dir_a, dir_b], "differences": {decoder: {metric: {"value", "low", "high"}}}}``.
     """
     by_key = {}
-    for r in runs:
-        cfg = json.loads((Path(r) / "config.json").read_text())
+    for r in run_dirs:
+        cfg = runs.load_config(r)
         by_key[(cfg["model"], cfg["encoding"])] = Path(r)
     out = []
     for model in sorted({m for m, _ in by_key}):
@@ -487,7 +477,7 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     a = p.parse_args(argv)
     run, data = Path(a.run), Path(a.data)
-    for path, what in ((run / "config.json", "run config"), (run / "best.pt", "checkpoint")):
+    for path, what in ((run / runs.CONFIG, "run config"), (run / runs.BEST, "checkpoint")):
         if not path.is_file():
             print(f"dark evaluate: {what} {path} not found", file=sys.stderr)
             return 2

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dark import codecs, evaluate, metrics
+from dark import codecs, evaluate, metrics, runs
+from dark.data.dataset import prepare_input
 
 H, W, K = 40, 80, 3
 
@@ -31,7 +32,7 @@ def test_decode_all_maps_to_input_px():
     gt = _joints(20)
     hms = _render(gt)
     cfg = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "stride"}
-    out = evaluate.decode_all(hms, cfg, decoders=["argmax", "dark"], device="cpu", batch_size=7)
+    out = evaluate.decode_heatmaps(hms, cfg, ["argmax", "dark"], device="cpu", batch_size=7)
     assert set(out) == {"argmax", "dark"} and out["dark"].shape == (20, K, 2)
     # argmax: the nearest heatmap pixel centre (independent computation), times the stride
     np.testing.assert_allclose(out["argmax"], np.floor(gt / 4 + 0.5) * 4)
@@ -44,16 +45,16 @@ def test_decode_all_udp_and_bad_shape():
     hm_xy = codecs.to_heatmap(torch.as_tensor(gt), scaling="udp", input_size=(160, 320), heatmap_size=(H, W))
     hms = codecs.encode(hm_xy, size=(H, W), sigma=2.0).numpy()
     cfg = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "udp"}
-    out = evaluate.decode_all(hms, cfg, decoders=["dark"], device="cpu")
+    out = evaluate.decode_heatmaps(hms, cfg, ["dark"], device="cpu")
     np.testing.assert_allclose(out["dark"], gt, atol=0.01)
     with pytest.raises(ValueError, match=r"\(N, K, h, w\)"):
-        evaluate.decode_all(hms[0], cfg)
+        evaluate.decode_heatmaps(hms[0], cfg)
 
 
 def test_decode_all_every_decoder_and_stride_8():
     gt = _joints(4)
     hms = _render(gt, stride=8.0)  # a half-resolution network: 8 input px per heatmap px
-    out = evaluate.decode_all(hms, {"sigma": 2.0, "heatmap_stride": 8}, device="cpu")
+    out = evaluate.decode_heatmaps(hms, {"sigma": 2.0, "heatmap_stride": 8}, device="cpu")
     assert tuple(out) == tuple(codecs.DECODERS)
     for d, xy in out.items():
         ref, _ = codecs.decode(torch.from_numpy(hms.astype(np.float32)), d, sigma=2.0)
@@ -115,10 +116,14 @@ def test_cli_errors(tmp_path, capsys):
     assert err.count("\n") == 1 and "not found" in err
 
 
-def test_model_input_resizes_only_when_needed():
+def test_model_input_is_normalised_area_averaged_and_channels_last():
     x = torch.arange(16.0).reshape(1, 1, 4, 4)
-    assert evaluate.model_input(x, (4, 4)) is x
-    np.testing.assert_allclose(evaluate.model_input(x, (2, 2))[0, 0].numpy(), [[2.5, 4.5], [10.5, 12.5]])
+    torch.testing.assert_close(prepare_input(x, (4, 4)), x)
+    np.testing.assert_allclose(prepare_input(x, (2, 2))[0, 0].numpy(), [[2.5, 4.5], [10.5, 12.5]])
+    raw = torch.tensor([[[[0, 10000], [20000, 65535]]]], dtype=torch.uint16)  # 0.1 mm; 0 = no depth
+    y = prepare_input(raw, (2, 2))
+    np.testing.assert_allclose(y[0, 0].numpy(), [[0, 1 - 1 / 6.5535], [1 - 2 / 6.5535, 0]], atol=1e-6)
+    assert prepare_input(x.expand(2, 3, 4, 4), (2, 2)).is_contiguous(memory_format=torch.channels_last)
 
 
 class _OracleModel(torch.nn.Module):
@@ -143,11 +148,9 @@ def smoke_data(tmp_path_factory):
 
 
 def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypatch):
-    import types
+    from dark.data import open_split
 
-    from dark.data import open as open_data
-
-    test = open_data(smoke_data, "test")
+    test = open_split(smoke_data, "test")
     gt = np.stack([s.joints for s in test])
     vis = np.stack([s.visible for s in test])
     maps = codecs.encode(torch.as_tensor(gt / 4), size=(H, W), sigma=2.0).float()
@@ -158,8 +161,7 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     run.mkdir()
     (run / "config.json").write_text(json.dumps(config))
     (run / "best.pt").write_bytes(b"weights v1")
-    fake = types.SimpleNamespace(load_model=lambda run_dir, which="best", device="cpu": (model, config))
-    monkeypatch.setitem(__import__("sys").modules, "dark.train", fake)
+    monkeypatch.setattr(runs, "load_model", lambda run_dir, which="best", device="cpu": (model, config))
 
     assert evaluate.cli(["--run", str(run), "--data", str(smoke_data), "--quiet", "--resamples", "200"]) == 0
     ev = json.loads((run / "evaluation.json").read_text())
@@ -186,7 +188,35 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     csv = (run / "evaluation.csv").read_text().splitlines()
     assert len(csv) == 1 + len(codecs.DECODERS) and csv[0].startswith("decoder,pckh@0.1,")
 
-    # unchanged inputs: the cached heatmaps are reused (the model is not called again)
+    # the bias probe: signed mean and median error (independent computation), with intervals
+    dark_xy = p["coords"][names.index("dark")]
+    mean = (dark_xy - gt)[vis].mean(0)
+    for axis, value in zip(("bias_x", "bias_y"), mean, strict=True):
+        iv = ev["decoders"]["dark"]["metrics"][axis]
+        assert iv["value"] == pytest.approx(value, abs=1e-6) and iv["low"] <= iv["value"] <= iv["high"]
+    assert ev["decoders"]["dark"]["median_bias"] == pytest.approx(np.median((dark_xy - gt)[vis], 0), abs=1e-6)
+    assert ev["format"] == evaluate.FORMAT and ev["run"]["encoding"] == "unbiased"
+    # frame sums: sorted frame labels, one (G, C) table per decoder that adds up to the metrics
+    fs = runs.Run(run).frame_sums()
+    assert fs["groups"].tolist() == sorted(set(f"{s.subject}/{s.activity}/{s.frame}" for s in test))
+    assert set(fs["decoders"]) == set(codecs.DECODERS)
+    total = fs["decoders"]["argmax"].sum(0)
+    col = {c: i for i, c in enumerate(fs["columns"].tolist())}
+    am_all = p["coords"][names.index("argmax")]
+    assert total[col["n"]] == vis.sum()
+    assert total[col["dx"]] == pytest.approx(np.where(vis, am_all[..., 0] - gt[..., 0], 0).sum(), rel=1e-6)
+    assert np.sqrt(total[col["sq_error"]] / total[col["n"]]) == pytest.approx(
+        ev["decoders"]["argmax"]["metrics"]["rmse"]["value"], rel=1e-9
+    )
+
+    # up to date: nothing is recomputed or rewritten; force=True predicts again
+    stamp = (run / "evaluation.json").stat().st_mtime_ns
+    assert evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False) == ev
+    assert (run / "evaluation.json").stat().st_mtime_ns == stamp and model.seen == len(test)
+    model.seen = 0
+    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, force=True)
+    assert model.seen == len(test)
+    # a subset of decoders decodes the cached heatmaps again (the model is not called again)
     evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
     assert model.seen == len(test)
     # a new checkpoint invalidates the cache
