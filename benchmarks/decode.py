@@ -10,7 +10,8 @@ every other decoder of the paper's study <= 20x the floor. ``mle`` (the decoder 
 several Levenberg-Marquardt steps per map) has no speed target: its cost is reported, not judged.
 
 Run ``python benchmarks/decode.py`` (``--repeats``, ``--threads``); it prints a table and exits 0. The
-decoder study imports :func:`time_decoders`. Times are medians over repeats. torch runs on one thread
+timing itself is :func:`dark.study.time_decoders` (the decoder study calls it too); this script adds
+the reference loop and the verdicts. Times are medians over repeats. torch runs on one thread
 by default (``--threads``): numpy's floor is single-threaded too, and on a shared machine a second
 thread mostly measures the neighbours.
 """
@@ -19,33 +20,20 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
-import time
-from collections.abc import Callable
 
 import cv2
 import numpy as np
 import torch
 
-from dark import codecs
+from dark import codecs, study
+from dark.study import CLOCKS, make_batch
 
 #: speed targets, as multiples of the floor
 TARGETS = {"argmax": 2.0, "dark": 6.0, "mle": math.inf}
 DEFAULT_TARGET = 20.0
 #: dark must beat the per-heatmap loop by this factor
 LOOP_SPEEDUP = 20.0
-
-
-def make_batch(
-    batch: int = 64, joints: int = 17, size: tuple[int, int] = (64, 48), sigma: float = 2.0, seed: int = 0
-) -> np.ndarray:
-    """``(batch, joints, H, W)`` float32 Gaussians of peak 1 (centres >= 4 px inside) + N(0, 0.05^2)."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    centres = np.stack([rng.uniform(4, w - 5, (batch, joints)), rng.uniform(4, h - 5, (batch, joints))], -1)
-    maps = codecs.encode(centres, size, sigma=sigma)
-    return (maps + rng.normal(0, 0.05, maps.shape)).astype(np.float32)
 
 
 def _taylor(hm: np.ndarray, coord: np.ndarray) -> np.ndarray:
@@ -87,71 +75,10 @@ def dark_loop(maps: np.ndarray, kernel: int = 11) -> np.ndarray:
     return coords.reshape(*maps.shape[:-2], 2)
 
 
-CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
-
-
-CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
-
-
-def time_decoders(
-    batch: int = 64,
-    joints: int = 17,
-    size: tuple[int, int] = (64, 48),
-    repeats: int = 15,
-    seed: int = 0,
-    sigma: float = 2.0,
-    threads: int | None = 1,
-    device: str = "cpu",
-    loop: bool = True,
-    clock: str = "thread",
-) -> dict[str, float]:
-    """Median seconds per call of every decoder on one batch, and of the two baselines.
-
-    The calls are interleaved (each round times the floor, every decoder, then the loop), so a busy
-    neighbour slows all of them alike and the ratios stay meaningful.
-
-    Args:
-        batch, joints, size: the batch ``(batch, joints, H, W)``.
-        repeats: timed rounds (after one warm-up round).
-        seed: seed of the batch's centres and noise.
-        sigma: the Gaussians' sigma (and every decoder's ``sigma``).
-        threads: torch threads while timing (restored afterwards); None leaves torch's setting.
-        device: where the heatmaps live (``"cuda"`` synchronises around each call and forces the wall
-            clock).
-        loop: also time the per-heatmap DARK loop (seconds per call on the whole batch).
-        clock: ``"thread"`` (CPU time of this thread: all of the work with one torch thread, and
-            blind to other processes on a shared machine) or ``"wall"``.
-
-    Returns:
-        ``{name: seconds per call}`` for every name in ``codecs.DECODERS``, plus ``"floor"`` (numpy
-        argmax over the flattened batch) and, with ``loop``, ``"dark_loop"``. Divide by
-        ``batch * joints`` for seconds per heatmap.
-    """
-    maps = make_batch(batch, joints, size, sigma, seed)
-    tensor = torch.from_numpy(maps).to(device)
-    cuda = tensor.device.type == "cuda"
-    now = time.perf_counter if cuda or threads != 1 else CLOCKS[clock]
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    flat = maps.reshape(-1)
-    calls: dict[str, Callable[[], object]] = {"floor": lambda: np.argmax(flat)}
-    for name in codecs.DECODERS:
-        calls[name] = lambda name=name: (codecs.decode(tensor, name, sigma=sigma), sync())
-    if loop:
-        calls["dark_loop"] = lambda: dark_loop(maps)
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        times: dict[str, list[float]] = {name: [] for name in calls}
-        for round_ in range(repeats + 1):
-            for name, fn in calls.items():
-                start = now()
-                fn()
-                if round_:  # round 0 warms up
-                    times[name].append(now() - start)
-    finally:
-        torch.set_num_threads(previous)
-    return {name: statistics.median(t) for name, t in times.items()}
+def time_decoders(*, loop: bool = True, **kwargs) -> dict[str, float]:
+    """:func:`dark.study.time_decoders` (same keyword arguments), with ``loop``: also the per-heatmap
+    DARK loop as ``"dark_loop"`` (seconds per call on the whole batch)."""
+    return study.time_decoders(extra={"dark_loop": dark_loop} if loop else None, **kwargs)
 
 
 def table(times: dict[str, float], heatmaps: int) -> str:

@@ -6,6 +6,11 @@ so the study measures exactly what the library computes. Errors are in heatmap p
 Euclidean one, ``sqrt(mean ||c_hat - c||^2)``, and its Cramer-Rao bound is ``sqrt(var x + var y)``
 of :func:`dark.theory.crlb` at each trial's centre (RMS over the trials).
 
+:func:`oracle_table` is the other half: no network and no noise, each encoding's targets decoded by
+each decoder, against the analytic bias and RMS of the encoding's rounding (``book/codecs.md``).
+:func:`time_decoders` measures each decoder's cost (``benchmarks/decode.py`` adds the per-heatmap
+reference loop to it); :func:`plot_per_sigma` draws one panel per sigma of any of these tables.
+
 Randomness: every (setting, trial set) draws its centres and noise from a seed derived from the
 study's ``seed`` and the setting itself (``numpy.random.SeedSequence``), so a setting's numbers do not
 depend on which other settings are run, and all decoders see the same noisy maps (paired).
@@ -13,11 +18,11 @@ depend on which other settings are run, and all decoders see the same noisy maps
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,12 +35,17 @@ from .synthetic import add_noise, gaussian_maps, random_centres
 __all__ = [
     "bias_curve",
     "decode_all",
+    "decoder_colors",
     "decoder_rmse",
     "kernel_sensitivity",
-    "load_benchmark",
+    "make_batch",
+    "oracle_table",
+    "plot_per_sigma",
+    "predicted_error",
     "quantisation_error",
     "subseed",
     "threshold_curve",
+    "time_decoders",
 ]
 
 
@@ -260,20 +270,219 @@ def quantisation_error(
     return pd.DataFrame(rows)
 
 
-def load_benchmark(repo: str | Path) -> ModuleType | None:
-    """Import ``benchmarks/decode.py`` of the repository at ``repo`` (not a package), or ``None``."""
-    path = Path(repo) / "benchmarks" / "decode.py"
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("dark_benchmarks_decode", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _progress(items, enabled: bool, desc: str):
     if not enabled:
         return items
     from tqdm.auto import tqdm
 
     return tqdm(items, desc=desc)
+
+
+# --- the oracle table: what each encoding predicts, before any network -----------------------------
+
+
+def predicted_error(encoding: str, stride: float) -> tuple[float, float]:
+    """Analytic per-axis ``(bias, RMS)`` in input px of an encoding's target centre, for a joint
+    uniformly distributed on the grid (``book/codecs.md``).
+
+    The rounding error on a grid of step ``g`` (1 input px on the input grid, ``stride`` on the heatmap
+    grid) is ``U(-g/2, g/2)`` for nearest (bias 0, RMS ``g sqrt(1/12)``), ``U(0, g)`` for ceil (bias
+    ``+g/2``, RMS ``g sqrt(1/3)``), ``U(-g, 0)`` for floor, and for random rounding ``f`` or ``f - 1``
+    with probabilities ``1 - f`` and ``f`` (``f`` the fractional part): bias 0, RMS ``g sqrt(1/6)``.
+
+    Example:
+        >>> [round(v, 3) for v in predicted_error("ceil", 4)]
+        [0.5, 0.577]
+        >>> [round(v, 3) for v in predicted_error("quantized-heatmap", 8)]
+        [0.0, 2.309]
+    """
+    e = codecs.ENCODINGS[encoding]
+    if e.method != "quantized":
+        return 0.0, 0.0
+    g = 1.0 if e.grid == "input" else float(stride)
+    bias = {"nearest": 0.0, "ceil": 0.5, "floor": -0.5, "random": 0.0}[e.rounding] * g
+    rms = {"nearest": 1 / 12, "ceil": 1 / 3, "floor": 1 / 3, "random": 1 / 6}[e.rounding] ** 0.5 * g
+    return bias, rms
+
+
+def oracle_table(
+    encodings: Sequence[str] | None = None,
+    decoders: Sequence[str] | None = None,
+    n: int = 2000,
+    size: tuple[int, int] = (40, 80),
+    sigma: float = 2.0,
+    stride: float = 4,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each encoding's targets decoded by each decoder, against the true joints, in input px.
+
+    True joints are uniform (continuous) on the input grid, ``3 sigma + 1`` heatmap px away from the
+    border; each encoding (:data:`dark.codecs.ENCODINGS`) makes its targets through
+    :class:`dark.codecs.Codec` (``random-heatmap`` from a generator seeded from ``seed``), each decoder
+    reads them (no noise), and :meth:`~dark.codecs.Codec.to_input` maps the estimates back.
+
+    Args:
+        encodings, decoders: names (default: all of each table).
+        n: joints; size: ``(h, w)`` of the heatmaps; sigma: heatmap px; stride: input px per heatmap px.
+
+    Returns:
+        One row per (encoding, decoder): ``encoding, decoder, bias_x, bias_y, rmse_x, rmse_y``
+        (measured, input px), ``predicted_bias, predicted_rms`` (:func:`predicted_error`, per axis:
+        what an exact decoder would show), ``se_bias`` (the standard error of a measured bias,
+        ``predicted_rms / sqrt(n)``) and ``n``.
+    """
+    h, w = size
+    names = list(codecs.ENCODINGS) if encodings is None else list(encodings)
+    gen = np.random.default_rng(subseed(seed, n, sigma, stride))
+    m = 3 * sigma + 1
+    joints = np.stack([gen.uniform(m, w - 1 - m, n), gen.uniform(m, h - 1 - m, n)], -1) * stride
+    truth = torch.as_tensor(joints)[:, None]  # (n, 1, 2) input px
+    visible = torch.ones(n, 1, dtype=torch.bool)
+    rows = []
+    for name in names:
+        codec = codecs.Codec(name, sigma, stride, "stride", (h * stride, w * stride), (h, w))
+        generator = torch.Generator().manual_seed(subseed(seed, 3, n))
+        targets, _ = codec.targets(truth, visible, generator=generator)
+        bias, rms = predicted_error(name, stride)
+        for decoder, est in decode_all(targets[:, 0], sigma, decoders).items():
+            err = codec.to_input(est) - truth[:, 0]
+            rows.append(
+                dict(
+                    encoding=name,
+                    decoder=decoder,
+                    bias_x=float(err[:, 0].mean()),
+                    bias_y=float(err[:, 1].mean()),
+                    rmse_x=float(err[:, 0].pow(2).mean().sqrt()),
+                    rmse_y=float(err[:, 1].pow(2).mean().sqrt()),
+                    predicted_bias=bias,
+                    predicted_rms=rms,
+                    se_bias=rms / math.sqrt(n),
+                    n=n,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+# --- figures of the study ---------------------------------------------------------------------------
+
+
+def decoder_colors(decoders: Sequence[str]) -> dict[str, Any]:
+    """One distinct colour per decoder (tab10, then tab20b), ``mle`` in black."""
+    import matplotlib.pyplot as plt
+
+    palette = [plt.cm.tab10(i) for i in range(10)] + [plt.cm.tab20b(i) for i in range(20)]
+    colors = {name: palette[i % len(palette)] for i, name in enumerate(n for n in decoders if n != "mle")}
+    colors["mle"] = "black"
+    return colors
+
+
+def plot_per_sigma(
+    df: pd.DataFrame,
+    y: str,
+    sigmas: Sequence[float],
+    colors: Mapping[str, Any],
+    ylabel: str,
+    bound: str | None = None,
+    reference: float | None = None,
+    title: str = "sigma = {sigma:g} px",
+    xlabel: str = "noise std (peak 1)",
+):
+    """One log-log panel per sigma of ``df[y]`` against ``noise`` (noisy rows only), a line per decoder.
+
+    ``df`` has the columns of :func:`decoder_rmse`. ``bound``: label of the grey band drawn from
+    ``crlb_rmse`` (None: no band); ``reference``: a dashed horizontal line (e.g. 1 for a ratio).
+    Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    sigmas = list(sigmas)
+    fig, axes = plt.subplots(1, len(sigmas), figsize=(3.6 * len(sigmas), 3.6), sharey=True, squeeze=False)
+    noisy = sorted(float(v) for v in df.noise.unique() if v > 0)
+    for ax, s in zip(axes[0], sigmas, strict=True):
+        d = df[(df.sigma == s) & (df.noise > 0)]
+        for name, g in d.groupby("decoder", sort=False):
+            ax.plot(
+                g.noise, g[y], "o-", ms=3, label=name, color=colors[name], lw=2.5 if name == "mle" else 1.2
+            )
+        if bound is not None:
+            b = d.drop_duplicates("noise")
+            ax.plot(b.noise, b.crlb_rmse, color="grey", lw=7, alpha=0.35, zorder=0, label=bound)
+        if reference is not None:
+            ax.axhline(reference, color="k", ls="--")
+        ax.set(yscale="log", xscale="log", title=title.format(sigma=s), xlabel=xlabel)
+        ax.set_xticks(noisy, [f"{v:g}" for v in noisy])
+        ax.minorticks_off()
+    axes[0, 0].set_ylabel(ylabel)
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+# --- cost ------------------------------------------------------------------------------------------
+
+
+def make_batch(
+    batch: int = 64, joints: int = 17, size: tuple[int, int] = (64, 48), sigma: float = 2.0, seed: int = 0
+) -> np.ndarray:
+    """``(batch, joints, H, W)`` float32 Gaussians of peak 1 (centres >= 4 px inside) + N(0, 0.05^2)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    centres = np.stack([rng.uniform(4, w - 5, (batch, joints)), rng.uniform(4, h - 5, (batch, joints))], -1)
+    maps = codecs.encode(centres, size, sigma=sigma)
+    return (maps + rng.normal(0, 0.05, maps.shape)).astype(np.float32)
+
+
+#: the clocks :func:`time_decoders` can read
+CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
+
+
+def time_decoders(
+    batch: int = 64,
+    joints: int = 17,
+    size: tuple[int, int] = (64, 48),
+    repeats: int = 15,
+    seed: int = 0,
+    sigma: float = 2.0,
+    threads: int | None = 1,
+    device: str = "cpu",
+    clock: str = "thread",
+    extra: Mapping[str, Callable[[np.ndarray], object]] | None = None,
+) -> dict[str, float]:
+    """Median seconds per call of every decoder on one :func:`make_batch` batch, and of the floor.
+
+    The calls are interleaved (each round times the floor, every decoder, then ``extra``), so a busy
+    neighbour slows all of them alike and the ratios stay meaningful. ``threads``: torch threads while
+    timing (restored afterwards; None leaves torch's setting). ``device="cuda"`` synchronises around
+    each call and forces the wall clock, as does ``threads != 1``; ``clock="thread"`` is the CPU time
+    of this thread (all of the work with one torch thread, blind to other processes).
+
+    Returns:
+        ``{name: seconds per call}`` for every name in ``codecs.DECODERS``, ``"floor"`` (numpy argmax
+        over the flattened batch) and each ``extra`` name (called with the numpy batch). Divide by
+        ``batch * joints`` for seconds per heatmap.
+    """
+    maps = make_batch(batch, joints, size, sigma, seed)
+    tensor = torch.from_numpy(maps).to(device)
+    cuda = tensor.device.type == "cuda"
+    now = time.perf_counter if cuda or threads != 1 else CLOCKS[clock]
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    flat = maps.reshape(-1)
+    calls: dict[str, Callable[[], object]] = {"floor": lambda: np.argmax(flat)}
+    for name in codecs.DECODERS:
+        calls[name] = lambda name=name: (codecs.decode(tensor, name, sigma=sigma), sync())
+    for name, fn in (extra or {}).items():
+        calls[name] = lambda fn=fn: fn(maps)
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        times: dict[str, list[float]] = {name: [] for name in calls}
+        for round_ in range(repeats + 1):
+            for name, fn in calls.items():
+                start = now()
+                fn()
+                if round_:  # round 0 warms up
+                    times[name].append(now() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return {name: statistics.median(t) for name, t in times.items()}

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from dark import study, theory
+from dark import codecs, study, theory
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -64,9 +64,77 @@ def test_kernel_sensitivity_and_threshold_curve_shapes():
     assert (th["gross_rate"] >= 0).all() and (th["gross_rate"] <= 1).all()
 
 
-def test_subseed_and_load_benchmark(tmp_path):
+def test_subseed():
     assert study.subseed(1, 2.0, 0.05) == study.subseed(1, 2.0, 0.05) != study.subseed(1, 2.0, 0.1)
-    assert study.load_benchmark(tmp_path) is None
-    (tmp_path / "benchmarks").mkdir()
-    (tmp_path / "benchmarks" / "decode.py").write_text("def time_decoders():\n    return 42\n")
-    assert study.load_benchmark(tmp_path).time_decoders() == 42
+
+
+def test_predicted_error_is_the_rounding_law():
+    assert study.predicted_error("unbiased", 4) == (0.0, 0.0)
+    assert study.predicted_error("ceil", 4) == pytest.approx((0.5, math.sqrt(1 / 3)))
+    assert study.predicted_error("floor", 8) == pytest.approx((-0.5, math.sqrt(1 / 3)))
+    assert study.predicted_error("quantized", 8) == pytest.approx((0.0, math.sqrt(1 / 12)))  # 0.289 px
+    assert study.predicted_error("quantized-heatmap", 4) == pytest.approx((0.0, 4 * math.sqrt(1 / 12)))
+    assert study.predicted_error("random-heatmap", 4) == pytest.approx((0.0, 4 * math.sqrt(1 / 6)))
+
+
+N_ORACLE = 3000
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return study.oracle_table(decoders=["mle", "dark", "argmax"], n=N_ORACLE, seed=5).set_index(
+        ["encoding", "decoder"]
+    )
+
+
+def test_oracle_table_matches_the_analytic_values(oracle):
+    """An exact decoder (mle; dark on clean targets to ~0.005 input px) sees the target's own centre:
+    its bias is within 5 standard errors (predicted_rms / sqrt(n)) of the prediction and its per-axis
+    RMSE within 5 of the RMS estimator's (relative SE about 0.5 / sqrt(n), i.e. 0.9% at n = 3000)."""
+    assert set(oracle.index.get_level_values(0)) == set(codecs.ENCODINGS)
+    for (enc, dec), row in oracle[oracle.index.get_level_values(1) != "argmax"].iterrows():
+        for axis in "xy":
+            assert abs(row[f"bias_{axis}"] - row.predicted_bias) < 5 * row.se_bias + 0.005, (enc, dec, axis)
+            tol = 5 * 0.5 / math.sqrt(N_ORACLE) * row.predicted_rms + 0.005
+            assert abs(row[f"rmse_{axis}"] - row.predicted_rms) < tol, (enc, dec, axis)
+    # the headline numbers of the ceil quantiser (input px): +0.5 per axis, RMS 0.577
+    ceil = oracle.loc[("ceil", "mle")]
+    assert ceil.predicted_bias == 0.5 and ceil.predicted_rms == pytest.approx(0.577, abs=1e-3)
+    assert 0.45 < ceil.bias_x < 0.55 and 0.45 < ceil.bias_y < 0.55
+    assert oracle.loc[("unbiased", "mle"), "rmse_x"] < 1e-4
+
+
+def test_oracle_argmax_on_input_grid_targets_breaks_ties_low(oracle):
+    """Input-grid targets sit on quarter heatmap px; argmax rounds the fractions 0, 1/4, 1/2, 3/4 to
+    errors 0, -1/4, -1/2 (the tie goes to the first pixel), +1/4: bias -1/8 heatmap px = -stride/8 =
+    -0.5 input px; for ceil targets the same rounding of a +0.5 px shifted centre gives bias 0."""
+    se = oracle.loc[("quantized", "argmax"), "rmse_x"] / math.sqrt(N_ORACLE)
+    for axis in "xy":
+        assert abs(oracle.loc[("quantized", "argmax"), f"bias_{axis}"] + 0.5) < 5 * se
+        assert abs(oracle.loc[("ceil", "argmax"), f"bias_{axis}"]) < 5 * se
+
+
+def test_time_decoders_covers_every_decoder_and_extra():
+    times = study.time_decoders(batch=2, joints=3, repeats=1, extra={"twice": lambda maps: maps * 2})
+    assert set(times) == {"floor", "twice", *codecs.DECODERS}
+    assert all(t >= 0 for t in times.values())
+    assert study.make_batch(2, 3, (16, 12)).shape == (2, 3, 16, 12)
+
+
+def test_plot_per_sigma_draws_a_line_per_decoder_and_the_bound():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    df = study.decoder_rmse(
+        [1.0, 2.0], [0.0, 0.05, 0.1], trials=50, size=(24, 24), decoders=["argmax", "dark"]
+    )
+    colors = study.decoder_colors(["argmax", "dark", "mle"])
+    assert colors["mle"] == "black" and colors["argmax"] != colors["dark"]
+    fig = study.plot_per_sigma(df, "rmse", [1.0, 2.0], colors, "RMSE", bound="bound", reference=1.0)
+    axes = fig.axes
+    assert len(axes) == 2 and axes[0].get_title() == "sigma = 1 px"
+    assert [ln.get_label() for ln in axes[0].get_lines()][:3] == ["argmax", "dark", "bound"]
+    np.testing.assert_allclose(
+        axes[1].get_lines()[0].get_ydata(),
+        df[(df.sigma == 2.0) & (df.noise > 0) & (df.decoder == "argmax")].rmse,
+    )
