@@ -8,11 +8,17 @@ DATA    ?=
 # extra pytest arguments, e.g. `make test PYTEST_ARGS="-k codecs"`
 PYTEST_ARGS ?=
 
-.PHONY: setup test book lint bench clean
+# the PDF: Jupyter Book's single-page HTML of BOOK, printed by headless Chromium (offline)
+BOOK     ?= book
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || echo chromium)
+PDF      := $(BOOK)/_build/pdf/dark.pdf
+
+.PHONY: setup test book pdf pdf-build lint bench clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   set up .venv and node_modules, run the notebooks (profile $(PROFILE)), build the HTML book"
+	@echo "make pdf    after make book: one PDF of the book (book/_build/pdf/dark.pdf), offline"
 	@echo "make test   set up, then run the whole pytest suite (ruff included)"
 	@echo "make bench  run the benchmarks in benchmarks/ (ratio tables, saved in benchmarks/results/)"
 
@@ -37,6 +43,21 @@ test: setup
 
 book: setup
 	$(BIN)/dark book --profile $(PROFILE) $(if $(DATA),--data-root $(DATA))
+
+pdf: setup
+	@$(MAKE) --no-print-directory pdf-build
+
+# the notebooks must have been executed (make book): the PDF renders book/executed/ as it is
+pdf-build:
+	@test -f $(BOOK)/executed/intro.ipynb || { echo "make pdf: $(BOOK)/executed/ holds no executed notebooks; run make book first"; exit 1; }
+	$(BIN)/jupyter-book build $(BOOK) --builder singlehtml -q
+	@mkdir -p $(dir $(PDF))
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --no-first-run --disable-sync --run-all-compositor-stages-before-draw \
+		--virtual-time-budget=20000 --no-pdf-header-footer \
+		--print-to-pdf=$(abspath $(PDF)) file://$(abspath $(BOOK))/_build/singlehtml/index.html 2>/dev/null
+	@test -s $(PDF) || { echo "make pdf: chromium wrote no $(PDF)"; exit 1; }
+	@echo "PDF: $(PDF)"
 
 lint: setup
 	$(BIN)/ruff check dark tests benchmarks
