@@ -1,18 +1,23 @@
-"""Figures of the results chapter, from evaluation dicts and ``predictions_test.npz`` (matplotlib).
+"""Figures of the results chapter, from evaluation dicts, ``predictions_test.npz``, the report's analysis
+and the runs' ``metrics.jsonl`` (matplotlib).
 
 Every function draws into a new figure (or the ``ax`` given) and returns the figure; the notebooks
-only call them. Inputs are what :mod:`dark.evaluate` writes: an evaluation dict (``evaluation.json``)
-and the predictions of :func:`dark.evaluate.load_predictions` (coords in input px).
+only call them. Inputs are what :mod:`dark.evaluate` writes: an evaluation dict (``evaluation.json``),
+the predictions of :func:`dark.evaluate.load_predictions` (coords in input px), the per-frame sums
+(:class:`dark.report.RunRecord`) and the :class:`dark.report.Analysis` of the runs with their seeds.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dark import metrics, paper
+from dark import metrics, paper, report, runs
 
 #: the report's decoders first, in its order
 DEFAULT_DECODERS: tuple[str, ...] = paper.PAPER_DECODERS
@@ -20,9 +25,8 @@ DEFAULT_DECODERS: tuple[str, ...] = paper.PAPER_DECODERS
 
 def _title(ev: Mapping) -> str:
     r = ev["run"]
-    m = paper.MODEL_NAMES.get(r["model"], r["model"])
-    e = paper.ENCODING_NAMES.get(r["encoding"], r["encoding"])
-    return f"{m} ({e})"
+    seed = f", seed {r['seed']}" if "seed" in r else ""
+    return report.display_name(r["model"], r["encoding"]) + seed
 
 
 def _decoders(available: Sequence[str], decoders: Sequence[str] | None) -> list[str]:
@@ -40,11 +44,10 @@ def per_joint(
     x = np.arange(len(joints))
     for i, d in enumerate(ds):
         vals = np.array([np.nan if v is None else v for v in ev["decoders"][d]["per_joint"][metric]], float)
-        ax.bar(x + (i - (len(ds) - 1) / 2) * width, vals, width, label=paper.DECODER_NAMES.get(d, d))
+        ax.bar(x + (i - (len(ds) - 1) / 2) * width, vals, width, label=report.decoder_label(d))
     ax.set_xticks(x, joints, rotation=60, ha="right", fontsize=8)
-    unit = "%" if metric.startswith("pckh") else "input px"
-    ax.set_ylabel(f"{metric} ({unit})")
-    ax.set_title(f"{_title(ev)}: {metric} per joint")
+    ax.set_ylabel(metrics.metric(metric).heading)
+    ax.set_title(f"{_title(ev)}: {metrics.metric(metric).label} per joint")
     ax.legend(fontsize=8, ncol=len(ds))
     fig.tight_layout()
     return fig
@@ -56,7 +59,7 @@ def pckh_curves(evaluations: Sequence[Mapping], decoders: Sequence[str] | None =
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2), squeeze=False, sharey=True)
     for ax, ev in zip(axes[0], evaluations, strict=False):
         for d in _decoders(list(ev["decoders"]), decoders):
-            ax.plot(ev["alphas"], ev["decoders"][d]["pckh_curve"], label=paper.DECODER_NAMES.get(d, d))
+            ax.plot(ev["alphas"], ev["decoders"][d]["pckh_curve"], label=report.decoder_label(d))
         ax.set_title(_title(ev), fontsize=10)
         ax.set_xlabel("alpha (fraction of head size)")
         ax.grid(alpha=0.3)
@@ -157,5 +160,128 @@ def disagreements(
         ax.set_visible(False)
     if cases:
         axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# seeds, bias, training
+
+
+def seed_strip(
+    analysis: report.Analysis, metrics_: Sequence[str] = report.CLAIM_METRICS, decoder: str = "dark"
+):
+    """Per cell (y), each seed's value (dots) beside the cell mean and its two-level 95% interval (bar),
+    one panel per metric, for one decoder."""
+    keys = [(m, e) for (m, e, d) in analysis.values if d == decoder]
+    fig, axes = plt.subplots(1, len(metrics_), figsize=(3.8 * len(metrics_), 0.45 * len(keys) + 1.4),
+                             squeeze=False, sharey=True)  # fmt: skip
+    y = np.arange(len(keys))[::-1]
+    for ax, mt in zip(axes[0], metrics_, strict=True):
+        for yi, (m, e) in zip(y, keys, strict=True):
+            est = analysis.values[(m, e, decoder)][mt]
+            colour = "C0" if est.training_variance else "C7"
+            ax.plot([est.low, est.high], [yi, yi], color=colour, lw=3, alpha=0.5, solid_capstyle="butt")
+            ax.plot(est.value, yi, "|", color=colour, ms=14, mew=2)
+            ax.plot(est.seeds, np.full(len(est.seeds), yi), "o", color="C3", ms=5, mfc="none")
+        ax.set_xlabel(metrics.metric(mt).heading)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_yticks(y, [report.display_name(m, e) for m, e in keys], fontsize=8)
+    fig.suptitle(f"{report.decoder_label(decoder)}: each seed (circles), mean and 95% interval (bar; grey: "
+                 "one training, test frames only)", fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def error_decomposition(record: report.RunRecord, decoder: str = "dark") -> dict[str, float]:
+    """One run's mean squared error (input px^2) as ``bias_x^2 + bias_y^2 + variance`` from its frame sums.
+
+    >>> import types
+    >>> t = np.array([[2.0, 10.0, 0.0, 2.0, -2.0]])  # 2 joints: sum e^2 = 10, sum dx = 2, sum dy = -2
+    >>> r = types.SimpleNamespace(tables={"dark": t}, columns=("n", "sq_error", "error", "dx", "dy"))
+    >>> error_decomposition(r)
+    {'mse': 5.0, 'bias_x2': 1.0, 'bias_y2': 1.0, 'variance': 3.0}
+    """
+    s = record.tables[decoder].sum(0)
+    pos = {c: i for i, c in enumerate(record.columns)}
+    n = s[pos["n"]]
+    mse, bx, by = s[pos["sq_error"]] / n, s[pos["dx"]] / n, s[pos["dy"]] / n
+    return {"mse": float(mse), "bias_x2": float(bx**2), "bias_y2": float(by**2),
+            "variance": float(mse - bx**2 - by**2)}  # fmt: skip
+
+
+def bias_variance(records: Sequence[report.RunRecord], decoder: str = "dark"):
+    """Stacked bars per run, grouped by model and encoding: bias_x^2, bias_y^2 and the variance of the
+    error; their sum is the run's mean squared error (RMSE^2). A systematic shift (the ceil quantiser's
+    +0.5 px per axis) shows as bias; zero-mean rounding as variance."""
+    rs = [r for rs in report.cells(records).values() for r in rs if "dx" in r.columns and decoder in r.tables]
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(rs) + 1.5), 3.6))
+    parts = [error_decomposition(r, decoder) for r in rs]
+    x = np.arange(len(rs))
+    bottom = np.zeros(len(rs))
+    for key, label, colour in (("bias_x2", "bias x²", "C3"), ("bias_y2", "bias y²", "C1"),
+                               ("variance", "variance", "C0")):  # fmt: skip
+        v = np.array([p[key] for p in parts])
+        ax.bar(x, v, bottom=bottom, color=colour, label=label)
+        bottom += v
+    ax.set_xticks(x, [f"{report.display_name(r.model, r.encoding)} s{r.seed}" for r in rs], rotation=60,
+                  ha="right", fontsize=7)  # fmt: skip
+    ax.set_ylabel("mean squared error (input px²)")
+    ax.set_title(f"{report.decoder_label(decoder)}: squared error = bias² + variance, per run", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def read_epochs(run_dir: str | os.PathLike) -> list[dict]:
+    """The run's ``metrics.jsonl``, one dict per epoch (``[]`` if it has none)."""
+    p = Path(run_dir) / runs.METRICS
+    if not p.is_file():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def decoders_along_training(
+    run_dirs: Sequence[str | os.PathLike], metrics_: Sequence[str] = ("pckh@0.1", "rmse"), decoders=None
+):
+    """Per model (rows) and metric (columns): every decoder's validation score against the epoch, from
+    ``metrics.jsonl``'s ``"val_decoders"`` (mean over the model's runs, every seed and encoding, shown as
+    a line; each run as a faint line). Runs trained before that key existed are left out, and a panel
+    without any says so."""
+    curves: dict[str, list[list[dict]]] = {}
+    for d in run_dirs:
+        cfg = json.loads((Path(d) / runs.CONFIG).read_text()) if (Path(d) / runs.CONFIG).is_file() else {}
+        epochs = [e for e in read_epochs(d) if "val_decoders" in e]
+        curves.setdefault(cfg.get("model", Path(d).name), []).append(epochs)
+    models = list(curves) or ["?"]
+    fig, axes = plt.subplots(len(models), len(metrics_), figsize=(4.2 * len(metrics_), 3.0 * len(models)),
+                             squeeze=False)  # fmt: skip
+    for row, model in zip(axes, models, strict=True):
+        runs_ = [r for r in curves.get(model, []) if r]
+        names = list(dict.fromkeys(k for r in runs_ for e in r for k in e["val_decoders"]))
+        names = [n for n in names if decoders is None or n in decoders]
+        for ax, mt in zip(row, metrics_, strict=True):
+            for i, dec in enumerate(names):
+                for r in runs_:
+                    ep = [e["epoch"] for e in r if dec in e["val_decoders"]]
+                    v = [e["val_decoders"][dec].get(mt, np.nan) for e in r if dec in e["val_decoders"]]
+                    ax.plot(ep, v, color=f"C{i % 10}", alpha=0.25, lw=1)
+                by_epoch: dict[int, list[float]] = {}
+                for r in runs_:
+                    for e in r:
+                        if dec in e["val_decoders"]:
+                            by_epoch.setdefault(e["epoch"], []).append(e["val_decoders"][dec].get(mt, np.nan))
+                ep = sorted(by_epoch)
+                ax.plot(ep, [np.mean(by_epoch[k]) for k in ep], color=f"C{i % 10}", lw=2,
+                        label=report.decoder_label(dec))  # fmt: skip
+            if not names:
+                ax.text(0.5, 0.5, "no per-decoder validation scores\n(trained before val_decoders)",
+                        ha="center", va="center", transform=ax.transAxes, fontsize=8)  # fmt: skip
+            ax.set_title(f"{paper.MODEL_NAMES.get(model, model)}: {metrics.metric(mt).label}", fontsize=10)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(metrics.metric(mt).heading)
+            ax.grid(alpha=0.3)
+        if names:
+            row[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
