@@ -396,6 +396,37 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     return pd.DataFrame(out, index=index)
 
 
+def expected_bias(encoding: str) -> float:
+    """The per-axis shift (input px) an encoding's rounding puts into every target: +0.5 for ceil, -0.5
+    for floor (a uniform U[0, 1) residual), 0 for nearest, random and unbiased targets."""
+    try:
+        from dark.codecs import ENCODINGS
+
+        rounding = ENCODINGS[encoding].rounding if encoding in ENCODINGS else None
+    except ImportError:  # pragma: no cover
+        rounding = None
+    return {"ceil": 0.5, "floor": -0.5}.get(rounding, 0.0)
+
+
+def bias_table(a: Analysis, decoder: str = "dark", digits: int = 2) -> pd.DataFrame:
+    """The bias probe per cell: the targets' expected shift and the trained models' signed mean error
+    (x, y; mean over seeds with its interval, and each seed's value)."""
+    rows = {}
+    for (m, e), rs in a.cells.items():
+        est = a.values.get((m, e, decoder), {})
+        if "bias_x" not in est:
+            continue
+        row = {"trainings": len(rs), "expected from the targets (px, per axis)": f"{expected_bias(e):+.2f}"}
+        for mt in metrics.BIAS_METRICS:
+            iv = est[mt]
+            row[f"{metrics.metric(mt).heading} [95% CI]"] = _ci(iv.value, iv.low, iv.high, digits)
+            row[f"{metrics.metric(mt).label} per seed"] = (
+                _seeds_text(iv.seeds, digits) if len(iv.seeds) > 1 else ""
+            )
+        rows[display_name(m, e, decoder)] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("cell + decoding")
+
+
 def to_markdown(df: pd.DataFrame) -> str:
     """A GitHub/MyST Markdown table of a (string) DataFrame, its index as the first column."""
     cols = [df.index.name or "", *map(str, df.columns)]

@@ -239,3 +239,16 @@ def test_run_table_formats_one_evaluation(tmp_path):
     assert t.loc["dark", "RMSE (px)"] == "4.00 [3.90, 4.10]"
     assert t.loc["argmax", "DARK - this, RMSE (px)"] == "-0.30 [-0.40, -0.20]"
     assert t.loc["dark", "DARK - this, RMSE (px)"] == "–"
+
+
+def test_bias_table_and_expected_bias(tmp_path):
+    paths = [make_run(tmp_path, "sh", e, s, scorer(0, bias=(b + s / 1e4, -0.1)))
+             for e, b in (("unbiased", 0.0), ("ceil", 0.5)) for s in (1314, 2)]  # fmt: skip
+    a = report.analyse(report.load_runs(paths), n_resamples=50)
+    t = report.bias_table(a)
+    assert report.expected_bias("ceil") == 0.5 and report.expected_bias("floor") == -0.5
+    assert report.expected_bias("quantized") == 0.0 and report.expected_bias("random-heatmap") == 0.0
+    ceil = t.loc[report.display_name("sh", "ceil", "dark")]
+    assert ceil["expected from the targets (px, per axis)"] == "+0.50" and ceil["trainings"] == 2
+    assert ceil["bias x (px) [95% CI]"].startswith("0.57 [") and ceil["bias x per seed"] == "0.63, 0.50"
+    assert t.loc[report.display_name("sh", "unbiased", "dark"), "bias y (px) [95% CI]"].startswith("-0.10 [")
