@@ -1,4 +1,4 @@
-"""dark.codecs against analytic values: exact recoveries, known error laws, CODECS.md's reference table."""
+"""dark.codecs against analytic values: exact recoveries, error laws, book/codecs.md's reference table."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_standard_rmse_is_sqrt_one_24th():
     assert abs(mse - 1 / 24) < 4 * math.sqrt(var / n)
 
 
-# --- CODECS.md's "Reference error" table (64 x 48 maps, centres >= 4 px from the border) -----------------
+# --- book/codecs.md's "Reference errors" table (64 x 48 maps, centres >= 4 px from the border) ----------
 
 
 @pytest.mark.parametrize("sigma", [1.0, 1.5, 2.0, 3.0])

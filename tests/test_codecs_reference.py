@@ -1,6 +1,6 @@
 """Independent, straightforward per-heatmap implementations of every decoder, for the codec tests.
 
-Written from CODECS.md (and, for ``dark`` / ``dark_udp``, following DarkPose's ``get_final_preds`` and
+Written from book/codecs.md (and, for ``dark`` / ``dark_udp``, following DarkPose's ``get_final_preds`` and
 mmpose's ``refine_keypoints_dark_udp`` step by step): loops over pixels, numpy, scipy and OpenCV; no
 code shared with ``dark.codecs``. Each takes one finite ``(H, W)`` numpy map whose maximum is > 0 and
 returns ``(x, y)`` as a float64 array.
@@ -269,7 +269,7 @@ def test_decoder_matches_reference(name, case):
 
 # k = 9 is left out of the literal OpenCV comparison: OpenCV 5 (installed here) added a fixed k = 9
 # table, while DarkPose and mmpose ran on OpenCV <= 4, whose k = 9 kernel is the sigma formula
-# (CODECS.md); test_blur_kernel_9_is_the_formula pins that one.
+# (book/codecs.md); test_blur_kernel_9_is_the_formula pins that one.
 @pytest.mark.parametrize("k", [3, 5, 7, 11, 17])
 @pytest.mark.parametrize("name", ["dark", "dark_udp"])
 def test_dark_every_kernel_size_matches_reference(name, k):

@@ -16,8 +16,11 @@ from dark import codecs
 
 H, W = 16, 12
 CENTRE = ((W - 1) / 2, (H - 1) / 2)
-#: decoders CODECS.md calls scale-invariant (+ standard_2nd, which only compares values)
-SCALE_INVARIANT = ("argmax", "standard", "standard_2nd", "dark", "com", "local_com", "mom", "gaussian_fit")
+#: the decoders book/codecs.md calls scale-invariant
+SCALE_INVARIANT = (
+    "argmax", "standard", "standard_2nd", "standard_top2", "dark", "dark_report",
+    "com", "local_com", "mom", "gaussian_fit",
+)  # fmt: skip
 
 
 def gaussian(cx: float, cy: float, sigma: float = 2.0, amp: float = 1.0, size=(H, W)) -> np.ndarray:
