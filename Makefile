@@ -12,6 +12,8 @@ PYTEST_ARGS ?=
 BOOK     ?= book
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || echo chromium)
 PDF      := $(BOOK)/_build/pdf/dark.pdf
+# the single page is the toc's root document (index.html is only a redirect to it)
+ROOTDOC   = $(shell sed -n 's/^root: *//p' $(BOOK)/_toc.yml)
 
 .PHONY: setup test book pdf pdf-build lint bench clean
 .DEFAULT_GOAL := help
@@ -55,7 +57,7 @@ pdf-build:
 	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --no-first-run --disable-sync --run-all-compositor-stages-before-draw \
 		--virtual-time-budget=20000 --no-pdf-header-footer \
-		--print-to-pdf=$(abspath $(PDF)) file://$(abspath $(BOOK))/_build/singlehtml/index.html 2>/dev/null
+		--print-to-pdf=$(abspath $(PDF)) file://$(abspath $(BOOK))/_build/singlehtml/$(ROOTDOC).html 2>/dev/null
 	@test -s $(PDF) || { echo "make pdf: chromium wrote no $(PDF)"; exit 1; }
 	@echo "PDF: $(PDF)"
 

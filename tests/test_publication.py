@@ -453,3 +453,38 @@ def test_pdf_of_the_smoke_book_has_the_verdicts_and_table_2(smoke_book):
     for claim in ("1", "2"):
         assert verdicts[claim]["verdict"] in flat, f"claim {claim}'s verdict is not in the PDF"
     assert "Reproducibility summary" in flat and "verdict" in flat
+
+
+# ------------------------------------------------------------------------------------------- the smoke book
+
+
+@pytest.mark.slow
+def test_every_executed_page_ends_with_its_provenance(smoke_book):
+    for step in smoke_book.plan.steps:
+        page = (smoke_book.html / "executed" / f"{step.id}.html").read_text()
+        assert page.count('class="dark-provenance"') == 1, f"{step.id} has no provenance line"
+        tail = page[page.index('class="dark-provenance"') :]
+        assert "Executed " in tail and "profile smoke" in tail
+
+
+@pytest.mark.slow
+def test_summary_page_of_the_smoke_book(smoke_book):
+    page = (smoke_book.html / "executed" / "summary.html").read_text()
+    verdicts = json.loads((Path(smoke_book.plan.variables["results"]) / "verdicts.json").read_text())
+    assert "smoke profile" in page and "Scope of reproducibility" in page
+    for claim in ("1", "2"):
+        assert verdicts[claim]["verdict"] in page
+    assert "05_results.html" in page and "../method.html" in page  # it links the chapters
+
+
+@pytest.mark.slow
+def test_download_is_the_executed_notebook(smoke_book):
+    import nbformat
+
+    step = next(s for s in smoke_book.plan.steps if s.id == "05_results")
+    served = smoke_book.html / "_sources" / "executed" / f"{step.id}.ipynb"
+    assert served.read_bytes() == (smoke_book.book / "executed" / f"{step.id}.ipynb").read_bytes()
+    nb = nbformat.read(served, as_version=4)
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")  # executed, not the source
+    page = (smoke_book.html / "executed" / f"{step.id}.html").read_text()
+    assert f"_sources/executed/{step.id}.ipynb" in page
