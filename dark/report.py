@@ -427,6 +427,62 @@ def bias_table(a: Analysis, decoder: str = "dark", digits: int = 2) -> pd.DataFr
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("cell + decoding")
 
 
+def focus(records: Sequence[RunRecord]) -> RunRecord:
+    """The run the book looks at closely: the report's best model (SH w/o quant) at its first seed, else
+    the first run."""
+    c = cells(records)
+    return c.get(("sh", "unbiased"), next(iter(c.values()), [None]))[0] or records[0]
+
+
+def value_text(a: Analysis, model: str, encoding: str, decoder: str, metric: str, digits: int = 2) -> str:
+    """A cell's value for prose: ``"43.10 [41.20, 45.00] (3 trainings: 42.1, 43.0, 44.2)"``, ``–`` if none."""
+    iv = a.values.get((model, encoding, decoder), {}).get(metric)
+    if iv is None:
+        return "–"
+    text = _ci(iv.value, iv.low, iv.high, digits)
+    n = len(iv.seeds)
+    return text + (f" ({n} trainings: {_seeds_text(iv.seeds, digits)})" if n > 1 else " (one training)")
+
+
+def report_text(model: str, encoding: str, decoder: str, metric: str, digits: int = 2) -> str:
+    """The report's published value of a Table 2 cell, ``–`` where it has none."""
+    v = paper.TABLE2.get((model, encoding, decoder), {}).get(metric, math.nan)
+    return "–" if math.isnan(v) else f"{v:.{digits}f}"
+
+
+def claim2_lines(v: Mapping[int, Mapping]) -> list[str]:
+    """One Markdown line per quantised encoding: which reading of "w/ quant" the verdict is about, the
+    verdict, and the trainings and seed-to-seed spread behind it."""
+    r = v[2]
+    ev = pd.DataFrame(list(r["evidence"])) if not isinstance(r["evidence"], pd.DataFrame) else r["evidence"]
+    lines = []
+    for q, verdict in r.get("by_encoding", {}).items():
+        sub = ev[ev.encoding == f"unbiased - {q}"]
+        n = ", ".join(dict.fromkeys(sub.n_seeds))
+        spread = f"{sub.se_seeds.median():.2f}" if len(sub) else "–"
+        lines.append(
+            f"- against **{encoding_label(q)}**: {verdict} ({len(sub)} comparisons; trainings per cell {n}; "
+            f"median seed-level standard error of a difference {spread})"
+        )
+    return lines
+
+
+def best_decoders(a: Analysis, metric: str = "rmse", digits: int = 2) -> list[str]:
+    """One Markdown line per cell: the decoder with the best mean ``metric`` and its value."""
+    lines = []
+    for m, e in a.cells:
+        vals = {d: est[metric].value for (mm, ee, d), est in a.values.items() if (mm, ee) == (m, e)}
+        vals = {d: x for d, x in vals.items() if not math.isnan(x)}
+        if not vals:
+            continue
+        pick = (max if higher_is_better(metric) else min)(vals, key=vals.get)
+        mt = metrics.metric(metric)
+        lines.append(
+            f"- {display_name(m, e, pick)}: {mt.label} {value_text(a, m, e, pick, metric, digits)} {mt.unit}"
+        )
+    return lines
+
+
 def to_markdown(df: pd.DataFrame) -> str:
     """A GitHub/MyST Markdown table of a (string) DataFrame, its index as the first column."""
     cols = [df.index.name or "", *map(str, df.columns)]

@@ -252,3 +252,18 @@ def test_bias_table_and_expected_bias(tmp_path):
     assert ceil["expected from the targets (px, per axis)"] == "+0.50" and ceil["trainings"] == 2
     assert ceil["bias x (px) [95% CI]"].startswith("0.57 [") and ceil["bias x per seed"] == "0.63, 0.50"
     assert t.loc[report.display_name("sh", "unbiased", "dark"), "bias y (px) [95% CI]"].startswith("-0.10 [")
+
+
+def test_prose_helpers(tmp_path):
+    a = report.analyse(report.load_runs(build(tmp_path, {2: 1.0, 1314: 0.0}, effect=5.0)), n_resamples=50)
+    assert report.focus(a.records).seed == 1314 and report.focus(a.records).encoding == "unbiased"
+    text = report.value_text(a, "sh", "unbiased", "dark", "pckh@0.1")
+    assert text.endswith("(2 trainings: 48.00, 49.00)") and text.startswith("48.50 [")
+    assert report.value_text(a, "sh", "ceil", "dark", "rmse") == "–"
+    assert report.report_text("sh", "unbiased", "dark", "pckh@0.1") == "45.17"
+    assert report.report_text("sh", "unbiased", "mom", "rmse") == "–"
+    (line,) = report.claim2_lines(report.verdicts(a))
+    assert line.startswith("- against **w/ quant (nearest, input grid)**: reproduced (24 comparisons; ")
+    assert "trainings per cell 2 vs 2" in line
+    best = report.best_decoders(a)
+    assert best[0].startswith("- SH_4S (w/o quant) + DARK: RMSE 2.85 [") and best[0].endswith(" px")
