@@ -260,3 +260,29 @@ def test_cli_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
     assert "corrupt checkpoint" in err and err.count("\n") == 1
     assert sorted(p.name for p in out.iterdir()) == ["last.pt"]
     assert (out / "last.pt").read_bytes() == b"PK\x03\x04 not really a checkpoint"
+
+
+def test_resume_from_an_epoch_boundary_is_bitwise_in_the_auto_precision(data, tmp_path, monkeypatch):
+    """The quick and cpu profiles' precision ("auto": bf16 autocast on a CPU with AVX512-BF16/AMX)."""
+    from dark import checkpoint as ckpt
+    from dark import train as train_module
+
+    reference = run(data, tmp_path / "reference", precision="auto", encoding="random-heatmap")
+    saved = {}
+    save = ckpt.save
+
+    def keep_epoch_1(obj, path):
+        save(obj, path)
+        if path.name == runs.LAST and obj["epoch"] == 1:
+            saved["last"] = path.read_bytes()
+
+    monkeypatch.setattr(train_module.checkpoint, "save", keep_epoch_1)
+    out = run(data, tmp_path / "resumed", precision="auto", encoding="random-heatmap")
+    (out / runs.LAST).write_bytes(saved["last"])  # as if killed during epoch 2
+    (out / runs.METRICS).write_text((out / runs.METRICS).read_text().splitlines()[0] + "\n")
+    run(data, out, precision="auto", encoding="random-heatmap", resume=True)
+    assert records(out) == records(reference)
+    last, expected = (torch.load(r / runs.LAST, weights_only=True) for r in (out, reference))
+    assert last["config"]["precision"] == device.resolve_precision("cpu", "auto")
+    for key, value in expected["model"].items():
+        assert torch.equal(last["model"][key], value), key
