@@ -2,7 +2,8 @@
 
 Pick a test sample and a joint (two sliders): the depth map with the ground truth and every
 decoder's estimate (input px), and the predicted heatmap around that joint's peak. The estimates are
-computed in Python with :func:`dark.codecs.decode` (via :func:`dark.evaluate.decode_all`); the
+computed in Python with :func:`dark.codecs.decode` and the run's :class:`dark.codecs.Codec` (via
+:func:`dark.decoding.decode_heatmaps`, the decoding path of evaluation itself); the
 JavaScript (``samples.js``) only draws what the state holds, so the static book shows exactly what
 the library computes.
 
@@ -139,13 +140,13 @@ def build_state(
         indices: test-set index of each sample (to find its heatmap again, :func:`expected`).
     """
     from dark import codecs
-    from dark.evaluate import decode_all
+    from dark.decoding import decode_heatmaps
 
     decoders = list(codecs.DECODERS if decoders is None else decoders)
     hm = np.asarray(heatmaps)
     if hm.ndim != 4 or len(hm) != len(indices):
         raise ValueError(f"heatmaps must have shape (S, K, h, w) with S = len(indices), got {hm.shape}")
-    est = decode_all(hm, config, decoders=decoders, device="cpu")
+    est = decode_heatmaps(hm, _codec_config(config), decoders=decoders, device="cpu")
     crops, origin = heatmap_crops(hm, radius)
     _s, k, h, w = hm.shape
     return {
@@ -173,11 +174,18 @@ def build_state(
     }
 
 
-def _decode_one(heatmap: np.ndarray, state: Mapping, joint: int) -> dict[str, tuple[float, float]]:
-    from dark.evaluate import decode_all
+def _codec_config(config: Mapping) -> dict:
+    """The keys of a run's config that its :class:`dark.codecs.Codec` needs to decode (the encoding
+    does not change decoding; it is kept when the config has it)."""
+    keys = ("encoding", "grid", "sigma", "heatmap_stride", "scaling", "heatmap_size")
+    return {k: config[k] for k in keys if k in config}
 
-    cfg = {k: state[k] for k in ("sigma", "heatmap_stride", "scaling")}
-    est = decode_all(np.asarray(heatmap)[None], cfg, decoders=state["decoders"], device="cpu")
+
+def _decode_one(heatmap: np.ndarray, state: Mapping, joint: int) -> dict[str, tuple[float, float]]:
+    from dark.decoding import decode_heatmaps
+
+    cfg = _codec_config(state)
+    est = decode_heatmaps(np.asarray(heatmap)[None], cfg, decoders=state["decoders"], device="cpu")
     return {d: (float(v[0, joint, 0]), float(v[0, joint, 1])) for d, v in est.items()}
 
 
