@@ -467,6 +467,11 @@ def claim2_lines(v: Mapping[int, Mapping]) -> list[str]:
     return lines
 
 
+def extra_decoders(a: Analysis) -> list[str]:
+    """The decoders evaluated beyond the report's four, in the evaluation's order."""
+    return [d for d in dict.fromkeys(d for (_, _, d) in a.values) if d not in paper.PAPER_DECODERS]
+
+
 def best_decoders(a: Analysis, metric: str = "rmse", digits: int = 2) -> list[str]:
     """One Markdown line per cell: the decoder with the best mean ``metric`` and its value."""
     lines = []
@@ -627,7 +632,13 @@ def _ivs(ev: pd.DataFrame) -> list[Estimate]:
 
 
 def _seeds_per_cell(a: Analysis) -> str:
-    return "; ".join(f"{display_name(m, e)} {len(rs)}" for (m, e), rs in a.cells.items()) or "none"
+    """``"2 in each of the 4 cells"``, or per cell where they differ."""
+    n = {k: len(rs) for k, rs in a.cells.items()}
+    if not n:
+        return "none"
+    if len(set(n.values())) == 1:
+        return f"{next(iter(n.values()))} in each of the {len(n)} cells"
+    return "; ".join(f"{display_name(m, e)} {k}" for (m, e), k in n.items())
 
 
 def verdicts(a: Analysis) -> dict[int, dict]:
@@ -671,6 +682,8 @@ def verdict_table(v: Mapping[int | str, Mapping]) -> pd.DataFrame:
     and how many comparisons went which way."""
     rows = []
     for claim, r in v.items():
+        if not isinstance(r, Mapping) or "verdict" not in r:  # "provenance", "intervals" of verdicts.json
+            continue
         c = r["counts"]
         row = {
             "claim": f"{claim}. {r['claim']}",
@@ -683,10 +696,11 @@ def verdict_table(v: Mapping[int | str, Mapping]) -> pd.DataFrame:
             ),
             "missing": len(r["missing"]),
         }
-        if r.get("by_encoding"):
-            row["verdict per quantiser"] = "; ".join(
-                f"{encoding_label(q)}: {x}" for q, x in r["by_encoding"].items()
-            )
+        row["verdict per quantiser"] = (
+            "; ".join(f"{encoding_label(q)}: {x}" for q, x in r["by_encoding"].items())
+            if r.get("by_encoding")
+            else "–"
+        )
         rows.append(row)
     return pd.DataFrame(rows).set_index("claim")
 

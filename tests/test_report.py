@@ -124,7 +124,7 @@ def test_claim2_with_one_training_per_cell_is_inconclusive_whatever_the_frames_s
     assert (ev.imp_low > 0).all()  # the frame intervals alone would have said "better"
     assert v[1]["verdict"] == report.REPRODUCED  # claim 1 is within a training: frames decide it
     assert v[2]["counts"] == {"better": 0, "unclear": 0, "worse": 0, "one training": 24}
-    assert "test frames only" in v[2]["covers"] and "SH_4S (w/o quant) 1" in v[2]["seeds"]
+    assert "test frames only" in v[2]["covers"] and v[2]["seeds"] == "1 in each of the 4 cells"
 
 
 def test_claim2_with_seeds_welch_difference_and_per_quantiser_verdicts(tmp_path):
@@ -221,7 +221,8 @@ def test_save_provenance_and_verdict_table(tmp_path, monkeypatch):
     assert t2["source"] == paper.SOURCE and len(t2["rows"]) == 16 + 2 * 2  # + mom rows
     shown = report.verdict_table({k: saved[k] for k in (1, 2)})
     assert shown["verdict"].tolist() == [report.REPRODUCED, report.REPRODUCED]
-    assert shown["trainings per cell"].iloc[1].startswith("SH_4S (w/o quant) 2")
+    assert shown["trainings per cell"].iloc[1] == "2 in each of the 4 cells"
+    assert shown["verdict per quantiser"].tolist() == ["–", "w/ quant (nearest, input grid): reproduced"]
     assert shown["intervals cover"].iloc[1] == "test frames and training seeds"
     ev = report.evidence_display(saved[2]["evidence"])
     assert len(ev) == 24 and set(ev["status"]) == {"better"}
@@ -261,7 +262,7 @@ def test_prose_helpers(tmp_path):
     assert text.endswith("(2 trainings: 48.00, 49.00)") and text.startswith("48.50 [")
     assert report.value_text(a, "sh", "ceil", "dark", "rmse") == "–"
     assert report.report_text("sh", "unbiased", "dark", "pckh@0.1") == "45.17"
-    assert report.report_text("sh", "unbiased", "mom", "rmse") == "–"
+    assert report.report_text("sh", "unbiased", "mom", "rmse") == "–" and report.extra_decoders(a) == ["mom"]
     (line,) = report.claim2_lines(report.verdicts(a))
     assert line.startswith("- against **w/ quant (nearest, input grid)**: reproduced (24 comparisons; ")
     assert "trainings per cell 2 vs 2" in line
