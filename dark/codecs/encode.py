@@ -145,37 +145,9 @@ def encode(
     """
     grid = "heatmap" if grid is None else grid
     rounding = "nearest" if rounding is None else rounding
-    if method not in ENCODERS:
-        raise ValueError(f"method must be one of {ENCODERS}, got {method!r}")
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
-    if method == "quantized" and rounding == "random" and not isinstance(generator, torch.Generator):
-        raise ValueError("rounding='random' needs generator=torch.Generator (deterministic draws)")
-    if grid not in _GRIDS:
-        raise ValueError(f"grid must be one of {_GRIDS}, got {grid!r}")
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
-    if not (isinstance(stride, (int, float)) and stride > 0):
-        raise ValueError(f"stride must be a number > 0, got {stride!r}")
-    if len(size) != 2 or min(size) < 1 or any(int(s) != s for s in size):
-        raise ValueError(f"size must be (H, W) with positive integers, got {size!r}")
+    _check(size, sigma, method, grid, stride, rounding, generator)
     h, w = int(size[0]), int(size[1])
-
-    was_numpy = isinstance(coords_hm, np.ndarray)
-    if was_numpy:
-        coords = torch.from_numpy(
-            np.asarray(coords_hm, dtype=coords_hm.dtype if coords_hm.dtype.kind == "f" else np.float64)
-        )
-    elif isinstance(coords_hm, torch.Tensor):
-        coords = coords_hm if coords_hm.is_floating_point() else coords_hm.float()
-    else:
-        raise ValueError(
-            "coords_hm must be a torch.Tensor or numpy.ndarray of shape (..., K, 2), "
-            f"got {type(coords_hm).__name__}"
-        )
-    coords = coords.to(compute_dtype(coords.dtype))
-    if coords.ndim < 2 or coords.shape[-1] != 2:
-        raise ValueError(f"coords_hm must have shape (..., K, 2), got {tuple(coords.shape)}")
+    coords, was_numpy = _as_coords(coords_hm)
     lead = coords.shape[:-1]
 
     keep = torch.isfinite(coords).all(dim=-1)
@@ -199,3 +171,41 @@ def encode(
     if was_numpy:
         targets, weights = targets.numpy(), weights.numpy()
     return (targets, weights) if return_weights else targets
+
+
+def _check(size, sigma, method, grid, stride, rounding, generator) -> None:
+    """:func:`encode`'s argument checks (ValueError naming what was expected)."""
+    if method not in ENCODERS:
+        raise ValueError(f"method must be one of {ENCODERS}, got {method!r}")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+    if method == "quantized" and rounding == "random" and not isinstance(generator, torch.Generator):
+        raise ValueError("rounding='random' needs generator=torch.Generator (deterministic draws)")
+    if grid not in _GRIDS:
+        raise ValueError(f"grid must be one of {_GRIDS}, got {grid!r}")
+    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
+    if not (isinstance(stride, (int, float)) and stride > 0):
+        raise ValueError(f"stride must be a number > 0, got {stride!r}")
+    if len(size) != 2 or min(size) < 1 or any(int(s) != s for s in size):
+        raise ValueError(f"size must be (H, W) with positive integers, got {size!r}")
+
+
+def _as_coords(coords_hm: Any) -> tuple[torch.Tensor, bool]:
+    """``(..., K, 2)`` coordinates as a float torch tensor (float32 at least) and whether they were numpy."""
+    was_numpy = isinstance(coords_hm, np.ndarray)
+    if was_numpy:
+        coords = torch.from_numpy(
+            np.asarray(coords_hm, dtype=coords_hm.dtype if coords_hm.dtype.kind == "f" else np.float64)
+        )
+    elif isinstance(coords_hm, torch.Tensor):
+        coords = coords_hm if coords_hm.is_floating_point() else coords_hm.float()
+    else:
+        raise ValueError(
+            "coords_hm must be a torch.Tensor or numpy.ndarray of shape (..., K, 2), "
+            f"got {type(coords_hm).__name__}"
+        )
+    coords = coords.to(compute_dtype(coords.dtype))
+    if coords.ndim < 2 or coords.shape[-1] != 2:
+        raise ValueError(f"coords_hm must have shape (..., K, 2), got {tuple(coords.shape)}")
+    return coords, was_numpy

@@ -147,41 +147,64 @@ def decode_mle(
     if init not in ("matched", "argmax"):
         raise ValueError(f"init must be 'matched' or 'argmax', got {init!r}")
     out_dtype = maps.dtype if maps.dtype in (torch.float32, torch.float64) else torch.float32
-    dtype = out_dtype
-    n, h, w = maps.shape
-    device = maps.device
+    n = maps.shape[0]
     if n == 0:
-        return torch.zeros((0, 2), dtype=out_dtype, device=device)
-    x = maps.to(dtype)
+        return torch.zeros((0, 2), dtype=out_dtype, device=maps.device)
+    x, finite = _normalised(maps.to(out_dtype))
+    m, frac = _start(x, finite, sigma, init)
+    r = max(1, math.ceil(3 * sigma)) if radius is None else int(radius)
+    vals, mask, t1 = _window(x, finite, m, r)
+    start = _initial_theta(vals, mask, t1, frac, sigma, fit_sigma)
+    theta = _levenberg_marquardt(start.clone(), vals, mask, t1, sigma, fit_sigma, iterations)
+    ok = (
+        torch.isfinite(theta).all(1) & (theta[:, 0] > 0) & (theta[:, 1].abs() <= r) & (theta[:, 2].abs() <= r)
+    )
+    pos = torch.where(ok.unsqueeze(1), theta[:, 1:3], start[:, 1:3])
+    coords = m.to(out_dtype) + pos
+    return coords.to(out_dtype)
+
+
+def _normalised(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Non-finite pixels zeroed, and each map divided by its maximum where that is > 0 (so tiny or
+    huge amplitudes neither underflow nor overflow in the squared error): ``(maps, finite mask)``."""
     finite = torch.isfinite(x)
     x = torch.where(finite, x, torch.zeros_like(x))
-    # Scale-invariance: fit each map divided by its maximum (tiny or huge amplitudes then neither
-    # underflow nor overflow in the squared error). Maps with no positive value are left as they are.
     peak = x.amax(dim=(1, 2), keepdim=True)
     x = torch.where(peak > 0, x / torch.where(peak > 0, peak, torch.ones_like(peak)), x)
+    return x, finite
 
+
+def _start(x: Tensor, finite: Tensor, sigma: float, init: str) -> tuple[Tensor, Tensor]:
+    """Integer start ``(N, 2)`` and its sub-pixel offset ``(N, 2)`` (matched filter or raw argmax)."""
     if init == "matched":
-        m, frac = matched_filter_peak(x, sigma)
-    else:
-        flat = torch.where(finite, x, torch.full_like(x, -torch.inf)).reshape(n, -1).argmax(dim=1)
-        m = torch.stack([flat % w, flat // w], dim=1)
-        frac = torch.zeros((n, 2), dtype=dtype, device=device)
+        return matched_filter_peak(x, sigma)
+    n, _, w = x.shape
+    flat = torch.where(finite, x, torch.full_like(x, -torch.inf)).reshape(n, -1).argmax(dim=1)
+    m = torch.stack([flat % w, flat // w], dim=1)
+    return m, torch.zeros((n, 2), dtype=x.dtype, device=x.device)
 
-    # Window around the integer start, masked outside the map and at non-finite pixels.
-    r = max(1, math.ceil(3 * sigma)) if radius is None else int(radius)
-    off = torch.arange(-r, r + 1, device=device)
+
+def _window(x: Tensor, finite: Tensor, m: Tensor, r: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The ``(2r+1)^2`` window around ``m``, masked outside the map and at non-finite pixels:
+    ``(values (N, P), mask (N, P), offsets (2r+1,))``, row-major over ``(dy, dx)``."""
+    n, h, w = x.shape
+    off = torch.arange(-r, r + 1, device=x.device)
     oy, ox = torch.meshgrid(off, off, indexing="ij")
-    ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # (1, P), row-major over (dy, dx)
+    ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # (1, P)
     gx, gy = m[:, 0:1] + ox, m[:, 1:2] + oy  # (N, P)
     inside = (gx >= 0) & (gx < w) & (gy >= 0) & (gy < h)
     idx = gy.clamp(0, h - 1) * w + gx.clamp(0, w - 1)
     vals = x.reshape(n, -1).gather(1, idx)
-    mask = (inside & finite.reshape(n, -1).gather(1, idx)).to(dtype)
-    vals = vals * mask
-    t1 = off.to(dtype)  # window offsets from m, per axis
+    mask = (inside & finite.reshape(n, -1).gather(1, idx)).to(x.dtype)
+    return vals * mask, mask, off.to(x.dtype)
 
-    # Start: centre from the initialiser, amplitude from linear least squares at that centre.
-    theta = torch.zeros((n, 4 if fit_sigma else 3), dtype=dtype, device=device)
+
+def _initial_theta(
+    vals: Tensor, mask: Tensor, t1: Tensor, frac: Tensor, sigma: float, fit_sigma: bool
+) -> Tensor:
+    """Start: centre from the initialiser, amplitude from linear least squares at that centre."""
+    n = vals.shape[0]
+    theta = torch.zeros((n, 4 if fit_sigma else 3), dtype=vals.dtype, device=vals.device)
     theta[:, 1:3] = frac
     if fit_sigma:
         theta[:, 3] = sigma
@@ -189,13 +212,20 @@ def decode_mle(
     g0, _ = _model(theta, t1, sigma, fit_sigma, jacobian=False)
     den = (g0 * g0 * mask).sum(1)
     theta[:, 0] = torch.where(den > 0, (vals * g0).sum(1) / den.clamp_min(1e-30), torch.ones_like(den))
-    start = theta.clone()
+    return theta
+
+
+def _levenberg_marquardt(
+    theta: Tensor, vals: Tensor, mask: Tensor, t1: Tensor, sigma: float, fit_sigma: bool, iterations: int
+) -> Tensor:
+    """A fixed number of damped Gauss-Newton steps on the masked squared error (see the module)."""
 
     def cost(t: Tensor) -> Tensor:
         pred, _ = _model(t, t1, sigma, fit_sigma, jacobian=False)
         res = (vals - pred) * mask
         return (res * res).sum(1)
 
+    n, dtype, device = theta.shape[0], theta.dtype, theta.device
     lam = torch.full((n,), 1e-3, dtype=dtype, device=device)
     current = cost(theta)
     tol = 8 * torch.finfo(dtype).eps
@@ -221,10 +251,4 @@ def decode_mle(
         theta = torch.where(better.unsqueeze(1), cand, theta)
         current = torch.where(better, new, current)
         lam = torch.where(better, lam / 10, lam * 10).clamp(1e-9, 1e9)
-
-    ok = (
-        torch.isfinite(theta).all(1) & (theta[:, 0] > 0) & (theta[:, 1].abs() <= r) & (theta[:, 2].abs() <= r)
-    )
-    pos = torch.where(ok.unsqueeze(1), theta[:, 1:3], start[:, 1:3])
-    coords = m.to(dtype) + pos
-    return coords.to(out_dtype)
+    return theta
