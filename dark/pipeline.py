@@ -143,7 +143,7 @@ def _hide_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def _with_provenance(notebook, step: Step, out_dir: Path):
+def _with_provenance(notebook, step: Step, out_dir: Path, cwd: Path):
     """``notebook`` with a first cell that notes the start time and a last one that shows and saves the
     page's provenance (:func:`dark.provenance.footer_cells`; both cells' code is hidden in the book)."""
     import nbformat
@@ -153,7 +153,8 @@ def _with_provenance(notebook, step: Step, out_dir: Path):
     first, last = footer_cells(
         profile=str(step.parameters.get("profile", "")),
         data=step.parameters.get("data"),
-        out=str(Path(out_dir) / "provenance" / f"{step.id}.json"),
+        # relative to the kernel's folder: the downloadable notebook shows no machine path
+        out=os.path.relpath(Path(out_dir).resolve() / "provenance" / f"{step.id}.json", Path(cwd).resolve()),
     )
     tags = {"tags": ["remove-cell"]}
     notebook.cells.insert(0, nbformat.v4.new_code_cell(first, metadata=tags))
@@ -175,7 +176,7 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
     failed = out_dir / f"{step.id}.failed.ipynb"
     final = out_dir / f"{step.id}.ipynb"
     failed.unlink(missing_ok=True)
-    notebook = _with_provenance(jupytext.read(step.notebook), step, out_dir)
+    notebook = _with_provenance(jupytext.read(step.notebook), step, out_dir, cwd)
     log = logging.getLogger("papermill")
     level = log.level
     if quiet:  # papermill's own warnings (unknown parameters, ...) are for interactive runs
@@ -360,6 +361,9 @@ def toc_documents(book: str | Path) -> list[str]:
         for entry in entries or []:
             if "file" in entry:
                 found.append(entry["file"])
+            if "glob" in entry:  # e.g. executed/03_train-*: the pages that exist, sorted (as Sphinx does)
+                pages = sorted(p.relative_to(book) for p in Path(book).glob(entry["glob"] + ".*"))
+                found.extend(dict.fromkeys(str(p.with_suffix("")) for p in pages))
             walk(entry.get("sections"))
             walk(entry.get("chapters"))
 
