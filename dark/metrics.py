@@ -26,6 +26,7 @@ models on the same frames, are *paired* (the same resampled frames enter both te
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -467,16 +468,22 @@ def _stack(tables: Sequence[np.ndarray], name: str) -> np.ndarray:
     return arr
 
 
+@functools.lru_cache(maxsize=4)
 def _frame_counts(G: int, n_resamples: int, seed: int) -> np.ndarray:
-    """``(B, G)``: how often each frame is drawn in each resample (one draw shared by every run)."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(G, np.full(G, 1.0 / G), size=n_resamples).astype(np.float64)
+    """``(B, G)``: how often each frame is drawn in each resample (one draw shared by every run).
+
+    Cached (read-only): every cell, decoder and difference of one analysis resamples the same frames."""
+    idx = np.random.default_rng(seed).integers(0, G, (n_resamples, G))
+    flat = (idx + (np.arange(n_resamples) * G)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=n_resamples * G).reshape(n_resamples, G).astype(np.float64)
+    counts.flags.writeable = False
+    return counts
 
 
 def _replicates(arr: np.ndarray, counts: np.ndarray, metrics, columns) -> tuple[np.ndarray, np.ndarray]:
     """Per-run values ``(n, M)`` on all frames and their frame-bootstrap replicates ``(B, n, M)``."""
     point = from_sums(arr.sum(1), metrics, columns)
-    boot = from_sums(np.einsum("bg,ngc->bnc", counts, arr), metrics, columns)
+    boot = from_sums(np.moveaxis(counts @ arr, 0, 1), metrics, columns)  # (n, B, C) -> (B, n, C)
     return point, boot
 
 
