@@ -209,3 +209,20 @@ def test_codec_mapping_round_trips_and_udp_uses_the_sizes():
     np.testing.assert_allclose(std.to_heatmap(j), j / STRIDE)
     with pytest.raises(ValueError, match="encoding"):
         codecs.Codec("banker", 2.0, STRIDE, "stride", (160, 320), (H, W))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_random_rounding_on_cuda_matches_the_cpu_with_the_same_generator():
+    """Training encodes on the GPU: a CPU generator gives the same draws as on the CPU, and a CUDA
+    generator works too (its draws are on the device)."""
+    c = _uniform(200, 4)
+    cpu = codecs.encode(
+        c, (H, W), method="quantized", rounding="random", generator=torch.Generator().manual_seed(2)
+    )
+    gpu = codecs.encode(
+        c.cuda(), (H, W), method="quantized", rounding="random", generator=torch.Generator().manual_seed(2)
+    )
+    torch.testing.assert_close(gpu.cpu(), cpu)
+    g = torch.Generator(device="cuda").manual_seed(2)
+    on_device = codecs.encode(c.cuda(), (H, W), method="quantized", rounding="random", generator=g)
+    assert on_device.device.type == "cuda" and torch.isfinite(on_device).all()
