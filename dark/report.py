@@ -310,7 +310,7 @@ def _row_order(a: Analysis) -> list[tuple[str, str, str]]:
     for m in models:
         for d in (*paper.PAPER_DECODERS, *extra):
             for e in encodings:
-                if (m, e, d) in paper.TABLE2 or (m, e, d) in a.values:
+                if (m, e, d) in paper.TABLE2 or (m, e, d) in a.values:  # the report's rows, then ours
                     rows.append((m, e, d))
     return rows
 
@@ -339,13 +339,14 @@ def table2(a: Analysis, metrics_: Sequence[str] = CLAIM_METRICS) -> pd.DataFrame
     the decoders and encodings beyond the paper), with columns ``(metric, field)``, field one of ``ours``
     (the cell's mean over seeds), ``low``, ``high`` (its two-level 95% interval), ``seeds`` (the per-seed
     values), ``n_seeds`` (NaN / empty / 0 where we have no such cell) and ``report`` (the published
-    value; NaN for rows the report does not have).
+    value, :func:`dark.paper.published`: the report's "w/ quant" beside both ``quantized`` and ``ceil``;
+    NaN for rows the report does not have).
     """
     index = _row_order(a)
     records = []
     for k in index:
         ours = a.values.get(k, {})
-        rep = paper.TABLE2.get(k, {})
+        rep = paper.published(*k)
         records.append(
             {(mt, f): v for mt in metrics_ for f, v in _fields(ours.get(mt), rep.get(mt, math.nan)).items()}
         )
@@ -446,7 +447,7 @@ def value_text(a: Analysis, model: str, encoding: str, decoder: str, metric: str
 
 def report_text(model: str, encoding: str, decoder: str, metric: str, digits: int = 2) -> str:
     """The report's published value of a Table 2 cell, ``–`` where it has none."""
-    v = paper.TABLE2.get((model, encoding, decoder), {}).get(metric, math.nan)
+    v = paper.published(model, encoding, decoder).get(metric, math.nan)
     return "–" if math.isnan(v) else f"{v:.{digits}f}"
 
 

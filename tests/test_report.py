@@ -146,6 +146,9 @@ def test_claim2_with_seeds_welch_difference_and_per_quantiser_verdicts(tmp_path)
     shown = report.evidence_display(v[2]["evidence"])
     row = shown.iloc[0]
     assert row["trainings"] == "3 vs 3" and row["per seed"].count(",") == 4 and " vs " in row["per seed"]
+    t = report.table2(a)  # the report's "w/ quant" (its code: ceil) beside both our quantisers
+    assert t.loc[("sh", "ceil", "dark"), ("pckh@0.1", "report")] == 39.54
+    assert t.loc[("sh", "quantized", "dark"), ("pckh@0.1", "report")] == 39.54
     assert row["encoding"] == "w/o quant - w/ quant (nearest, input grid)"
     # a training whose luck swamps the effect: inconclusive, not "reproduced"
     a2 = report.analyse(report.load_runs(build(tmp_path / "noisy", {1314: 4.0, 2: -4.0}, effect=1.0)),
