@@ -271,3 +271,12 @@ def test_prose_helpers(tmp_path):
     assert "trainings per cell 2 vs 2" in line
     best = report.best_decoders(a)
     assert best[0].startswith("- SH_4S (w/o quant) + DARK: RMSE 2.85 [") and best[0].endswith(" px")
+
+
+def test_paper_numbers_transcribed():
+    assert len(paper.TABLE2) == 16
+    assert paper.TABLE2[("sh", "unbiased", "dark")] == {"pckh@0.1": 45.17, "pckh@0.5": 71.65, "rmse": 3.47}
+    assert paper.TABLE2[("hrnet", "quantized", "com")] == {"pckh@0.1": 33.95, "pckh@0.5": 68.38, "rmse": 3.94}
+    for k, v in paper.TABLE3.items():
+        assert paper.TABLE2[k] == v
+    assert paper.published("hrnet", "ceil", "com") == paper.TABLE2[("hrnet", "quantized", "com")]
