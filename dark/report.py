@@ -642,6 +642,16 @@ def _seeds_per_cell(a: Analysis) -> str:
     return "; ".join(f"{display_name(m, e)} {k}" for (m, e), k in n.items())
 
 
+def _covers(a: Analysis) -> str:
+    """What the intervals of the analysis include."""
+    n = [len(rs) for rs in a.cells.values()]
+    if not n or max(n) == 1:
+        return "test frames only (one training per cell)"
+    if min(n) > 1:
+        return "test frames and training seeds"
+    return "test frames and, for cells with several trainings, their seeds"
+
+
 def verdicts(a: Analysis) -> dict[int, dict]:
     """Claim -> ``{"claim", "verdict", "by_metric", "by_encoding" (claim 2), "counts", "seeds",
     "covers", "evidence", "missing"}``.
@@ -654,19 +664,13 @@ def verdicts(a: Analysis) -> dict[int, dict]:
     for claim, (ev, missing) in {1: claim1_evidence(a), 2: claim2_evidence(a)}.items():
         need = claim == 2
         by_metric = {mt: decide(_ivs(ev[ev.metric == mt]), need) for mt in CLAIM_METRICS}
-        n = [len(rs) for rs in a.cells.values()]
-        multi = bool(n) and min(n) > 1
         out[claim] = {
             "claim": paper.CLAIMS[claim],
             "verdict": decide(_ivs(ev), need),
             "by_metric": by_metric,
             "counts": {s: int((ev.status == s).sum()) for s in STATUSES},
             "seeds": _seeds_per_cell(a),
-            "covers": "test frames and training seeds"
-            if multi
-            else "test frames only (one training per cell)"
-            if n and max(n) == 1
-            else "test frames and, for cells with several trainings, their seeds",
+            "covers": _covers(a),
             "evidence": ev,
             "missing": missing,
         }

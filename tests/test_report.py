@@ -280,3 +280,18 @@ def test_paper_numbers_transcribed():
     for k, v in paper.TABLE3.items():
         assert paper.TABLE2[k] == v
     assert paper.published("hrnet", "ceil", "com") == paper.TABLE2[("hrnet", "quantized", "com")]
+
+
+def test_mixed_seed_counts_cannot_reproduce_claim2(tmp_path):
+    paths = build(tmp_path / "both", {1314: 0.0, 2: 0.5}, effect=5.0)
+    paths = [p for p in paths if p.name != "sh-quantized-s2"]  # SH w/ quant: one training only
+    a = report.analyse(report.load_runs(paths), n_resamples=50)
+    v = report.verdicts(a)
+    ev = v[2]["evidence"]
+    assert set(ev[ev.model == "sh"].status) == {"one training"} and set(ev[ev.model == "hrnet"].status) == {
+        "better"
+    }
+    assert set(ev[ev.model == "sh"].n_seeds) == {"2 vs 1"}
+    assert v[2]["verdict"] == report.INCONCLUSIVE  # hrnet alone would say reproduced; sh cannot
+    assert v[2]["covers"] == "test frames and, for cells with several trainings, their seeds"
+    assert "SH_4S (w/ quant (nearest, input grid)) 1" in v[2]["seeds"]
