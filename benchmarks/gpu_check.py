@@ -60,7 +60,7 @@ MAX_FILES, MAX_BYTES = 8, 16 * MIB
 FILES = {
     "provenance": "provenance.json",
     "log": "gpu_check.log",
-    "tests": "tests.txt",
+    "frame_sums": "frame_sums.npz",
     "benchmarks": "benchmarks.txt",
     "train_step": "train_step.json",
     "evaluations": "evaluations.json",
@@ -80,6 +80,11 @@ MODELS, ENCODINGS, SEED = ("sh", "hrnet"), ("unbiased", "quantized", "ceil"), 13
 PYBULLET_FILES = ("humanoid/humanoid.urdf", "data/motions/humanoid3d_{clip}.txt")
 #: seconds of the budget kept for the compile part, after the trainings
 COMPILE_RESERVE_S = 100
+IMPORT_CHECK = (
+    "import importlib, json\nr = {{}}\nfor n in {names}:\n    try:\n"
+    "        r[n] = str(importlib.import_module(n).__file__)\n    except Exception:\n        r[n] = None\n"
+    "print(json.dumps(r))"
+)
 IMPORTS = ("numpy", "scipy", "cv2", "h5py", "matplotlib", "pandas", "yaml", "tqdm", "pybullet_data")
 
 
@@ -130,7 +135,8 @@ class Check:
     deadline: float
     provenance: dict[str, Any] = field(default_factory=dict)
     log_lines: list[str] = field(default_factory=list)
-    texts: dict[str, str] = field(default_factory=lambda: {"tests": "", "benchmarks": ""})
+    texts: dict[str, str] = field(default_factory=lambda: {"benchmarks": ""})
+    frame_sums: dict[str, dict[str, Any]] = field(default_factory=dict)  # run -> its frame_sums.npz
     step_json: dict[str, Any] = field(default_factory=dict)
     evaluations: dict[str, Any] = field(default_factory=dict)
     csv: list[str] = field(default_factory=list)
@@ -157,7 +163,9 @@ class Check:
             contents = {
                 "provenance": json.dumps(self.provenance, indent=1, default=str),
                 "log": "\n".join(self.log_lines) + "\n",
-                "tests": self.texts["tests"],
+                "frame_sums": _npz(
+                    {f"{run}/{k}": v for run, d in self.frame_sums.items() for k, v in d.items()}
+                ),
                 "benchmarks": self.texts["benchmarks"],
                 "train_step": json.dumps(self.step_json, indent=1),
                 "evaluations": json.dumps(self.evaluations, indent=1),
@@ -166,12 +174,22 @@ class Check:
             }
             self.out.mkdir(parents=True, exist_ok=True)
             for key, text in contents.items():
-                data = text.encode()
+                data = text if isinstance(text, bytes) else text.encode()
                 if len(data) > MAX_BYTES:  # keep the end (a log's last lines say what happened)
                     data = b"[truncated]\n" + data[-(MAX_BYTES - 64) :]
                 tmp = self.out / f".{FILES[key]}.tmp"
                 tmp.write_bytes(data)
                 tmp.replace(self.out / FILES[key])
+
+
+def _npz(arrays: dict[str, Any]) -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _utc() -> str:
@@ -274,12 +292,8 @@ def setup(check: Check, wheels: Path | None, dry_run: bool) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     detail["dark"] = where
-    modules = {}
-    for name in IMPORTS:
-        code, out = command(
-            check, "setup", [sys.executable, "-c", f"import {name}; print({name}.__file__)"], 60
-        )
-        modules[name] = out.strip().splitlines()[-1] if code == 0 and out.strip() else None
+    code, out = command(check, "setup", [sys.executable, "-c", IMPORT_CHECK.format(names=list(IMPORTS))], 60)
+    modules = json.loads(out.strip().splitlines()[-1]) if code == 0 else dict.fromkeys(IMPORTS)
     check.provenance["modules"] = modules
     missing = [m for m, v in modules.items() if v is None]
     check.log(f"setup: dark from {where}; missing modules: {missing or 'none'}")
@@ -305,13 +319,13 @@ def tests(check: Check) -> dict:
     args = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-k", "cuda or device",
             "--continue-on-collection-errors", f"--junitxml={junit}", *files]  # fmt: skip
     code, out = command(check, "tests", args, check.sizes.part_timeout_s["tests"])
-    check.texts["tests"] = f"$ {' '.join(args)}\nexit {code}\n\n{out}"
+    check.log(f"tests: $ {' '.join(args)}\nexit {code}\n{out.rstrip()}")
     counts = _junit_counts(junit)
     check.log(f"tests: exit {code}, {counts}")
     if code != 0:
         raise RuntimeError(f"pytest exit {code}: {counts}")
-    if check.sizes.device == "cuda" and counts.get("skipped", 0):
-        raise RuntimeError(f"{counts['skipped']} CUDA tests skipped on a CUDA machine")
+    if check.sizes.device == "cuda" and counts and counts.get("skipped", 0) >= counts.get("tests", 0):
+        raise RuntimeError("every CUDA test skipped on a CUDA machine")
     return {"files": files, "exit": code, **counts}
 
 
@@ -464,6 +478,11 @@ def collect(check: Check, name: str, run_dir: Path, result: dict) -> None:
         check.evaluations[name] = {"config": config, "evaluation": result}
         lines = (run_dir / files.METRICS).read_text().splitlines()
         check.metrics += [json.dumps({"run": name, **json.loads(line)}) + "\n" for line in lines if line]
+        if (run_dir / files.FRAME_SUMS).is_file():
+            import numpy as np
+
+            with np.load(run_dir / files.FRAME_SUMS) as z:
+                check.frame_sums[name] = {k: z[k] for k in z.files}
         csv = (run_dir / files.EVALUATION_CSV).read_text().splitlines()
         if csv:
             if not check.csv or check.csv[0] != "run," + csv[0] + "\n":
@@ -572,6 +591,57 @@ def prepare(folder: Path, download: list[str]) -> int:
     return 0
 
 
+def unpack(out: Path, dest: Path) -> int:
+    """A check's output folder -> a recorded run in ``dest`` (the layout of :mod:`dark.record`):
+    ``record.json``, ``runs/<run>/`` (config.json, metrics.jsonl, evaluation.json, frame_sums.npz) and
+    ``gpu_check/`` (provenance, log, benchmark tables). ``dark.report`` results are not made here."""
+    import numpy as np
+
+    from dark import record
+    from dark import runs as files
+
+    prov = json.loads((out / FILES["provenance"]).read_text())
+    evaluations = json.loads((out / FILES["evaluations"]).read_text())
+    metrics: dict[str, list[str]] = {}
+    for line in (out / FILES["metrics"]).read_text().splitlines():
+        row = json.loads(line)
+        metrics.setdefault(row.pop("run"), []).append(json.dumps(row) + "\n")
+    sums = np.load(out / FILES["frame_sums"])
+    for name, entry in evaluations.items():
+        run = dest / "runs" / name
+        run.mkdir(parents=True, exist_ok=True)
+        (run / files.CONFIG).write_text(json.dumps(entry["config"], indent=2) + "\n")
+        (run / files.EVALUATION).write_text(json.dumps(entry["evaluation"], indent=1))
+        (run / files.METRICS).write_text("".join(metrics.get(name, [])))
+        own = {k.split("/", 1)[1]: sums[k] for k in sums.files if k.startswith(name + "/")}
+        np.savez(run / files.FRAME_SUMS, **own)
+    (dest / "gpu_check").mkdir(parents=True, exist_ok=True)
+    for key in ("provenance", "log", "benchmarks", "train_step"):
+        shutil.copy2(out / FILES[key], dest / "gpu_check" / FILES[key])
+    parts = prov.get("parts", {})
+    epochs = (prov.get("epochs") or {}).get("epochs")
+    rec = {
+        "schema": record.SCHEMA,
+        "profile": "full",
+        "command": "python benchmarks/gpu_check.py --out OUT, then --unpack OUT DEST",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "provenance": {
+            **prov,
+            "date": prov.get("started_utc"),
+            "data": (prov.get("parts", {}).get("data") or {}).get("profile"),
+        },
+        "steps": {p: r.get("wall_s") for p, r in parts.items()},
+        "wall_time_s": prov.get("wall_s"),
+        "runs": sorted(evaluations),
+        "note": f"the report's full models and recipe, {epochs} epochs on the rendered quick dataset "
+        "(a budgeted GPU check, not the 30-epoch full profile)",
+    }
+    (dest / record.RECORD).write_text(json.dumps(rec, indent=1, default=str) + "\n")
+    problems = record.check(dest)
+    print(f"{dest}: {len(evaluations)} runs" + (f"; problems: {problems}" if problems else ""))
+    return 1 if problems else 0
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -662,12 +732,16 @@ def main(argv: list[str] | None = None) -> int:
         "--work", type=Path, help="scratch folder for data and runs (default: a temporary one)"
     )
     parser.add_argument("--prepare", type=Path, help="fill this folder for --wheels and exit")
+    parser.add_argument("--unpack", nargs=2, type=Path, metavar=("OUT", "DEST"),
+                        help="a check's output folder -> a recorded run (dark.record)")  # fmt: skip
     parser.add_argument(
         "--download", nargs="*", default=[], help="with --prepare: wheels to fetch (NAME==VER)"
     )
     args = parser.parse_args(argv)
     if args.prepare:
         return prepare(args.prepare, args.download)
+    if args.unpack:
+        return unpack(*args.unpack)
     if args.out is None:  # e.g. `make bench`, which runs every benchmarks/*.py without arguments
         print("benchmarks/gpu_check.py is the GPU check, not a benchmark table: it needs --out DIR")
         print("(or --prepare DIR); see benchmarks/README.md. Nothing was run.")
