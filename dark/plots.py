@@ -9,7 +9,6 @@ the predictions of :func:`dark.evaluate.load_predictions` (coords in input px), 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -233,14 +232,6 @@ def bias_variance(records: Sequence[report.RunRecord], decoder: str = "dark"):
     return fig
 
 
-def read_epochs(run_dir: str | os.PathLike) -> list[dict]:
-    """The run's ``metrics.jsonl``, one dict per epoch (``[]`` if it has none)."""
-    p = Path(run_dir) / runs.METRICS
-    if not p.is_file():
-        return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-
-
 def decoders_along_training(
     run_dirs: Sequence[str | os.PathLike], metrics_: Sequence[str] = ("pckh@0.1", "rmse"), decoders=None
 ):
@@ -250,8 +241,8 @@ def decoders_along_training(
     without any says so."""
     curves: dict[str, list[list[dict]]] = {}
     for d in run_dirs:
-        cfg = json.loads((Path(d) / runs.CONFIG).read_text()) if (Path(d) / runs.CONFIG).is_file() else {}
-        epochs = [e for e in read_epochs(d) if "val_decoders" in e]
+        cfg = runs.load_config(d) if (Path(d) / runs.CONFIG).is_file() else {}
+        epochs = [e for e in runs.load_history(d) if "val_decoders" in e]
         curves.setdefault(cfg.get("model", Path(d).name), []).append(epochs)
     models = list(curves) or ["?"]
     fig, axes = plt.subplots(len(models), len(metrics_), figsize=(4.2 * len(metrics_), 3.0 * len(models)),

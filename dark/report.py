@@ -142,11 +142,8 @@ def load_run(path: str | os.PathLike) -> RunRecord:
     for name in (runs.CONFIG, runs.EVALUATION, runs.FRAME_SUMS):
         if not (p / name).is_file():
             raise FileNotFoundError(f"{p / name} not found: run `dark evaluate --run {p}` first")
-    config = json.loads((p / runs.CONFIG).read_text())
-    ev = json.loads((p / runs.EVALUATION).read_text())
-    with np.load(p / runs.FRAME_SUMS) as z:
-        tables = {k.split(":", 1)[1]: z[k] for k in z.files if k.startswith("decoder:")}
-        groups, columns = z["groups"], tuple(z["columns"].tolist())
+    config, ev, sums = runs.load_config(p), runs.load_evaluation(p), runs.load_frame_sums(p)
+    tables, groups, columns = sums["decoders"], sums["groups"], tuple(sums["columns"].tolist())
     r = ev.get("run", {})
     return RunRecord(
         path=p, model=config.get("model", r.get("model")), encoding=config.get("encoding", r.get("encoding")),
