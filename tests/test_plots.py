@@ -78,7 +78,10 @@ def test_error_decomposition_adds_up_to_the_mean_squared_error(tmp_path):
     )
     assert p["bias_x2"] == pytest.approx(0.25, abs=0.05)  # (0.5 +- 1/sqrt(V))^2
     fig = plots.bias_variance([rec, rec.__class__(**{**rec.__dict__, "seed": 2})])
-    assert len(fig.axes[0].patches) == 3 * 2
+    top, bottom = fig.axes
+    assert len(top.patches) == 3 * 2 and len(bottom.patches) == 2 * 2
+    assert top.patches[0].get_height() == pytest.approx(p["bias_x2"])
+    assert top.get_xticklabels()[1].get_text() == "ceil\ns2"
 
 
 def test_decoders_along_training_reads_val_decoders_and_tolerates_old_runs(tmp_path):
