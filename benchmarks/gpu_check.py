@@ -4,7 +4,7 @@ For a bare machine with an NVIDIA GPU and its own PyTorch (see ``benchmarks/READ
 inside a global deadline (``--budget-s``, default 450 s), each part guarded (a failing part is logged,
 the others still run):
 
-1. ``setup``: the package beside that torch (``pip install --no-deps --no-build-isolation -e .``,
+1. ``setup``: the package beside that torch (``pip install --no-deps --no-index --no-build-isolation -e .``,
    skipped when ``dark`` already imports from this checkout; ``PYTHONPATH`` as the fallback), wheels and
    the renderer's data files from a folder prepared beforehand (``--wheels DIR``, see ``--prepare``);
 2. ``tests``: the CUDA tests of the suite (``pytest -k "cuda or device"`` over the files that test CUDA);
@@ -19,17 +19,19 @@ the others still run):
 
 Output (``--out DIR``, at most 8 files of at most 16 MiB, rewritten after every part so that a killed
 run still leaves them): ``provenance.json`` (GPU, driver, torch/CUDA, commit, wall time and status per
-part and per run), ``gpu_check.log``, ``tests.txt``, ``benchmarks.txt`` (the two benchmarks' tables),
-``train_step.json``, ``evaluations.json`` (each run's ``evaluation.json`` and ``config.json``),
-``evaluations.csv`` (each run's ``evaluation.csv`` with a ``run`` column), ``metrics.jsonl`` (every
-run's epochs, each line with its ``run``).
+part and per run), ``gpu_check.log`` (pytest's output included), ``benchmarks.txt`` (the two
+benchmarks' tables), ``train_step.json``, ``evaluations.json`` (each run's ``evaluation.json`` and
+``config.json``), ``evaluations.csv`` (each run's ``evaluation.csv`` with a ``run`` column),
+``metrics.jsonl`` (every run's epochs, each line with its ``run``), ``frame_sums.npz`` (every run's
+frame sums, keys ``<run>/<array>``). ``--unpack OUT DEST`` turns it into a recorded run
+(:mod:`dark.record`'s layout: ``record.json``, ``runs/<run>/...``).
 
 ``--dry-run`` runs the same parts with tiny sizes on the CPU (smoke data and models, one epoch, a few
 benchmark iterations): the test suite runs it, so the script cannot rot between GPU sessions.
 
 Run: ``python benchmarks/gpu_check.py --out OUT [--wheels DIR] [--budget-s 450] [--dry-run]``;
 ``python benchmarks/gpu_check.py --prepare DIR [--download NAME==VERSION ...]`` on a machine with pip
-and network. Exit 0 when every part passed, 1 otherwise.
+and network; ``--unpack OUT DEST``. Exit 0 when every part passed, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -278,6 +280,7 @@ def setup(check: Check, wheels: Path | None, dry_run: bool) -> dict:
                 "install",
                 "-q",
                 "--no-deps",
+                "--no-index",
                 "--no-build-isolation",
                 "-e",
                 ".",

@@ -176,11 +176,13 @@ def payback(compiled: dict, eager: dict) -> dict:
     """When ``torch.compile`` has paid for its compile time, against the eager bf16 step."""
     saved = eager["step_s"] - compiled["step_s"]
     steps = math.ceil(compiled["compile_s"] / saved) if saved > 0 else None
-    quick = quick_run_steps()
+    quick, report = quick_run_steps(), REPORT_EPOCHS * math.ceil(REPORT_IMAGES / REPORT_BATCH)
     return {
         "break_even_steps": steps,
         "quick_run_steps": quick,
         "pays_back": steps is not None and steps <= quick,
+        "report_run_steps": report,
+        "pays_back_report": steps is not None and steps <= report,
     }
 
 
