@@ -205,21 +205,12 @@ def _generator(cfg: Mapping[str, Any], dev: torch.device, epoch: int) -> torch.G
     return torch.Generator(device=dev).manual_seed(int(cfg["seed"]) * 1_000_003 + epoch + 1)
 
 
-def _bias(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    from dark import metrics
-
-    if hasattr(metrics, "bias"):
-        return metrics.bias(pred, gt, visible)
-    d = (pred - gt)[visible]
-    return d.mean(0) if len(d) else np.full(2, np.nan)
-
-
 def decoder_scores(pred: np.ndarray, split: Mapping[str, Tensor]) -> dict[str, float]:
     """PCKh@0.1, PCKh@0.5 (percent), RMSE and signed bias x, y (input px) of ``(N, K, 2)`` predictions."""
     from dark import metrics
 
     gt, vis, head = split["joints"].double().numpy(), split["visible"].numpy(), split["head_size"].numpy()
-    bx, by = _bias(pred, gt, vis)
+    bx, by = metrics.bias(pred, gt, vis)
     return {
         "pckh@0.1": metrics.pckh(pred, gt, vis, head, 0.1),
         "pckh@0.5": metrics.pckh(pred, gt, vis, head, 0.5),
