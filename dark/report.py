@@ -265,7 +265,7 @@ def analyse(
         ru = by_cell.get((m, "unbiased"))
         if q == "unbiased" or ru is None:
             continue
-        for d in [d for d in ru[0].tables if d in rq[0].tables]:
+        for d in [d for d in ru[0].tables if all(d in r.tables for r in (*ru, *rq))]:
             between[(m, f"unbiased - {q}", d)] = metrics.cell_difference_estimates(
                 [r.tables[d] for r in ru], [r.tables[d] for r in rq], CLAIM_METRICS, ru[0].columns, **kw
             )
