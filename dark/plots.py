@@ -263,8 +263,8 @@ def decoders_along_training(
                              squeeze=False)  # fmt: skip
     for row, model in zip(axes, models, strict=True):
         runs_ = [r for r in curves.get(model, []) if r]
-        names = list(dict.fromkeys(k for r in runs_ for e in r for k in e["val_decoders"]))
-        names = [n for n in names if decoders is None or n in decoders]
+        found = list(dict.fromkeys(k for r in runs_ for e in r for k in e["val_decoders"]))
+        names = [n for n in (decoders or found) if n in found]
         for ax, mt in zip(row, metrics_, strict=True):
             for i, dec in enumerate(names):
                 for r in runs_:
@@ -277,8 +277,9 @@ def decoders_along_training(
                         if dec in e["val_decoders"]:
                             by_epoch.setdefault(e["epoch"], []).append(e["val_decoders"][dec].get(mt, np.nan))
                 ep = sorted(by_epoch)
-                ax.plot(ep, [np.mean(by_epoch[k]) for k in ep], color=f"C{i % 10}", lw=2,
+                ax.plot(ep, [np.mean(by_epoch[k]) for k in ep], "o-", color=f"C{i % 10}", lw=2, ms=3,
                         label=report.decoder_label(dec))  # fmt: skip
+            ax.xaxis.get_major_locator().set_params(integer=True)
             if not names:
                 ax.text(0.5, 0.5, "no per-decoder validation scores\n(trained before val_decoders)",
                         ha="center", va="center", transform=ax.transAxes, fontsize=8)  # fmt: skip
