@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from dark import metrics, paper, report, runs
 
@@ -279,7 +280,7 @@ def decoders_along_training(
                 ep = sorted(by_epoch)
                 ax.plot(ep, [np.mean(by_epoch[k]) for k in ep], "o-", color=f"C{i % 10}", lw=2, ms=3,
                         label=report.decoder_label(dec))  # fmt: skip
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
             if not names:
                 ax.text(0.5, 0.5, "no per-decoder validation scores\n(trained before val_decoders)",
                         ha="center", va="center", transform=ax.transAxes, fontsize=8)  # fmt: skip
