@@ -132,3 +132,27 @@ def load(dest: str | Path) -> dict[str, Any] | None:
     record["run_dirs"] = [str(dest / "runs" / name) for name in record["runs"]]
     record["results_dir"] = str(dest / "results")
     return record
+
+
+def describe(rec: dict[str, Any]) -> str:
+    """One Markdown paragraph: which profile, when, at which commit, on what, how long, how to redo it."""
+    p = rec["provenance"]
+    commit = str(p.get("commit", "unknown"))[:12] + (
+        " (uncommitted changes)" if p.get("dirty") is True else ""
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in (p.get("versions") or {}).items())
+    minutes = rec["wall_time_s"] / 60
+    return (
+        f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings, executed "
+        f"{p.get('date', rec['created'])} at commit `{commit}` on {p.get('device', 'an unknown device')} "
+        f"({versions}); {minutes:.0f} minutes for every step of the pipeline. "
+        f"Regenerate it with `{rec['command']}` (it rewrites this record)."
+    )
+
+
+def step_table(rec: dict[str, Any]):
+    """Wall time of every step of the recorded run: a DataFrame ``step, minutes`` (``None``: not timed)."""
+    import pandas as pd
+
+    rows = [(k, None if v is None else round(v / 60, 1)) for k, v in rec["steps"].items()]
+    return pd.DataFrame(rows, columns=["step", "minutes"]).set_index("step")
