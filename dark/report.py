@@ -114,7 +114,10 @@ def row_label(model: str, encoding: str, decoder: str) -> str:
 
 
 def _heading(metric: str) -> str:
-    return metrics.metric(metric).heading
+    try:
+        return metrics.metric(metric).heading
+    except ValueError:  # a metric beyond the table keeps its name
+        return metric
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -408,7 +411,8 @@ def expected_bias(encoding: str) -> float:
 
 def bias_table(a: Analysis, decoder: str = "dark", digits: int = 2) -> pd.DataFrame:
     """The bias probe per cell: the targets' expected shift and the trained models' signed mean error
-    (x, y; mean over seeds with its interval, and each seed's value)."""
+    (x, y; mean over seeds with its interval, and each seed's value), and each seed's median signed
+    error (``evaluation.json``'s ``median_bias``: robust to the few far-off joints)."""
     rows = {}
     for (m, e), rs in a.cells.items():
         est = a.values.get((m, e, decoder), {})
@@ -421,6 +425,10 @@ def bias_table(a: Analysis, decoder: str = "dark", digits: int = 2) -> pd.DataFr
             row[f"{metrics.metric(mt).label} per seed"] = (
                 _seeds_text(iv.seeds, digits) if len(iv.seeds) > 1 else ""
             )
+        med = [r.evaluation.get("decoders", {}).get(decoder, {}).get("median_bias") for r in rs]
+        row["median bias (x, y) per seed"] = "; ".join(
+            "–" if v is None else f"({v[0]:+.{digits}f}, {v[1]:+.{digits}f})" for v in med
+        )
         rows[display_name(m, e, decoder)] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("cell + decoding")
 

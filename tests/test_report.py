@@ -248,6 +248,9 @@ def test_run_table_formats_one_evaluation(tmp_path):
 def test_bias_table_and_expected_bias(tmp_path):
     paths = [make_run(tmp_path, "sh", e, s, scorer(0, bias=(b + s / 1e4, -0.1)))
              for e, b in (("unbiased", 0.0), ("ceil", 0.5)) for s in (1314, 2)]  # fmt: skip
+    ev = json.loads((paths[2] / runs.EVALUATION).read_text())  # sh ceil, seed 1314
+    ev["decoders"]["dark"]["median_bias"] = [0.26, 0.51]
+    (paths[2] / runs.EVALUATION).write_text(json.dumps(ev))
     a = report.analyse(report.load_runs(paths), n_resamples=50)
     t = report.bias_table(a)
     assert report.expected_bias("ceil") == 0.5 and report.expected_bias("floor") == -0.5
@@ -256,6 +259,7 @@ def test_bias_table_and_expected_bias(tmp_path):
     assert ceil["expected from the targets (px, per axis)"] == "+0.50" and ceil["trainings"] == 2
     assert ceil["bias x (px) [95% CI]"].startswith("0.57 [") and ceil["bias x per seed"] == "0.63, 0.50"
     assert t.loc[report.display_name("sh", "unbiased", "dark"), "bias y (px) [95% CI]"].startswith("-0.10 [")
+    assert ceil["median bias (x, y) per seed"] == "(+0.26, +0.51); –"  # seed 2's evaluation has none
 
 
 def test_prose_helpers(tmp_path):
