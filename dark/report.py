@@ -478,6 +478,39 @@ def extra_decoders(a: Analysis) -> list[str]:
     return [d for d in dict.fromkeys(d for (_, _, d) in a.values) if d not in paper.PAPER_DECODERS]
 
 
+def claim1_along_training(
+    run_dirs: Sequence[str | os.PathLike],
+    baseline: str = "standard",
+    metric: str = "pckh@0.1",
+    digits: int = 2,
+) -> str:
+    """One sentence per model: ``DARK - baseline`` on the validation heatmaps at the first and the last
+    epoch (``metrics.jsonl``'s ``val_decoders``), mean over the model's runs; "" when no run has them."""
+    by_model: dict[str, list[list[float]]] = {}
+    for d in run_dirs:
+        hist = [e for e in runs.load_history(d) if {"dark", baseline} <= set(e.get("val_decoders", {}))]
+        if hist:
+            gaps = [e["val_decoders"]["dark"][metric] - e["val_decoders"][baseline][metric] for e in hist]
+            by_model.setdefault(runs.load_config(d).get("model", "?"), []).append(gaps)
+    mt, b = metrics.metric(metric), decoder_label(baseline)
+    out = []
+    for m, gaps in by_model.items():
+        first = float(np.mean([g[0] for g in gaps]))
+        last = float(np.mean([g[-1] for g in gaps]))
+        n = len(gaps[0])
+        runs_text = f"mean over {len(gaps)} training{'s' if len(gaps) > 1 else ''}"
+        name = paper.MODEL_NAMES.get(m, m)
+        if n == 1:
+            out.append(f"{name}: DARK - {b} on validation {mt.label} is {first:+.{digits}f} {mt.unit} after "
+                       f"its one epoch ({runs_text}).")  # fmt: skip
+            continue
+        out.append(
+            f"{name}: DARK - {b} on validation {mt.label} goes from {first:+.{digits}f} {mt.unit} after the "
+            f"first epoch to {last:+.{digits}f} {mt.unit} after the last ({n} epochs, {runs_text})."
+        )
+    return " ".join(out)
+
+
 def best_decoders(a: Analysis, metric: str = "rmse", digits: int = 2) -> list[str]:
     """One Markdown line per cell: the decoder with the best mean ``metric`` and its value."""
     lines = []

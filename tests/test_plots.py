@@ -99,3 +99,8 @@ def test_decoders_along_training_reads_val_decoders_and_tolerates_old_runs(tmp_p
     bold = [ln for ln in sh.lines if ln.get_label() == "DARK"]
     assert list(bold[0].get_xdata()) == [1, 2, 3] and list(bold[0].get_ydata()) == [10.0, 20.0, 30.0]
     assert "no per-decoder validation scores" in hr.texts[0].get_text()
+    text = report.claim1_along_training([d, old], baseline="argmax")
+    assert text == (
+        "SH_4S: DARK - ArgMax on validation PCKh@0.1 goes from +2.00 % after the first epoch to +6.00 % "
+        "after the last (3 epochs, mean over 1 training)."
+    )
