@@ -351,7 +351,8 @@ def decode(check: Check) -> dict:
         raise RuntimeError(f"decode.py exit {code}")
     if check.sizes.device == "cuda" and "CUDA" not in out:
         raise RuntimeError("decode.py printed no CUDA table")
-    return {"exit": code}
+    cuda = out[out.find("\nCUDA") :].strip().splitlines() if "\nCUDA" in out else []
+    return {"exit": code, "cuda_table": cuda}
 
 
 def train_step(check: Check, compile_: bool) -> dict:
@@ -701,6 +702,7 @@ def final_table(check: Check) -> list[str]:
     lines = [
         "parts: " + ", ".join(f"{p} {r.get('status')} {r.get('wall_s', 0):.0f} s" for p, r in parts.items())
     ]
+    lines += parts.get("decode", {}).get("cuda_table", [])
     for c in check.step_json.get("eager", {}).get("cells", []):
         hours = f", 30 epochs x 73,248: {c['report_30_epochs_h']:.2f} h" if "report_30_epochs_h" in c else ""
         lines.append(

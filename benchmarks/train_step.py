@@ -12,8 +12,8 @@ bf16/fp32 is not a comparison across machines or days:
 - ``fp32``: float32;
 - ``bf16``: ``torch.autocast(device, torch.bfloat16)`` (the loss stays float32);
 - ``bf16+compile`` (``--compile``): the bf16 step with the model under ``torch.compile``; its compile
-  time (first step minus a steady step) and the step count after which it has paid for itself, next
-  to the steps of one quick run (``epochs x 4 x train frames / batch`` of the quick profile).
+  time (the warm-up steps minus as many steady steps) and the step count after which it has paid for
+  itself, next to the steps of one quick run (``epochs x 4 x train frames / batch`` of the quick profile).
 
 CPU: images/s per wall second, and the ratio bf16/fp32 also per CPU second of this process (on a
 shared machine CPU time is the steadier). The full models at 160x320 are skipped on the CPU unless
@@ -123,13 +123,16 @@ def sync(device: torch.device) -> None:
 def measure(cell: Cell, variant: str, device: torch.device, steps: int, warmup: int) -> dict:
     """Images/s (wall, CPU) of ``steps`` timed training steps of one cell in one variant.
 
-    ``variant``: ``"fp32"``, ``"bf16"`` or ``"bf16+compile"``. The first step of a compiled model is
-    timed apart (``first_step_s``) and ``compile_s`` = first step - mean steady step.
+    ``variant``: ``"fp32"``, ``"bf16"`` or ``"bf16+compile"``. The warm-up steps are timed one by one
+    (``warmup_step_s``; at least 3 for a compiled model, where recompiles settle) and ``compile_s`` =
+    their sum - as many steady steps.
     """
+    compiled = variant.endswith("+compile")
+    warmup = max(warmup, 3) if compiled else warmup  # recompiles settle in the first steps
     torch.manual_seed(0)
     net = models.build(cell.model, cell.model_config).to(device, memory_format=torch.channels_last)
     params = models.count_parameters(net)
-    step_net = torch.compile(net) if variant.endswith("+compile") else net
+    step_net = torch.compile(net) if compiled else net
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
     bf16 = variant.startswith("bf16")
     split = fake_split(cell.batch * (steps + warmup), cell)
@@ -143,13 +146,12 @@ def measure(cell: Cell, variant: str, device: torch.device, steps: int, warmup: 
         loss.backward()
         optimizer.step()
 
-    t0 = time.perf_counter()
-    run(0)
-    sync(device)
-    first = time.perf_counter() - t0
-    for step in range(1, warmup):
+    warm = []
+    for step in range(warmup):
+        t0 = time.perf_counter()
         run(step)
-    sync(device)
+        sync(device)
+        warm.append(time.perf_counter() - t0)
     wall, cpu = time.perf_counter(), time.process_time()
     for step in range(warmup, warmup + steps):
         run(step)
@@ -159,10 +161,10 @@ def measure(cell: Cell, variant: str, device: torch.device, steps: int, warmup: 
         "model": cell.model, "model_config": cell.model_config, "profiles": list(cell.profiles),
         "input": list(cell.input_size), "batch": cell.batch, "params": params, "variant": variant,
         "steps": steps, "step_s": wall / steps, "images_per_s": steps * cell.batch / wall,
-        "images_per_cpu_s": steps * cell.batch / max(cpu, 1e-9), "first_step_s": first,
+        "images_per_cpu_s": steps * cell.batch / max(cpu, 1e-9), "warmup_step_s": warm,
     }  # fmt: skip
-    if variant.endswith("+compile"):
-        row["compile_s"] = max(first - wall / steps, 0.0)
+    if compiled:
+        row["compile_s"] = max(sum(warm) - len(warm) * wall / steps, 0.0)
     if variant == "fp32":  # the data side alone: indexing, transfer, target encoding
         t0 = time.perf_counter()
         for step in range(warmup, warmup + steps):
