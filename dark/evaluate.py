@@ -68,7 +68,7 @@ from dark.skeleton import JOINTS_18
 
 __all__ = [
     "CURVE_ALPHAS", "EVALUATION", "EVALUATION_CSV", "FORMAT", "HEATMAPS", "HEATMAPS_KEY", "PREDICTIONS",
-    "cached_heatmaps", "cli", "decode_all", "decode_heatmaps", "evaluate", "evaluation_csv",
+    "cached_heatmaps", "cli", "decode_heatmaps", "evaluate", "evaluation_csv",
     "load_predictions", "predict_heatmaps", "score", "up_to_date",
 ]  # fmt: skip
 
@@ -80,10 +80,6 @@ CURVE_ALPHAS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.5, 51), 3).t
 
 #: the decoder every other one is compared with (claim 1)
 REFERENCE_DECODER = "dark"
-
-#: the old name of :func:`dark.decoding.decode_heatmaps` (``dark.widgets.samples`` still calls it)
-decode_all = decode_heatmaps
-
 
 # ---------------------------------------------------------------------------------------------------------
 # files
@@ -402,66 +398,6 @@ def evaluation_csv(result: Mapping) -> str:
             row += [f"{iv['value']:.6g}", f"{iv['low']:.6g}", f"{iv['high']:.6g}"] if iv else ["", "", ""]
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# model vs model
-
-
-def compare_encodings(
-    run_dirs: Sequence[str | os.PathLike],
-    *,
-    decoders: Sequence[str] | None = None,
-    n_resamples: int = 2000,
-    seed: int = 0,
-) -> list[dict]:
-    """Paired ``unbiased - quantized`` differences for every model that has both runs among ``run_dirs``.
-
-    Both runs were evaluated on the same test frames (checked), so the difference is paired: the same
-    resampled frames enter both terms. Returns one dict per model, in the format
-    :func:`dark.report.claim2_evidence` reads: ``{"model", "a": "unbiased", "b": "quantized",
-    "runs": [dir_a, dir_b], "differences": {decoder: {metric: {"value", "low", "high"}}}}``.
-    """
-    by_key = {}
-    for r in run_dirs:
-        cfg = runs.load_config(r)
-        by_key[(cfg["model"], cfg["encoding"])] = Path(r)
-    out = []
-    for model in sorted({m for m, _ in by_key}):
-        if (model, "unbiased") not in by_key or (model, "quantized") not in by_key:
-            continue
-        ra, rb = by_key[(model, "unbiased")], by_key[(model, "quantized")]
-        pa, pb = load_predictions(ra), load_predictions(rb)
-        if pa["names"].tolist() != pb["names"].tolist() or not np.array_equal(pa["gt"], pb["gt"]):
-            raise ValueError(f"{ra} and {rb} were evaluated on different test frames")
-        common = [d for d in pa["decoders"].tolist() if d in set(pb["decoders"].tolist())]
-        common = [d for d in common if decoders is None or d in decoders]
-        ia = {d: i for i, d in enumerate(pa["decoders"].tolist())}
-        ib = {d: i for i, d in enumerate(pb["decoders"].tolist())}
-        preds = {f"a:{d}": pa["coords"][ia[d]] for d in common} | {
-            f"b:{d}": pb["coords"][ib[d]] for d in common
-        }
-        s = metrics.summarize(
-            preds, pa["gt"], pa["visible"], pa["head_size"], pairs=[(f"a:{d}", f"b:{d}") for d in common],
-            groups=pa["groups"], n_resamples=n_resamples, seed=seed,
-        )  # fmt: skip
-        out.append(
-            {
-                "model": model,
-                "a": "unbiased",
-                "b": "quantized",
-                "runs": [str(ra), str(rb)],
-                "differences": {
-                    d: {m: iv.to_dict() for m, iv in s["differences"][(f"a:{d}", f"b:{d}")].items()}
-                    for d in common
-                },
-            }
-        )
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------
-# command line
 
 
 def cli(argv: list[str]) -> int:

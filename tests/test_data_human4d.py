@@ -194,10 +194,10 @@ def test_missing_depth_file(tree):
 
 
 def test_open_dispatches_on_the_root(tree, tmp_path):
-    data = dark.data.open(tree, "test", views=["M72e"])
+    data = dark.data.open_split(tree, "test", views=["M72e"])
     assert isinstance(data, Human4D) and len(data) == 4
     with pytest.raises(FileNotFoundError, match="neither a rendered dataset"):
-        dark.data.open(tmp_path, "test")
+        dark.data.open_split(tmp_path, "test")
 
 
 def test_pgm_comments_anywhere(tmp_path):

@@ -111,7 +111,7 @@ def test_link_human4d(tmp_path):
 
     root = build_tree(tmp_path / "h4d")
     out = synth.link_human4d(root, tmp_path / "linked")
-    data = dark.data.open(out, "test")
+    data = dark.data.open_split(out, "test")
     assert len(data) == 8 and data[0].view == "M72e"
     table = plots.split_table({"test": data})
     assert table.loc["test", "frames"] == 4

@@ -44,7 +44,7 @@ def test_counts_manifest_and_checksums(smoke):
 def test_the_reports_split(smoke):
     seen = {}
     for split in synth.SPLITS:
-        data = dark.data.open(smoke, split)
+        data = dark.data.open_split(smoke, split)
         samples = [data[i] for i in range(len(data))]
         seen[split] = {(s.subject, s.activity) for s in samples}
         # every selected frame comes with all four views
@@ -61,7 +61,7 @@ def test_the_reports_split(smoke):
 
 
 def test_samples_match_the_records(smoke):
-    data = dark.data.open(smoke, "test")
+    data = dark.data.open_split(smoke, "test")
     rec = data.records
     s = data[5]
     np.testing.assert_array_equal(s.depth, rec["depth"][5].astype(np.float32) * np.float32(1e-4))
@@ -145,7 +145,7 @@ def test_normalise_depth():
 
 def test_depth_dataset_items_tensors_and_loader(smoke):
     ds = DepthDataset(smoke, "val")
-    samples = dark.data.open(smoke, "val")
+    samples = dark.data.open_split(smoke, "val")
     assert len(ds) == 32
     item = ds[7]
     assert item["depth"].shape == (1, 160, 320) and item["depth"].dtype == torch.float32

@@ -28,7 +28,7 @@ def _joints(n, seed=0):
     return np.stack([rng.uniform(40, 280, (n, K)), rng.uniform(30, 130, (n, K))], axis=-1)
 
 
-def test_decode_all_maps_to_input_px():
+def test_decode_heatmaps_maps_to_input_px():
     gt = _joints(20)
     hms = _render(gt)
     cfg = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "stride"}
@@ -40,7 +40,7 @@ def test_decode_all_maps_to_input_px():
     np.testing.assert_allclose(out["dark"], gt, atol=0.05)
 
 
-def test_decode_all_udp_and_bad_shape():
+def test_decode_heatmaps_udp_and_bad_shape():
     gt = _joints(5)
     hm_xy = codecs.to_heatmap(torch.as_tensor(gt), scaling="udp", input_size=(160, 320), heatmap_size=(H, W))
     hms = codecs.encode(hm_xy, size=(H, W), sigma=2.0).numpy()
@@ -51,7 +51,7 @@ def test_decode_all_udp_and_bad_shape():
         evaluate.decode_heatmaps(hms[0], cfg)
 
 
-def test_decode_all_every_decoder_and_stride_8():
+def test_decode_heatmaps_every_decoder_and_stride_8():
     gt = _joints(4)
     hms = _render(gt, stride=8.0)  # a half-resolution network: 8 input px per heatmap px
     out = evaluate.decode_heatmaps(hms, {"sigma": 2.0, "heatmap_stride": 8}, device="cpu")
@@ -76,38 +76,6 @@ def test_score_structure_and_values():
     assert r["decoders"]["dark"]["per_joint"]["mean_error"] == pytest.approx([np.sqrt(2)] * K)
     curve = r["decoders"]["argmax"]["pckh_curve"]
     assert len(curve) == len(evaluate.CURVE_ALPHAS) and curve[0] == 0.0 and curve[-1] == 100.0
-
-
-def _fake_evaluated_run(root, name, model, encoding, coords, gt, vis, hs, groups, names):
-    run = root / name
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"model": model, "encoding": encoding}))
-    np.savez(run / evaluate.PREDICTIONS, coords=coords.astype(np.float32),
-             decoders=np.array(["argmax", "dark"]), gt=gt, visible=vis, head_size=hs, groups=groups,
-             names=names)  # fmt: skip
-    return run
-
-
-def test_compare_encodings_paired(tmp_path):
-    rng = np.random.default_rng(3)
-    n = 200
-    gt, vis, hs = _joints(n, seed=4), np.ones((n, K), bool), np.full(n, 10.0)
-    groups, names = np.arange(n).astype(str), np.array([f"s/{i}" for i in range(n)])
-    common = rng.normal(0, 2.0, (n, 1, 2))  # the same hard frames for both models
-    unb = np.stack([gt + common + rng.normal(0, 1.0, gt.shape) for _ in range(2)])
-    qua = np.stack([gt + common + rng.normal(0, 1.5, gt.shape) for _ in range(2)])
-    ra = _fake_evaluated_run(tmp_path, "u", "sh", "unbiased", unb, gt, vis, hs, groups, names)
-    rb = _fake_evaluated_run(tmp_path, "q", "sh", "quantized", qua, gt, vis, hs, groups, names)
-    rc = _fake_evaluated_run(tmp_path, "h", "hrnet", "unbiased", unb, gt, vis, hs, groups, names)
-    (c,) = evaluate.compare_encodings([ra, rb, rc], n_resamples=300)  # hrnet has one run only: skipped
-    assert (c["model"], c["a"], c["b"]) == ("sh", "unbiased", "quantized")
-    d = c["differences"]["dark"]["rmse"]
-    assert d["value"] == pytest.approx(metrics.rmse(unb[1], gt, vis) - metrics.rmse(qua[1], gt, vis))
-    assert d["high"] < 0  # the unbiased model is clearly better, paired
-    np.savez(rb / evaluate.PREDICTIONS, coords=qua.astype(np.float32), decoders=np.array(["argmax", "dark"]),
-             gt=gt + 1, visible=vis, head_size=hs, groups=groups, names=names)  # fmt: skip
-    with pytest.raises(ValueError, match="different test frames"):
-        evaluate.compare_encodings([ra, rb])
 
 
 def test_cli_errors(tmp_path, capsys):

@@ -367,7 +367,9 @@ def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
     # what the crashed execution left is kept for the resume (same inputs)
     (data / "partial").mkdir()
     (data / "partial" / "epoch1.pt").write_text("x")
-    report = pipeline.execute_plan(_plan(project), out, cwd=project / "work", execute=execute, log=lines.append)
+    report = pipeline.execute_plan(
+        _plan(project), out, cwd=project / "work", execute=execute, log=lines.append
+    )
     assert report.executed == ["make", "read"] and (data / "partial" / "epoch1.pt").exists()
     # a clean path outside the work folder is refused
     raw["steps"][1]["clean"] = ["/elsewhere"]

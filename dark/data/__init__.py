@@ -1,8 +1,7 @@
 """Data: the ``Sample`` type, the HUMAN4D reader, real motion, the depth renderer, datasets.
 
 ``open_split(path, split)`` returns the samples of a rendered dataset directory (``dark data``) or of a
-real HUMAN4D root, whichever ``path`` is (``open`` is an old alias of it that shadows the builtin; new
-code uses ``open_split``).
+real HUMAN4D root, whichever ``path`` is.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from dark.data.sample import Sample
 
-__all__ = ["Sample", "open", "open_split"]
+__all__ = ["Sample", "open_split"]
 
 
 def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
@@ -47,5 +46,3 @@ def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Samp
     )
 
 
-#: the old name of :func:`open_split` (kept for callers outside the package's training and evaluation)
-open = open_split

@@ -245,7 +245,7 @@ def link_human4d(root: str | Path, out: str | Path) -> Path:
     """Point a dataset directory at a real HUMAN4D root (so the pipeline's data path can be either).
 
     Writes ``out/manifest.json`` with ``"format": "human4d-root"``, the root and each split's
-    size; :func:`dark.data.open` on ``out`` then reads the HUMAN4D root.
+    size; :func:`dark.data.open_split` on ``out`` then reads the HUMAN4D root.
     """
     from dark.data.human4d import Human4D
 

@@ -221,7 +221,7 @@ def expected(source, sample: int, joint: int) -> dict[str, tuple[float, float]]:
         raise ValueError(
             f"sample must be in [0, {len(state['indices'])}) and joint in [0, {len(state['joints'])})"
         )
-    from dark.evaluate import HEATMAPS
+    from dark.runs import HEATMAPS
 
     if not state.get("run_dir"):
         raise ValueError("the state names no run_dir, so its heatmaps cannot be decoded again")
@@ -299,8 +299,8 @@ class SampleBrowser(anywidget.AnyWidget):
         It opens on the joint whose predicted maps are most often valid (maximum > 0) and, when enough
         samples have a valid map for that joint, shows only those (an undertrained model's maps can be
         all negative, and every decoder then answers the map centre)."""
-        from dark.data import open as open_data
-        from dark.evaluate import HEATMAPS, load_predictions
+        from dark.data import open_split
+        from dark.runs import HEATMAPS, load_predictions
 
         run_dir = Path(run_dir)
         config = json.loads((run_dir / "config.json").read_text())
@@ -310,7 +310,7 @@ class SampleBrowser(anywidget.AnyWidget):
         valid = map_peaks(heatmaps) > 0  # (N, K)
         joint = int(np.argmax(valid.sum(0)))
         idx = pick_samples(preds, p["visible"], samples, seed, candidates=valid[:, joint])
-        test = open_data(data, split="test")
+        test = open_split(data, split="test")
         hm = np.asarray(heatmaps[idx], dtype=np.float32)
         state = build_state(
             hm,
