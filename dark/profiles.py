@@ -94,7 +94,7 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         frames=Frames(train=1500, val=125, test=250),
         model_config="quick",
-        recipe=Recipe(epochs=6, batch_size=16, input_scale=2, schedule="cosine"),
+        recipe=Recipe(epochs=8, batch_size=16, input_scale=2, schedule="cosine"),
         seeds=(REPORT_SEED, 2, 3),
         cells=(("sh", "unbiased"), ("sh", "ceil"), ("sh", "quantized-heatmap")),
     ),
