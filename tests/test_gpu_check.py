@@ -172,11 +172,11 @@ def test_a_part_past_the_deadline_is_skipped(tmp_path):
 
 def test_a_command_past_its_limit_is_killed_and_keeps_its_output(tmp_path):
     check = _check(tmp_path)
-    code = "import time; print('started', flush=True); time.sleep(30)"
+    code = "import time; print('started', flush=True); time.sleep(120)"
     t0 = time.monotonic()
-    rc, out = gpu_check.command(check, "x", [sys.executable, "-c", code], timeout=2.0)
-    assert rc == 124 and "started" in out and "killed after 2 s" in out
-    assert time.monotonic() - t0 < 15
+    rc, out = gpu_check.command(check, "x", [sys.executable, "-c", code], timeout=8.0)
+    assert rc == 124 and "started" in out and "killed after 8 s" in out
+    assert time.monotonic() - t0 < 60
 
 
 def test_output_files_are_capped_keeping_the_end(tmp_path, monkeypatch):
