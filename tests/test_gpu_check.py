@@ -32,11 +32,23 @@ gpu_check = _load("gpu_check", SCRIPT)
 
 @pytest.fixture(scope="module")
 def dry_run(tmp_path_factory):
-    """The dry run, once: ``(exit code, output folder, wall seconds)``."""
+    """The dry run, once, with a prepared folder as the GPU machine gets it (the renderer then reads
+    its clips from there): ``(exit code, output folder, wall seconds)``."""
     base = tmp_path_factory.mktemp("gpu-check")
-    out, work = base / "out", base / "work"
+    out, work, prep = base / "out", base / "work", base / "prep"
+    assert gpu_check.prepare(prep, download=[]) == 0
     t0 = time.monotonic()
-    args = [sys.executable, str(SCRIPT), "--dry-run", "--out", str(out), "--work", str(work)]
+    args = [
+        sys.executable,
+        str(SCRIPT),
+        "--dry-run",
+        "--out",
+        str(out),
+        "--work",
+        str(work),
+        "--wheels",
+        str(prep),
+    ]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     wall = time.monotonic() - t0
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
@@ -68,6 +80,9 @@ def test_dry_run_provenance_and_parts(dry_run):
         assert expected == "skipped" or part["wall_s"] >= 0
     assert 0 < prov["wall_s"] <= prov["budget_s"]
     assert all(m is not None for m in prov["modules"].values())
+    prep = out.parent / "prep" / "pybullet_data"
+    assert prov["modules"]["pybullet_data"] == str(prep / "__init__.py")  # the prepared copy, not pybullet's
+    assert prov["parts"]["setup"]["pybullet_data"] == str(prep)
     log = (out / "gpu_check.log").read_text()
     assert "failed parts: none" in log
     assert prov["parts"]["tests"]["tests"] >= 1  # the CUDA tests were found (on a CPU they skip)
