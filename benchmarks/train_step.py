@@ -246,8 +246,11 @@ def line(rows: Sequence[dict], s: dict, compile_: bool) -> str:
     return out
 
 
-def run_cells(todo: Sequence[Cell], device, steps, warmup, compile_) -> tuple[list[dict], list[dict]]:
-    """Measure every cell in every variant; print one line per cell; return (rows, summaries)."""
+def run_cells(todo: Sequence[Cell], device, steps, warmup, compile_, done=None) -> tuple[list, list]:
+    """Measure every cell in every variant; print one line per cell; return (rows, summaries).
+
+    ``done(rows, summaries)`` is called after every cell (the JSON file is rewritten, so a run killed
+    at its time limit keeps the cells it finished)."""
     print(header(compile_, device.type == "cuda"))
     rows, summaries = [], []
     for cell in todo:
@@ -255,6 +258,8 @@ def run_cells(todo: Sequence[Cell], device, steps, warmup, compile_) -> tuple[li
         print(line(cell_rows, s, compile_), flush=True)
         rows += cell_rows
         summaries.append(s)
+        if done is not None:
+            done(rows, summaries)
     return rows, summaries
 
 
@@ -307,16 +312,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in skipped:
         print(line)
     todo = cells(args.models, args.profiles, args.batch)
-    rows, summaries = run_cells(todo, device, steps, warmup, args.compile)
+
+    def write_json(rows, summaries):
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(
+                    {"environment": env, "skipped": skipped, "rows": rows, "cells": summaries}, f, indent=1
+                )
+
+    run_cells(todo, device, steps, warmup, args.compile, done=write_json)
     if device.type == "cuda":
         print(f"(report: ~{REPORT_HOURS:.0f} h per model for {REPORT_EPOCHS} epochs on one RTX 2080 Ti)")
     if args.compile:
         print(
             f"(a quick run: {quick_run_steps()} steps; break-even: steps after which compile has paid back)"
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"environment": env, "skipped": skipped, "rows": rows, "cells": summaries}, f, indent=1)
     return 0
 
 
