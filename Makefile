@@ -15,7 +15,7 @@ PDF      := $(BOOK)/_build/pdf/dark.pdf
 # the single page is the toc's root document (index.html is only a redirect to it)
 ROOTDOC   = $(shell sed -n 's/^root: *//p' $(BOOK)/_toc.yml)
 
-.PHONY: setup test book pdf pdf-build lint bench clean
+.PHONY: setup test book pdf pdf-build lint bench gpu-check clean
 .DEFAULT_GOAL := help
 
 help:
@@ -68,7 +68,7 @@ lint: setup
 # each table goes to benchmarks/results/NAME.txt, headed by the machine that measured it
 bench: setup
 	@mkdir -p benchmarks/results
-	@for b in benchmarks/*.py; do \
+	@for b in $(filter-out benchmarks/gpu_check.py,$(wildcard benchmarks/*.py)); do \
 		out=benchmarks/results/$$(basename $$b .py).txt; echo "== $$b -> $$out"; \
 		{ echo "# $$(date -u +%F) $$(nproc) CPUs: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
 		  "torch $$($(BIN)/python -c 'import torch; print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")');" \
@@ -76,6 +76,10 @@ bench: setup
 		  $(BIN)/python $$b; } > $$out.tmp || { cat $$out.tmp; rm -f $$out.tmp; exit 1; }; \
 		mv $$out.tmp $$out; cat $$out; \
 	done
+
+# on a machine with an NVIDIA GPU: the one prepared check (benchmarks/README.md); results in gpu-check/
+gpu-check: setup
+	$(BIN)/python benchmarks/gpu_check.py --out gpu-check
 
 clean:
 	rm -rf book/_build book/executed book/_widgets .pytest_cache
