@@ -86,7 +86,7 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         frames=Frames(train=1500, val=125, test=250),
         model_config="quick",
-        recipe=Recipe(epochs=4, batch_size=16, input_scale=2, schedule="cosine"),
+        recipe=Recipe(epochs=3, batch_size=16, input_scale=2, schedule="cosine"),
         seeds=(REPORT_SEED,),
         cells=_REPORT_CELLS,
     ),

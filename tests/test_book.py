@@ -110,3 +110,31 @@ def test_rerun_without_changes_executes_nothing(smoke_book):
     assert result.stdout.count("up to date, skipped") == n
     assert "book up to date, not rebuilt" in result.stdout
     assert result.stdout.strip().splitlines()[-1].endswith(str(smoke_book.html / "index.html"))
+
+
+def _absolute(text: str, folder: Path) -> list[str]:
+    """Where ``folder`` appears as an absolute path in ``text`` (``../x/folder`` is a relative path)."""
+    pattern = r"(?<![.\w])" + re.escape(str(folder))
+    return [text[max(0, m.start() - 40) : m.end() + 40] for m in re.finditer(pattern, text)]
+
+
+def test_no_page_shows_the_building_machines_folders(smoke_book):
+    """Neither the HTML nor the downloadable notebooks name the build's folders (the book, the work
+    folder with data and runs, the repository): papermill's injected parameters are relative paths."""
+    folders = [smoke_book.book, smoke_book.work, ROOT]
+    found = {}
+    pages = [*smoke_book.html.rglob("*.html"), *(smoke_book.book / "executed").glob("*.ipynb")]
+    assert len(pages) > 10
+    for page in pages:
+        text = page.read_text(errors="replace")
+        hits = [hit for folder in folders for hit in _absolute(text, folder)]
+        if hits:
+            found[str(page.relative_to(smoke_book.book))] = hits[:3]
+    assert not found, found
+
+
+def test_the_path_scan_finds_an_absolute_path_and_passes_a_relative_one():
+    assert _absolute('runs = ["/home/me/repo/runs/x"]', Path("/home/me/repo")) == [
+        'runs = ["/home/me/repo/runs/x"]'
+    ]
+    assert _absolute('records = ["../../home/me/repo/results"]', Path("/home/me/repo")) == []
