@@ -6,7 +6,8 @@ book sees the strongest evidence the project has. A record is written by the pip
 
     results/cpu/
       record.json             schema, profile, the command that regenerates it, provenance (commit,
-                              dirty tree, date, CPU/GPU, versions), wall time per step, the run names
+                              dirty tree, date, CPU/GPU, versions), wall time and commit per step,
+                              the run names
       runs/<run>/config.json, metrics.jsonl, evaluation.json, frame_sums.npz   (per training)
       results/                what dark.report.save wrote for the profile (tables, verdicts)
 
@@ -47,6 +48,17 @@ def _step_times(out_dir: Path, step_ids: list[str]) -> dict[str, float | None]:
     return times
 
 
+def _step_commits(out_dir: Path, step_ids: list[str]) -> dict[str, str | None]:
+    """The commit each step's page was executed at (its provenance record), a run may span several."""
+    commits: dict[str, str | None] = {}
+    for step_id in step_ids:
+        try:
+            commits[step_id] = json.loads((out_dir / "provenance" / f"{step_id}.json").read_text())["commit"]
+        except (OSError, ValueError, KeyError):
+            commits[step_id] = None
+    return commits
+
+
 def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) -> Path:
     """Copy the run's summaries into ``dest`` and write ``record.json``; return ``dest``.
 
@@ -72,7 +84,10 @@ def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) 
             shutil.copy2(run / name, tmp / "runs" / run.name / name)
     results = Path(plan.variables["results"])
     if results.is_dir():
-        shutil.copytree(results, tmp / "results", ignore=shutil.ignore_patterns("*.pt", "*.npy"))
+        # the sample browser's state (heatmap crops) is the build's, not evidence
+        shutil.copytree(
+            results, tmp / "results", ignore=shutil.ignore_patterns("*.pt", "*.npy", "sample_browser.json")
+        )
     steps = _step_times(out_dir, [s.id for s in plan.steps])
     data = next((s.parameters.get("data") for s in plan.steps if s.parameters.get("data")), None)
     record = {
@@ -85,6 +100,7 @@ def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) 
             "data": data,  # relative to the work folder: no machine path in the repository
         },
         "steps": steps,
+        "step_commits": _step_commits(out_dir, [s.id for s in plan.steps]),
         "wall_time_s": round(sum(t for t in steps.values() if t is not None), 1),
         "runs": names,
     }
@@ -142,11 +158,22 @@ def describe(rec: dict[str, Any]) -> str:
     )
     versions = ", ".join(f"{k} {v}" for k, v in (p.get("versions") or {}).items())
     minutes = rec["wall_time_s"] / 60
+    by_commit: dict[str, int] = {}
+    for c in (rec.get("step_commits") or {}).values():
+        if c:
+            by_commit[str(c)[:12]] = by_commit.get(str(c)[:12], 0) + 1
+    executed = (
+        " Its steps were executed at commits "
+        + ", ".join(f"`{c}` ({n} steps)" for c, n in by_commit.items())
+        + "."
+        if len(by_commit) > 1
+        else ""
+    )
     return (
         f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings, executed "
         f"{p.get('date', rec['created'])} at commit `{commit}` on {p.get('device', 'an unknown device')} "
         f"({versions}); {minutes:.0f} minutes for every step of the pipeline. "
-        f"Regenerate it with `{rec['command']}` (it rewrites this record)."
+        f"Regenerate it with `{rec['command']}` (it rewrites this record).{executed}"
     )
 
 

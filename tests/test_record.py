@@ -56,6 +56,7 @@ def test_write_keeps_summaries_not_weights_and_the_record_loads(finished, tmp_pa
     assert rec["command"] == "dark book --profile cpu"
     assert rec["steps"] == {f"03_train-{n}": 60.0 + i for i, n in enumerate(names)}
     assert rec["wall_time_s"] == 121.0
+    assert rec["step_commits"] == {f"03_train-{n}": None for n in names}  # no page provenance here
     assert rec["provenance"]["data"] == "data/x"  # relative: no machine path is committed
     assert str(tmp_path) not in (dest / record.RECORD).read_text()
     files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
