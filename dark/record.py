@@ -170,7 +170,7 @@ def describe(rec: dict[str, Any]) -> str:
         else ""
     )
     return (
-        f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings, executed "
+        f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings, recorded "
         f"{p.get('date', rec['created'])} at commit `{commit}` on {p.get('device', 'an unknown device')} "
         f"({versions}); {minutes:.0f} minutes for every step of the pipeline. "
         f"Regenerate it with `{rec['command']}` (it rewrites this record).{executed}"
