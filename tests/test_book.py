@@ -138,3 +138,12 @@ def test_the_path_scan_finds_an_absolute_path_and_passes_a_relative_one():
         'runs = ["/home/me/repo/runs/x"]'
     ]
     assert _absolute('records = ["../../home/me/repo/results"]', Path("/home/me/repo")) == []
+
+
+def test_the_recorded_chapter_renders_the_committed_cpu_record(smoke_book):
+    page = (smoke_book.html / "executed" / "recorded.html").read_text()
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert "Recorded run of the" in text and "cpu profile" in text
+    assert "dark book --profile cpu" in text
+    assert "Verdicts" in text and "Claim 2" in text
+    assert page.count("<img") >= 3  # the seed strip, the bias decomposition, the decoders along training

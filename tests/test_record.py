@@ -82,3 +82,26 @@ def test_an_unfinished_run_is_not_recorded(finished, tmp_path):
     with pytest.raises(FileNotFoundError, match="not finished"):
         record.write(plan, out_dir, tmp_path / "rec", cwd=work)
     assert not (tmp_path / "rec").exists()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_committed_cpu_record_matches_its_schema_and_its_profile():
+    """results/cpu is what `dark book --profile cpu` wrote: every training of the profile, each with its
+    summaries, and per-run evaluations on the same test frames (the two-level intervals pair them)."""
+    from dark import profiles, report
+
+    dest = ROOT / "results" / "cpu"
+    assert record.check(dest) == []
+    rec = record.load(dest)
+    assert rec["profile"] == "cpu" and rec["command"] == "dark book --profile cpu"
+    assert rec["runs"] == [runs.run_name(*r) for r in profiles.PROFILES["cpu"].runs()]
+    assert set(rec["steps"]) >= {f"03_train-{n}" for n in rec["runs"]}
+    records = report.load_runs(rec["run_dirs"])
+    assert {r.seed for r in records} == set(profiles.PROFILES["cpu"].seeds)
+    for r in records:
+        epochs = [h["epoch"] for h in runs.load_history(r.path)]
+        assert epochs == list(range(1, profiles.PROFILES["cpu"].recipe.epochs + 1))
+    analysis = report.analyse(records, n_resamples=200)  # raises unless every run has the same frames
+    assert set(analysis.cells) == set(profiles.PROFILES["cpu"].cells)
