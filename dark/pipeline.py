@@ -131,6 +131,18 @@ def _describe_failure(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+def _relative_metadata(path: Path, step: Step, final: Path) -> None:
+    """Papermill notes the input and output notebooks' absolute paths: keep only their names, so the
+    downloadable notebook shows no folder of the building machine."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    meta["input_path"] = step.notebook.name
+    meta["output_path"] = final.name
+    nbformat.write(nb, path)
+
+
 def _hide_parameters(path: Path) -> None:
     """Tag the parameters cells of an executed notebook ``remove-cell`` (pages written as prose)."""
     import nbformat
@@ -199,6 +211,7 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
         raise
     finally:
         log.setLevel(level)
+    _relative_metadata(running, step, final)
     if step.hide_parameters:
         _hide_parameters(running)
     with open(running, "rb") as f:

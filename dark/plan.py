@@ -146,14 +146,14 @@ def _profile_runs(profile: str) -> list[tuple[str, str, int]]:
     return profile_table.PROFILES[profile].runs()
 
 
-def _relative(value: Any, work: str, root: str | None = None) -> Any:
-    """Absolute paths inside ``work`` or ``root`` as paths relative to ``work``, recursively."""
+def _relative(value: Any, work: str, *bases: str) -> Any:
+    """Absolute paths inside ``work`` or one of ``bases`` as paths relative to ``work``, recursively."""
     if isinstance(value, dict):
-        return {k: _relative(v, work, root) for k, v in value.items()}
+        return {k: _relative(v, work, *bases) for k, v in value.items()}
     if isinstance(value, list):
-        return [_relative(v, work, root) for v in value]
+        return [_relative(v, work, *bases) for v in value]
     if isinstance(value, str):
-        for base in (work, root):
+        for base in (work, *bases):
             if base and (value == base or value.startswith(base + os.sep)):
                 return os.path.relpath(value, work)
     return value
@@ -180,7 +180,7 @@ def _step(
     return Step(
         id=step_id,
         notebook=notebook,
-        parameters=_relative(params, variables["work"], variables["root"]),
+        parameters=_relative(params, variables["work"], variables["root"], variables["executed"]),
         needs=tuple(entry.get("needs") or ()),
         outputs=tuple(Path(o) for o in outputs),
         clean=tuple(clean),

@@ -142,7 +142,7 @@ def test_the_path_scan_finds_an_absolute_path_and_passes_a_relative_one():
 
 def test_the_recorded_chapter_renders_the_committed_cpu_record(smoke_book):
     page = (smoke_book.html / "executed" / "recorded.html").read_text()
-    text = re.sub(r"<[^>]+>", " ", page)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "Recorded run of the" in text and "cpu profile" in text
     assert "dark book --profile cpu" in text
     assert "Verdicts" in text and "Claim 2" in text

@@ -206,7 +206,9 @@ def test_sample_browser_slider_shows_what_the_python_decoders_give(smoke_book, s
     def check() -> dict:
         p = _params(widget)
         shown = _read_estimates(widget)
-        _close(shown, samples.expected(notebook, int(p["sample"]), int(p["joint"])), 1e-4)
+        _close(
+            shown, samples.expected(notebook, int(p["sample"]), int(p["joint"]), root=smoke_book.work), 1e-4
+        )
         return shown
 
     first = check()

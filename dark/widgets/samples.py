@@ -208,13 +208,16 @@ def _load_state(source) -> dict:
     return doc
 
 
-def expected(source, sample: int, joint: int) -> dict[str, tuple[float, float]]:
+def expected(
+    source, sample: int, joint: int, root: str | os.PathLike = "."
+) -> dict[str, tuple[float, float]]:
     """What the widget must display for slider values ``sample``, ``joint``: ``{decoder: (x, y)}`` input px.
 
     ``source``: a :class:`SampleBrowser`, its state dict, a JSON file of the state
     (:meth:`SampleBrowser.save`) or an executed notebook holding the widget. The heatmap of test
     sample ``state["indices"][sample]`` is read from ``RUN_DIR/heatmaps_test.npy`` and decoded afresh
-    with :mod:`dark.codecs` (independently of the precomputed table the JavaScript shows).
+    with :mod:`dark.codecs` (independently of the precomputed table the JavaScript shows). A relative
+    ``RUN_DIR`` (the book's notebooks get paths relative to their work folder) is taken from ``root``.
     """
     state = _load_state(source)
     if not 0 <= sample < len(state["indices"]) or not 0 <= joint < len(state["joints"]):
@@ -225,7 +228,7 @@ def expected(source, sample: int, joint: int) -> dict[str, tuple[float, float]]:
 
     if not state.get("run_dir"):
         raise ValueError("the state names no run_dir, so its heatmaps cannot be decoded again")
-    hm = np.load(Path(state["run_dir"]) / HEATMAPS, mmap_mode="r")[state["indices"][sample]]
+    hm = np.load(Path(root) / state["run_dir"] / HEATMAPS, mmap_mode="r")[state["indices"][sample]]
     return _decode_one(hm, state, joint)
 
 
