@@ -41,9 +41,10 @@ def test_record_names_this_checkout_and_the_data_digest(tmp_path):
     started = time.time() - 2.0
     before = _git("rev-parse", "HEAD", cwd=ROOT)
     record = provenance.collect("smoke", str(data), started)
+    elapsed = time.time() - started  # an upper bound on what collect() can have measured
     assert record["commit"] in {before, _git("rev-parse", "HEAD", cwd=ROOT)}  # others may commit meanwhile
     assert record["data_manifest_sha256"] == hashlib.sha256(b'{"samples": 3}\n').hexdigest()
-    assert 2.0 <= record["wall_s"] < 30
+    assert 2.0 <= record["wall_s"] <= round(elapsed, 1) + 0.1  # rounded to 0.1 s
     date = datetime.datetime.strptime(record["date"], "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc
     )
@@ -91,8 +92,9 @@ def test_footer_cells_run_in_a_namespace_and_write_the_record(tmp_path, monkeypa
     exec(first, namespace)
     namespace["_dark_started"] -= 5.0  # the page "took" five seconds
     exec(last, namespace)
+    elapsed = time.time() - namespace["_dark_started"]
     record = json.loads((tmp_path / "build" / "provenance" / "02_data.json").read_text())
-    assert record["profile"] == "smoke" and 5.0 <= record["wall_s"] < 30
+    assert record["profile"] == "smoke" and 5.0 <= record["wall_s"] <= round(elapsed, 1) + 0.1
     shown = provenance.line(record)
     assert record["commit"][:12] in shown and f"{record['wall_s']:.1f} s" in shown
     assert shown.startswith('<p class="dark-provenance">') and str(tmp_path) not in shown
@@ -189,8 +191,9 @@ def _outputs(nb) -> str:
 
 @pytest.mark.slow
 def test_summary_page_quotes_the_build(tmp_path):
-    jupytext = pytest.importorskip("jupytext")
-    papermill = pytest.importorskip("papermill")
+    import jupytext
+    import papermill
+
     params = _fake_build(tmp_path)
     nb = papermill.execute_notebook(
         jupytext.read(ROOT / "book" / "pages" / "summary.md"),
