@@ -427,11 +427,12 @@ INTERVALS: str = (
     "already in the seed spread). A difference of two cells is paired on the frames; a difference of two "
     "decoders is taken within each run first. With 2 to 5 seeds a bootstrap over seeds would under-cover "
     "badly (3 seeds give 10 distinct resampled means); the t interval is honest at those sizes, and wide, "
-    "as it should be (the t quantile is 12.7 at 2 seeds, 4.3 at 3). In a simulation in the test suite, "
-    "where training variance is about four times the frame noise and the true effect is zero, the "
-    "interval covers zero in 96.5-97% of 400 repetitions at 2 and at 3 seeds; the frame-only interval "
-    "in 18-20%. With one seed per cell the interval covers the "
-    "frames only and is marked: it says nothing about another training."
+    "as it should be (the t quantile is 12.7 at 2 seeds, 4.3 at 3). A simulation in the test suite "
+    "(training variance about four times the frame noise, true effect zero, 400 repetitions at 2 and at "
+    "3 seeds) requires the interval to cover zero within three binomial standard deviations of 95% "
+    "(91.7-98.3% of the repetitions), and shows the frame-only interval covering it in fewer than 60%. "
+    "With one seed per cell the interval covers the frames only and is marked: it says nothing about "
+    "another training."
 )
 
 

@@ -9,7 +9,7 @@ expands one training per ``cell x seed``). Profiles:
 - ``quick`` (``make book``): a 2-core CPU in about 20 minutes for the whole book; reduced models at half
   the input resolution, one seed per cell (more do not fit the budget), so its claim-2 verdicts are
   inconclusive by design and the book shows the recorded ``cpu`` run beside them.
-- ``cpu``: the evidence a 2-core CPU gives in about an hour: the quantiser study on the Stacked Hourglass
+- ``cpu``: the evidence a 2-core CPU gives in under 90 minutes: the quantiser study on the Stacked Hourglass
   (unbiased, the report's ``ceil`` and the DARK paper's heatmap-grid rounding), three seeds per cell,
   trained further along the validation curve. Its recorded run is ``results/cpu/``.
 - ``full``: the report's setting (SH 4x128, HRNet-W32, 320x160 input, 80x40 heatmaps, Adam 2e-3, 30
