@@ -35,28 +35,16 @@ RUN_FILES = (run_files.CONFIG, run_files.METRICS, run_files.EVALUATION, run_file
 KEYS = ("schema", "profile", "command", "created", "provenance", "steps", "runs", "wall_time_s")
 
 
-def _step_times(out_dir: Path, step_ids: list[str]) -> dict[str, float | None]:
-    """Seconds of each step's last successful execution, from the pipeline's stamps."""
-    times: dict[str, float | None] = {}
+def _from_steps(folder: Path, step_ids: list[str], key: str) -> dict[str, Any]:
+    """``key`` of each step's JSON in ``folder`` (``None`` where a step has none): the pipeline's stamps
+    (``.stamps``, ``"seconds"``) or the pages' provenance (``provenance``, ``"commit"``)."""
+    found: dict[str, Any] = {}
     for step_id in step_ids:
         try:
-            times[step_id] = float(
-                json.loads((out_dir / ".stamps" / f"{step_id}.json").read_text())["seconds"]
-            )
+            found[step_id] = json.loads((folder / f"{step_id}.json").read_text())[key]
         except (OSError, ValueError, KeyError):
-            times[step_id] = None
-    return times
-
-
-def _step_commits(out_dir: Path, step_ids: list[str]) -> dict[str, str | None]:
-    """The commit each step's page was executed at (its provenance record), a run may span several."""
-    commits: dict[str, str | None] = {}
-    for step_id in step_ids:
-        try:
-            commits[step_id] = json.loads((out_dir / "provenance" / f"{step_id}.json").read_text())["commit"]
-        except (OSError, ValueError, KeyError):
-            commits[step_id] = None
-    return commits
+            found[step_id] = None
+    return found
 
 
 def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) -> Path:
@@ -88,7 +76,11 @@ def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) 
         shutil.copytree(
             results, tmp / "results", ignore=shutil.ignore_patterns("*.pt", "*.npy", "sample_browser.json")
         )
-    steps = _step_times(out_dir, [s.id for s in plan.steps])
+    ids = [s.id for s in plan.steps]
+    steps = {
+        k: None if v is None else float(v)
+        for k, v in _from_steps(out_dir / ".stamps", ids, "seconds").items()
+    }
     data = next((s.parameters.get("data") for s in plan.steps if s.parameters.get("data")), None)
     record = {
         "schema": SCHEMA,
@@ -100,7 +92,7 @@ def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) 
             "data": data,  # relative to the work folder: no machine path in the repository
         },
         "steps": steps,
-        "step_commits": _step_commits(out_dir, [s.id for s in plan.steps]),
+        "step_commits": _from_steps(out_dir / "provenance", ids, "commit"),
         "wall_time_s": round(sum(t for t in steps.values() if t is not None), 1),
         "runs": names,
     }
