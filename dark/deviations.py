@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: metrics shown in the effect column, with their units
-EFFECT_METRICS: tuple[tuple[str, str, float], ...] = (("rmse", "px", 1.0), ("pckh@0.1", "pts", 100.0))
+#: metrics shown in the effect column, with their units (evaluation.json stores PCKh in percent, so a
+#: difference of PCKh is in points)
+EFFECT_METRICS: tuple[tuple[str, str], ...] = (("rmse", "px"), ("pckh@0.1", "pts"))
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,10 @@ def _metric(ev: Mapping, decoder: str, metric: str) -> float | None:
 
 def _describe(diffs: dict[str, list[float]], what: str) -> str:
     parts = []
-    for metric, unit, scale in EFFECT_METRICS:
+    for metric, unit in EFFECT_METRICS:
         values = diffs.get(metric) or []
         if values:
-            mean = scale * sum(values) / len(values)
+            mean = sum(values) / len(values)
             parts.append(f"{metric.upper() if metric == 'rmse' else 'PCKh@0.1'} {mean:+.2f} {unit}")
     n = max((len(v) for v in diffs.values()), default=0)
     return f"{', '.join(parts)} (ours - report's, {what}, {n} run{'s' * (n != 1)})" if parts else ""
@@ -143,15 +144,15 @@ def effect(choice: Choice, evaluations: Sequence[Mapping]) -> str:
     """The measured effect of ``choice`` in ``evaluations`` as one string, or why there is none.
 
     >>> ev = {"run": {"model": "sh", "encoding": "unbiased"}, "decoders": {
-    ...     "dark": {"metrics": {"rmse": {"value": 2.0}, "pckh@0.1": {"value": 0.50}}},
-    ...     "dark_report": {"metrics": {"rmse": {"value": 2.5}, "pckh@0.1": {"value": 0.45}}}}}
+    ...     "dark": {"metrics": {"rmse": {"value": 2.0}, "pckh@0.1": {"value": 50.0}}},
+    ...     "dark_report": {"metrics": {"rmse": {"value": 2.5}, "pckh@0.1": {"value": 45.0}}}}}
     >>> effect(CHOICES[7], [ev])
     "RMSE -0.50 px, PCKh@0.1 +5.00 pts (ours - report's, same heatmaps, 1 run)"
     """
     if choice.effect is None:
         return f"not measured ({choice.unmeasured})"
     kind, ours, theirs = choice.effect
-    diffs: dict[str, list[float]] = {m: [] for m, _, _ in EFFECT_METRICS}
+    diffs: dict[str, list[float]] = {m: [] for m, _ in EFFECT_METRICS}
     if kind == "decoder":
         for ev in evaluations:
             for m in diffs:

@@ -161,9 +161,9 @@ def _fake_build(tmp_path: Path) -> dict:
         },
         "data": {"samples": 48, "frames": 12},
         "decoders": {
-            "dark": {"metrics": {"pckh@0.1": m(0.4321), "rmse": m(3.217)}},
-            "standard": {"metrics": {"pckh@0.1": m(0.3109), "rmse": m(4.555)}},
-            "dark_report": {"metrics": {"pckh@0.1": m(0.4000), "rmse": m(3.500)}},
+            "dark": {"metrics": {"pckh@0.1": m(43.21), "rmse": m(3.217)}},
+            "standard": {"metrics": {"pckh@0.1": m(31.09), "rmse": m(4.555)}},
+            "dark_report": {"metrics": {"pckh@0.1": m(40.00), "rmse": m(3.500)}},
         },
     }
     (run / "evaluation.json").write_text(json.dumps(ev))
@@ -264,13 +264,13 @@ def test_deviation_effects_are_ours_minus_theirs_averaged_over_runs():
         }
         return {"run": {"model": model, "encoding": encoding}, "decoders": d}
 
-    runs = [ev("sh", "quantized", 2.0, 2.4, 0.50, 0.46), ev("sh", "ceil", 3.0, 3.2, 0.40, 0.38)]
+    runs = [ev("sh", "quantized", 2.0, 2.4, 50.0, 46.0), ev("sh", "ceil", 3.0, 3.2, 40.0, 38.0)]
     t = deviations.table(runs)
     blur = t.loc["Blur before DARK's Taylor step", "effect in this build"]
-    # (2.0 - 2.4 + 3.0 - 3.2) / 2 = -0.30 px; (0.04 + 0.02) / 2 = 3.00 points
+    # (2.0 - 2.4 + 3.0 - 3.2) / 2 = -0.30 px; (4 + 2) / 2 = 3.00 points (PCKh is stored in percent)
     assert blur.startswith("RMSE -0.30 px, PCKh@0.1 +3.00 pts") and "2 runs" in blur
     rounding = t.loc["Quantised targets: rounding", "effect in this build"]
-    # quantized - ceil under DARK: 2.0 - 3.0 = -1.00 px; 0.50 - 0.40 = +10.00 points
+    # quantized - ceil under DARK: 2.0 - 3.0 = -1.00 px; 50 - 40 = +10.00 points
     assert rounding.startswith("RMSE -1.00 px, PCKh@0.1 +10.00 pts") and "1 run)" in rounding
     assert "not measured" in t.loc["Standard decoder", "effect in this build"]
     assert len(t) == len(deviations.CHOICES) and not t.index.duplicated().any()
