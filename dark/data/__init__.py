@@ -10,7 +10,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from dark.data.human4d import Human4D
 from dark.data.sample import Sample
+from dark.data.synth import RenderedDataset
 
 __all__ = ["Sample", "open_split"]
 
@@ -33,16 +35,10 @@ def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Samp
         fmt = json.loads(manifest.read_text()).get("format")
         if fmt == "human4d-root":  # written by dark.data.synth.link_human4d
             return open_split(json.loads(manifest.read_text())["root"], split, **kwargs)
-        from dark.data.synth import RenderedDataset
-
         return RenderedDataset(path, split, **kwargs)
     if (path / "device_repository.json").is_file():
-        from dark.data.human4d import Human4D
-
         return Human4D(path, split, **kwargs)
     raise FileNotFoundError(
         f"{path}: neither a rendered dataset (no manifest.json) nor a HUMAN4D root "
         "(no device_repository.json)"
     )
-
-

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dark.data.render import CROP, DEPTH_UNIT, SENSOR_SIZE, project
+from dark.data.cameras import CROP, SENSOR_SIZE, project
+from dark.data.noise import DEPTH_UNIT
 from dark.data.sample import Sample
 from dark.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, INPUT_SIZE
 

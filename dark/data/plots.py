@@ -80,7 +80,7 @@ def show_rig(rig, paths: dict[str, np.ndarray] | None = None, room_half: float |
     """Top view of the sensors (position, optical axis) and of hips paths on the floor. Returns the Figure.
 
     Args:
-        rig: a :class:`dark.data.render.Rig` (camera -> world poses, metres).
+        rig: a :class:`dark.data.cameras.Rig` (camera -> world poses, metres).
         paths: optional ``{name: (T, 2)}`` horizontal positions (metres) to draw.
         room_half: half-size of the room's square floor (metres), drawn when given.
     """
