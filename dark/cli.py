@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from dark import __version__
+
 #: sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("dark.data.synth", "render the HUMAN4D-like dataset (or check a HUMAN4D root)"),
@@ -33,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     if argv[0] == "--version":
-        from dark import __version__
-
         print(__version__)
         return 0
     name, rest = argv[0], argv[1:]

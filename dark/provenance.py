@@ -179,9 +179,8 @@ def footer_cells(profile: str, data: str | None, out: str | os.PathLike) -> tupl
     >>> first, last = footer_cells("smoke", "data/generated/smoke", "book/_build/provenance/02_data.json")
     >>> first
     'import time as _dark_time\\n_dark_started = _dark_time.time()'
-    >>> print(last)
-    import dark.provenance
-    dark.provenance.footer(profile='smoke', data='data/generated/smoke', started=_dark_started, out='book/_build/provenance/02_data.json')
+    >>> last.splitlines()  # a notebook cell: import the module, then call footer
+    ['import dark.provenance', "dark.provenance.footer(profile='smoke', data='data/generated/smoke', started=_dark_started, out='book/_build/provenance/02_data.json')"]
     """  # noqa: E501
     data_arg = None if data is None else str(data)
     first = "import time as _dark_time\n_dark_started = _dark_time.time()"

@@ -33,6 +33,11 @@ import anywidget
 import numpy as np
 import traitlets
 
+from dark import codecs
+from dark.data import open_split
+from dark.decoding import decode_heatmaps
+from dark.files import atomic_write
+from dark.runs import HEATMAPS, load_predictions
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 __all__ = ["SampleBrowser", "build_state", "expected", "map_peaks", "pick_samples"]
@@ -139,9 +144,6 @@ def build_state(
         config: the run's ``sigma``, ``heatmap_stride``, ``scaling``.
         indices: test-set index of each sample (to find its heatmap again, :func:`expected`).
     """
-    from dark import codecs
-    from dark.decoding import decode_heatmaps
-
     decoders = list(codecs.DECODERS if decoders is None else decoders)
     hm = np.asarray(heatmaps)
     if hm.ndim != 4 or len(hm) != len(indices):
@@ -182,8 +184,6 @@ def _codec_config(config: Mapping) -> dict:
 
 
 def _decode_one(heatmap: np.ndarray, state: Mapping, joint: int) -> dict[str, tuple[float, float]]:
-    from dark.decoding import decode_heatmaps
-
     cfg = _codec_config(state)
     est = decode_heatmaps(np.asarray(heatmap)[None], cfg, decoders=state["decoders"], device="cpu")
     return {d: (float(v[0, joint, 0]), float(v[0, joint, 1])) for d, v in est.items()}
@@ -224,8 +224,6 @@ def expected(
         raise ValueError(
             f"sample must be in [0, {len(state['indices'])}) and joint in [0, {len(state['joints'])})"
         )
-    from dark.runs import HEATMAPS
-
     if not state.get("run_dir"):
         raise ValueError("the state names no run_dir, so its heatmaps cannot be decoded again")
     hm = np.load(Path(root) / state["run_dir"] / HEATMAPS, mmap_mode="r")[state["indices"][sample]]
@@ -280,8 +278,6 @@ class SampleBrowser(anywidget.AnyWidget):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the state as JSON (for :func:`expected` and the browser test), atomically."""
-        from dark.files import atomic_write
-
         path = Path(path)
         atomic_write(path, json.dumps(self.data))
         return path
@@ -302,9 +298,6 @@ class SampleBrowser(anywidget.AnyWidget):
         It opens on the joint whose predicted maps are most often valid (maximum > 0) and, when enough
         samples have a valid map for that joint, shows only those (an undertrained model's maps can be
         all negative, and every decoder then answers the map centre)."""
-        from dark.data import open_split
-        from dark.runs import HEATMAPS, load_predictions
-
         run_dir = Path(run_dir)
         config = json.loads((run_dir / "config.json").read_text())
         heatmaps = np.load(run_dir / HEATMAPS, mmap_mode="r")
