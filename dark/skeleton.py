@@ -24,7 +24,10 @@ JOINTS_18: tuple[str, ...] = tuple(JOINTS_33[i] for i in HEATMAP_JOINTS)
 HEAD_SEGMENT_33: tuple[int, int] = (5, 8)
 
 #: the same segment as indices into the 18 heatmap joints (Neck is 2, HeadEnd is 3)
-HEAD_SEGMENT_18: tuple[int, int] = (HEATMAP_JOINTS.index(5), HEATMAP_JOINTS.index(8))
+HEAD_SEGMENT_18: tuple[int, int] = (
+    HEATMAP_JOINTS.index(HEAD_SEGMENT_33[0]),
+    HEATMAP_JOINTS.index(HEAD_SEGMENT_33[1]),
+)
 
 #: input depth-map size after the 10-row top/bottom crop, (height, width) in pixels
 INPUT_SIZE: tuple[int, int] = (160, 320)

@@ -21,11 +21,9 @@ independent of sigma: a wider Gaussian has flatter slopes but proportionally mor
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-__all__ = ["crlb", "crlb_continuous", "crlb_rmse"]
+__all__ = ["crlb", "crlb_rmse"]
 
 
 def _unit_information(sigma: np.ndarray, cx: np.ndarray, cy: np.ndarray, size, fit_sigma: bool):
@@ -130,9 +128,3 @@ def crlb(
 def crlb_rmse(sigma, amplitude, noise_std, size: tuple[int, int], centre=None, **kw) -> np.ndarray:
     """The bound on the Euclidean RMSE ``sqrt(E ||c_hat - c||^2)``: ``sqrt(var(x0) + var(y0))`` (px)."""
     return np.sqrt(crlb(sigma, amplitude, noise_std, size, centre, **kw).sum(axis=-1))
-
-
-def crlb_continuous(amplitude, noise_std) -> np.ndarray:
-    """The large-grid limit of :func:`crlb` per axis: ``2 noise_std^2 / (pi amplitude^2)`` (px^2)."""
-    amplitude = np.asarray(amplitude, dtype=np.float64)
-    return 2 * np.asarray(noise_std, dtype=np.float64) ** 2 / (math.pi * amplitude**2)

@@ -8,7 +8,7 @@ import torch
 
 from dark.codecs.mle import decode_mle
 from dark.synthetic import add_noise, gaussian_maps
-from dark.theory import crlb, crlb_continuous, crlb_rmse
+from dark.theory import crlb, crlb_rmse
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -63,7 +63,6 @@ def test_large_grid_closed_form(sigma, rtol, fit_sigma):
     noise, amp = 0.05, 1.0
     v = crlb(sigma, amp, noise, (96, 128), (60.37, 47.81), fit_sigma=fit_sigma)
     np.testing.assert_allclose(v, 2 * noise**2 / (math.pi * amp**2), rtol=rtol)
-    np.testing.assert_allclose(crlb_continuous(amp, noise), 2 * noise**2 / math.pi)
 
 
 def test_broadcasts_over_all_arguments():
