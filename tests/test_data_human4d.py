@@ -253,3 +253,19 @@ def test_a_joint_behind_something_nearer_is_hidden(tree):
     assert not after.visible[0]
     others = np.abs(np.rint(before.joints) - [x, y]).max(axis=1) > 1
     np.testing.assert_array_equal(after.visible[others], before.visible[others])
+
+
+def test_clusters_are_recordings_and_the_link_counts_them(tree, tmp_path):
+    from dark.data import synth
+
+    # a second recording of S2 (no line in offsets.txt: skip 0), listed after the first
+    shutil.copytree(tree / "S2" / RECORDING, tree / "S2" / "19-07-12-11-00-00")
+    with (tree / "testing.txt").open("a") as f:
+        f.write("5 S2 19-07-12-11-00-00\n")
+    out = synth.link_human4d(tree, tmp_path / "linked")
+    data = dark.data.open_split(out, "test")
+    assert [m[1] for m in data.metadata()] == [RECORDING] * 8 + ["19-07-12-11-00-00"] * 2
+    np.testing.assert_array_equal(synth.clusters(data), [0] * 8 + [1] * 2)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["clusters"] == {"train": 0, "val": 0, "test": 2}
+    assert manifest["placements"] == {"train": 1, "val": 1, "test": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -14,7 +15,17 @@ import torch
 import dark.data
 from dark.data import synth
 from dark.data.dataset import DepthDataset, normalise_depth
-from dark.data.render import MAX_DEPTH
+from dark.data.motions import all_motions
+from dark.data.render import (
+    MAX_DEPTH,
+    SUBJECTS,
+    SensorNoise,
+    human4d_rig,
+    render_room,
+    render_views,
+    retarget,
+)
+from dark.profiles import Frames
 
 
 def _digest(path: Path) -> str:
@@ -32,6 +43,10 @@ def test_counts_manifest_and_checksums(smoke):
     assert manifest["seed"] == 5 and manifest["profile"] == "smoke"
     assert manifest["generator_version"] == synth.GENERATOR_VERSION
     assert manifest["shapes"]["depth"] == [160, 320]
+    assert manifest["placements"] == {"train": 1, "val": 1, "test": synth.TEST_PLACEMENTS}
+    for split in synth.SPLITS:
+        ids = synth.clusters(dark.data.open_split(smoke, split))
+        assert manifest["clusters"][split] == len(set(ids.tolist())) >= 7
     assert set(manifest["sources"]) == set(synth.ACTIVITIES)
     assert "pybullet_data" in manifest["sources"]["walk"] and "HUMAN4D" in manifest["sources"]["running"]
     for shard in manifest["shards"]:
@@ -171,3 +186,117 @@ def test_depth_dataset_items_tensors_and_loader(smoke):
         torch.testing.assert_close(value, whole[key], atol=1e-6, rtol=0)
     with pytest.raises(IndexError):
         ds[len(ds)]
+
+
+# --- the test split's clusters (issue 19: more placements, fewer adjacent frames per clip) -------------
+
+SEGMENTED = Frames(train=2, val=2, test=96, frames_per_shard=40)  # every test clip gets >= 4 frames
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory) -> Path:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(synth.PROFILES, "segmented", SEGMENTED)
+        return synth.render_dataset(
+            tmp_path_factory.mktemp("seg") / "data", "segmented", seed=3, progress=False
+        )
+
+
+def _clip_keys(records: np.ndarray) -> list[tuple[int, int]]:
+    return list(zip(records["subject"].tolist(), records["activity"].tolist(), strict=True))
+
+
+def test_the_test_split_has_a_cluster_per_placement_of_each_clip(segmented):
+    manifest = json.loads((segmented / "manifest.json").read_text())
+    data = dark.data.open_split(segmented, "test")
+    rec, ids = data.records, synth.clusters(data)
+    assert len(rec) == 4 * 96 and ids.shape == (len(rec),) and ids.dtype == np.int64
+    p = synth.TEST_PLACEMENTS
+    assert p >= 2 and len(set(ids.tolist())) == 8 * p == manifest["clusters"]["test"]
+    assert sorted(set(ids.tolist())) == list(range(8 * p))  # dense, in order of first appearance
+    np.testing.assert_array_equal(synth.clusters(rec), ids)  # the records alone give the same
+    # a cluster is exactly one (subject, activity, placement)
+    keys = set(zip(_clip_keys(rec), rec["placement"].tolist(), ids.tolist(), strict=True))
+    assert len(keys) == 8 * p and len({k[:2] for k in keys}) == 8 * p
+    # views of one frame share a cluster
+    frame_ids: dict = {}
+    for clip, f, c in zip(_clip_keys(rec), rec["frame"].tolist(), ids.tolist(), strict=True):
+        frame_ids.setdefault((clip, f), set()).add(c)
+    assert all(len(c) == 1 for c in frame_ids.values()) and len(frame_ids) == 96
+    # each clip's selected frames, in order, are cut into p contiguous runs of sizes within one
+    for clip in {k for k, _ in frame_ids}:
+        frames = sorted(f for k, f in frame_ids if k == clip)
+        labels = [next(iter(frame_ids[clip, f])) for f in frames]
+        runs = [(c, len(list(g))) for c, g in itertools.groupby(labels)]
+        assert len(runs) == p == len({c for c, _ in runs}), (clip, labels)  # no cluster comes back
+        assert max(n for _, n in runs) - min(n for _, n in runs) <= 1
+        assert [rec["placement"][ids == c][0] for c, _ in runs] == list(range(p))
+    # train and val: one placement per clip
+    for split in ("train", "val"):
+        assert not dark.data.open_split(segmented, split).records["placement"].any()
+
+
+def test_each_test_segment_has_a_placement_of_its_own(segmented):
+    """Each segment is placed by its own rng ``[seed, subject, motion, 1 + placement]``."""
+    motions, rig = all_motions(), human4d_rig()
+    room, rec = render_room(rig), dark.data.open_split(segmented, "test").records
+    acts = [m.name for m in motions]
+    hips = {}
+    for (si, a), p in sorted(set(zip(_clip_keys(rec), rec["placement"].tolist(), strict=True))):
+        sel = (rec["subject"] == si) & (rec["activity"] == a) & (rec["placement"] == p)
+        frames = np.unique(rec["frame"][sel])
+        subject, mi = SUBJECTS[list(SUBJECTS)[si]], acts.index(synth.ACTIVITIES[a])
+        rng = np.random.default_rng([3, si, mi, 1 + p])
+        placed = synth.place(retarget(motions[mi].joints, subject.bone_lengths()), rng)
+        out = render_views(placed[frames], rig, subject, room, None, rng)
+        np.testing.assert_array_equal(rec["joints"][sel], out["joints"])
+        np.testing.assert_array_equal(rec["visible"][sel], out["visible"])
+        hips[a, p] = placed[frames[0], 0, :2]
+    # the placements of one clip differ (a new turn and shift each)
+    for a in {a for a, _ in hips}:
+        spots = [hips[a, p] for p in range(synth.TEST_PLACEMENTS)]
+        assert min(np.linalg.norm(x - y) for x, y in itertools.combinations(spots, 2)) > 1e-3
+
+
+def _generator_4(split: str, seed: int, frames: Frames) -> dict[str, np.ndarray]:
+    """A split's fields as generator version 4 rendered them, computed here from its pieces: one
+    placement per clip (rng ``[seed, subject, motion]``), sensor noise per shard (rng
+    ``[seed, split, shard, 1]``), frames of one clip rendered together within a shard."""
+    motions, rig = all_motions(), human4d_rig()
+    room, noise, nv = render_room(rig), SensorNoise(), len(rig.names)
+    items = synth.select(synth.split_pool(split, motions), getattr(frames, split))
+    parts = []
+    for shard, start in enumerate(range(0, len(items), frames.frames_per_shard)):
+        rng = np.random.default_rng([seed, synth.SPLITS.index(split), shard, 1])
+        chunk = items[start : start + frames.frames_per_shard]
+        for (name, mi), group in itertools.groupby(chunk, key=lambda it: it[:2]):
+            fs = [f for *_, f in group]
+            si = list(SUBJECTS).index(name)
+            joints = retarget(motions[mi].joints, SUBJECTS[name].bone_lengths())
+            placed = synth.place(joints, np.random.default_rng([seed, si, mi]))
+            out = render_views(placed[fs], rig, SUBJECTS[name], room, noise, rng)
+            n = len(fs) * nv
+            out |= {"subject": np.full(n, si), "frame": np.repeat(fs, nv)}
+            out["activity"] = np.full(n, synth.ACTIVITIES.index(motions[mi].name))
+            parts.append(out)
+    fields = ("depth", "joints", "visible", "head_size", "subject", "activity", "view", "frame")
+    return {k: np.concatenate([p[k] for p in parts]) for k in fields}
+
+
+def test_train_and_val_are_unchanged_by_the_test_placements(smoke):
+    for split in ("train", "val"):
+        rec = dark.data.open_split(smoke, split).records
+        expected = _generator_4(split, 5, synth.PROFILES["smoke"])
+        for field, value in expected.items():
+            np.testing.assert_array_equal(rec[field], value, err_msg=f"{split} {field}")
+        assert not rec["placement"].any()
+
+
+def test_segments_and_clusters_edge_cases():
+    items = [("S4", 0, f) for f in range(10)] + [("S4", 5, 2)]
+    cut = synth.segments(items, 4)
+    assert [p for *_, p in cut] == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 0]
+    assert [it[:3] for it in cut] == items
+    assert synth.segments(items, 1) == [(*it, 0) for it in items]
+    with pytest.raises(TypeError, match="RECORD"):
+        synth.clusters([1, 2, 3])

@@ -33,6 +33,7 @@ import numpy as np
 from dark.data.cameras import CROP, SENSOR_SIZE, project
 from dark.data.noise import DEPTH_UNIT
 from dark.data.sample import Sample
+from dark.files import atomic_write
 from dark.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, INPUT_SIZE
 
 #: split name -> split file
@@ -312,3 +313,26 @@ class Human4D(Sequence):
             view=e.device,
             frame=e.group,
         )
+
+
+def link_human4d(root: str | Path, out: str | Path) -> Path:
+    """Point a dataset directory at a real HUMAN4D root (so the pipeline's data path can be either).
+
+    Writes ``out/manifest.json`` with ``"format": "human4d-root"``, the root, each split's size, its
+    placements (one: a recording is one take) and clusters (its ``(subject, recording)`` pairs, as
+    :func:`dark.data.synth.clusters` labels them); :func:`dark.data.open_split` on ``out`` then reads
+    the HUMAN4D root.
+    """
+    root, out = Path(root).resolve(), Path(out)
+    splits = {split: Human4D(root, split, strict=False) for split in SPLIT_FILES}
+    manifest = {
+        "format": "human4d-root",
+        "root": str(root),
+        "counts": {split: len(data) for split, data in splits.items()},
+        "placements": dict.fromkeys(splits, 1),
+        "clusters": {split: len({m[:2] for m in data.metadata()}) for split, data in splits.items()},
+        "skipped": {split: dict(data.skipped) for split, data in splits.items()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    return out

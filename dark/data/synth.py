@@ -2,7 +2,10 @@
 
 Split (the report's section 3.3): subjects S1-S3 with every activity for training; subject S4
 (unseen, a different build) for validation and testing, with its activities split in two halves.
-Each selected frame is rendered from all four sensors.
+Each selected frame is rendered from all four sensors. A clip is placed in the capture volume
+(turned about the vertical, shifted) once for training and validation; the test split cuts each of
+its 8 clips into ``TEST_PLACEMENTS`` contiguous segments placed anew: 8 x ``TEST_PLACEMENTS``
+clusters of correlated views (fewer when a clip has fewer frames), which :func:`clusters` labels.
 
 Layout of a dataset directory::
 
@@ -19,6 +22,7 @@ leaves a shard that looks complete; a rerun renders only the missing shards. Sha
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dark.data.human4d import link_human4d  # the CLI's --human4d; synth.link_human4d keeps working
 from dark.data.motions import MOCAP_CLIPS, SAMPLES_DIR, Motion, all_motions
 from dark.data.render import (
     DEPTH_UNIT,
@@ -44,7 +49,7 @@ from dark.profiles import Frames
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 
 #: every activity: the real HUMAN4D running skeletons, then the pybullet_data mocap clips
 ACTIVITIES: tuple[str, ...] = ("running", *MOCAP_CLIPS)
@@ -57,6 +62,11 @@ VAL_ACTIVITIES: tuple[str, ...] = (
 )  # fmt: skip
 TEST_ACTIVITIES: tuple[str, ...] = tuple(a for a in ACTIVITIES if a not in VAL_ACTIVITIES)
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: placements of each test clip: its selected frames are cut into this many contiguous segments, each
+#: turned and shifted anew, which trades adjacent (correlated) frames for placements at the same number
+#: of views; training and validation place each clip once
+TEST_PLACEMENTS = 4
+PLACEMENTS: dict[str, int] = {"train": 1, "val": 1, "test": TEST_PLACEMENTS}
 
 #: one record per view in a shard
 RECORD = np.dtype(
@@ -69,6 +79,7 @@ RECORD = np.dtype(
         ("activity", np.uint8),  # index into manifest["activities"]
         ("view", np.uint8),  # index into manifest["views"]
         ("frame", np.int32),
+        ("placement", np.uint8),  # segment of the clip with its own placement (0 outside the test split)
     ]
 )
 
@@ -104,6 +115,52 @@ def select(pool: Sequence, n: int | None) -> list:
     return [pool[(2 * i + 1) * len(pool) // (2 * n)] for i in range(n)]
 
 
+def segments(items: Sequence[tuple[str, int, int]], parts: int) -> list[tuple[str, int, int, int]]:
+    """Cut each clip's items into ``parts`` contiguous segments: ``(subject, motion, frame, placement)``.
+
+    The items of one ``(subject, motion)`` follow each other (as :func:`split_pool` orders them); the
+    ``j``-th of a clip's ``n`` items goes to placement ``j * parts // n``.
+
+    >>> segments([("S4", 1, 0), ("S4", 1, 3), ("S4", 1, 6), ("S4", 2, 0)], 2)
+    [('S4', 1, 0, 0), ('S4', 1, 3, 0), ('S4', 1, 6, 1), ('S4', 2, 0, 0)]
+    """
+    out = []
+    for _, clip in itertools.groupby(items, key=lambda item: item[:2]):
+        clip = list(clip)
+        out += [(*item, j * parts // len(clip)) for j, item in enumerate(clip)]
+    return out
+
+
+def clusters(data: RenderedDataset | Sequence | np.ndarray) -> np.ndarray:
+    """The cluster of every view of a split: one placement of one clip, ``(subject, activity, placement)``.
+
+    The views of one frame and the frames of one segment share a cluster; a bootstrap that resamples
+    clusters keeps correlated views together.
+
+    Args:
+        data: a split as :func:`dark.data.open_split` returns it: a :class:`RenderedDataset`, or a
+            :class:`dark.data.human4d.Human4D` (a recording is placed once: its cluster is
+            ``(subject, recording)``); or a structured array of :data:`RECORD`.
+
+    Returns:
+        ``(N,)`` int64 cluster ids ``0 .. K-1``, numbered in order of first appearance.
+    """
+    if isinstance(data, RenderedDataset):
+        data = data.records
+    if isinstance(data, np.ndarray) and data.dtype.names and "placement" in data.dtype.names:
+        keys = zip(
+            data["subject"].tolist(), data["activity"].tolist(), data["placement"].tolist(), strict=True
+        )
+    elif hasattr(data, "metadata"):  # HUMAN4D: from the file names, without reading the maps
+        keys = ((subject, recording) for subject, recording, _, _ in data.metadata())
+    else:
+        raise TypeError(
+            f"expected a RenderedDataset, a HUMAN4D split or RECORD array, got {type(data).__name__}"
+        )
+    ids: dict = {}
+    return np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
+
+
 def place(joints: np.ndarray, rng: np.random.Generator, max_radius: float = MAX_RADIUS) -> np.ndarray:
     """Turn a clip about the vertical by a random yaw, shift it, keep the hips within ``max_radius``.
 
@@ -121,24 +178,25 @@ def place(joints: np.ndarray, rng: np.random.Generator, max_radius: float = MAX_
 
 
 def _render_shard(items, motions, placed, rig, room, noise, rng) -> np.ndarray:
-    """Render the frames ``items`` (``(subject, motion, frame)``) from every sensor into records."""
+    """Render ``items`` (``(subject, motion, frame, placement)``) from every sensor into records."""
     nv = len(rig.names)
     records = np.zeros(len(items) * nv, dtype=RECORD)
     subjects, start = list(SUBJECTS), 0
-    # consecutive frames of the same (subject, motion) are rendered together
+    clip = lambda item: (item[0], item[1], item[3])  # noqa: E731
+    # consecutive frames of the same placed clip (subject, motion, placement) are rendered together
     while start < len(items):
         stop = start
-        while stop < len(items) and items[stop][:2] == items[start][:2]:
+        while stop < len(items) and clip(items[stop]) == clip(items[start]):
             stop += 1
-        subject, m = items[start][:2]
-        frames = [f for _, _, f in items[start:stop]]
-        out = render_views(placed[subject, m][frames], rig, SUBJECTS[subject], room, noise, rng)
+        subject, m, p = clip(items[start])
+        frames = [f for _, _, f, _ in items[start:stop]]
+        out = render_views(placed[subject, m, p][frames], rig, SUBJECTS[subject], room, noise, rng)
         rec = records[start * nv : stop * nv]
         rec["depth"], rec["joints"], rec["visible"] = out["depth"], out["joints"], out["visible"]
         rec["head_size"], rec["view"] = out["head_size"], out["view"]
         rec["subject"] = subjects.index(subject)
         rec["activity"] = ACTIVITIES.index(motions[m].name)
-        rec["frame"] = np.repeat(frames, nv)
+        rec["frame"], rec["placement"] = np.repeat(frames, nv), p
         start = stop
     return records
 
@@ -170,7 +228,8 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     prof = PROFILES[profile]
-    plan = {"generator_version": GENERATOR_VERSION, "profile": profile, "seed": int(seed), **asdict(prof)}
+    plan = {"generator_version": GENERATOR_VERSION, "profile": profile, "seed": int(seed), **asdict(prof),
+            "test_placements": TEST_PLACEMENTS}  # fmt: skip
     plan_path = out / "plan.json"
     if plan_path.exists():
         old = json.loads(plan_path.read_text())
@@ -188,17 +247,19 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
     rig = human4d_rig(samples_dir)
     room = render_room(rig)
     noise = SensorNoise()
-    placed = {}
-    for si, (name, subject) in enumerate(SUBJECTS.items()):
-        for mi, motion in enumerate(motions):
-            rng = np.random.default_rng([seed, si, mi])
-            placed[name, mi] = place(retarget(motion.joints, subject.bone_lengths()), rng)
-
-    jobs = []  # (split, shard index, items)
+    jobs = []  # (split, shard index, items (subject, motion, frame, placement))
     for split in SPLITS:
-        items = select(split_pool(split, motions), getattr(prof, split))
+        items = segments(select(split_pool(split, motions), getattr(prof, split)), PLACEMENTS[split])
         n = prof.frames_per_shard
         jobs += [(split, i // n, items[i : i + n]) for i in range(0, len(items), n)]
+    placed = {}  # (subject, motion, placement) -> (T, 33, 3) world m; val and test share no motion
+    for split, _, items in jobs:
+        for subject, mi, _, p in items:
+            if (subject, mi, p) not in placed:  # test segments: rng keys of their own
+                key = [seed, list(SUBJECTS).index(subject), mi, *([1 + p] if split == "test" else [])]
+                joints = retarget(motions[mi].joints, SUBJECTS[subject].bone_lengths())
+                placed[subject, mi, p] = place(joints, np.random.default_rng(key))
+    clips = {s: {(a, m, p) for sp, _, it in jobs if sp == s for a, m, _, p in it} for s in SPLITS}
     shards = []
     bar = tqdm(total=sum(len(it) for *_, it in jobs) * len(rig.names), unit="view",
                desc=f"rendering {profile}", disable=not progress)  # fmt: skip
@@ -220,6 +281,8 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
         "profile": profile,
         "seed": int(seed),
         "counts": counts,
+        "placements": PLACEMENTS,
+        "clusters": {s: len(c) for s, c in clips.items()},
         "shapes": {"depth": list(INPUT_SIZE), "joints": [18, 2], "visible": [18]},
         "depth_unit_m": DEPTH_UNIT,
         "record_dtype": str(RECORD.descr),
@@ -237,27 +300,6 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = 1314, pr
         "noise": asdict(noise),
         "shards": shards,
     }
-    atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
-    return out
-
-
-def link_human4d(root: str | Path, out: str | Path) -> Path:
-    """Point a dataset directory at a real HUMAN4D root (so the pipeline's data path can be either).
-
-    Writes ``out/manifest.json`` with ``"format": "human4d-root"``, the root and each split's
-    size; :func:`dark.data.open_split` on ``out`` then reads the HUMAN4D root.
-    """
-    from dark.data.human4d import Human4D
-
-    root, out = Path(root).resolve(), Path(out)
-    splits = {split: Human4D(root, split, strict=False) for split in SPLITS}
-    manifest = {
-        "format": "human4d-root",
-        "root": str(root),
-        "counts": {split: len(data) for split, data in splits.items()},
-        "skipped": {split: dict(data.skipped) for split, data in splits.items()},
-    }
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
 
