@@ -12,6 +12,18 @@ from dark import metrics as M
 COLS = ["n", "sq_error", "error"]  # frame_sum_columns(["mean_error"])
 
 
+def cell_estimate(tables, metric, columns, **kw):
+    return M.cell_estimates(tables, [metric], columns, **kw)[metric]
+
+
+def cell_difference(tables_a, tables_b, metric, columns, **kw):
+    return M.cell_difference_estimates(tables_a, tables_b, [metric], columns, **kw)[metric]
+
+
+def within_run_difference(tables_a, tables_b, metric, columns, **kw):
+    return M.within_run_difference_estimates(tables_a, tables_b, [metric], columns, **kw)[metric]
+
+
 def _flat(values, frames=6, joints=2):
     """One run per value: every frame has mean error ``value``, so a frame bootstrap cannot move it."""
     return [np.tile([joints, 0.0, joints * v], (frames, 1)) for v in values]
@@ -19,7 +31,7 @@ def _flat(values, frames=6, joints=2):
 
 def test_cell_estimate_is_the_one_sample_t_interval_when_frames_are_noise_free():
     seeds = [3.0, 3.5, 4.5]
-    e = M.cell_estimate(_flat(seeds), "mean_error", COLS)
+    e = cell_estimate(_flat(seeds), "mean_error", COLS)
     ref = stats.ttest_1samp(seeds, 0.0).confidence_interval(0.95)
     assert e.value == pytest.approx(np.mean(seeds)) and e.seeds == tuple(seeds) and e.n_seeds == 3
     assert (e.low, e.high) == (pytest.approx(ref.low), pytest.approx(ref.high))
@@ -28,14 +40,14 @@ def test_cell_estimate_is_the_one_sample_t_interval_when_frames_are_noise_free()
 
 def test_cell_difference_is_welch_and_within_run_is_paired_t():
     a, b = [3.0, 3.5, 4.5], [2.0, 2.2]
-    d = M.cell_difference(_flat(a), _flat(b), "mean_error", COLS)
+    d = cell_difference(_flat(a), _flat(b), "mean_error", COLS)
     ref = stats.ttest_ind(a, b, equal_var=False)
     ci = ref.confidence_interval(0.95)
     assert d.value == pytest.approx(np.mean(a) - np.mean(b)) and d.n_seeds == (3, 2)
     assert (d.low, d.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert d.df == pytest.approx(ref.df) and d.seeds_b == pytest.approx(tuple(b))
     b3 = [2.0, 2.2, 4.0]
-    w = M.within_run_difference(_flat(a), _flat(b3), "mean_error", COLS)
+    w = within_run_difference(_flat(a), _flat(b3), "mean_error", COLS)
     ci = stats.ttest_rel(a, b3).confidence_interval(0.95)
     assert (w.value, w.low, w.high) == (pytest.approx(np.mean(a) - np.mean(b3)), pytest.approx(ci.low),
                                         pytest.approx(ci.high))  # fmt: skip
@@ -47,14 +59,14 @@ def test_one_seed_gives_the_flagged_frame_interval():
     G = 200
     err = rng.normal(5.0, 2.0, G)
     table = np.stack([np.ones(G), err**2, err], axis=1)
-    e = M.cell_estimate([table], "mean_error", COLS, n_resamples=4000, seed=1)
+    e = cell_estimate([table], "mean_error", COLS, n_resamples=4000, seed=1)
     assert not e.training_variance and math.isinf(e.df) and e.n_seeds == 1
     se = err.std(ddof=1) / math.sqrt(G)  # the bootstrap sd of a mean is the standard error
     assert (e.high - e.low) / 2 == pytest.approx(1.96 * se, rel=0.06)
     assert e.value == pytest.approx(err.mean())
-    two = M.cell_estimate([table, table], "mean_error", COLS)  # 2 seeds, 1 of them no spread
+    two = cell_estimate([table, table], "mean_error", COLS)  # 2 seeds, 1 of them no spread
     assert two.training_variance and two.se_seeds == 0
-    d = M.cell_difference([table], [table, table], "mean_error", COLS)
+    d = cell_difference([table], [table, table], "mean_error", COLS)
     assert not d.training_variance and d.value == 0 and d.low == d.high == 0  # paired: frames cancel
 
 
@@ -96,9 +108,9 @@ def test_two_level_interval_covers_a_zero_effect_and_the_frame_interval_does_not
     two = frames = cell = 0
     for k in range(reps):
         a, b = list(tables[k, 0]), list(tables[k, 1])
-        d = M.cell_difference(a, b, "mean_error", COLS, n_resamples=300, seed=k)
-        f = M.cell_difference(a, b, "mean_error", COLS, n_resamples=300, seed=k, frames_only=True)
-        c = M.cell_estimate(a, "mean_error", COLS, n_resamples=300, seed=k)
+        d = cell_difference(a, b, "mean_error", COLS, n_resamples=300, seed=k)
+        f = cell_difference(a, b, "mean_error", COLS, n_resamples=300, seed=k, frames_only=True)
+        c = cell_estimate(a, "mean_error", COLS, n_resamples=300, seed=k)
         two += d.low <= 0 <= d.high
         frames += f.low <= 0 <= f.high
         cell += c.low <= 3.0 <= c.high

@@ -151,9 +151,11 @@ def test_paired_interval_is_narrower_than_unpaired():
     """With a shared per-frame error, pairing cancels it: the paired CI is much narrower."""
     rng = np.random.default_rng(5)
     a, b, gt, vis, hs = _simulate(rng, 200, 4.0, 1.0, 1.2)
-    d = M.paired_difference(a, b, gt, vis, hs, metrics=["mean_error"], n_resamples=500)["mean_error"]
-    ca = M.confidence_intervals(a, gt, vis, hs, metrics=["mean_error"], n_resamples=500)["mean_error"]
-    cb = M.confidence_intervals(b, gt, vis, hs, metrics=["mean_error"], n_resamples=500)["mean_error"]
+    r = M.summarize(
+        {"a": a, "b": b}, gt, vis, hs, metrics=["mean_error"], pairs=[("a", "b")], n_resamples=500
+    )
+    d = r["differences"][("a", "b")]["mean_error"]
+    ca, cb = r["metrics"]["a"]["mean_error"], r["metrics"]["b"]["mean_error"]
     unpaired = math.hypot(ca.high - ca.low, cb.high - cb.low)
     assert d.high - d.low < 0.5 * unpaired
     assert d.value == pytest.approx(ca.value - cb.value)
@@ -189,3 +191,39 @@ def test_metric_table_and_bias_probe():
     assert r["metrics"]["p"]["bias_x"].value == pytest.approx(9 / 5)
     with pytest.raises(ValueError, match="needs column"):
         M.from_sums(s, ["bias_x"], ["n", "sq_error", "error"])
+
+
+def test_decoder_scores_are_the_per_epoch_metrics_of_the_table():
+    pred, gt, vis, head = _hand_made()
+    split = {"joints": torch.tensor(gt, dtype=torch.float32), "visible": torch.tensor(vis),
+             "head_size": torch.tensor(head)}  # fmt: skip
+    s = M.decoder_scores(pred, split)
+    assert tuple(s) == M.PER_EPOCH_METRICS == ("pckh@0.1", "pckh@0.5", "rmse", "bias_x", "bias_y")
+    assert s["pckh@0.5"] == 100 * 4 / 5 and s["rmse"] == M.rmse(pred, gt, vis)
+    assert (s["bias_x"], s["bias_y"]) == tuple(M.bias(pred, gt, vis))
+
+
+def _joint_and_pred_visible(f: M.Frames) -> np.ndarray:
+    return f.visible & f.get("pred_visible")
+
+
+def test_a_new_metric_is_one_table_entry(monkeypatch):
+    """A metric over (joint, axis) elements that needs an extra input (a predicted visibility) works in
+    every computation once it is in the table: the share of axes within 1 px, where both are visible."""
+    within = M.Sum("within1", lambda f: np.abs(f.signed) <= 1.0, mask=_joint_and_pred_visible)  # (N, K, 2)
+    axes = M.Sum("n_axes", lambda f: np.ones(f.signed.shape, bool), mask=_joint_and_pred_visible)
+    new = M.Metric("within1_axis", "within 1 px", True, "%", within, axes, finish=lambda r: 100.0 * r)
+    monkeypatch.setitem(M.ALL_METRICS, new.name, new)
+    pred, gt, vis, head = _hand_made()
+    pv = np.array([[True, True, False], [True, True, True]])
+    # counted: frame 0 joints 0, 1 (offsets (3, 4), (0, 0)); frame 1 joints 0, 2 ((0, 1), (0, 0)): 6 of 8 axes
+    assert M.score("within1_axis", M.Frames.of(pred, gt, vis, pred_visible=pv)) == 75.0
+    s = M.frame_sums(pred, gt, vis, head, ["within1_axis"], pred_visible=pv)
+    cols = M.frame_sum_columns(["within1_axis", "pckh@0.5"])
+    assert cols == ["n", "sq_error", "error", "within1", "n_axes", "correct@0.5"]
+    np.testing.assert_array_equal(s[:, 3:], [[2, 4], [4, 4]])
+    assert M.from_sums(s.sum(0), ["within1_axis", "rmse"]).tolist() == [75.0, M.rmse(pred, gt, vis)]
+    pj = M.per_joint(pred, gt, vis, head, ["within1_axis"], pred_visible=pv)
+    np.testing.assert_array_equal(pj["within1_axis"], [50.0, 100.0, 100.0])
+    with pytest.raises(ValueError, match="pred_visible"):
+        M.frame_sums(pred, gt, vis, head, ["within1_axis"])
