@@ -54,12 +54,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from dark import checkpoint, runs
+from dark import checkpoint, metrics, runs
 from dark.device import autocast, resolve_device, resolve_precision
 from dark.files import atomic_write
 from dark.runs import build_model, load_model
@@ -76,8 +75,6 @@ _RESUME_KEYS = (
     "epochs", "batch_size", "lr", "betas", "weight_decay", "seed", "schedule", "n_train", "n_val",
     "world_size", "precision",
 )  # fmt: skip
-#: metrics of every decoder kept per epoch under ``"val_decoders"``
-VAL_DECODER_METRICS = ("pckh@0.1", "pckh@0.5", "rmse", "bias_x", "bias_y")
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -205,21 +202,6 @@ def _generator(cfg: Mapping[str, Any], dev: torch.device, epoch: int) -> torch.G
     return torch.Generator(device=dev).manual_seed(int(cfg["seed"]) * 1_000_003 + epoch + 1)
 
 
-def decoder_scores(pred: np.ndarray, split: Mapping[str, Tensor]) -> dict[str, float]:
-    """PCKh@0.1, PCKh@0.5 (percent), RMSE and signed bias x, y (input px) of ``(N, K, 2)`` predictions."""
-    from dark import metrics
-
-    gt, vis, head = split["joints"].double().numpy(), split["visible"].numpy(), split["head_size"].numpy()
-    bx, by = metrics.bias(pred, gt, vis)
-    return {
-        "pckh@0.1": metrics.pckh(pred, gt, vis, head, 0.1),
-        "pckh@0.5": metrics.pckh(pred, gt, vis, head, 0.5),
-        "rmse": metrics.rmse(pred, gt, vis),
-        "bias_x": float(bx),
-        "bias_y": float(by),
-    }
-
-
 @torch.no_grad()
 def validate(
     model: nn.Module, split: Mapping[str, Tensor], config: Mapping[str, Any], device: torch.device, epoch=0
@@ -228,7 +210,7 @@ def validate(
 
     The last stack's heatmaps of the whole split are decoded by :func:`dark.decoding.decode_heatmaps`
     with every decoder of :data:`dark.codecs.DECODERS`: ``"val_decoders"`` maps each to
-    :func:`decoder_scores`.
+    :func:`dark.metrics.decoder_scores`.
     """
     from dark import codecs
     from dark.data.dataset import prepare_input
@@ -250,7 +232,7 @@ def validate(
         maps.append(outputs[-1].float().cpu())
     model.train()
     preds = decode_heatmaps(torch.cat(maps), codec, device=device)
-    scores = {d: decoder_scores(p, split) for d, p in preds.items()}
+    scores = {d: metrics.decoder_scores(p, split) for d, p in preds.items()}
     dark = scores["dark"]
     return {
         "val_loss": total / max(n, 1),
