@@ -14,14 +14,17 @@ SOURCE: str = (
     "Chatzitofis et al., On Coordinate Decoding for Keypoint Estimation Tasks, "
     "ML Reproducibility Challenge 2020, Tables 2 and 3"
 )
-CITE_KEY: str = "chatzitofis2021reproduction"
 
-#: the metrics of the report's tables, in column order
+#: the metrics of the report's tables, in column order: the claim metrics, which every verdict, table and
+#: summary of :mod:`dark.report` and :mod:`dark.summary` uses
 TABLE_METRICS: tuple[str, ...] = ("pckh@0.1", "pckh@0.5", "rmse")
+
+#: the report's two encodings (names of :data:`dark.codecs.ENCODINGS`, whose rows hold their labels), in
+#: its Table 2 row order
+TABLE_ENCODINGS: tuple[str, ...] = ("quantized", "unbiased")
 
 #: display names used by the report
 MODEL_NAMES: dict[str, str] = {"sh": "SH_4S", "hrnet": "HRNet_4S"}
-ENCODING_NAMES: dict[str, str] = {"quantized": "w/ quant", "unbiased": "w/o quant"}
 DECODER_NAMES: dict[str, str] = {"argmax": "ArgMax", "standard": "Standard", "com": "CoM", "dark": "DARK"}
 
 #: our encoding -> the report's Table 2 row it is shown beside. The report's text calls its quantised

@@ -10,6 +10,10 @@ from scipy import stats
 
 from dark import metrics, paper, report, runs
 from dark.metrics import Interval
+from dark.report.analysis import improvement
+from dark.report.claims import INCONCLUSIVE, NOT_EVALUATED, NOT_REPRODUCED, ONE_TRAINING, REPRODUCED, decide
+from dark.report.load import load_run
+from dark.report.tables import expected_bias
 
 COLS = metrics.frame_sum_columns(metrics.ALL_METRIC_NAMES)  # n sq_error error dx dy correct@0.1 correct@0.5
 DECODERS = ("argmax", "standard", "com", "dark", "mom")
@@ -78,7 +82,7 @@ def test_load_runs_groups_cells_and_orders_seeds(tmp_path):
     assert list(c) == [("sh", "unbiased"), ("sh", "quantized"), ("hrnet", "unbiased"), ("hrnet", "quantized")]
     assert [r.seed for r in c[("sh", "unbiased")]] == [1314, 2, 3]
     with pytest.raises(FileNotFoundError, match="dark evaluate"):
-        report.load_run(tmp_path)
+        load_run(tmp_path)
 
 
 def test_table2_cell_mean_interval_and_seeds_are_the_t_interval(tmp_path):
@@ -117,12 +121,12 @@ def test_claim2_with_one_training_per_cell_is_inconclusive_whatever_the_frames_s
         report.load_runs(build(tmp_path, {1314: 0.0}, effect=5.0, jitter=0.1)), n_resamples=200
     )
     v = report.verdicts(a)
-    assert v[2]["verdict"] == report.ONE_TRAINING
-    assert v[2]["by_encoding"] == {"quantized": report.ONE_TRAINING}
+    assert v[2]["verdict"] == ONE_TRAINING
+    assert v[2]["by_encoding"] == {"quantized": ONE_TRAINING}
     ev = v[2]["evidence"]
     assert (ev.status == "one training").all() and len(ev) == 2 * 4 * 3
     assert (ev.imp_low > 0).all()  # the frame intervals alone would have said "better"
-    assert v[1]["verdict"] == report.REPRODUCED  # claim 1 is within a training: frames decide it
+    assert v[1]["verdict"] == REPRODUCED  # claim 1 is within a training: frames decide it
     assert v[2]["counts"] == {"better": 0, "unclear": 0, "worse": 0, "one training": 24}
     assert "test frames only" in v[2]["covers"] and v[2]["seeds"] == "1 in each of the 4 cells"
 
@@ -141,7 +145,7 @@ def test_claim2_with_seeds_welch_difference_and_per_quantiser_verdicts(tmp_path)
         pytest.approx(ref.confidence_interval().high),
     )
     v = report.verdicts(a)
-    assert v[2]["verdict"] == report.REPRODUCED and set(v[2]["by_encoding"]) == {"quantized", "ceil"}
+    assert v[2]["verdict"] == REPRODUCED and set(v[2]["by_encoding"]) == {"quantized", "ceil"}
     assert v[2]["counts"]["better"] == 2 * 2 * 4 * 3
     shown = report.evidence_display(v[2]["evidence"])
     row = shown.iloc[0]
@@ -153,7 +157,7 @@ def test_claim2_with_seeds_welch_difference_and_per_quantiser_verdicts(tmp_path)
     # a training whose luck swamps the effect: inconclusive, not "reproduced"
     a2 = report.analyse(report.load_runs(build(tmp_path / "noisy", {1314: 4.0, 2: -4.0}, effect=1.0)),
                         n_resamples=200)  # fmt: skip
-    assert report.verdicts(a2)[2]["verdict"] == report.INCONCLUSIVE
+    assert report.verdicts(a2)[2]["verdict"] == INCONCLUSIVE
 
 
 def test_claim1_within_runs_and_table3(tmp_path):
@@ -161,7 +165,7 @@ def test_claim1_within_runs_and_table3(tmp_path):
     w = a.within[("sh", "unbiased", "dark - argmax")]
     assert w["pckh@0.1"].value == pytest.approx(3.0) and w["rmse"].value == pytest.approx(-0.6)
     v = report.verdicts(a)
-    assert v[1]["verdict"] == report.REPRODUCED and v[1]["counts"]["better"] == 4 * 2 * 3
+    assert v[1]["verdict"] == REPRODUCED and v[1]["counts"]["better"] == 4 * 2 * 3
     assert v[1]["missing"] == []
     t3 = report.table3(a)
     row = t3.loc[("sh", "unbiased", "dark - com")]
@@ -172,17 +176,17 @@ def test_claim1_within_runs_and_table3(tmp_path):
 
 def test_decide_rule_and_orientation():
     up, down, zero = Interval(1, 0.5, 2), Interval(-1, -2, -0.5), Interval(0.1, -0.2, 0.4)
-    assert report.decide([up, up]) == report.REPRODUCED
-    assert report.decide([up, zero]) == report.INCONCLUSIVE
-    assert report.decide([up, zero, down]) == report.NOT_REPRODUCED
-    assert report.decide([]) == report.NOT_EVALUATED
+    assert decide([up, up]) == REPRODUCED
+    assert decide([up, zero]) == INCONCLUSIVE
+    assert decide([up, zero, down]) == NOT_REPRODUCED
+    assert decide([]) == NOT_EVALUATED
     one = metrics.Estimate(1, 0.5, 2, training_variance=False)
     two = metrics.Estimate(1, 0.5, 2, training_variance=True)
-    assert report.decide([one, one], needs_training_variance=True) == report.ONE_TRAINING
-    assert report.decide([one, two], needs_training_variance=True) == report.INCONCLUSIVE
-    assert report.decide([one, two]) == report.REPRODUCED
-    assert report.improvement(Interval(-0.3, -0.4, -0.2), "rmse") == Interval(0.3, 0.2, 0.4)
-    e = report.improvement(metrics.Estimate(-0.3, -0.4, -0.2, seeds=(-0.1, -0.5), n_seeds=2), "rmse")
+    assert decide([one, one], needs_training_variance=True) == ONE_TRAINING
+    assert decide([one, two], needs_training_variance=True) == INCONCLUSIVE
+    assert decide([one, two]) == REPRODUCED
+    assert improvement(Interval(-0.3, -0.4, -0.2), "rmse") == Interval(0.3, 0.2, 0.4)
+    e = improvement(metrics.Estimate(-0.3, -0.4, -0.2, seeds=(-0.1, -0.5), n_seeds=2), "rmse")
     assert e.seeds == (0.1, 0.5) and e.low == 0.2 and e.n_seeds == 2
 
 
@@ -191,9 +195,9 @@ def test_partial_runs_unpaired_frames_and_display_names(tmp_path):
         report.load_runs([make_run(tmp_path, "sh", "unbiased", 1314, scorer(0))]), n_resamples=50
     )
     v = report.verdicts(a)
-    assert v[1]["verdict"] == report.REPRODUCED and len(v[1]["missing"]) == 3
-    assert v[2]["verdict"] == report.NOT_EVALUATED and any("HRNet_4S" in m for m in v[2]["missing"])
-    assert report.verdicts(report.analyse([]))[1]["verdict"] == report.NOT_EVALUATED
+    assert v[1]["verdict"] == REPRODUCED and len(v[1]["missing"]) == 3
+    assert v[2]["verdict"] == NOT_EVALUATED and any("HRNet_4S" in m for m in v[2]["missing"])
+    assert report.verdicts(report.analyse([]))[1]["verdict"] == NOT_EVALUATED
     other = make_run(tmp_path, "sh", "quantized", 1314, scorer(0))
     z = dict(np.load(other / runs.FRAME_SUMS))
     z["groups"] = z["groups"][::-1].copy()
@@ -204,7 +208,7 @@ def test_partial_runs_unpaired_frames_and_display_names(tmp_path):
         report.display_name("sh", "ceil", "dark - com")
         == "SH_4S (w/ quant (ceil, input grid; the report's code)) + DARK - CoM"
     )
-    assert report.row_label("hrnet", "unbiased", "") == "HRNet_4S (w/o quant)"
+    assert report.display_name("hrnet", "unbiased", "") == "HRNet_4S (w/o quant)"
 
 
 def test_save_provenance_and_verdict_table(tmp_path, monkeypatch):
@@ -217,13 +221,13 @@ def test_save_provenance_and_verdict_table(tmp_path, monkeypatch):
         "table2.csv", "table2.json", "table3.csv", "table3.json", "verdicts.json", "evidence.csv",
     }  # fmt: skip
     saved = report.load_saved(out)
-    assert saved[1]["verdict"] == report.REPRODUCED and len(saved[1]["evidence"]) == 24
-    assert saved[2]["by_encoding"] == {"quantized": report.REPRODUCED}
+    assert saved[1]["verdict"] == REPRODUCED and len(saved[1]["evidence"]) == 24
+    assert saved[2]["by_encoding"] == {"quantized": REPRODUCED}
     assert saved["intervals"] == metrics.INTERVALS and "Trainings per cell" in saved["provenance"]
     t2 = json.loads((out / "table2.json").read_text())
     assert t2["source"] == paper.SOURCE and len(t2["rows"]) == 16 + 2 * 2  # + mom rows
     shown = report.verdict_table({k: saved[k] for k in (1, 2)})
-    assert shown["verdict"].tolist() == [report.REPRODUCED, report.REPRODUCED]
+    assert shown["verdict"].tolist() == [REPRODUCED, REPRODUCED]
     assert shown["trainings per cell"].iloc[1] == "2 in each of the 4 cells"
     assert shown["verdict per quantiser"].tolist() == ["–", "w/ quant (nearest, input grid): reproduced"]
     assert shown["intervals cover"].iloc[1] == "test frames and training seeds"
@@ -253,8 +257,8 @@ def test_bias_table_and_expected_bias(tmp_path):
     (paths[2] / runs.EVALUATION).write_text(json.dumps(ev))
     a = report.analyse(report.load_runs(paths), n_resamples=50)
     t = report.bias_table(a)
-    assert report.expected_bias("ceil") == 0.5 and report.expected_bias("floor") == -0.5
-    assert report.expected_bias("quantized") == 0.0 and report.expected_bias("random-heatmap") == 0.0
+    assert expected_bias("ceil") == 0.5 and expected_bias("floor") == -0.5
+    assert expected_bias("quantized") == 0.0 and expected_bias("random-heatmap") == 0.0
     ceil = t.loc[report.display_name("sh", "ceil", "dark")]
     assert ceil["expected from the targets (px, per axis)"] == "+0.50" and ceil["trainings"] == 2
     assert ceil["bias x (px) [95% CI]"].startswith("0.57 [") and ceil["bias x per seed"] == "0.63, 0.50"
@@ -296,6 +300,6 @@ def test_mixed_seed_counts_cannot_reproduce_claim2(tmp_path):
         "better"
     }
     assert set(ev[ev.model == "sh"].n_seeds) == {"2 vs 1"}
-    assert v[2]["verdict"] == report.INCONCLUSIVE  # hrnet alone would say reproduced; sh cannot
+    assert v[2]["verdict"] == INCONCLUSIVE  # hrnet alone would say reproduced; sh cannot
     assert v[2]["covers"] == "test frames and, for cells with several trainings, their seeds"
     assert "SH_4S (w/ quant (nearest, input grid)) 1" in v[2]["seeds"]

@@ -1,0 +1,72 @@
+"""The report's tables next to ours, and a verdict on each claim computed from our runs and their seeds.
+
+Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`dark.runs`): their
+``config.json``, ``evaluation.json`` and ``frame_sums.npz``. The flow, one module per step:
+
+- :mod:`~dark.report.load`: :func:`load_runs` reads run directories into :class:`RunRecord`\\ s,
+  :func:`cells` groups them by ``(model, encoding)``;
+- :mod:`~dark.report.analysis`: :func:`analyse` computes every estimate once (cell means, differences
+  within runs and between cells, with two-level seeds x test-frames intervals) into an :class:`Analysis`;
+- :mod:`~dark.report.tables`: Tables 2 and 3 of the report next to ours (:func:`table2`, :func:`table3`),
+  the bias probe, one run's decoders, and their display for the book;
+- :mod:`~dark.report.claims`: the decision rule and the verdict on each claim (:func:`verdicts`), with
+  the evidence behind it (its module docstring states the rule and its reasoning);
+- :mod:`~dark.report.text`: sentences for the pages, the provenance paragraph and the table captions;
+- :mod:`~dark.report.saving`: :func:`save` writes the tables and verdicts, :func:`load_saved` reads them;
+- :mod:`~dark.report.labels`: display names (models, encodings, decoders) and number formats.
+
+The claim metrics are the report's Table 2 columns, :data:`dark.paper.TABLE_METRICS`.
+"""
+
+from dark.paper import TABLE_METRICS as CLAIM_METRICS  # the name plots.py uses for Table 2's metrics
+
+from .analysis import Analysis, analyse, extra_decoders
+from .claims import DECISION_RULE, evidence_display, verdict_table, verdicts
+from .labels import decoder_label, display_name, encoding_label
+from .load import RunRecord, cells, focus, load_evaluations, load_runs
+from .saving import load_saved, save
+from .tables import bias_table, display_table, run_table, styled, table2, table3, to_markdown
+from .text import (
+    best_decoders,
+    caption,
+    claim1_along_training,
+    claim2_lines,
+    provenance,
+    report_text,
+    value_text,
+)
+
+__all__ = [
+    "CLAIM_METRICS",
+    "DECISION_RULE",
+    "Analysis",
+    "RunRecord",
+    "analyse",
+    "best_decoders",
+    "bias_table",
+    "caption",
+    "cells",
+    "claim1_along_training",
+    "claim2_lines",
+    "decoder_label",
+    "display_name",
+    "display_table",
+    "encoding_label",
+    "evidence_display",
+    "extra_decoders",
+    "focus",
+    "load_evaluations",
+    "load_runs",
+    "load_saved",
+    "provenance",
+    "report_text",
+    "run_table",
+    "save",
+    "styled",
+    "table2",
+    "table3",
+    "to_markdown",
+    "value_text",
+    "verdict_table",
+    "verdicts",
+]
