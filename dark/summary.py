@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dark import metrics, report
+from dark import metrics, paper, report
 
-#: the claim metrics of the verdict table and the decoders of the per-run table
-CLAIM_METRICS: tuple[str, ...] = ("pckh@0.1", "pckh@0.5", "rmse")
+#: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
+#: :data:`dark.paper.TABLE_METRICS`)
 SCORE_DECODERS: tuple[str, ...] = ("dark", "standard")
 SCORE_METRICS: tuple[str, ...] = ("pckh@0.1", "rmse")
 
@@ -74,7 +74,7 @@ def verdicts_table(found: Mapping[str, Mapping]) -> pd.DataFrame:
     for k, v in found.items():
         by = v.get("by_metric", {})
         row = {"claim": f"{k}. {v.get('claim', '?')}", "verdict": f"**{v['verdict']}**"}
-        row.update({metrics.metric(m).label: by.get(m, "–") for m in CLAIM_METRICS})
+        row.update({metrics.metric(m).label: by.get(m, "–") for m in paper.TABLE_METRICS})
         row["trainings per cell"] = v.get("seeds", "?")
         rows.append(row)
     return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
