@@ -1,9 +1,9 @@
 """The book's execution plan: which notebook runs with which parameters, per profile.
 
-The plan is one YAML file (``notebooks/pipeline.yml``)::
+The plan is one YAML file (``notebooks/pipeline.yml``); what a profile means (data sizes, recipe,
+seeds, decoder-study sizes, its ``about`` paragraph) is a row of :data:`dark.profiles.PROFILES`, which
+the plan reads by name::
 
-    profiles:                       # name -> one paragraph the book shows about it
-      smoke: {about: "..."}
     paths:                          # templates, expanded with the variables below
       generated: "{work}/data/generated/{profile}"
     steps:
@@ -15,12 +15,17 @@ The plan is one YAML file (``notebooks/pipeline.yml``)::
         hide_parameters: false      # true: the book hides the (injected) parameters cells
         parameters:
           model: sh
-          epochs: {smoke: 1, quick: 8, full: 30}       # a mapping keyed by profiles picks one value
+          seed: "{seed}"
+          trials: "{study.trials}"                      # a field of the profile's row
 
 Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``,
-``{about}`` (the profile's paragraph), ``{run_dirs}`` and the expanded ``paths``), applied
-recursively inside lists and mappings; a string that is exactly one ``{name}`` takes the variable's
-value as it is (a list or a number stays one).
+``{about}`` (the profile's paragraph), ``{study}`` (its :class:`dark.profiles.DecoderStudy`: write
+``{study.sigmas}``), ``{report_seed}`` (:data:`dark.profiles.REPORT_SEED`), ``{records}`` (the record
+folders of the recorded profiles, :func:`dark.record.folder`), ``{run_dirs}`` and the expanded
+``paths``), applied recursively inside lists and mappings; a string that is exactly one ``{name}`` or
+``{name.field}`` takes the value as it is (a list or a number stays one; a tuple becomes a list).
+A mapping keyed by profile names is refused: per-profile values belong in the profile table, so that
+adding a profile is one row there.
 
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the
 profile (:meth:`dark.profiles.Profile.runs`, one per model x encoding x seed), with the extra variables
@@ -48,6 +53,7 @@ import yaml
 
 from dark import profiles as profile_table
 from dark.files import sha256_file
+from dark.record import folder as record_folder
 from dark.runs import run_name
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
@@ -88,23 +94,36 @@ class Plan:
         raise KeyError(step_id)
 
 
-def _expand(value: Any, variables: dict[str, Any], profiles: set[str], profile: str, where: str) -> Any:
-    """Pick per-profile values and fill ``{templates}``, recursively."""
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively (papermill passes lists, numbers and strings; a tuple would arrive
+    as its ``str``)."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _expand(value: Any, variables: dict[str, Any], where: str) -> Any:
+    """Fill ``{templates}``, recursively."""
     if isinstance(value, dict):
-        if value and set(value) <= profiles:
-            if profile not in value:
-                raise PlanError(f"{where}: no value for profile {profile!r} (has {sorted(value)})")
-            return _expand(value[profile], variables, profiles, profile, where)
-        return {k: _expand(v, variables, profiles, profile, f"{where}.{k}") for k, v in value.items()}
+        if value and set(value) <= set(profile_table.PROFILES):
+            raise PlanError(
+                f"{where}: a mapping keyed by profiles ({sorted(value)}); per-profile values belong in "
+                "dark/profiles.py (a template such as '{study.trials}' reads the profile's row)"
+            )
+        return {k: _expand(v, variables, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, variables, profiles, profile, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_expand(v, variables, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, str):
-        whole = re.fullmatch(r"\{(\w+)\}", value)
-        if whole and whole[1] in variables and not isinstance(variables[whole[1]], str):
-            return variables[whole[1]]
+        whole = re.fullmatch(r"\{(\w+)((?:\.\w+)*)\}", value)
+        if whole and whole[1] in variables:
+            found = variables[whole[1]]
+            for field in filter(None, whole[2].split(".")):
+                found = getattr(found, field, PlanError)
+            if found is not PlanError and not isinstance(found, str):
+                return _plain(found)
         try:
             return value.format(**variables)
-        except (KeyError, IndexError, ValueError) as err:
+        except (AttributeError, KeyError, IndexError, ValueError) as err:
             raise PlanError(
                 f"{where}: cannot expand {value!r} ({err!r}; known: {sorted(variables)})"
             ) from err
@@ -139,13 +158,6 @@ def _toposort(steps: list[Step]) -> list[Step]:
     return done
 
 
-def _profile_runs(profile: str) -> list[tuple[str, str, int]]:
-    """The trainings of ``profile`` from :data:`dark.profiles.PROFILES` (for ``for_each: run``)."""
-    if profile not in profile_table.PROFILES:
-        raise PlanError(f"profile {profile!r} has no entry in dark.profiles.PROFILES (needed by for_each)")
-    return profile_table.PROFILES[profile].runs()
-
-
 def _relative(value: Any, work: str, *bases: str) -> Any:
     """Absolute paths inside ``work`` or one of ``bases`` as paths relative to ``work``, recursively."""
     if isinstance(value, dict):
@@ -164,15 +176,13 @@ def _step(
     step_id: str,
     path: Path,
     variables: dict[str, Any],
-    names: set[str],
-    profile: str,
     where: str,
 ) -> Step:
     """One resolved step of the plan file's ``entry`` (with ``variables`` of its run, if any)."""
     notebook = (path.parent / entry["notebook"]).resolve()
-    params = _expand(entry.get("parameters") or {}, variables, names, profile, f"{where}.parameters")
-    outputs = _expand(entry.get("outputs") or [], variables, names, profile, f"{where}.outputs")
-    clean = [Path(c) for c in _expand(entry.get("clean") or [], variables, names, profile, f"{where}.clean")]
+    params = _expand(entry.get("parameters") or {}, variables, f"{where}.parameters")
+    outputs = _expand(entry.get("outputs") or [], variables, f"{where}.outputs")
+    clean = [Path(c) for c in _expand(entry.get("clean") or [], variables, f"{where}.clean")]
     work_dir = Path(variables["work"])
     for c in clean:
         if not c.is_absolute() or work_dir not in c.parents:
@@ -184,9 +194,33 @@ def _step(
         needs=tuple(entry.get("needs") or ()),
         outputs=tuple(Path(o) for o in outputs),
         clean=tuple(clean),
-        title=str(_expand(entry.get("title", ""), variables, names, profile, f"{where}.title")),
+        title=str(_expand(entry.get("title", ""), variables, f"{where}.title")),
         hide_parameters=bool(entry.get("hide_parameters", False)),
     )
+
+
+def _variables(
+    row: profile_table.Profile,
+    path: Path,
+    *,
+    work: str | Path,
+    root: str | Path | None,
+    source: str,
+    executed: str | Path | None,
+) -> dict[str, Any]:
+    """The template variables of a plan resolved for the profile ``row`` (before ``paths`` and runs)."""
+    root = Path(root).resolve() if root else path.parent.parent
+    return {
+        "work": str(Path(work).resolve()),
+        "root": str(root),
+        "profile": row.name,
+        "source": str(source),
+        "executed": str(Path(executed).resolve() if executed else root / "book" / "executed" / row.name),
+        "about": " ".join(row.about.split()),
+        "study": row.study,
+        "report_seed": profile_table.REPORT_SEED,
+        "records": [str(f) for name in profile_table.PROFILES if (f := record_folder(root, name))],
+    }
 
 
 def load_plan(
@@ -202,7 +236,7 @@ def load_plan(
 
     Args:
         path: the YAML plan (notebook paths in it are relative to its folder).
-        profile: one of the plan's ``profiles``.
+        profile: a name of :data:`dark.profiles.PROFILES`.
         work: the folder that receives generated data and runs (``{work}``).
         root: the repository root (``{root}``); default: the plan file's parent folder's parent.
         source: ``"render"`` or a HUMAN4D root (``{source}``; ``dark book --data-root``).
@@ -217,29 +251,20 @@ def load_plan(
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise PlanError(f"cannot read the plan {path}: {err}") from err
-    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
-        raise PlanError(f"{path}: expected a mapping with 'profiles', 'paths' and a list of 'steps'")
-    profiles = raw.get("profiles") or {}
-    if profile not in profiles:
-        raise PlanError(f"unknown profile {profile!r}; the plan defines {sorted(profiles)}")
-    names = set(profiles)
-    variables: dict[str, Any] = {
-        "work": str(Path(work).resolve()),
-        "root": str(Path(root).resolve() if root else path.parent.parent),
-        "profile": profile,
-        "source": str(source),
-    }
-    variables["executed"] = str(
-        Path(executed).resolve() if executed else Path(variables["root"]) / "book" / "executed" / profile
-    )
-    about = str((profiles[profile] or {}).get("about", "")).strip()
-    variables["about"] = " ".join(about.split())
+    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or "profiles" in raw:
+        raise PlanError(
+            f"{path}: expected a mapping with 'paths' and a list of 'steps' (the profiles are the rows of "
+            "dark/profiles.py)"
+        )
+    if profile not in profile_table.PROFILES:
+        raise PlanError(
+            f"unknown profile {profile!r}; dark/profiles.py defines {sorted(profile_table.PROFILES)}"
+        )
+    row = profile_table.PROFILES[profile]
+    variables = _variables(row, path, work=work, root=root, source=source, executed=executed)
     for key, template in (raw.get("paths") or {}).items():
-        variables[key] = _expand(template, variables, names, profile, f"paths.{key}")
-
-    runs = (
-        _profile_runs(profile) if any(isinstance(e, dict) and e.get("for_each") for e in raw["steps"]) else []
-    )
+        variables[key] = _expand(template, variables, f"paths.{key}")
+    runs = row.runs() if any(isinstance(e, dict) and e.get("for_each") for e in raw["steps"]) else []
     variables["run_dirs"] = [
         _relative(f"{variables['runs']}/{run_name(*r)}", variables["work"]) for r in runs
     ]
@@ -263,14 +288,12 @@ def load_plan(
             step_id = f"{entry['id']}-{extra['run']}" if extra else str(entry["id"])
             if extra:
                 groups.setdefault(str(entry["id"]), []).append(step_id)
-            steps.append(
-                _step(entry, step_id, path, {**variables, **extra}, names, profile, f"step {step_id!r}")
-            )
+            steps.append(_step(entry, step_id, path, {**variables, **extra}, f"step {step_id!r}"))
     steps = [replace(s, needs=tuple(x for n in s.needs for x in groups.get(n, [n]))) for s in steps]
     ids = [s.id for s in steps]
     if len(ids) != len(set(ids)):
         raise PlanError(f"{path}: duplicate step ids in {ids}")
-    return Plan(profile=profile, about=about, steps=tuple(_toposort(steps)), variables=variables)
+    return Plan(profile=profile, about=variables["about"], steps=tuple(_toposort(steps)), variables=variables)
 
 
 def step_hash(step: Step, upstream: dict[str, str]) -> str:

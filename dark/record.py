@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dark import profiles
 from dark import runs as run_files
 from dark.files import atomic_write
 
@@ -33,6 +34,18 @@ RECORD = "record.json"
 RUN_FILES = (run_files.CONFIG, run_files.METRICS, run_files.EVALUATION, run_files.FRAME_SUMS)
 #: keys every record.json has
 KEYS = ("schema", "profile", "command", "created", "provenance", "steps", "runs", "wall_time_s")
+
+
+def folder(root: str | Path, profile: str) -> Path | None:
+    """Where ``dark book --profile <profile>`` records its run in the repository ``root``:
+    ``root/results/<recorded>`` (:attr:`dark.profiles.Profile.recorded`); ``None`` for a profile that is
+    not recorded.
+
+    >>> folder("/repo", "full").as_posix(), folder("/repo", "quick")
+    ('/repo/results/gpu', None)
+    """
+    name = profiles.get(profile).recorded
+    return Path(root) / "results" / name if name else None
 
 
 def _from_steps(folder: Path, step_ids: list[str], key: str) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""dark.plan / dark.pipeline on tiny notebooks written into tmp_path: plan resolution, hashing,
-skipping, resuming after a failure, progress lines, the CLI's errors."""
+"""dark.plan / dark.executor / dark.pipeline on tiny notebooks written into tmp_path: plan resolution,
+hashing, skipping, resuming after a failure, progress lines, the CLI's errors, the book's assets."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -12,8 +13,9 @@ import nbformat
 import pytest
 import yaml
 
-from dark import pipeline
+from dark import book_assets, executor, pipeline, profiles, record
 from dark.plan import PlanError, load_plan, step_hash
+from dark.runs import run_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +67,6 @@ def project(tmp_path):
         "src = ''\nout = ''",
     )
     plan = {
-        "profiles": {"smoke": {"about": "tiny"}, "quick": {"about": "small"}},
         "paths": {"data": "{work}/{profile}"},
         "steps": [
             {
@@ -80,7 +81,7 @@ def project(tmp_path):
                 "notebook": "make.md",
                 "hide_parameters": True,
                 "outputs": ["{data}/a.txt"],
-                "parameters": {"value": {"smoke": 3, "quick": 5}, "out": "{data}/a.txt"},
+                "parameters": {"value": 3, "out": "{data}/a.txt"},
             },
         ],
     }
@@ -96,26 +97,51 @@ def _plan(project, profile="smoke"):
 # ------------------------------------------------------------------------------------------ plan
 
 
-def test_plan_picks_profile_values_expands_templates_and_orders_dependencies(project):
+def test_plan_expands_templates_and_orders_dependencies(project):
     plan = _plan(project, "quick")
     assert [s.id for s in plan.steps] == ["make", "read"]  # `read` is listed first but needs `make`
     make = plan.step("make")
     # notebooks get paths relative to the work folder (where the kernels run); outputs stay absolute
-    assert make.parameters == {"value": 5, "out": "quick/a.txt"}
+    assert make.parameters == {"value": 3, "out": "quick/a.txt"}
     assert make.notebook == project / "notebooks" / "make.md"
     assert make.outputs == (project / "work" / "quick" / "a.txt",)
-    assert plan.about == "small"
-    assert _plan(project, "smoke").step("make").parameters["value"] == 3
+    assert plan.about == " ".join(profiles.PROFILES["quick"].about.split())
+    assert _plan(project, "smoke").step("make").parameters["out"] == "smoke/a.txt"
+
+
+def test_a_template_of_one_profile_field_keeps_its_type_and_tuples_arrive_as_lists(project):
+    """The profile's values come from its row of the profile table, by name."""
+    path = project / "notebooks" / "pipeline.yml"
+    raw = yaml.safe_load(path.read_text())
+    raw["steps"][1]["parameters"].update(
+        sigmas="{study.sigmas}", seed="{report_seed}", label="n={study.trials}", records="{records}"
+    )
+    path.write_text(yaml.safe_dump(raw))
+    for name in ("smoke", "full"):
+        assert (
+            _plan(project, name).step("make").parameters["label"]
+            == f"n={profiles.PROFILES[name].study.trials}"
+        )
+    params = _plan(project, "cpu").step("make").parameters
+    study = profiles.PROFILES["cpu"].study
+    assert params["sigmas"] == list(study.sigmas) and isinstance(params["sigmas"], list)
+    assert params["seed"] == profiles.REPORT_SEED and isinstance(params["seed"], int)
+    assert params["label"] == f"n={study.trials}"  # inside a longer string: formatted
+    recorded = [p.recorded for p in profiles.PROFILES.values() if p.recorded]
+    assert recorded == ["cpu", "gpu"]
+    # the record folders of the plan file's repository, relative to the work folder (the kernels' folder)
+    assert params["records"] == [f"../results/{r}" for r in recorded]
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda p: p.update(profiles={"quick": {}}), "unknown profile 'smoke'"),
+        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/profiles.py"),
         (lambda p: p["steps"][0].update(needs=["nowhere"]), "unknown step 'nowhere'"),
         (lambda p: p["steps"][1].update(needs=["read"]), "dependency cycle"),
         (lambda p: p["steps"][1]["parameters"].update(out="{nothing}/a"), "cannot expand"),
-        (lambda p: p["steps"][1]["parameters"].update(value={"quick": 1}), "no value for profile 'smoke'"),
+        (lambda p: p["steps"][1]["parameters"].update(value={"quick": 1}), "keyed by profiles"),
+        (lambda p: p["steps"][1]["parameters"].update(value="{study.nothing}"), "cannot expand"),
         (lambda p: p["steps"][1].update(id="read"), "duplicate step ids"),
     ],
 )
@@ -128,10 +154,12 @@ def test_plan_errors_name_the_problem(project, edit, message):
         _plan(project)
 
 
-def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table():
-    from dark import profiles
-    from dark.runs import run_name
+def test_an_unknown_profile_names_the_tables_rows(project):
+    with pytest.raises(PlanError, match=r"unknown profile 'huge'.*'quick'"):
+        _plan(project, "huge")
 
+
+def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table():
     for profile in pipeline.PROFILES:
         table = profiles.PROFILES[profile]
         plan = load_plan(ROOT / "notebooks" / "pipeline.yml", profile, work="/w", root=ROOT)
@@ -152,7 +180,30 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
         assert set(evaluate.needs) == {"02_data", *(s.id for s in trains)}  # `needs: [03_train]` = all
         assert evaluate.parameters["runs"] == [s.parameters["out"] for s in trains]
         assert plan.about, "every profile says what it means"
+        # the decoder study's sizes and the seeds are the profile table's, visible as parameters
+        study = plan.step("01_decoders").parameters
+        for name, value in vars(table.study).items():
+            assert study[name] == list(value) if isinstance(value, tuple) else study[name] == value
+        assert study["seed"] == plan.step("02_data").parameters["seed"] == profiles.REPORT_SEED
+        records = [os.path.relpath(ROOT / "results" / r, "/w") for r in ("cpu", "gpu")]
+        assert plan.step("recorded").parameters["records"] == records
     assert len(profiles.PROFILES["cpu"].seeds) == 3  # the evidence profile replicates every cell
+
+
+def test_a_profile_is_one_row_of_the_profile_table(monkeypatch):
+    """A new profile needs no line in the plan file: every step resolves from its row."""
+    from dataclasses import replace
+
+    row = replace(profiles.PROFILES["smoke"], name="tiny", about="A tiny profile.", recorded="tiny")
+    monkeypatch.setitem(profiles.PROFILES, "tiny", row)
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "tiny", work=ROOT, root=ROOT)
+    assert plan.about == "A tiny profile." and plan.step("summary").parameters["about"] == "A tiny profile."
+    assert plan.step("01_decoders").parameters["trials"] == row.study.trials
+    assert plan.step("recorded").parameters["records"] == ["results/cpu", "results/gpu", "results/tiny"]
+    assert record.folder("/repo", "tiny") == Path("/repo/results/tiny")
+    assert [s.id for s in plan.steps if s.id.startswith("03_train-")] == [
+        f"03_train-{run_name(*r)}" for r in row.runs()
+    ]
 
 
 def _strings(value):
@@ -180,8 +231,6 @@ def test_no_parameter_holds_the_machines_absolute_folders(tmp_path):
 
 def test_adding_a_seed_adds_steps_and_leaves_the_others_hashes_alone(monkeypatch):
     from dataclasses import replace
-
-    from dark import profiles
 
     def hashes(plan):
         out = {}
@@ -245,7 +294,7 @@ def _fake_executor(calls):
 
 def test_skips_up_to_date_steps_and_reruns_only_what_depends_on_an_edit(project):
     out, calls, lines = project / "out", [], []
-    run = lambda **kw: pipeline.execute_plan(  # noqa: E731
+    run = lambda **kw: executor.execute_plan(  # noqa: E731
         _plan(project), out, cwd=project / "work", execute=_fake_executor(calls), log=lines.append, **kw
     )
     assert run().executed == ["make", "read"]
@@ -276,8 +325,8 @@ def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
     (project / "notebooks" / "make.md").write_text(
         (project / "notebooks" / "make.md").read_text().replace("value * 2", "value * -2")
     )
-    with pytest.raises(pipeline.StepFailed) as info:
-        pipeline.execute_plan(_plan(project), out, cwd=project / "work", quiet=True, log=lines.append)
+    with pytest.raises(executor.StepFailed) as info:
+        executor.execute_plan(_plan(project), out, cwd=project / "work", quiet=True, log=lines.append)
     message = str(info.value)
     assert "step 2/2 'read' failed" in message and "read.md" in message
     assert "AssertionError: negative" in message and "cell " in message
@@ -289,9 +338,9 @@ def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
         o for c in cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
     ]
     assert errors and errors[0]["ename"] == "AssertionError"
-    assert not (out / "read.ipynb").exists() and not pipeline.stamp_path(out, "read").exists()
+    assert not (out / "read.ipynb").exists() and not executor.stamp_path(out, "read").exists()
     # the finished step is kept: its stamp, its executed notebook, its output
-    assert json.loads(pipeline.stamp_path(out, "make").read_text())["hash"]
+    assert json.loads(executor.stamp_path(out, "make").read_text())["hash"]
     assert (data / "a.txt").read_text() == "-6"
     executed = nbformat.read(out / "make.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
@@ -301,7 +350,7 @@ def test_real_papermill_run_failure_keeps_partial_notebook_and_resumes(project):
     # fix the downstream notebook: the rerun resumes at `read`
     read_md = project / "notebooks" / "read.md"
     read_md.write_text(read_md.read_text().replace("assert x >= 0", "assert x <= 0"))
-    report = pipeline.execute_plan(_plan(project), out, cwd=project / "work", quiet=True, log=lines.append)
+    report = executor.execute_plan(_plan(project), out, cwd=project / "work", quiet=True, log=lines.append)
     assert report.executed == ["read"] and report.skipped == ["make"]
     assert (data / "b.txt").read_text() == "-5"
     assert not partial.exists()
@@ -323,20 +372,20 @@ def test_assets_are_copied_from_node_modules_not_referenced_remotely(tmp_path):
     node_modules = ROOT / "node_modules"
     if not node_modules.is_dir():
         with pytest.raises(FileNotFoundError, match="npm ci"):
-            pipeline.prepare_assets(tmp_path, node_modules)
+            book_assets.prepare_assets(tmp_path, node_modules)
         return
     book = tmp_path / "book"
     (book / "widgets").mkdir(parents=True)
     (book / "widgets" / "require-config.js").write_text("// config\n")
-    pipeline.prepare_assets(book, node_modules)
+    book_assets.prepare_assets(book, node_modules)
     static = book / "_widgets" / "static"
-    for _, dst in pipeline.WIDGET_FILES:
+    for _, dst in book_assets.WIDGET_FILES:
         assert (static / dst).stat().st_size > 1000
     assert (static / "mathjax" / "tex-chtml.js").is_file()
     fonts = book / "_widgets" / "extra" / "executed" / "@jupyter-widgets" / "html-manager" / "dist"
     assert any(fonts.glob("*.woff2"))
     before = pipeline.book_digest(book)
-    pipeline.prepare_assets(book, node_modules)  # idempotent: nothing changes
+    book_assets.prepare_assets(book, node_modules)  # idempotent: nothing changes
     assert pipeline.book_digest(book) == before
 
 
@@ -348,7 +397,7 @@ def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
     out, calls, lines = project / "out", [], []
     data = project / "work" / "smoke"
     execute = _fake_executor(calls)
-    pipeline.execute_plan(_plan(project), out, cwd=project / "work", execute=execute, log=lines.append)
+    executor.execute_plan(_plan(project), out, cwd=project / "work", execute=execute, log=lines.append)
     (data / "partial").mkdir()
     (data / "partial" / "epoch1.pt").write_text("x")
 
@@ -358,16 +407,16 @@ def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
         return execute(step, out_dir, cwd=cwd, quiet=quiet)
 
     # new inputs: the stale files go before the execution, which then crashes
-    raw["steps"][1]["parameters"]["value"] = {"smoke": 4, "quick": 5}
+    raw["steps"][1]["parameters"]["value"] = 4
     path.write_text(yaml.safe_dump(raw))
-    with pytest.raises(pipeline.StepFailed, match="RuntimeError: killed"):
-        pipeline.execute_plan(_plan(project), out, cwd=project / "work", execute=crash, log=lines.append)
+    with pytest.raises(executor.StepFailed, match="RuntimeError: killed"):
+        executor.execute_plan(_plan(project), out, cwd=project / "work", execute=crash, log=lines.append)
     assert not (data / "a.txt").exists() and not (data / "partial").exists()
     assert any("removed" in line and "partial" in line for line in lines)
     # what the crashed execution left is kept for the resume (same inputs)
     (data / "partial").mkdir()
     (data / "partial" / "epoch1.pt").write_text("x")
-    report = pipeline.execute_plan(
+    report = executor.execute_plan(
         _plan(project), out, cwd=project / "work", execute=execute, log=lines.append
     )
     assert report.executed == ["make", "read"] and (data / "partial" / "epoch1.pt").exists()
