@@ -15,7 +15,7 @@ from dark import __version__
 #: sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("dark.data.synth", "render the HUMAN4D-like dataset (or check a HUMAN4D root)"),
-    "train": ("dark.train", "train a Stacked Hourglass or HRNet model"),
+    "train": ("dark.train_cli", "train a Stacked Hourglass or HRNet model"),
     "evaluate": ("dark.evaluate", "decode a run's test heatmaps with every decoder"),
     "book": ("dark.pipeline", "execute the notebooks with papermill and build the book"),
 }

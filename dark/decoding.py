@@ -2,7 +2,8 @@
 
 ``decode_heatmaps(heatmaps, codec, decoders)`` decodes with each decoder of :data:`dark.codecs.DECODERS`
 (or the ones named) at the run's ``sigma`` and maps heatmap px to input px of the original 160x320
-map with the run's :class:`dark.codecs.Codec`. Training's validation and :mod:`dark.evaluate` both call
+map through the run's :class:`dark.codecs.Codec` (:meth:`dark.codecs.Codec.decode`, the codec that made
+the training targets). Training's validation and :mod:`dark.evaluate` both call
 it, so a validation score and a test score are computed the same way.
 """
 
@@ -18,7 +19,7 @@ from dark import codecs
 
 
 def codec_of(config: Mapping[str, Any] | codecs.Codec, heatmap_size: Sequence[int]) -> codecs.Codec:
-    """The :class:`dark.codecs.Codec` of a run's configuration (a Codec is returned as it is).
+    """The :class:`dark.codecs.Codec` of a run's settings (a Codec is returned as it is).
 
     A partial configuration (``sigma``, ``heatmap_stride``, optionally ``scaling``; e.g. a widget's
     state) gets the heatmaps' size and the original input size ``heatmap_size * stride``; decoding
@@ -61,6 +62,6 @@ def decode_heatmaps(
             chunk = torch.from_numpy(np.array(chunk, dtype=np.float32))
         hm = chunk.to(device).float()
         for d in decoders:
-            xy, _ = codecs.decode(hm, d, sigma=codec.sigma)
-            out[d][i : i + len(hm)] = codec.to_input(xy.double()).cpu().numpy()
+            xy, _ = codec.decode(hm, d)
+            out[d][i : i + len(hm)] = xy.cpu().numpy()
     return out

@@ -4,6 +4,8 @@
 ``torchrun``), else the CPU; an explicit name is validated. ``resolve_precision(device, "auto")``
 takes bfloat16 autocast where the device runs it fast (a CUDA GPU that supports it, a CPU with
 AVX512-BF16 or AMX) and float32 elsewhere; ``autocast(device, precision)`` is the matching context.
+``processes(device, threads)`` is the context of one process of a ``torchrun`` launch (or of a single
+process): its rank, the number of processes, and its CPU threads.
 
 >>> resolve_device("cpu")
 device(type='cpu')
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -82,3 +86,31 @@ def autocast(device: str | torch.device, precision: str) -> contextlib.AbstractC
     if resolve_precision(dev, precision) == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(dev.type, dtype=torch.bfloat16)
+
+
+@contextlib.contextmanager
+def processes(device: torch.device, threads: int | None = None) -> Iterator[tuple[int, int]]:
+    """``(rank, world)`` of this process: ``(0, 1)`` alone; under ``torchrun`` (``WORLD_SIZE > 1``) the
+    process group (NCCL on GPUs, gloo on CPUs; made here and destroyed on exit unless one exists).
+
+    CPU threads: ``threads`` if given, else under several CPU processes the cores shared among them,
+    else torch's setting; restored on exit.
+    """
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    own_group = distributed and not dist.is_initialized()
+    if distributed and device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL's communicator lives on this rank's GPU, not on cuda:0
+    if own_group:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    elif distributed and device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    try:
+        yield rank, world
+    finally:
+        torch.set_num_threads(old_threads)
+        if own_group:
+            dist.destroy_process_group()

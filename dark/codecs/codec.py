@@ -1,8 +1,9 @@
-"""``Codec``: a run's codec settings in one object (encoder + mapping + decoder scaling).
+"""``Codec``: a run's codec settings in one object (encoder + mapping + decoder), both directions.
 
-mmpose pairs each encoder with the decoder scaling it needs; this is the same pairing without a
-registry. Training makes its targets with :meth:`Codec.targets`, evaluation maps decoded heatmap px
-back with :meth:`Codec.to_input`, widgets and plots use :meth:`Codec.to_heatmap`. "Input px" means px
+mmpose keeps a codec's encoder and decoder on one object; this is the same pairing without a
+registry. Training makes its targets with :meth:`Codec.targets`, validation and evaluation decode
+heatmaps to input px with :meth:`Codec.decode` (the decoder, then the inverse of the mapping the
+targets were made with), widgets and plots use :meth:`Codec.to_heatmap`. "Input px" means px
 of the ORIGINAL input map (160 x 320), even when the network sees a downsampled one: ``stride`` is
 original px per heatmap px. The formulas are in the book's "Heatmap codecs" page (``book/codecs.md``).
 
@@ -12,9 +13,8 @@ original px per heatmap px. The formulas are in the book's "Heatmap codecs" page
     >>> t, w = codec.targets(torch.tensor([[[41.2, 22.4]]]), torch.tensor([[True]]))
     >>> t.shape, w.tolist()
     (torch.Size([1, 1, 40, 80]), [[1.0]])
-    >>> from dark import codecs
-    >>> xy = codec.to_input(codecs.decode(t, "dark", sigma=2.0)[0])[0, 0]
-    >>> [round(v, 2) for v in xy.tolist()]  # ceil on the input grid: (42, 23)
+    >>> xy, confidence = codec.decode(t, "dark")
+    >>> [round(v, 2) for v in xy[0, 0].tolist()]  # ceil on the input grid: (42, 23)
     [42.0, 23.0]
 """
 
@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from .decode import decode
 from .encode import encode
 from .encodings import ENCODINGS, Encoding
 from .mapping import to_heatmap, to_input
@@ -80,31 +81,24 @@ class Codec:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Codec:
-        """The codec of a run's ``config.json``.
+        """The codec of a mapping of a run's settings (e.g. a widget's state; a whole run's codec is
+        :attr:`dark.runs.RunConfig.codec`, which also reads older ``config.json`` spellings).
 
         Reads ``"encoding"``, ``"sigma"``, ``"heatmap_stride"``, ``"scaling"`` (default ``"stride"``),
-        ``"heatmap_size"`` and the original input size: ``"original_size"`` if present, else
-        ``heatmap_size * heatmap_stride`` (``"input_size"`` of a config is the NETWORK's input, which
-        is smaller when the input is downsampled). Older configs: ``"encoding": "quantized"`` with
-        ``"grid": "heatmap"`` is ``"quantized-heatmap"`` (with ``"input"``, or no grid, ``"quantized"``);
-        ``"encoding": "udp"`` is ``"unbiased"`` with ``scaling="udp"``.
+        ``"heatmap_size"`` and the original input size ``heatmap_size * heatmap_stride``.
 
         Example:
-            >>> cfg = {"encoding": "quantized", "grid": "heatmap", "sigma": 2.0, "heatmap_stride": 8,
-            ...        "scaling": "stride", "input_size": [80, 160], "heatmap_size": [20, 40]}
+            >>> cfg = {"encoding": "quantized-heatmap", "sigma": 2.0, "heatmap_stride": 8,
+            ...        "scaling": "stride", "heatmap_size": [20, 40]}
             >>> c = Codec.from_config(cfg)
             >>> c.encoding, c.input_size, c.heatmap_size
             ('quantized-heatmap', (160, 320), (20, 40))
         """
-        encoding, scaling = config["encoding"], config.get("scaling", "stride")
-        if encoding == "quantized" and config.get("grid") == "heatmap":
-            encoding = "quantized-heatmap"
-        elif encoding == "udp":
-            encoding, scaling = "unbiased", "udp"
         stride = config["heatmap_stride"]
         heatmap_size = tuple(config["heatmap_size"])
-        original = config.get("original_size") or [round(s * stride) for s in heatmap_size]
-        return cls(encoding, float(config["sigma"]), stride, scaling, tuple(original), heatmap_size)
+        original = tuple(round(s * stride) for s in heatmap_size)
+        scaling = config.get("scaling", "stride")
+        return cls(config["encoding"], float(config["sigma"]), stride, scaling, original, heatmap_size)
 
     def _mapping(self) -> dict[str, Any]:
         return {
@@ -143,3 +137,14 @@ class Codec:
             visible=visible,
             return_weights=True,
         )
+
+    def decode(self, heatmaps: Any, decoder: str = "dark", **options: Any) -> tuple[Any, Any]:
+        """Heatmaps -> joints in original input px: ``(..., K, h, w) -> (..., K, 2) float64, (..., K)``.
+
+        :func:`dark.codecs.decode` with ``decoder`` (a name of :data:`dark.codecs.DECODERS`) at this
+        codec's ``sigma`` (``options``: the decoder's own), then :meth:`to_input` in float64. Returns the
+        coordinates and each map's confidence, in the heatmaps' library and on their device.
+        """
+        xy, confidence = decode(heatmaps, decoder, sigma=self.sigma, **options)
+        xy = xy.double() if isinstance(xy, torch.Tensor) else xy.astype("float64")
+        return self.to_input(xy), confidence

@@ -14,7 +14,7 @@ from .mapping import to_heatmap, to_input
 __all__ = ["ENCODERS", "ROUNDINGS", "centres", "encode", "round_coords"]
 
 #: the encoders' names (the ``method`` of :func:`encode`)
-ENCODERS: tuple[str, ...] = ("unbiased", "quantized", "udp")
+ENCODERS: tuple[str, ...] = ("unbiased", "quantized")
 #: the rounding rules of ``method="quantized"``
 ROUNDINGS: tuple[str, ...] = ("nearest", "ceil", "floor", "random")
 _GRIDS = ("heatmap", "input")
@@ -64,11 +64,10 @@ def centres(
 ) -> torch.Tensor:
     """Where each encoder puts the Gaussian's centre: ``(..., 2) -> (..., 2)`` heatmap px.
 
-    ``coords_hm`` are heatmap px under the codec's mapping (:func:`dark.codecs.to_heatmap`: UDP's
-    scaling for ``udp``, ``x_img / stride`` for the others). ``R`` is :func:`round_coords` with
-    ``rounding``.
+    ``coords_hm`` are heatmap px under the codec's mapping (:func:`dark.codecs.to_heatmap`, ``x_img /
+    stride`` or UDP's scaling). ``R`` is :func:`round_coords` with ``rounding``.
 
-    - ``unbiased`` and ``udp``: the coordinates themselves (UDP's difference is in the mapping).
+    - ``unbiased``: the coordinates themselves (UDP's unbiased encoding is this one under UDP's mapping).
     - ``quantized``, ``grid="heatmap"``: ``R(x_hm)`` (nearest: HRNet's ``int(x / stride + 0.5)``).
     - ``quantized``, ``grid="input"``: ``R(x_hm * stride) / stride`` (rounded on the input grid).
     """
@@ -101,12 +100,12 @@ def encode(
 
     Args:
         coords_hm: ``(..., K, 2)`` ``(x, y)`` in heatmap px, mapped from input px by
-            :func:`dark.codecs.to_heatmap` with the codec's scaling (``scaling="udp"`` for
-            ``method="udp"``, the stride otherwise); torch (any device) or numpy.
+            :func:`dark.codecs.to_heatmap` with the codec's scaling (the stride, or UDP's); torch (any
+            device) or numpy.
         size: ``(H, W)`` of the heatmaps.
         sigma: standard deviation in heatmap px.
-        method: ``"unbiased"`` (DARK, no rounding), ``"quantized"`` (rounded on ``grid``) or ``"udp"``
-            (unbiased, for coordinates mapped with UDP's ``(W - 1) / (W_img - 1)`` scaling).
+        method: ``"unbiased"`` (DARK, no rounding; with UDP's ``(W - 1) / (W_img - 1)`` mapping, UDP's
+            encoding) or ``"quantized"`` (rounded on ``grid``).
         grid: ``"heatmap"`` or ``"input"``: the grid ``quantized`` rounds on (ignored otherwise;
             ``None`` means ``"heatmap"``).
         stride: input px per heatmap px (``quantized`` on the input grid).
@@ -140,7 +139,7 @@ def encode(
         1.0
         >>> from dark.codecs import to_heatmap  # UDP: map with UDP's scaling, then encode
         >>> c = to_heatmap(torch.tensor([[95.0, 63.0]]), scaling="udp", input_size=(64, 96))
-        >>> c.tolist(), float(encode(c, size=(16, 24), method="udp")[0, 15, 23])
+        >>> c.tolist(), float(encode(c, size=(16, 24), method="unbiased")[0, 15, 23])
         ([[23.0, 15.0]], 1.0)
     """
     grid = "heatmap" if grid is None else grid

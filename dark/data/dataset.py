@@ -6,13 +6,15 @@ Depth normalisation (one convention for every model)::
     x = 0                       where depth == 0  (no measurement: as if beyond the range)
 
 so ``x`` lies in ``[0, 1]``, nearer is larger, and a missing pixel looks like the far end of the
-range. :func:`normalise_depth` applies it to metres or to the raw 0.1 mm units of the shards.
+range. :func:`normalise_depth` applies it to metres or to the raw 0.1 mm units of the shards;
+:func:`prepare_input` makes a batch of the network's input, :func:`load_split` a whole split (training's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -156,3 +158,33 @@ class DepthDataset(Dataset):
             "head_size": torch.from_numpy(arrays["head_size"].copy()),
             "index": torch.arange(len(self), dtype=torch.int64),
         }
+
+
+def load_split(data: Any, split: str, input_size: Sequence[int]) -> dict[str, torch.Tensor]:
+    """One split as CPU tensors, depth already at the network's ``input_size`` (what training holds).
+
+    Args:
+        data: a dataset directory (``dark data``) or HUMAN4D root, or a mapping ``split -> samples``
+            (a sequence of :class:`dark.data.Sample`, e.g. in tests).
+        split: ``"train"`` | ``"val"`` | ``"test"``.
+        input_size: ``(H, W)`` of the network input.
+
+    Returns:
+        ``"depth"`` ``(N, 1, H, W)``: float32 normalised when resized, else the raw uint16 (0.1 mm, half
+        the memory; :func:`prepare_input` normalises each batch on the device), ``"joints"`` ``(N, 18, 2)``
+        float32 input px of the original 160x320 map, ``"visible"`` ``(N, 18)`` bool, ``"head_size"``
+        ``(N,)`` float32.
+    """
+    if isinstance(data, Mapping):
+        if split not in data:
+            raise ValueError(f"data has no {split!r} split; it has {sorted(data)}")
+        dataset = DepthDataset(list(data[split]), split)
+    else:
+        dataset = DepthDataset(data, split)
+    tensors = dataset.tensors(raw=True)
+    tensors.pop("index", None)
+    raw = tensors["depth"]
+    if tuple(raw.shape[-2:]) != tuple(input_size):  # resize once, on the CPU, in chunks
+        chunks = [prepare_input(raw[i : i + 256], input_size).contiguous() for i in range(0, len(raw), 256)]
+        tensors["depth"] = torch.cat(chunks) if chunks else torch.zeros(0, 1, *input_size)
+    return tensors
