@@ -13,8 +13,9 @@ the others still run):
    (GPU defaults), with the projection of the report's 30 epochs x 73,248 images (~20 h on a 2080 Ti);
 5. ``data``: the rendered dataset (``dark.data.synth``, profile ``quick``, full 160x320 resolution);
 6. ``training``: the report's full SH and HRNet, encodings unbiased, quantized and ceil (those of
-   ``dark.codecs.ENCODINGS``), seed 1314, for as many epochs as the remaining budget fits (the same for
-   every run), each then evaluated with every decoder (``dark.train.train``, ``dark.evaluate.evaluate``);
+   ``dark.codecs.ENCODINGS``), the report's seed (``dark.profiles.REPORT_SEED``), for as many epochs as
+   the remaining budget fits (the same for every run), each then evaluated with every decoder
+   (``dark.train.train``, ``dark.evaluate.evaluate``);
 7. ``compile``: ``train_step.py --compile`` in what time is left (whether ``torch.compile`` pays back).
 
 Output (``--out DIR``, at most 8 files of at most 16 MiB, rewritten after every part so that a killed
@@ -77,7 +78,8 @@ PROVENANCE_KEYS = (
     "epochs", "files",
 )  # fmt: skip
 #: the report's runs, in order of importance: both models with the paper's two encodings first
-MODELS, ENCODINGS, SEED = ("sh", "hrnet"), ("unbiased", "quantized", "ceil"), 1314
+#: (trained with the report's seed, dark.profiles.REPORT_SEED, read once dark imports: after the setup part)
+MODELS, ENCODINGS = ("sh", "hrnet"), ("unbiased", "quantized", "ceil")
 #: pybullet_data files the renderer reads (dark.data.motions): the URDF humanoid and the mocap clips
 PYBULLET_FILES = ("humanoid/humanoid.urdf", "data/motions/humanoid3d_{clip}.txt")
 #: seconds of the budget kept for the compile part, after the trainings
@@ -96,7 +98,7 @@ class Sizes:
 
     device: str
     data_profile: str  # dark.data.synth profile of the rendered dataset
-    train_config: str  # model configuration and recipe of the trainings
+    train_profile: str  # the dark.profiles profile of the trainings (recipe and model configuration)
     batch_size: int
     max_epochs: int
     decode_args: tuple[str, ...]
@@ -109,7 +111,7 @@ class Sizes:
 
 
 GPU = Sizes(
-    device="cuda", data_profile="quick", train_config="full", batch_size=32, max_epochs=30,
+    device="cuda", data_profile="quick", train_profile="full", batch_size=32, max_epochs=30,
     decode_args=("--repeats", "10"),
     step_args=("--device", "cuda", "--profiles", "full", "--steps", "20"),
     compile_=True,
@@ -118,7 +120,7 @@ GPU = Sizes(
     fallback_rate=300.0, run_overhead_s=10.0, threads=None,
 )  # fmt: skip
 DRY = Sizes(
-    device="cpu", data_profile="smoke", train_config="smoke", batch_size=16, max_epochs=1,
+    device="cpu", data_profile="smoke", train_profile="smoke", batch_size=16, max_epochs=1,
     decode_args=("--repeats", "1"),
     step_args=("--device", "cpu", "--profiles", "smoke", "--steps", "1", "--batch", "4", "--threads", "1"),
     compile_=False,
@@ -371,8 +373,9 @@ def train_step(check: Check, compile_: bool) -> dict:
 
 def render(check: Check, data: Path) -> dict:
     from dark.data import synth
+    from dark.profiles import REPORT_SEED
 
-    synth.render_dataset(data, profile=check.sizes.data_profile, seed=SEED, progress=False)
+    synth.render_dataset(data, profile=check.sizes.data_profile, seed=REPORT_SEED, progress=False)
     counts = json.loads((data / "manifest.json").read_text())["counts"]
     check.log(f"data: {data} ({check.sizes.data_profile}): {counts}")
     return {"dir": str(data), "profile": check.sizes.data_profile, "counts": counts}
@@ -391,9 +394,12 @@ def planned_runs() -> list[tuple[str, str]]:
 def measured_rates(check: Check) -> dict[str, float]:
     """Training images/s per model at the trainings' configuration, from the train_step part (the
     fastest variant: bf16 on a GPU)."""
+    from dark.profiles import PROFILES
+
+    model_config = PROFILES[check.sizes.train_profile].model_config
     rates: dict[str, float] = {}
     for r in check.step_json.get("eager", {}).get("rows", []):
-        if r["model_config"] == check.sizes.train_config:
+        if r["model_config"] == model_config:
             rates[r["model"]] = max(rates.get(r["model"], 0.0), r["images_per_s"])
     return rates
 
@@ -419,6 +425,7 @@ def _call(fn: Callable, *args, **kwargs):
 
 def train_and_evaluate(check: Check, data: Path) -> dict:
     """Every planned run for the same number of epochs (as many as the budget fits), each evaluated."""
+    from dark.profiles import REPORT_SEED
     from dark.runs import run_name
 
     if check.sizes.threads:
@@ -432,7 +439,7 @@ def train_and_evaluate(check: Check, data: Path) -> dict:
     check.provenance["epochs"] = {"epochs": epochs, "budget_s": round(budget, 1), **plan}
     check.log(f"training: {len(runs)} runs x {epochs} epochs (budget {budget:.0f} s; plan {plan})")
     for model, encoding in runs:
-        name = run_name(model, encoding, SEED)
+        name = run_name(model, encoding, REPORT_SEED)
         record = check.provenance["runs"].setdefault(name, {"epochs": epochs})
         need = plan["epoch_s"][model] * epochs + check.sizes.run_overhead_s
         if check.left() - 15 < need:
@@ -451,14 +458,15 @@ def one_run(
 ) -> None:
     """Train and evaluate one run (dark.train.train, dark.evaluate.evaluate); a failure is recorded."""
     from dark.evaluate import evaluate
+    from dark.profiles import REPORT_SEED
     from dark.train import train
 
     t0 = time.monotonic()
     try:
         run_dir = check.work / "runs" / name
         shutil.rmtree(run_dir, ignore_errors=True)
-        _call(train, data, run_dir, model=model, encoding=encoding, config=check.sizes.train_config,
-              epochs=epochs, batch_size=check.sizes.batch_size, seed=SEED, device=check.sizes.device,
+        _call(train, data, run_dir, model=model, encoding=encoding, profile=check.sizes.train_profile,
+              epochs=epochs, batch_size=check.sizes.batch_size, seed=REPORT_SEED, device=check.sizes.device,
               quiet=True, threads=check.sizes.threads)  # fmt: skip
         record["train_s"] = round(time.monotonic() - t0, 2)
         result = _call(evaluate, run_dir, data, device=check.sizes.device, progress=False, quiet=True)

@@ -2,14 +2,12 @@
 
 ``dark evaluate --run RUN_DIR --data DIR`` (:func:`cli`) or :func:`evaluate`:
 
-1. Predict the test split once with ``best.pt`` (the last stack's output; no flip test, as in the
-   report; the model input of :func:`dark.data.dataset.prepare_input` and the run's precision, as in
-   training) and keep the heatmaps on disk, ``RUN_DIR/heatmaps_test.npy`` float16 ``(N, 18, h, w)``.
-   They are reused while ``best.pt`` and the dataset's manifest are unchanged (the key, a hash of both,
-   is stored beside them in ``heatmaps_test.json``).
+1. Predict the test split once with ``best.pt`` and keep the heatmaps on disk
+   (:func:`dark.predict.cached_heatmaps`: ``RUN_DIR/heatmaps_test.npy``, reused while ``best.pt`` and
+   the dataset are unchanged).
 2. Decode them with every decoder of :data:`dark.codecs.DECODERS` (:func:`dark.decoding.decode_heatmaps`,
-   the path training's validation takes), with the training ``sigma``; the run's
-   :class:`dark.codecs.Codec` maps heatmap px to input px of the original 320x160 depth map.
+   the path training's validation takes) through the codec that trained (:attr:`dark.runs.RunConfig.codec`:
+   the training ``sigma``, heatmap px to input px of the original 320x160 depth map).
 3. Score with :mod:`dark.metrics`: PCKh@0.1, PCKh@0.5, RMSE, mean error and the signed bias (x, y)
    with 95% bootstrap CIs over test frames (the 4 views of one multi-view frame form one bootstrap
    unit), the median bias, per-joint values, a PCKh curve, and the paired differences
@@ -40,7 +38,6 @@ An evaluation that is up to date (same heatmap key, same :data:`FORMAT`) is retu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -49,12 +46,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from dark import codecs, metrics, runs
 from dark.decoding import decode_heatmaps
-from dark.device import autocast, resolve_device
-from dark.files import atomic_write, sha256_file
+from dark.device import resolve_device
+from dark.files import atomic_write
+from dark.predict import cached_heatmaps, data_fingerprint, ground_truth, heatmap_key, predict_heatmaps
 from dark.runs import (
     EVALUATION,
     EVALUATION_CSV,
@@ -62,14 +59,15 @@ from dark.runs import (
     HEATMAPS,
     HEATMAPS_KEY,
     PREDICTIONS,
+    RunConfig,
     load_predictions,
 )
 from dark.skeleton import JOINTS_18
 
 __all__ = [
     "CURVE_ALPHAS", "EVALUATION", "EVALUATION_CSV", "FORMAT", "HEATMAPS", "HEATMAPS_KEY", "PREDICTIONS",
-    "cached_heatmaps", "cli", "decode_heatmaps", "evaluate", "evaluation_csv",
-    "load_predictions", "predict_heatmaps", "score", "up_to_date",
+    "cached_heatmaps", "cli", "data_fingerprint", "decode_heatmaps", "evaluate", "evaluation_csv",
+    "heatmap_key", "load_predictions", "predict_heatmaps", "score", "up_to_date",
 ]  # fmt: skip
 
 #: version of what :func:`evaluate` writes; a stored evaluation of another version is redone
@@ -80,130 +78,6 @@ CURVE_ALPHAS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.5, 51), 3).t
 
 #: the decoder every other one is compared with (claim 1)
 REFERENCE_DECODER = "dark"
-
-# ---------------------------------------------------------------------------------------------------------
-# files
-
-
-def data_fingerprint(data: str | os.PathLike, truth: Mapping[str, np.ndarray] | None = None) -> str:
-    """sha256 of the dataset's ``manifest.json`` (or of the test ground truth when there is none;
-    pass ``truth`` from :func:`_test_truth` when already loaded, to avoid reading the split again)."""
-    manifest = Path(data) / "manifest.json"
-    if manifest.is_file():
-        return sha256_file(manifest)
-    t = _test_truth(data) if truth is None else truth
-    h = hashlib.sha256()
-    for k in ("joints", "visible", "head_size"):
-        h.update(np.ascontiguousarray(t[k]).tobytes())
-    h.update("\n".join(t["groups"]).encode())
-    return h.hexdigest()
-
-
-def heatmap_key(run_dir: str | os.PathLike, data: str | os.PathLike, truth: Mapping | None = None) -> str:
-    """The cache key of the test heatmaps: a hash of ``best.pt`` and of the dataset (manifest)."""
-    best = Path(run_dir) / runs.BEST
-    fingerprint = data_fingerprint(data, truth)
-    return hashlib.sha256(f"{sha256_file(best)}:{fingerprint}:test".encode()).hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# data
-
-
-def _test_truth(data: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Ground truth of the test split: joints ``(N, 18, 2)`` input px, visible, head_size, groups.
-
-    ``groups`` labels a sample with its multi-view frame (subject/activity/frame): the bootstrap unit.
-    """
-    from dark.data import open_split
-
-    samples = open_split(data, split="test")
-    if len(samples) == 0:
-        raise ValueError(f"{data}: the test split is empty")
-    return {
-        "joints": np.stack([s.joints for s in samples]).astype(np.float64),
-        "visible": np.stack([s.visible for s in samples]).astype(bool),
-        "head_size": np.array([s.head_size for s in samples], dtype=np.float64),
-        "groups": np.array([f"{s.subject}/{s.activity}/{s.frame}" for s in samples]),
-        "names": np.array([f"{s.subject}/{s.activity}/{s.view}/{s.frame}" for s in samples]),
-    }
-
-
-@torch.no_grad()
-def predict_heatmaps(
-    model: torch.nn.Module,
-    loader,
-    n: int,
-    out: Path,
-    *,
-    input_size: Sequence[int],
-    device: torch.device,
-    precision: str = "fp32",
-    progress: bool = True,
-) -> None:
-    """Run ``model`` over the batches of ``loader`` (dicts with ``"depth"`` ``(B, 1, 160, 320)``) and
-    write the last stack's heatmaps ``(n, K, h, w)`` float16 to ``out`` (.npy, streamed to disk through
-    :func:`dark.files.atomic_write`, so a large split never sits in memory whole)."""
-    from tqdm.auto import tqdm
-
-    from dark.data.dataset import prepare_input
-
-    model.eval()
-
-    def write(f) -> None:
-        i = 0
-        with tqdm(total=n, desc="predict test heatmaps", unit="img", disable=not progress) as bar:
-            for batch in loader:
-                x = prepare_input(batch["depth"], input_size, device)
-                with autocast(device, precision):
-                    y = model(x)
-                y = y[-1] if isinstance(y, (list, tuple)) else y
-                y = np.ascontiguousarray(y.float().cpu().numpy().astype(np.float16))
-                if i == 0:
-                    header = {"descr": np.lib.format.dtype_to_descr(y.dtype), "fortran_order": False,
-                              "shape": (n, *y.shape[1:])}  # fmt: skip
-                    np.lib.format.write_array_header_1_0(f, header)
-                f.write(y.tobytes())
-                i += len(y)
-                bar.update(len(y))
-        if i != n:
-            raise RuntimeError(f"predicted {i} heatmaps, expected {n}")
-
-    atomic_write(out, write)
-
-
-def cached_heatmaps(
-    run_dir: str | os.PathLike,
-    data: str | os.PathLike,
-    *,
-    device: str = "auto",
-    batch_size: int = 64,
-    progress: bool = True,
-    force: bool = False,
-    truth: Mapping[str, np.ndarray] | None = None,
-    key: str | None = None,
-) -> np.ndarray:
-    """The run's test heatmaps ``(N, 18, h, w)`` float16 (memory-mapped), predicted once and cached."""
-    run_dir = Path(run_dir)
-    key = heatmap_key(run_dir, data, truth) if key is None else key
-    path, key_path = run_dir / HEATMAPS, run_dir / HEATMAPS_KEY
-    if not force and path.is_file() and key_path.is_file():
-        if json.loads(key_path.read_text()).get("key") == key:
-            return np.load(path, mmap_mode="r")
-    from dark.data.dataset import DepthDataset
-
-    key_path.unlink(missing_ok=True)  # never leave a key next to heatmaps it does not describe
-    dev = resolve_device(device)
-    model, config = runs.load_model(run_dir, which="best", device=dev)
-    dataset = DepthDataset(data, "test")
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    predict_heatmaps(
-        model, loader, len(dataset), path, input_size=config["input_size"], device=dev,
-        precision=config.get("precision", "fp32"), progress=progress,
-    )  # fmt: skip
-    atomic_write(key_path, json.dumps({"key": key, "best.pt": str(run_dir / runs.BEST), "data": str(data)}))
-    return np.load(path, mmap_mode="r")
-
 
 # ---------------------------------------------------------------------------------------------------------
 # decoding and scoring
@@ -263,22 +137,30 @@ def frame_sum_tables(
     return out
 
 
-def _run_info(run_dir: Path, config: Mapping) -> dict:
-    """The ``"run"`` part of ``evaluation.json``: the run's settings, best epoch and epochs trained."""
+def _run_info(run_dir: Path, config: RunConfig) -> dict:
+    """The ``"run"`` part of ``evaluation.json``: the run's settings, best epoch and epochs trained.
+
+    ``grid`` and ``rounding`` are the encoding's row; ``config_name`` repeats ``profile`` for the readers
+    of older evaluations (the profile's name before :class:`dark.runs.RunConfig`).
+    """
     history = runs.load_history(run_dir)
     best_epoch = None
     if history and "val_pckh@0.5" in history[-1]:
         best_epoch = max(history, key=lambda r: r["val_pckh@0.5"])["epoch"]  # the first of the best
-    keys = ("model", "encoding", "grid", "rounding", "precision", "seed", "profile", "sigma", "input_size",
-            "heatmap_size", "heatmap_stride")  # fmt: skip
+    settings = config.to_json()
+    keys = ("model", "encoding", "precision", "seed", "profile", "sigma", "input_size", "heatmap_size",
+            "heatmap_stride")  # fmt: skip
+    spec = config.codec.spec
     return {
         "dir": str(run_dir),
         "name": run_dir.name,
-        **{k: config.get(k) for k in keys},
-        "config_name": config.get("config", config.get("profile")),
-        "scaling": config.get("scaling", "stride"),
-        "best_epoch": config.get("best_epoch", best_epoch),
-        "epochs": config.get("epochs", len(history) or None),
+        **{k: settings[k] for k in keys},
+        "grid": spec.grid,
+        "rounding": spec.rounding,
+        "config_name": config.profile,
+        "scaling": config.scaling,
+        "best_epoch": best_epoch,
+        "epochs": config.epochs,
     }
 
 
@@ -332,8 +214,8 @@ def evaluate(
     (which also predicts the heatmaps again) or a subset of ``decoders`` is asked for.
     """
     run_dir, data = Path(run_dir), Path(data)
-    config = runs.load_config(run_dir)
-    truth = _test_truth(data)
+    config = runs.Run(run_dir).config()
+    truth = ground_truth(data)
     key = heatmap_key(run_dir, data, truth)
     if not force and decoders is None and (stored := up_to_date(run_dir, key)) is not None:
         return stored
@@ -342,7 +224,9 @@ def evaluate(
     if len(truth["joints"]) != len(heatmaps):
         raise ValueError(f"{len(heatmaps)} cached heatmaps but {len(truth['joints'])} test samples in {data}")
     t0 = time.perf_counter()
-    codec = codecs.Codec.from_config({**config, "heatmap_size": list(heatmaps.shape[-2:])})
+    codec = config.codec
+    if tuple(heatmaps.shape[-2:]) != codec.heatmap_size:
+        raise ValueError(f"heatmaps of {heatmaps.shape[-2:]} but the run's are {codec.heatmap_size}")
     preds = decode_heatmaps(heatmaps, codec, decoders, device=resolve_device(device), progress=progress)
     decode_s = time.perf_counter() - t0
     result = {

@@ -204,7 +204,8 @@ class RunConfig:
         is ``"quantized-heatmap"``; ``"encoding": "udp"`` is ``"unbiased"`` with ``scaling="udp"``;
         ``"grid"``, ``"rounding"`` (the encoding's row) and ``"original_size"`` are dropped; a missing
         ``"scaling"`` is ``"stride"``, a missing ``"precision"`` ``"fp32"``, a missing ``"schedule"``
-        ``"constant"``. ``ValueError`` names a missing or unknown key.
+        ``"constant"``. ``ValueError`` names a missing or unknown key, or a grid the encoding does not
+        round on.
 
         >>> old = RunConfig.resolve("sh", "unbiased", "smoke").to_json()
         >>> old |= {"encoding": "quantized", "grid": "heatmap", "rounding": "nearest", "config": "smoke"}
@@ -222,6 +223,9 @@ class RunConfig:
             d["encoding"] = "quantized-heatmap"
         elif d.get("encoding") == "udp":
             d["encoding"], d["scaling"] = "unbiased", "udp"
+        row = codecs.ENCODINGS.get(d.get("encoding"))
+        if row is not None and row.grid is not None and old.get("grid") not in (None, row.grid):
+            raise ValueError(f"encoding {row.name!r} rounds on the {row.grid} grid, not on {old['grid']!r}")
         measured_keys = [f.name for f in dataclasses.fields(Measured)]
         fields = {f.name for f in dataclasses.fields(cls)} - {"measured"}
         unknown = sorted(set(d) - fields - set(measured_keys))

@@ -28,8 +28,7 @@ CASES = [
     (10.5, 5.49, "quantized", "heatmap", (11.0, 5.0)),  # floor(x + 0.5): halves round up
     (10.3, 5.6, "quantized", "input", (41 / 4, 22 / 4)),  # 41.2 -> 41, 22.4 -> 22 input px
     (10.375, 5.625, "quantized", "input", (42 / 4, 23 / 4)),  # 41.5 -> 42, 22.5 -> 23
-    (10.3, 5.6, "udp", "heatmap", (10.3, 5.6)),  # udp renders where to_heatmap(scaling="udp") maps
-    (10.3, 5.6, "udp", "input", (10.3, 5.6)),
+    (10.3, 5.6, "unbiased", "input", (10.3, 5.6)),  # the grid is quantized's only
 ]
 
 
@@ -43,18 +42,24 @@ def test_encoders_put_the_gaussian_where_each_definition_says(x, y, method, grid
 
 @pytest.mark.parametrize(("x_img", "y_img"), [(0.0, 0.0), (319.0, 159.0), (41.2, 22.4)])
 def test_udp_codec_maps_with_udp_scaling_and_renders_there(x_img, y_img):
-    """The UDP codec end to end: input px -> to_heatmap(scaling="udp") -> encode -> decode -> to_input."""
+    """The UDP codec end to end: input px -> to_heatmap(scaling="udp") -> encode (unbiased: UDP's
+    encoding is the unbiased one under UDP's mapping) -> decode -> to_input; the Codec does the same."""
     img = np.array([[x_img, y_img]])
     hm = codecs.to_heatmap(img, scaling="udp", input_size=(160, 320), heatmap_size=(H, W))
     expected = (x_img * (W - 1) / (320 - 1), y_img * (H - 1) / (160 - 1))
     np.testing.assert_allclose(hm[0], expected, rtol=1e-15)
-    t = codecs.encode(hm, (H, W), sigma=2.0, method="udp")
+    t = codecs.encode(hm, (H, W), sigma=2.0, method="unbiased")
     np.testing.assert_allclose(t[0], formula(*expected, 2.0), rtol=1e-12, atol=1e-300)
+    codec = codecs.Codec("unbiased", 2.0, 320 / W, "udp", (160, 320), (H, W))
+    np.testing.assert_array_equal(codec.targets(img[None], np.ones((1, 1), bool))[0][0], t)
     if 4 <= expected[0] <= W - 5 and 4 <= expected[1] <= H - 5:  # DARK needs the peak inside
         back = codecs.to_input(
             codecs.decode(t, "dark_udp", sigma=2.0)[0], scaling="udp", input_size=(160, 320)
         )
         np.testing.assert_allclose(back[0], img[0], atol=0.05)
+        np.testing.assert_array_equal(codec.decode(t, "dark_udp")[0], back)
+    with pytest.raises(ValueError, match="method"):  # the encoder "udp" was "unbiased" under another name
+        codecs.encode(hm, (H, W), method="udp")
 
 
 def test_centres_are_what_encode_renders():

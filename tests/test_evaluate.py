@@ -123,13 +123,14 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     vis = np.stack([s.visible for s in test])
     maps = codecs.encode(torch.as_tensor(gt / 4), size=(H, W), sigma=2.0).float()
     model = _OracleModel(maps)
-    config = {"model": "sh", "encoding": "unbiased", "sigma": 2.0, "input_size": [160, 320],
-              "heatmap_size": [H, W], "heatmap_stride": 4, "scaling": "stride"}  # fmt: skip
+    config = runs.RunConfig.resolve("sh", "unbiased", "full", precision="fp32")
+    assert (config.input_size, config.heatmap_size, config.heatmap_stride) == ((160, 320), (H, W), 4)
     run = tmp_path / "run"
     run.mkdir()
-    (run / "config.json").write_text(json.dumps(config))
+    (run / "config.json").write_text(json.dumps(config.to_json()))
     (run / "best.pt").write_bytes(b"weights v1")
-    monkeypatch.setattr(runs, "load_model", lambda run_dir, which="best", device="cpu": (model, config))
+    trained = runs.Trained(model, config, 1)
+    monkeypatch.setattr(runs, "load_model", lambda run_dir, which="best", device="cpu": trained)
 
     assert evaluate.cli(["--run", str(run), "--data", str(smoke_data), "--quiet", "--resamples", "200"]) == 0
     ev = json.loads((run / "evaluation.json").read_text())
@@ -164,6 +165,7 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
         assert iv["value"] == pytest.approx(value, abs=1e-6) and iv["low"] <= iv["value"] <= iv["high"]
     assert ev["decoders"]["dark"]["median_bias"] == pytest.approx(np.median((dark_xy - gt)[vis], 0), abs=1e-6)
     assert ev["format"] == evaluate.FORMAT and ev["run"]["encoding"] == "unbiased"
+    assert (ev["run"]["profile"], ev["run"]["config_name"], ev["run"]["grid"]) == ("full", "full", None)
     # frame sums: sorted frame labels, one (G, C) table per decoder that adds up to the metrics
     fs = runs.Run(run).frame_sums()
     assert fs["groups"].tolist() == sorted(set(f"{s.subject}/{s.activity}/{s.frame}" for s in test))

@@ -7,7 +7,10 @@ import math
 import pytest
 import torch
 
-from dark.models import CONFIGS, build, count_parameters, hourglass, hrnet, model_kwargs
+from dark.models import CONFIGS, MODELS, build, count_parameters, hourglass, hrnet, model_kwargs
+
+#: every model configuration that builds (the report's HRNet configuration is documented, not built)
+BUILT = [(name, config) for name in MODELS for config in CONFIGS[name]]
 
 # ---------------------------------------------------------------- closed-form parameter counts
 # Each count below is written from the architecture's definition (Newell 2016; Sun 2019, pose_hrnet.py):
@@ -76,17 +79,20 @@ def hrnet_count(width: int, joints: int, c_in: int, modules, blocks: int, stem: 
     return total + conv(width, joints, 1)
 
 
-@pytest.mark.parametrize("name", ["sh", "hrnet"])
-@pytest.mark.parametrize("config", ["full", "quick", "smoke"])
+#: closed-form parameter count of each model from its constructor arguments (a new model adds its own)
+COUNTS = {
+    "sh": lambda kw: stacked_hourglass(
+        kw["stacks"], kw["features"], 18, 1, kw.get("depth", 4), full=kw.get("bottleneck") == "full"
+    ),
+    "hrnet": lambda kw: hrnet_count(kw["width"], 18, 1, kw["modules"], kw["blocks"], kw.get("stem", 64)),
+}
+
+
+@pytest.mark.parametrize(("name", "config"), BUILT)
 def test_parameter_count_matches_the_layer_definitions(name, config):
     kwargs = model_kwargs(name, config)
     model = build(name, config)
-    if name == "sh":
-        expected = stacked_hourglass(kwargs["stacks"], kwargs["features"], 18, 1, kwargs.get("depth", 4))
-    else:
-        expected = hrnet_count(
-            kwargs["width"], 18, 1, kwargs["modules"], kwargs["blocks"], kwargs.get("stem", 64)
-        )
+    expected = COUNTS[name](kwargs)
     print(f"{name} {config}: {count_parameters(model):,} parameters ({kwargs})")
     assert count_parameters(model) == expected
 
@@ -148,7 +154,7 @@ def test_full_configs_are_the_reports_models():
 # ---------------------------------------------------------------- shapes
 
 
-@pytest.mark.parametrize("name", ["sh", "hrnet"])
+@pytest.mark.parametrize("name", list(MODELS))
 @pytest.mark.parametrize("size", [(160, 320), (80, 160), (64, 48), (61, 97), (8, 8)])
 def test_output_shapes(name, size):
     model = build(name, "smoke").eval()
@@ -162,12 +168,14 @@ def test_output_shapes(name, size):
         assert torch.isfinite(heatmaps).all()
 
 
-@pytest.mark.parametrize("name", ["sh", "hrnet"])
+@pytest.mark.parametrize("name", list(MODELS))
 def test_full_models_map_the_report_input_to_80x40_heatmaps(name):
     model = build(name, "full").eval()
     with torch.no_grad():
         outputs = model(torch.randn(1, 1, 160, 320))
-    assert [tuple(o.shape) for o in outputs] == [(1, 18, 40, 80)] * (4 if name == "sh" else 1)
+    assert [tuple(o.shape) for o in outputs] == [(1, 18, 40, 80)] * model_kwargs(name, "full").get(
+        "stacks", 1
+    )
 
 
 def test_bad_arguments_name_the_problem():
@@ -192,7 +200,7 @@ def gaussian_targets(joints: torch.Tensor, size: tuple[int, int], sigma: float =
     return torch.exp(-(dx**2 + dy**2) / (2 * sigma**2))
 
 
-@pytest.mark.parametrize("name", ["sh", "hrnet"])
+@pytest.mark.parametrize("name", list(MODELS))
 def test_overfits_eight_samples(name):
     """8 "people": one blob each, 18 joints at fixed offsets from it; the quick config memorises them."""
     torch.set_num_threads(1)  # small tensors: one thread is faster, and safe beside other test workers

@@ -12,8 +12,9 @@ import torch
 from dark import codecs, device, profiles, runs, skeleton
 from dark.data import Sample
 from dark.data.dataset import prepare_input
-from dark.runs import load_model
-from dark.train import cli, heatmap_loss, load_split, resolve_config, train
+from dark.runs import RunConfig, load_model
+from dark.train import heatmap_loss, load_split, train
+from dark.train_cli import cli
 
 TIMING = ("time_s", "images_per_s")
 
@@ -50,7 +51,7 @@ def one_thread():
 
 
 def run(data, out, **kwargs):
-    options = {"model": "sh", "config": "smoke", "epochs": 2, "batch_size": 8, "quiet": True, "threads": 1}
+    options = {"model": "sh", "profile": "smoke", "epochs": 2, "batch_size": 8, "quiet": True, "threads": 1}
     return train(data, out, **{**options, **kwargs})
 
 
@@ -72,12 +73,12 @@ def test_loss_is_the_weighted_mse_summed_over_stacks():
 
 @pytest.mark.parametrize("encoding", ["unbiased", "quantized", "ceil"])
 def test_targets_are_gaussians_at_the_joints_on_the_original_grid(encoding):
-    config = resolve_config("sh", encoding, "quick", None, None, 2e-3, 0)
-    assert config["heatmap_stride"] == 8 and config["heatmap_size"] == [20, 40]
-    assert config["grid"] == (None if encoding == "unbiased" else "input")
+    config = RunConfig.resolve("sh", encoding, "quick", seed=0)
+    assert config.heatmap_stride == 8 and config.heatmap_size == (20, 40)
+    assert config.codec.spec.grid == (None if encoding == "unbiased" else "input")
     joints = torch.tensor([[[101.3, 57.8], [10.0, 300.0]]])  # the second is below the map
     visible = torch.tensor([[True, True]])
-    targets, weights = codecs.Codec.from_config(config).targets(joints, visible)
+    targets, weights = config.codec.targets(joints, visible)
     assert targets.shape == (1, 2, 20, 40)
     assert weights.tolist() == [[1.0, 0.0]] and targets[0, 1].abs().max() == 0
     # independent: the centre is the joint / 8, rounded on the 160x320 input grid when quantized
@@ -129,7 +130,10 @@ def test_run_directory(data, tmp_path):
     assert config["n_train"] == 32 and config["n_val"] == 16 and config["lr"] == 2e-3
     smoke = profiles.PROFILES["smoke"].recipe.precision
     assert config["precision"] == device.resolve_precision("cpu", smoke) and config["seed"] == 1314
-    assert (config["grid"], config["rounding"], config["profile"]) == ("input", "nearest", "smoke")
+    assert config["profile"] == "smoke" and not {"config", "grid", "rounding"} & set(config)  # stored once
+    codec = RunConfig.from_json(config).codec
+    assert (codec.spec.grid, codec.spec.rounding, codec.input_size) == ("input", "nearest", (160, 320))
+    assert (config["n_train"], config["world_size"], config["device"]) == (32, 1, "cpu")
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2, 3]
     for r in lines:
@@ -150,11 +154,11 @@ def test_run_directory(data, tmp_path):
 
 def test_load_model_reproduces_the_best_validation_score(data, tmp_path):
     out = run(data, tmp_path / "run", model="hrnet")
-    model, config = load_model(out, "best")
-    assert not model.training and config["model"] == "hrnet"
-    split = load_split(data, "val", config["input_size"])
-    with torch.no_grad(), device.autocast("cpu", config["precision"]):  # as the validation ran
-        heatmaps = model(prepare_input(split["depth"], config["input_size"]))[-1].float()
+    model, config, best_epoch = load_model(out, "best")
+    assert not model.training and config.model == "hrnet"
+    split = load_split(data, "val", config.input_size)
+    with torch.no_grad(), device.autocast("cpu", config.precision):  # as the validation ran
+        heatmaps = model(prepare_input(split["depth"], config.input_size))[-1].float()
     assert heatmaps.shape == (16, 18, 20, 40)
     coords, _ = codecs.decode(heatmaps, "dark", sigma=2.0)
     pred = coords.double().numpy() * 8  # heatmap px -> original input px
@@ -164,10 +168,8 @@ def test_load_model_reproduces_the_best_validation_score(data, tmp_path):
     correct = np.linalg.norm(pred - gt, axis=-1) <= 0.5 * head[:, None]
     pckh = 100 * (correct & visible).sum() / visible.sum()
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert pckh == pytest.approx(lines[config["best_epoch"] - 1]["val_pckh@0.5"], abs=1e-9)
-    assert lines[config["best_epoch"] - 1]["val_decoders"]["dark"]["pckh@0.5"] == pytest.approx(
-        pckh, abs=1e-9
-    )
+    assert pckh == pytest.approx(lines[best_epoch - 1]["val_pckh@0.5"], abs=1e-9)
+    assert lines[best_epoch - 1]["val_decoders"]["dark"]["pckh@0.5"] == pytest.approx(pckh, abs=1e-9)
 
 
 def test_every_decoder_is_scored_at_every_epoch(data, tmp_path):
@@ -175,11 +177,11 @@ def test_every_decoder_is_scored_at_every_epoch(data, tmp_path):
     (line,) = [json.loads(x) for x in (out / runs.METRICS).read_text().splitlines()]
     scores = line["val_decoders"]
     assert list(scores) == list(codecs.DECODERS)
-    model, config = load_model(out, "last")
-    assert config["precision"] == "fp32"
-    split = load_split(data, "val", config["input_size"])
+    model, config, epoch = load_model(out, "last")
+    assert config.precision == "fp32" and epoch == 1
+    split = load_split(data, "val", config.input_size)
     with torch.no_grad():
-        maps = model(prepare_input(split["depth"], config["input_size"]))[-1]
+        maps = model(prepare_input(split["depth"], config.input_size))[-1]
     gt, vis = split["joints"].double().numpy(), split["visible"].numpy()
     for name in ("argmax", "dark"):  # independent: decode, times the stride, signed mean over visible joints
         xy = codecs.decode(maps, name, sigma=2.0)[0].double().numpy() * 8
@@ -191,13 +193,15 @@ def test_every_decoder_is_scored_at_every_epoch(data, tmp_path):
     assert scores["dark"]["rmse"] == pytest.approx(line["val_rmse"], rel=1e-12)
 
 
-def test_profiles_encodings_and_the_old_grid_spelling():
-    cfg = resolve_config("hrnet", "quantized", "cpu", None, None, 2e-3, 3, grid="heatmap", precision="bf16")
-    assert (cfg["encoding"], cfg["grid"], cfg["rounding"]) == ("quantized-heatmap", "heatmap", "nearest")
-    assert (cfg["profile"], cfg["model_config"], cfg["precision"], cfg["seed"]) == ("cpu", "quick", "bf16", 3)
-    assert cfg["epochs"] == profiles.PROFILES["cpu"].recipe.epochs
-    with pytest.raises(ValueError, match="rounds on the input grid"):
-        resolve_config("sh", "ceil", "quick", None, None, 2e-3, 0, grid="heatmap")
+def test_profiles_and_encodings_resolve_into_the_run_config():
+    cfg = RunConfig.resolve("hrnet", "quantized-heatmap", "cpu", seed=3, precision="bf16")
+    assert (cfg.codec.spec.grid, cfg.codec.spec.rounding) == ("heatmap", "nearest")
+    assert (cfg.profile, cfg.model_config, cfg.precision, cfg.seed) == ("cpu", "quick", "bf16", 3)
+    assert cfg.epochs == profiles.PROFILES["cpu"].recipe.epochs
+    assert RunConfig.resolve("sh", "ceil").profile == "quick" == runs.DEFAULT_PROFILE
+    assert RunConfig.resolve("sh", "ceil").seed == profiles.REPORT_SEED
+    with pytest.raises(ValueError, match="unknown encoding 'udp'"):  # identical to unbiased: removed
+        RunConfig.resolve("sh", "udp")
 
 
 def test_random_rounding_is_a_function_of_seed_and_epoch(data, tmp_path):
@@ -228,7 +232,7 @@ def _args(data, out, **changes):
         "--model": "sh",
         "--encoding": "unbiased",
         "--out": str(out),
-        "--config": "smoke",
+        "--profile": "smoke",
     }
     args.update(changes)
     return [x for pair in args.items() for x in pair]
@@ -239,7 +243,7 @@ def _args(data, out, **changes):
     [
         ({"--model": "resnet"}, "unknown model 'resnet'"),
         ({"--encoding": "udp2"}, "unknown encoding 'udp2'"),
-        ({"--config": "huge"}, "unknown config 'huge'"),
+        ({"--profile": "huge"}, "unknown profile 'huge'"),
         ({"--data": "/nonexistent/dataset"}, "/nonexistent/dataset does not exist"),
     ],
 )
@@ -249,6 +253,20 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, changes, message
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_the_cli_and_the_api_default_to_one_profile_and_the_reports_seed(capsys):
+    import inspect
+
+    with pytest.raises(SystemExit):
+        cli(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    defaults = inspect.signature(train).parameters
+    assert (
+        defaults["profile"].default == runs.DEFAULT_PROFILE
+        and f"(default: {runs.DEFAULT_PROFILE})" in help_text
+    )
+    assert defaults["seed"].default == profiles.REPORT_SEED and f"{profiles.REPORT_SEED}" in help_text
 
 
 def test_cli_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):

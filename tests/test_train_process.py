@@ -16,7 +16,7 @@ from dark.train import KILL_ENV, train
 
 pytestmark = pytest.mark.slow
 TIMING = ("time_s", "images_per_s")
-ARGS = ["--model", "sh", "--encoding", "unbiased", "--config", "smoke", "--quiet", "--threads", "1"]
+ARGS = ["--model", "sh", "--encoding", "unbiased", "--profile", "smoke", "--quiet", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def records(run_dir):
 
 
 def test_killed_run_resumes_to_the_uninterrupted_weights(data, tmp_path):
-    options = {"model": "sh", "config": "smoke", "epochs": 3, "batch_size": 8, "quiet": True, "threads": 1}
+    options = {"model": "sh", "profile": "smoke", "epochs": 3, "batch_size": 8, "quiet": True, "threads": 1}
     reference = train(data, tmp_path / "reference", **options)
 
     out = tmp_path / "killed"
