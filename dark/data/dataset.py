@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from dark.data import open_split
 from dark.data.render import DEPTH_UNIT, MAX_DEPTH
 from dark.data.sample import Sample
+from dark.data.synth import RenderedDataset
 
 
 def normalise_depth(depth: torch.Tensor, units: str = "m") -> torch.Tensor:
@@ -83,9 +85,6 @@ class DepthDataset(Dataset):
     """
 
     def __init__(self, source: str | Path | Sequence[Sample], split: str = "train") -> None:
-        from dark.data import open_split
-        from dark.data.synth import RenderedDataset
-
         samples = open_split(source, split) if isinstance(source, (str, Path)) else source
         self.samples = samples
         self._arrays = None
