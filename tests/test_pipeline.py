@@ -173,7 +173,9 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
             f"runs/{profile}/{run_name(*r)}" for r in table.runs()
         ]
         for s in trains:
-            assert s.parameters["config"] == profile and s.parameters["data"] == f"data/generated/{profile}"
+            # the profile names the recipe and the model configuration: one name, passed once
+            assert s.parameters["profile"] == profile and "config" not in s.parameters
+            assert s.parameters["data"] == f"data/generated/{profile}"
             assert s.outputs == (Path(f"/w/runs/{profile}/{s.id.removeprefix('03_train-')}/best.pt"),)
             assert ids.index("02_data") < ids.index(s.id) < ids.index("04_evaluate")
         evaluate = plan.step("04_evaluate")
