@@ -162,3 +162,70 @@ def test_every_profile_encoding_is_in_the_codecs_table():
 def test_unknown_profile_names_the_known_ones():
     with pytest.raises(ValueError, match="quick"):
         profiles.get("nope")
+
+
+#: the longest a module of the package may be (split by idea long before this)
+MAX_MODULE_LINES = 400
+#: imports of ``dark`` inside functions allowed package-wide (each says why it is lazy)
+MAX_LAZY_IMPORTS = 12
+
+
+def test_no_module_over_400_lines():
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by idea): {long}"
+
+
+def _is_dark_import(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(a.name.split(".")[0] == "dark" for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return node.level > 0 or (node.module or "").split(".")[0] == "dark"
+    return False
+
+
+def _lazy_lines(tree: ast.Module) -> set[int]:
+    """Lines of the imports of ``dark`` (absolute or relative) inside a function of ``tree``."""
+    return {
+        node.lineno
+        for fn in ast.walk(tree)
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(fn)
+        if _is_dark_import(node)
+    }
+
+
+def _lazy_imports() -> list[str]:
+    """``path:line`` of every import of ``dark`` inside a function of the package."""
+    return [
+        f"{p.relative_to(PACKAGE.parent)}:{line}"
+        for p in sorted(PACKAGE.rglob("*.py"))
+        for line in sorted(_lazy_lines(ast.parse(p.read_text())))
+    ]
+
+
+def test_the_lazy_import_finder_sees_relative_and_absolute_imports():
+    src = "import dark\ndef f():\n    from . import a\n    import dark.b\n    import os\n    from os import x"
+    assert _lazy_lines(ast.parse(src)) == {3, 4}
+
+
+def test_few_imports_of_dark_inside_functions():
+    lazy = _lazy_imports()
+    assert len(lazy) <= MAX_LAZY_IMPORTS, f"{len(lazy)} imports of dark inside functions: {lazy}"
+
+
+def test_the_reports_seed_is_typed_once():
+    """1314 (the report's seed) appears in code only as ``dark.profiles.REPORT_SEED``."""
+    root = PACKAGE.parent
+    files = [*PACKAGE.rglob("*.py"), root / "notebooks" / "pipeline.yml", *(root / "benchmarks").glob("*.py")]
+    typed = [
+        f"{p.relative_to(root)}:{i}"
+        for p in files
+        if p != PACKAGE / "profiles.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if "1314" in line
+    ]
+    assert not typed, f"the report's seed typed outside dark/profiles.py: {typed}"
