@@ -54,8 +54,8 @@ PREDICTIONS = "predictions_test.npz"
 def run_name(model: str, encoding: str, seed: int) -> str:
     """The directory name of one training.
 
-    >>> run_name("sh", "ceil", 1314)
-    'sh-ceil-s1314'
+    >>> run_name("sh", "ceil", 2)
+    'sh-ceil-s2'
     """
     return f"{model}-{encoding}-s{int(seed)}"
 
@@ -344,8 +344,8 @@ def load_frame_sums(run_dir: str | Path) -> dict[str, Any]:
 class Run:
     """One run directory and its files (a thin handle: every method reads the file when called).
 
-    >>> Run("runs/sh-ceil-s1314").file(CONFIG).as_posix()
-    'runs/sh-ceil-s1314/config.json'
+    >>> Run("runs/sh-ceil-s2").file(CONFIG).as_posix()
+    'runs/sh-ceil-s2/config.json'
     """
 
     path: Path
