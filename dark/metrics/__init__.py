@@ -12,8 +12,9 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
 - :mod:`~dark.metrics.sums`: the per-frame sums every metric is a ratio of (:func:`frame_sums`,
   :func:`from_sums`);
 - :mod:`~dark.metrics.bootstrap`: frame-bootstrap intervals of one set of predictions (:func:`summarize`);
-- :mod:`~dark.metrics.intervals`: two-level (seeds x frames) intervals of trained cells
-  (:func:`cell_estimates`, :data:`INTERVALS`).
+- :mod:`~dark.metrics.intervals`: two-level (seeds x test clusters) intervals of trained cells, paired
+  by seed where cells share seeds, and the design's minimum detectable effect (:func:`cell_estimates`,
+  :func:`paired_difference_estimates`, :func:`mde`, :data:`INTERVALS`).
 """
 
 from dark.metrics.bootstrap import Interval, summarize
@@ -23,6 +24,8 @@ from dark.metrics.intervals import (
     Estimate,
     cell_difference_estimates,
     cell_estimates,
+    mde,
+    paired_difference_estimates,
     within_run_difference_estimates,
 )
 from dark.metrics.scores import (
@@ -73,9 +76,11 @@ __all__ = [
     "from_sums",
     "higher_is_better",
     "joint_errors",
+    "mde",
     "mean_error",
     "median_bias",
     "metric",
+    "paired_difference_estimates",
     "pckh",
     "pckh_curve",
     "per_joint",

@@ -3,7 +3,9 @@
 Confidence intervals (:func:`summarize`) come from a **cluster bootstrap over test frames**
 (``scipy.stats.bootstrap``, percentile method, seeded): a resample draws frames with replacement and
 each drawn frame brings all its visible joints (and, when ``groups`` is given, all the samples of that
-group, e.g. the 4 camera views of one multi-view frame). Joints of one frame are not independent (one
+group, e.g. the 4 camera views of one multi-view frame; when ``clusters`` is given, all the samples of
+that cluster, e.g. every frame and view of one placement of a test clip: a block bootstrap, since
+adjacent frames of a clip are not independent). Joints of one frame are not independent (one
 pose, one image), so resampling joints would give intervals that are too narrow. Every metric is a
 ratio of per-frame sums (e.g. PCKh = sum of correct joints / sum of visible joints), so the bootstrap
 only resamples a small ``(frames, sums)`` table, and one resample serves every decoder, metric and
@@ -66,6 +68,7 @@ def summarize(
     metrics: Sequence[str] = METRICS,
     pairs: Sequence[tuple[str, str]] = (),
     groups=None,
+    clusters=None,
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
@@ -78,7 +81,10 @@ def summarize(
         gt, visible, head_size: ``(N, K, 2)``, ``(N, K)``, ``(N,)``, shared by every prediction.
         metrics: names of the metric table (:func:`dark.metrics.metric`), e.g. ``"rmse"``, ``"pckh@0.1"``.
         pairs: ``(a, b)`` names; the difference ``metric(a) - metric(b)`` is estimated paired.
-        groups: ``(N,)`` cluster labels (e.g. one per multi-view frame); default one per sample.
+        groups: ``(N,)`` labels of the resampling units (e.g. one per multi-view frame); default one
+            per sample.
+        clusters: ``(N,)`` cluster labels (e.g. :func:`dark.data.synth.clusters`); when given they are
+            the resampling units instead of ``groups`` (a drawn cluster brings all its samples).
         confidence, n_resamples, seed: the percentile bootstrap (``scipy.stats.bootstrap``, resampling
             frames with replacement, seeded with ``numpy.random.default_rng(seed)``).
 
@@ -98,7 +104,8 @@ def summarize(
     for a, b in pairs:
         if a not in preds or b not in preds:
             raise ValueError(f"pair {(a, b)} names a prediction not in preds {names}")
-    tables = [frame_sums(preds[n], gt, visible, head_size, metrics, groups) for n in names]
+    units = groups if clusters is None else clusters
+    tables = [frame_sums(preds[n], gt, visible, head_size, metrics, units) for n in names]
     C = tables[0].shape[1]
     table = np.concatenate(tables, axis=1)  # (F, D * C)
     F = table.shape[0]
