@@ -2,22 +2,26 @@
 
 ``dark evaluate --run RUN_DIR --data DIR`` (:func:`cli`) or :func:`evaluate`:
 
-1. Predict the test split once with ``best.pt`` and keep the heatmaps on disk
-   (:func:`dark.predict.cached_heatmaps`: ``RUN_DIR/heatmaps_test.npy``, reused while ``best.pt`` and
+1. Predict the test split once with the last epoch's weights (``last.pt``,
+   :data:`dark.predict.CHECKPOINT`: the schedule decays to zero; the best validation epochs by our rule
+   and by the report's are reported beside it, :func:`epochs_by_rule`) and keep the heatmaps on disk
+   (:func:`dark.predict.cached_heatmaps`: ``RUN_DIR/heatmaps_test.npy``, reused while ``last.pt`` and
    the dataset are unchanged).
 2. Decode them with every decoder of :data:`dark.codecs.DECODERS` (:func:`dark.decoding.decode_heatmaps`,
    the path training's validation takes) through the codec that trained (:attr:`dark.runs.RunConfig.codec`:
    the training ``sigma``, heatmap px to input px of the original 320x160 depth map).
 3. Score with :mod:`dark.metrics`: PCKh@0.1, PCKh@0.5, RMSE, mean error and the signed bias (x, y)
-   with 95% bootstrap CIs over test frames (the 4 views of one multi-view frame form one bootstrap
-   unit), the median bias, per-joint values, a PCKh curve, and the paired differences
+   with 95% bootstrap CIs over the test clusters (a placement of a test clip with every frame and view
+   of it: :func:`dark.data.synth.clusters`; over multi-view frames for a split without clusters), the
+   median bias, per-joint values, a PCKh curve, and the paired differences
    ``DARK - every other decoder``.
 
 Writes (names of :mod:`dark.runs`, all through :func:`dark.files.atomic_write`) ``evaluation.json``
 (schema below), ``evaluation.csv`` (one row per decoder), ``predictions_test.npz`` (every decoder's
 coordinates) and ``frame_sums.npz`` (per test frame and decoder, the sums of
 :func:`dark.metrics.frame_sums` for every metric: arrays ``"groups"`` (G,) sorted frame labels,
-``"columns"`` (C,), and ``"decoder:<name>"`` (G, C) float64; what the two-level intervals resample).
+``"columns"`` (C,), ``"clusters"`` (G,) each frame's cluster (where the split has them), and
+``"decoder:<name>"`` (G, C) float64; what the two-level intervals resample).
 An evaluation that is up to date (same heatmap key, same :data:`FORMAT`) is returned as it is unless
 ``force=True``, so re-running over a plan evaluates only new or retrained runs.
 
@@ -26,7 +30,8 @@ An evaluation that is up to date (same heatmap key, same :data:`FORMAT`) is retu
     {"format": FORMAT, "heatmap_key": str,
      "run": {"dir", "name", "model", "encoding", "grid", "rounding", "precision", "seed", "profile",
              "config_name", "sigma", "input_size", "heatmap_size", "heatmap_stride", "scaling",
-             "best_epoch", "epochs"},
+             "best_epoch", "epochs", "checkpoint": "last", "epoch" (evaluated),
+             "epochs_by_rule": {"last", "ours", "report"}, "validation_by_rule": {rule: {...} | None}},
      "data": {"path", "profile", "source", "manifest_sha256", "split", "samples", "frames"},
      "bootstrap": {"method", "confidence", "n_resamples", "seed", "unit"},
      "joints": [18 names], "alphas": [curve alphas],
@@ -48,10 +53,20 @@ from pathlib import Path
 import numpy as np
 
 from dark import codecs, metrics, runs
+from dark.checkpoint_rules import LAST_EPOCH_FORMAT, epochs_by_rule, evaluated_checkpoint
 from dark.decoding import decode_heatmaps
 from dark.device import resolve_device
 from dark.files import atomic_write
-from dark.predict import cached_heatmaps, data_fingerprint, ground_truth, heatmap_key, predict_heatmaps
+from dark.predict import (
+    CHECKPOINT,
+    cached_epoch,
+    cached_heatmaps,
+    checkpoint_file,
+    data_fingerprint,
+    ground_truth,
+    heatmap_key,
+    predict_heatmaps,
+)
 from dark.runs import (
     EVALUATION,
     EVALUATION_CSV,
@@ -65,13 +80,15 @@ from dark.runs import (
 from dark.skeleton import JOINTS_18
 
 __all__ = [
-    "CURVE_ALPHAS", "EVALUATION", "EVALUATION_CSV", "FORMAT", "HEATMAPS", "HEATMAPS_KEY", "PREDICTIONS",
-    "cached_heatmaps", "cli", "data_fingerprint", "decode_heatmaps", "evaluate", "evaluation_csv",
-    "heatmap_key", "load_predictions", "predict_heatmaps", "score", "up_to_date",
+    "CHECKPOINT", "CURVE_ALPHAS", "EVALUATION", "EVALUATION_CSV", "FORMAT", "HEATMAPS", "HEATMAPS_KEY",
+    "PREDICTIONS", "cached_heatmaps", "cli", "data_fingerprint", "decode_heatmaps", "epochs_by_rule",
+    "evaluate", "evaluated_checkpoint", "evaluation_csv", "heatmap_key", "load_predictions",
+    "predict_heatmaps", "score", "up_to_date",
 ]  # fmt: skip
 
-#: version of what :func:`evaluate` writes; a stored evaluation of another version is redone
-FORMAT = 2
+#: version of what :func:`evaluate` writes; a stored evaluation of another version is redone. 3: the last
+#: epoch is evaluated (``run.checkpoint``), intervals resample test clusters, ``frame_sums.npz`` has them
+FORMAT = LAST_EPOCH_FORMAT
 
 #: PCKh curve alphas stored for the book's plots
 CURVE_ALPHAS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.5, 51), 3).tolist())
@@ -90,6 +107,7 @@ def score(
     head_size: np.ndarray,
     *,
     groups: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
     reference: str = REFERENCE_DECODER,
     n_resamples: int = 2000,
     seed: int = 0,
@@ -98,12 +116,13 @@ def score(
     """The ``decoders``/``differences`` part of ``evaluation.json`` for predictions in input px.
 
     Every metric of :data:`dark.metrics.ALL_METRICS` (the report's and the signed bias x, y) with its
-    interval over frames, plus each decoder's ``median_bias`` ``[x, y]``.
+    interval over frames (over ``clusters`` when given: :func:`dark.metrics.summarize`), plus each
+    decoder's ``median_bias`` ``[x, y]``.
     """
     pairs = [(reference, d) for d in preds if d != reference] if reference in preds else []
     s = metrics.summarize(
         preds, gt, visible, head_size, metrics=metrics.ALL_METRIC_NAMES, pairs=pairs, groups=groups,
-        confidence=confidence, n_resamples=n_resamples, seed=seed,
+        clusters=clusters, confidence=confidence, n_resamples=n_resamples, seed=seed,
     )  # fmt: skip
     decoders = {}
     for d, p in preds.items():
@@ -123,13 +142,18 @@ def score(
 def frame_sum_tables(
     preds: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """The arrays of ``frame_sums.npz``: ``groups`` (G,) sorted frame labels, ``columns`` (C,), and
-    ``decoder:<name>`` (G, C) float64 per decoder (:func:`dark.metrics.frame_sums` of every metric)."""
+    """The arrays of ``frame_sums.npz``: ``groups`` (G,) sorted frame labels, ``columns`` (C,),
+    ``clusters`` (G,) the cluster of each frame (where ``truth`` has clusters; the views of a frame share
+    one), and ``decoder:<name>`` (G, C) float64 per decoder (:func:`dark.metrics.frame_sums` of every
+    metric)."""
     names = metrics.ALL_METRIC_NAMES
-    out = {
-        "groups": np.unique(truth["groups"]).astype(str),
-        "columns": np.array(metrics.frame_sum_columns(names)),
-    }
+    groups, first, inverse = np.unique(truth["groups"], return_index=True, return_inverse=True)
+    out = {"groups": groups.astype(str), "columns": np.array(metrics.frame_sum_columns(names))}
+    if "clusters" in truth:
+        clusters = np.asarray(truth["clusters"])
+        if not np.array_equal(clusters[first][inverse], clusters):
+            raise ValueError("the views of one test frame lie in different clusters")
+        out["clusters"] = clusters[first]
     for d, p in preds.items():
         out[f"decoder:{d}"] = metrics.frame_sums(
             p, truth["joints"], truth["visible"], truth["head_size"], metrics=names, groups=truth["groups"]
@@ -137,16 +161,16 @@ def frame_sum_tables(
     return out
 
 
-def _run_info(run_dir: Path, config: RunConfig) -> dict:
-    """The ``"run"`` part of ``evaluation.json``: the run's settings, best epoch and epochs trained.
+def _run_info(run_dir: Path, config: RunConfig, epoch: int | None) -> dict:
+    """The ``"run"`` part of ``evaluation.json``: the run's settings, the evaluated checkpoint and its
+    ``epoch``, and the epochs each checkpoint rule picks (:func:`epochs_by_rule`).
 
     ``grid`` and ``rounding`` are the encoding's row; ``config_name`` repeats ``profile`` for the readers
-    of older evaluations (the profile's name before :class:`dark.runs.RunConfig`).
+    of older evaluations (the profile's name before :class:`dark.runs.RunConfig`); ``best_epoch`` is
+    ``epochs_by_rule["ours"]``, as older evaluations named it.
     """
     history = runs.load_history(run_dir)
-    best_epoch = None
-    if history and "val_pckh@0.5" in history[-1]:
-        best_epoch = max(history, key=lambda r: r["val_pckh@0.5"])["epoch"]  # the first of the best
+    by_rule, values = epochs_by_rule(history, epoch)
     settings = config.to_json()
     keys = ("model", "encoding", "precision", "seed", "profile", "sigma", "input_size", "heatmap_size",
             "heatmap_stride")  # fmt: skip
@@ -159,8 +183,12 @@ def _run_info(run_dir: Path, config: RunConfig) -> dict:
         "rounding": spec.rounding,
         "config_name": config.profile,
         "scaling": config.scaling,
-        "best_epoch": best_epoch,
+        "best_epoch": by_rule["ours"],
         "epochs": config.epochs,
+        "checkpoint": CHECKPOINT,
+        "epoch": by_rule["last"],
+        "epochs_by_rule": by_rule,
+        "validation_by_rule": values,
     }
 
 
@@ -216,11 +244,11 @@ def evaluate(
     run_dir, data = Path(run_dir), Path(data)
     config = runs.Run(run_dir).config()
     truth = ground_truth(data)
-    key = heatmap_key(run_dir, data, truth)
+    key = heatmap_key(run_dir, data, truth, CHECKPOINT)
     if not force and decoders is None and (stored := up_to_date(run_dir, key)) is not None:
         return stored
     heatmaps = cached_heatmaps(run_dir, data, device=device, batch_size=batch_size, progress=progress,
-                               force=force, truth=truth, key=key)  # fmt: skip
+                               force=force, truth=truth, key=key, checkpoint=CHECKPOINT)  # fmt: skip
     if len(truth["joints"]) != len(heatmaps):
         raise ValueError(f"{len(heatmaps)} cached heatmaps but {len(truth['joints'])} test samples in {data}")
     t0 = time.perf_counter()
@@ -232,17 +260,19 @@ def evaluate(
     result = {
         "format": FORMAT,
         "heatmap_key": key,
-        "run": _run_info(run_dir, config),
+        "run": _run_info(run_dir, config, cached_epoch(run_dir)),
         "data": _data_info(data, len(heatmaps), len(np.unique(truth["groups"])), truth),
         "bootstrap": {
             "method": "percentile", "confidence": 0.95, "n_resamples": n_resamples, "seed": seed,
-            "unit": "multi-view test frames (each brings all its views and visible joints)",
+            "unit": "test clusters (a placement of a test clip: all its frames, views and visible joints)"
+            if "clusters" in truth
+            else "multi-view test frames (each brings all its views and visible joints)",
         },
         "joints": list(JOINTS_18),
         "alphas": list(CURVE_ALPHAS),
         "decode_seconds": decode_s,
         **score(preds, truth["joints"], truth["visible"], truth["head_size"], groups=truth["groups"],
-                n_resamples=n_resamples, seed=seed),
+                clusters=truth.get("clusters"), n_resamples=n_resamples, seed=seed),
     }  # fmt: skip
     _write(run_dir, preds, truth, result)
     return result
@@ -287,7 +317,7 @@ def evaluation_csv(result: Mapping) -> str:
 def cli(argv: list[str]) -> int:
     """``dark evaluate --run RUN_DIR --data DIR [--device auto] [--batch-size 64] [--quiet]``."""
     p = argparse.ArgumentParser(prog="dark evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="run directory (config.json, best.pt)")
+    p.add_argument("--run", required=True, help=f"run directory (config.json, {checkpoint_file()})")
     p.add_argument("--data", required=True, help="dataset directory (rendered) or HUMAN4D root")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:i] (default auto)")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
@@ -297,7 +327,7 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     a = p.parse_args(argv)
     run, data = Path(a.run), Path(a.data)
-    for path, what in ((run / runs.CONFIG, "run config"), (run / runs.BEST, "checkpoint")):
+    for path, what in ((run / runs.CONFIG, "run config"), (run / checkpoint_file(), "checkpoint")):
         if not path.is_file():
             print(f"dark evaluate: {what} {path} not found", file=sys.stderr)
             return 2

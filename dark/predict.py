@@ -1,11 +1,12 @@
 """A run's test heatmaps, predicted once and cached: what :mod:`dark.evaluate` decodes and scores.
 
-:func:`cached_heatmaps` runs ``best.pt`` over the test split (the last stack's output; no flip test, as
-in the report; the model input of :func:`dark.data.dataset.prepare_input` and the run's precision, as in
-training) and keeps the heatmaps on disk, ``RUN_DIR/heatmaps_test.npy`` float16 ``(N, 18, h, w)``. They
-are reused while ``best.pt`` and the dataset's manifest are unchanged: the key (:func:`heatmap_key`, a
-hash of both) is stored beside them in ``heatmaps_test.json``. :func:`ground_truth` is the test split's
-ground truth the predictions are scored against.
+:func:`cached_heatmaps` runs the evaluated checkpoint (:data:`CHECKPOINT`: ``last.pt``, the last epoch)
+over the test split (the last stack's output; no flip test, as in the report; the model input of
+:func:`dark.data.dataset.prepare_input` and the run's precision, as in training) and keeps the heatmaps on
+disk, ``RUN_DIR/heatmaps_test.npy`` float16 ``(N, 18, h, w)``. They are reused while that checkpoint and
+the dataset's manifest are unchanged: the key (:func:`heatmap_key`, a hash of both) is stored beside them
+in ``heatmaps_test.json``, with the checkpoint and the epoch its weights come from. :func:`ground_truth`
+is the test split's ground truth the predictions are scored against.
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ import torch
 from tqdm.auto import tqdm
 
 from dark import runs
-from dark.data import open_split
+from dark.checkpoint_rules import CHECKPOINT, checkpoint_file
+from dark.data import open_split, synth
 from dark.data.dataset import DepthDataset, prepare_input
 from dark.device import autocast, resolve_device
 from dark.files import atomic_write, sha256_file
 from dark.runs import HEATMAPS, HEATMAPS_KEY
 
-__all__ = ["cached_heatmaps", "data_fingerprint", "ground_truth", "heatmap_key", "predict_heatmaps"]
+__all__ = [
+    "CHECKPOINT", "cached_epoch", "cached_heatmaps", "checkpoint_file", "data_fingerprint", "ground_truth",
+    "heatmap_key", "predict_heatmaps",
+]  # fmt: skip
 
 
 def data_fingerprint(data: str | os.PathLike, truth: Mapping[str, np.ndarray] | None = None) -> str:
@@ -44,23 +49,36 @@ def data_fingerprint(data: str | os.PathLike, truth: Mapping[str, np.ndarray] | 
     return h.hexdigest()
 
 
-def heatmap_key(run_dir: str | os.PathLike, data: str | os.PathLike, truth: Mapping | None = None) -> str:
-    """The cache key of the test heatmaps: a hash of ``best.pt`` and of the dataset (manifest)."""
-    best = Path(run_dir) / runs.BEST
+def heatmap_key(
+    run_dir: str | os.PathLike,
+    data: str | os.PathLike,
+    truth: Mapping | None = None,
+    checkpoint: str = CHECKPOINT,
+) -> str:
+    """The cache key of the test heatmaps: a hash of the evaluated checkpoint's file (``last.pt`` by
+    default) and of the dataset (manifest)."""
+    weights = Path(run_dir) / checkpoint_file(checkpoint)
     fingerprint = data_fingerprint(data, truth)
-    return hashlib.sha256(f"{sha256_file(best)}:{fingerprint}:test".encode()).hexdigest()
+    return hashlib.sha256(f"{sha256_file(weights)}:{fingerprint}:test".encode()).hexdigest()
 
 
 def ground_truth(data: str | os.PathLike) -> dict[str, np.ndarray]:
     """Ground truth of the test split (what predictions are scored against): joints ``(N, 18, 2)``
-    input px, visible, head_size, groups.
+    input px, visible, head_size, groups, names, and clusters where the split has them.
 
-    ``groups`` labels a sample with its multi-view frame (subject/activity/frame): the bootstrap unit.
+    ``groups`` labels a sample with its multi-view frame (subject/activity/frame); ``clusters`` ``(N,)``
+    int64 (:func:`dark.data.synth.clusters`) its placement of a test clip: the bootstrap's unit. A
+    dataset rendered before test clips had placements has no ``clusters`` (its frames are resampled).
     """
     samples = open_split(data, split="test")
     if len(samples) == 0:
         raise ValueError(f"{data}: the test split is empty")
+    try:
+        cluster = {"clusters": synth.clusters(samples)}
+    except TypeError:  # a dataset without placements (generator < 5)
+        cluster = {}
     return {
+        **cluster,
         "joints": np.stack([s.joints for s in samples]).astype(np.float64),
         "visible": np.stack([s.visible for s in samples]).astype(bool),
         "head_size": np.array([s.head_size for s in samples], dtype=np.float64),
@@ -118,22 +136,33 @@ def cached_heatmaps(
     force: bool = False,
     truth: Mapping[str, np.ndarray] | None = None,
     key: str | None = None,
+    checkpoint: str = CHECKPOINT,
 ) -> np.ndarray:
-    """The run's test heatmaps ``(N, 18, h, w)`` float16 (memory-mapped), predicted once and cached."""
+    """The run's test heatmaps ``(N, 18, h, w)`` float16 (memory-mapped), predicted once with
+    ``checkpoint`` (``"last"`` or ``"best"``) and cached (:func:`cached_epoch`: the epoch they come from)."""
     run_dir = Path(run_dir)
-    key = heatmap_key(run_dir, data, truth) if key is None else key
+    key = heatmap_key(run_dir, data, truth, checkpoint) if key is None else key
     path, key_path = run_dir / HEATMAPS, run_dir / HEATMAPS_KEY
     if not force and path.is_file() and key_path.is_file():
         if json.loads(key_path.read_text()).get("key") == key:
             return np.load(path, mmap_mode="r")
     key_path.unlink(missing_ok=True)  # never leave a key next to heatmaps it does not describe
     dev = resolve_device(device)
-    trained = runs.load_model(run_dir, which="best", device=dev)
+    trained = runs.load_model(run_dir, which=checkpoint, device=dev)
     dataset = DepthDataset(data, "test")
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     predict_heatmaps(
         trained.model, loader, len(dataset), path, input_size=trained.config.input_size, device=dev,
         precision=trained.config.precision, progress=progress,
     )  # fmt: skip
-    atomic_write(key_path, json.dumps({"key": key, "best.pt": str(run_dir / runs.BEST), "data": str(data)}))
+    stamp = {"key": key, "checkpoint": str(run_dir / checkpoint_file(checkpoint)), "epoch": trained.epoch}
+    atomic_write(key_path, json.dumps({**stamp, "data": str(data)}))
     return np.load(path, mmap_mode="r")
+
+
+def cached_epoch(run_dir: str | os.PathLike) -> int | None:
+    """The (1-based) epoch of the weights the cached test heatmaps were predicted with (``None`` for a
+    cache written before it was recorded)."""
+    key_path = Path(run_dir) / HEATMAPS_KEY
+    epoch = json.loads(key_path.read_text()).get("epoch") if key_path.is_file() else None
+    return None if epoch is None else int(epoch)

@@ -128,9 +128,16 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps(config.to_json()))
-    (run / "best.pt").write_bytes(b"weights v1")
-    trained = runs.Trained(model, config, 1)
-    monkeypatch.setattr(runs, "load_model", lambda run_dir, which="best", device="cpu": trained)
+    (run / "last.pt").write_bytes(b"weights v1")  # the evaluated checkpoint: the last epoch
+    (run / "best.pt").write_bytes(b"best weights")
+    history = [{"epoch": 1, "val_pckh@0.5": 50.0}, {"epoch": 2, "val_pckh@0.5": 55.0},
+               {"epoch": 3, "val_pckh@0.5": 54.0}]  # fmt: skip
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    trained = runs.Trained(model, config, 3)
+    asked = []
+    monkeypatch.setattr(
+        runs, "load_model", lambda run_dir, which="best", device="cpu": asked.append(which) or trained
+    )
 
     assert evaluate.cli(["--run", str(run), "--data", str(smoke_data), "--quiet", "--resamples", "200"]) == 0
     ev = json.loads((run / "evaluation.json").read_text())
@@ -166,9 +173,31 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     assert ev["decoders"]["dark"]["median_bias"] == pytest.approx(np.median((dark_xy - gt)[vis], 0), abs=1e-6)
     assert ev["format"] == evaluate.FORMAT and ev["run"]["encoding"] == "unbiased"
     assert (ev["run"]["profile"], ev["run"]["config_name"], ev["run"]["grid"]) == ("full", "full", None)
-    # frame sums: sorted frame labels, one (G, C) table per decoder that adds up to the metrics
+    # the last epoch is evaluated; the best epochs by our rule and the report's are beside it (no per-axis
+    # validation scores in this history: the report's rule is None)
+    assert asked == ["last"] and ev["run"]["checkpoint"] == "last" and ev["run"]["epoch"] == 3
+    assert (
+        ev["run"]["epochs_by_rule"] == {"last": 3, "ours": 2, "report": None} and ev["run"]["best_epoch"] == 2
+    )
+    assert (
+        ev["run"]["validation_by_rule"]["ours"]["pckh@0.5"] == 55.0
+        and ev["run"]["validation_by_rule"]["report"] is None
+    )
+    assert evaluate.evaluated_checkpoint(ev) == "last"
+    assert json.loads((run / "heatmaps_test.json").read_text())["epoch"] == 3
+    # frame sums: sorted frame labels, one (G, C) table per decoder that adds up to the metrics, and the
+    # cluster of each frame (a placement of a test clip: synth.clusters); the intervals resample clusters
     fs = runs.Run(run).frame_sums()
     assert fs["groups"].tolist() == sorted(set(f"{s.subject}/{s.activity}/{s.frame}" for s in test))
+    with np.load(run / "frame_sums.npz") as z:
+        frame_clusters = z["clusters"]
+    from dark.data.synth import clusters
+
+    view_clusters = clusters(test)
+    by_frame = {f"{s.subject}/{s.activity}/{s.frame}": c for s, c in zip(test, view_clusters, strict=True)}
+    assert frame_clusters.tolist() == [by_frame[g] for g in fs["groups"].tolist()]
+    assert len(set(frame_clusters.tolist())) == len(set(view_clusters.tolist())) > 1
+    assert ev["bootstrap"]["unit"].startswith("test clusters")
     assert set(fs["decoders"]) == set(codecs.DECODERS)
     total = fs["decoders"]["argmax"].sum(0)
     col = {c: i for i, c in enumerate(fs["columns"].tolist())}
@@ -189,8 +218,12 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     # a subset of decoders decodes the cached heatmaps again (the model is not called again)
     evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
     assert model.seen == len(test)
-    # a new checkpoint invalidates the cache
-    (run / "best.pt").write_bytes(b"weights v2")
+    # a new best.pt is not what is evaluated: the cache stays
+    (run / "best.pt").write_bytes(b"other best weights")
+    evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
+    assert model.seen == len(test)
+    # a new last.pt invalidates the cache
+    (run / "last.pt").write_bytes(b"weights v2")
     model.seen = 0
     evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False, decoders=["dark"])
     assert model.seen == len(test)
