@@ -17,7 +17,8 @@ Files (all written atomically through :func:`dark.files.atomic_write`):
 - ``evaluation.json``, ``evaluation.csv``: every decoder's test scores with intervals over frames;
 - ``frame_sums.npz``: per test frame and decoder, the sums every metric is a ratio of
   (:func:`dark.metrics.frame_sums`): what the two-level (seeds x frames) intervals resample;
-- ``predictions_test.npz``: every decoder's test coordinates (input px).
+- ``predictions_test.npz``: every decoder's test coordinates (input px), stored compactly by
+  :func:`save_predictions` and read by :func:`load_predictions` (:mod:`dark.prediction_file`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ from torch import nn
 
 from dark import checkpoint, codecs, models, profiles
 from dark.device import resolve_device, resolve_precision
+
+# the compact predictions file (its writer and the one reader), re-exported: a run's files are named here
+from dark.prediction_file import PREDICTIONS as PREDICTIONS
+from dark.prediction_file import load_predictions as load_predictions
+from dark.prediction_file import save_predictions as save_predictions
 from dark.skeleton import INPUT_SIZE, STRIDE
 
 CONFIG = "config.json"
@@ -48,7 +54,6 @@ HEATMAPS_KEY = "heatmaps_test.json"
 EVALUATION = "evaluation.json"
 EVALUATION_CSV = "evaluation.csv"
 FRAME_SUMS = "frame_sums.npz"
-PREDICTIONS = "predictions_test.npz"
 
 
 def run_name(model: str, encoding: str, seed: int) -> str:
@@ -317,13 +322,6 @@ def load_history(run_dir: str | Path) -> list[dict[str, Any]]:
 def load_evaluation(run_dir: str | Path) -> dict[str, Any]:
     """The run's ``evaluation.json`` (:func:`dark.evaluate.evaluate`)."""
     return json.loads((Path(run_dir) / EVALUATION).read_text())
-
-
-def load_predictions(run_dir: str | Path) -> dict[str, np.ndarray]:
-    """``predictions_test.npz``: ``coords`` ``(D, N, K, 2)`` input px, ``decoders`` ``(D,)``, ``gt``,
-    ``visible``, ``head_size``, ``groups``, ``names``."""
-    with np.load(Path(run_dir) / PREDICTIONS) as z:
-        return {k: z[k] for k in z.files}
 
 
 def load_frame_sums(run_dir: str | Path) -> dict[str, Any]:

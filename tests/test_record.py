@@ -105,3 +105,60 @@ def test_the_committed_cpu_record_matches_its_schema_and_its_profile():
         assert epochs == list(range(1, profiles.PROFILES["cpu"].recipe.epochs + 1))
     analysis = report.analyse(records, n_resamples=200)  # raises unless every run has the same frames
     assert set(analysis.cells) == set(profiles.PROFILES["cpu"].cells)
+
+
+# ------------------------------------------------------------------------------ compact predictions
+
+
+def _predictions(n_frames: int = 250, views: int = 4, decoders: int = 15, seed: int = 0) -> dict:
+    """Test predictions shaped like the quick test split's (250 frames x 4 views, 18 joints): errors of a
+    few px with a heavy tail (a decoder tens of px off), argmax-like coordinates on the 8-px grid, NaNs."""
+    rng = np.random.default_rng(seed)
+    n = n_frames * views
+    gt = rng.uniform((0, 0), (320, 160), size=(n, 18, 2))
+    error = rng.standard_t(3, size=(decoders, n, 18, 2)) * 3.0
+    coords = (gt[None] + error).astype(np.float32)
+    coords[0] = np.floor(coords[0] / 8) * 8 + 4  # argmax: heatmap-pixel centres
+    coords[1, 3, 5] = np.nan
+    coords[2, 7, 1] = [1e9, -1e9]  # beyond the int32 grid: kept exactly
+    return {
+        "coords": coords,
+        "decoders": np.array([f"d{i}" for i in range(decoders)]),
+        "gt": gt,
+        "visible": rng.random((n, 18)) < 0.9,
+        "head_size": rng.uniform(15, 40, n),
+        "groups": np.repeat([f"S1/run/{f}" for f in range(n_frames)], views),
+        "names": np.array([f"S1/run/{v}/{f}" for f in range(n_frames) for v in range(views)]),
+        "clusters": np.repeat(np.arange(n_frames) // 8, views).astype(np.int64),
+        "pred_visible": rng.random((decoders, n, 18)) < 0.8,
+    }
+
+
+def test_predictions_are_stored_compactly_and_read_back_within_a_thousandth_of_a_pixel(tmp_path):
+    arrays = _predictions()
+    path = runs.save_predictions(tmp_path, arrays)
+    assert path == tmp_path / runs.PREDICTIONS
+    back = runs.load_predictions(tmp_path)
+    assert set(back) == set(arrays)
+    for k in ("decoders", "gt", "visible", "head_size", "groups", "names", "clusters", "pred_visible"):
+        np.testing.assert_array_equal(back[k], arrays[k])
+        assert back[k].dtype == arrays[k].dtype
+    assert back["coords"].dtype == np.float32 and back["coords"].shape == arrays["coords"].shape
+    finite = np.isfinite(arrays["coords"])
+    np.testing.assert_array_equal(np.isfinite(back["coords"]), finite)
+    assert np.abs(back["coords"][finite] - arrays["coords"][finite]).max() <= 1e-3
+    assert back["coords"][2, 7, 1].tolist() == [1e9, -1e9]
+    # float16 errors would not keep 1e-3 px: past 4 px their spacing is 2^-8 px and more
+    error = arrays["coords"].astype(np.float64) - arrays["gt"][None]
+    small = finite & (np.abs(error) < 1e4)
+    half = arrays["gt"][None] + error.astype(np.float16).astype(np.float64)
+    assert np.abs(half - arrays["coords"])[small].max() > 1e-3
+
+
+def test_predictions_written_before_the_compact_layout_read_the_same(tmp_path):
+    arrays = _predictions(n_frames=8, decoders=3)
+    np.savez(tmp_path / runs.PREDICTIONS, **arrays)
+    back = runs.Run(tmp_path).predictions()
+    np.testing.assert_array_equal(back["coords"], arrays["coords"])
+    with pytest.raises(ValueError, match="without"):
+        runs.save_predictions(tmp_path, {k: v for k, v in arrays.items() if k != "gt"})
