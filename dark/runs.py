@@ -325,7 +325,8 @@ def load_evaluation(run_dir: str | Path) -> dict[str, Any]:
 
 
 def load_frame_sums(run_dir: str | Path) -> dict[str, Any]:
-    """``frame_sums.npz`` as ``{"groups": (G,), "columns": (C,), "decoders": {name: (G, C) float64}}``.
+    """``frame_sums.npz`` as ``{"groups": (G,), "columns": (C,), "clusters": (G,) or None (files written
+    before test clusters), "decoders": {name: (G, C) float64}}``.
 
     Rows are the sorted test-frame labels (the same for every run of one dataset, so two runs pair on
     frames by row); columns are those of :func:`dark.metrics.frame_sums`.
@@ -334,6 +335,7 @@ def load_frame_sums(run_dir: str | Path) -> dict[str, Any]:
         return {
             "groups": z["groups"],
             "columns": z["columns"],
+            "clusters": z["clusters"] if "clusters" in z.files else None,
             "decoders": {k.removeprefix("decoder:"): z[k] for k in z.files if k.startswith("decoder:")},
         }
 

@@ -9,8 +9,10 @@ Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`
   within runs and between cells, with two-level seeds x test-frames intervals) into an :class:`Analysis`;
 - :mod:`~dark.report.tables`: Tables 2 and 3 of the report next to ours (:func:`table2`, :func:`table3`),
   the bias probe, one run's decoders, and their display for the book;
-- :mod:`~dark.report.claims`: the decision rule and the verdict on each claim (:func:`verdicts`), with
-  the evidence behind it (its module docstring states the rule and its reasoning);
+- :mod:`~dark.report.endpoints`: the primary endpoints fixed before any result (:data:`ENDPOINTS`), their
+  estimates and verdict words (:func:`endpoint_verdict`);
+- :mod:`~dark.report.claims`: the verdict on each claim from its primary endpoints (:func:`verdicts`,
+  :func:`primary_table`), with the secondary evidence (its module docstring states the rule and why);
 - :mod:`~dark.report.text`: sentences for the pages, the provenance paragraph and the table captions;
 - :mod:`~dark.report.saving`: :func:`save` writes the tables and verdicts, :func:`load_saved` reads them;
 - :mod:`~dark.report.labels`: display names (models, encodings, decoders) and number formats.
@@ -21,7 +23,8 @@ The claim metrics are the report's Table 2 columns, :data:`dark.paper.TABLE_METR
 from dark.paper import TABLE_METRICS as CLAIM_METRICS  # the name plots.py uses for Table 2's metrics
 
 from .analysis import Analysis, analyse, extra_decoders
-from .claims import DECISION_RULE, evidence_display, verdict_table, verdicts
+from .claims import DECISION_RULE, evidence_display, primary_table, verdict_table, verdicts
+from .endpoints import ENDPOINTS, Endpoint, endpoint_verdict
 from .labels import decoder_label, display_name, encoding_label
 from .load import RunRecord, cells, focus, load_evaluations, load_runs
 from .saving import load_saved, save
@@ -39,7 +42,9 @@ from .text import (
 __all__ = [
     "CLAIM_METRICS",
     "DECISION_RULE",
+    "ENDPOINTS",
     "Analysis",
+    "Endpoint",
     "RunRecord",
     "analyse",
     "best_decoders",
@@ -52,12 +57,14 @@ __all__ = [
     "display_name",
     "display_table",
     "encoding_label",
+    "endpoint_verdict",
     "evidence_display",
     "extra_decoders",
     "focus",
     "load_evaluations",
     "load_runs",
     "load_saved",
+    "primary_table",
     "provenance",
     "report_text",
     "run_table",

@@ -3,18 +3,20 @@
 :func:`analyse` groups run records into cells ``(model, encoding)`` (:func:`dark.report.load.cells`)
 and computes, with the two-level (seeds x test frames) intervals of :mod:`dark.metrics`
 (:data:`dark.metrics.INTERVALS` states the method), each cell's mean per decoder, the ``DARK - reference``
-differences within runs and the ``unbiased - q`` differences between cells. Everything else in
+differences within runs, the ``unbiased - q`` differences between cells (paired by seed where the cells
+share seeds), and the primary endpoints (:data:`dark.report.endpoints.ENDPOINTS`). Everything else in
 :mod:`dark.report` is a pure function of that :class:`Analysis`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dark import metrics, paper
 from dark.metrics import Estimate, Interval, higher_is_better
 
+from .endpoints import ENDPOINTS, endpoint_estimate, shared_clusters
 from .labels import display_name
 from .load import RunRecord, cells, check_paired
 
@@ -28,9 +30,12 @@ class Analysis:
     values: dict[tuple[str, str, str], dict[str, Estimate]]
     #: (model, encoding, "dark - b") -> {metric: Estimate}: decoder differences within runs
     within: dict[tuple[str, str, str], dict[str, Estimate]]
-    #: (model, "unbiased - q", decoder) -> {metric: Estimate}: cell differences, paired on frames
+    #: (model, "unbiased - q", decoder) -> {metric: Estimate}: cell differences, paired on frames (and by
+    #: seed where the cells share seeds)
     between: dict[tuple[str, str, str], dict[str, Estimate]]
     settings: dict
+    #: (claim, model, protocol, comparison) -> Estimate, or why there is none: the primary endpoints
+    primary: dict[tuple[int, str, str, str], Estimate | str] = field(default_factory=dict)
 
     @property
     def records(self) -> list[RunRecord]:
@@ -52,26 +57,29 @@ def analyse(
 ) -> Analysis:
     """Cell values, ``DARK - reference`` within runs and ``unbiased - q`` between cells, with intervals.
 
-    Every interval is :func:`dark.metrics.cell_estimates` and friends (one frame resampling, seeded,
-    shared by every run: paired). The differences are on the claim metrics
-    (:data:`dark.paper.TABLE_METRICS`). Raises if the runs were not evaluated on the same test frames.
+    Every interval is :func:`dark.metrics.cell_estimates` and friends (one resampling of the test clusters,
+    or of the frames for runs without cluster labels, seeded, shared by every run: paired). The
+    differences are on the claim metrics (:data:`dark.paper.TABLE_METRICS`); the primary endpoints on
+    their protocol's primary metric. Raises if the runs were not evaluated on the same test frames.
     """
     by_cell = cells(records)
     if records:
         check_paired(records)
     claim_metrics = paper.TABLE_METRICS
+    clusters = shared_clusters(records)
     kw = {"confidence": confidence, "n_resamples": n_resamples, "seed": seed}
+    ckw = {**kw, "clusters": clusters}
     values, within, between = {}, {}, {}
     for (m, e), rs in by_cell.items():
         cols = rs[0].columns
         names = _metrics_of(cols)
         decoders = [d for d in rs[0].tables if all(d in r.tables for r in rs)]
         for d in decoders:
-            values[(m, e, d)] = metrics.cell_estimates([r.tables[d] for r in rs], names, cols, **kw)
+            values[(m, e, d)] = metrics.cell_estimates([r.tables[d] for r in rs], names, cols, **ckw)
         for b in references:
             if "dark" in decoders and b in decoders:
                 within[(m, e, f"dark - {b}")] = metrics.within_run_difference_estimates(
-                    [r.tables["dark"] for r in rs], [r.tables[b] for r in rs], claim_metrics, cols, **kw
+                    [r.tables["dark"] for r in rs], [r.tables[b] for r in rs], claim_metrics, cols, **ckw
                 )
     for (m, q), rq in by_cell.items():
         ru = by_cell.get((m, "unbiased"))
@@ -79,9 +87,17 @@ def analyse(
             continue
         for d in [d for d in ru[0].tables if all(d in r.tables for r in (*ru, *rq))]:
             between[(m, f"unbiased - {q}", d)] = metrics.cell_difference_estimates(
-                [r.tables[d] for r in ru], [r.tables[d] for r in rq], claim_metrics, ru[0].columns, **kw
-            )
-    return Analysis(by_cell, values, within, between, dict(kw, method=metrics.INTERVALS))
+                [r.tables[d] for r in ru], [r.tables[d] for r in rq], claim_metrics, ru[0].columns,
+                seeds_a=[r.seed for r in ru], seeds_b=[r.seed for r in rq], **ckw,
+            )  # fmt: skip
+    models = [*paper.MODEL_NAMES, *sorted({m for m, _ in by_cell} - set(paper.MODEL_NAMES))]
+    primary = {
+        (e.claim, m, e.protocol, e.comparison): endpoint_estimate(e, m, by_cell, **ckw)
+        for e in ENDPOINTS
+        for m in models
+    }
+    settings = dict(kw, method=metrics.INTERVALS, clusters=clusters is not None)
+    return Analysis(by_cell, values, within, between, settings, primary)
 
 
 def improvement(difference: Interval, metric: str) -> Interval:
@@ -96,6 +112,7 @@ def improvement(difference: Interval, metric: str) -> Interval:
             seeds=tuple(-x for x in difference.seeds), seeds_b=tuple(-x for x in difference.seeds_b),
             n_seeds=difference.n_seeds, df=difference.df, se_seeds=difference.se_seeds,
             se_frames=difference.se_frames, training_variance=difference.training_variance,
+            paired=difference.paired, df_frames=difference.df_frames,
         )  # fmt: skip
     return Interval(-difference.value, -difference.high, -difference.low)
 

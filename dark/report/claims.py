@@ -1,83 +1,57 @@
-"""A verdict on each claim of the report, computed from the analysis of our runs and their seeds.
+"""A verdict on each claim of the report: its primary endpoints, fixed in code before any result, read
+against zero and against the report's own effect; every other comparison is secondary evidence.
 
-Decision rule (:func:`decide`), applied to the claim's differences, each oriented as an *improvement*
-(positive = the direction the claim predicts: higher PCKh, lower RMSE) with its 95% interval:
+Primary endpoints (:data:`dark.report.endpoints.ENDPOINTS`), per model and scoring protocol, on the
+protocol's primary metric (PCKh@0.1): claim 1, DARK - Standard and DARK - ArgMax within each unbiased run,
+over the seeds; claim 2, unbiased - ceil on DARK, paired by seed. Each gets a verdict
+(:func:`dark.report.endpoints.endpoint_verdict`): "reproduced" (95% interval above zero), "contradicted"
+(below zero), "smaller than reported" (below the report's effect), "larger than reported" (above it),
+possibly combined ("reproduced, smaller than reported"), else "inconclusive"; beside it the report's
+effect (:data:`dark.paper.REPORT_EFFECTS`) and the design's minimum detectable effect at 80% power
+(:func:`dark.metrics.mde`). An endpoint with one training per cell says so in its verdict.
 
-- **reproduced**: every relevant improvement's interval lies entirely above 0;
-- **not reproduced**: at least one relevant interval lies entirely below 0 (the claimed order is
-  reversed with confidence somewhere the claim says it holds);
-- **inconclusive at this sample size**: otherwise (some interval contains 0, none is below it).
-
-"Every interval above 0" is an intersection-union test: it keeps the 5% error rate of one interval
-without a multiplicity correction. "Some interval below 0" over many comparisons is more liberal (each
-interval has a 2.5% chance of lying below 0 by chance when the true difference is 0); the evidence
-tables list every comparison so a reader can judge. The relevant comparisons are:
-
-- claim 1: ``DARK - ArgMax`` and ``DARK - Standard`` on the same heatmaps, within each run and combined
-  over the cell's seeds, for every cell, on PCKh@0.1, PCKh@0.5 and RMSE (the report's three metrics,
-  :data:`dark.paper.TABLE_METRICS`);
-- claim 2: ``unbiased - q`` for every quantised encoding ``q`` trained (the report's code's ``ceil``, our
-  ``quantized``, the DARK paper's ``quantized-heatmap``, ``random-heatmap``), for every one of the
-  report's decoders and every model with both cells, on the same metrics: a difference of cell means
-  paired on the test frames. Claim 2 is about trainings: a comparison whose cells have one training each
-  has no measured training variance and cannot decide anything (status ``one training``); when every
-  comparison is such, the verdict is :data:`ONE_TRAINING`. Claim 2 also gets one verdict per ``q``.
-
-Comparisons whose runs are missing are listed under ``missing`` and do not enter the verdict.
+Why not "every comparison above zero": that intersection-union rule over 4 decoders x 3 metrics cannot
+reach "reproduced" when some comparisons have an expected effect of about zero (a half-pixel shift moves
+PCKh@0.5 by ~0), and it hides a finding such as an interval that rules out the report's effect. The
+secondary comparisons (every decoder, metric and quantiser: ``evidence``) keep their estimates and
+intervals, with a descriptive status (``better``/``unclear``/``worse``: where the interval lies, or ``one
+training`` for a comparison between trainings with one training per cell) and no verdict word.
+Comparisons whose runs are missing are listed under ``missing``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from dark import metrics, paper
+from dark.checkpoint_rules import evaluated_checkpoint
 from dark.metrics import Estimate, Interval
 
 from .analysis import Analysis, improvement, seeds_per_cell
+from .endpoints import ENDPOINTS, NO_RUNS, endpoint_verdict
 from .labels import decoder_label, display_name, encoding_label, interval_text, seeds_text
 
 #: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
 DECISION_RULE: str = (
-    "Each claim is a set of comparisons (two decoders on the same heatmaps, within each training; two "
-    "cells of trainings on the same test frames), each with a 95% interval of the improvement it "
-    "predicts. A claim is **reproduced** when every interval lies above zero, **not reproduced** when at "
-    "least one lies entirely below zero, and **inconclusive at this sample size** otherwise. A "
-    "comparison between trainings with one training per cell decides nothing: its interval covers the "
-    "test frames only."
+    "Each claim is judged on its primary endpoints, fixed in the code before any result: claim 1, DARK - "
+    "Standard and DARK - ArgMax on PCKh@0.1 within each training with unbiased targets, over the seeds; "
+    "claim 2, unbiased - ceil (the report's code's w/ quant) on DARK's PCKh@0.1, paired by seed; one line "
+    "per model and scoring protocol (the standard one and the report's code). An endpoint is **reproduced** "
+    "when its 95% interval lies above zero, **contradicted** when below, **smaller than reported** when it "
+    "lies below the report's effect (the report's effect is ruled out), **larger than reported** when "
+    "above it, possibly combined, and **inconclusive** otherwise. Beside each stand the report's effect and "
+    "the minimum detectable effect of our design at 80% power. An endpoint with one training per cell "
+    "covers the test frames only and says so. Every other comparison is secondary: an estimate with its "
+    "interval, no verdict."
 )
 
-REPRODUCED = "reproduced"
-NOT_REPRODUCED = "not reproduced"
-INCONCLUSIVE = "inconclusive at this sample size"
-ONE_TRAINING = "inconclusive: one training per cell, training variance unmeasured"
 NOT_EVALUATED = "not evaluated (no runs)"
 
-#: statuses of one comparison
+#: statuses of one secondary comparison (where its interval lies; no verdict)
 STATUSES: tuple[str, ...] = ("better", "unclear", "worse", "one training")
-
-
-def decide(improvements: Sequence[Interval], needs_training_variance: bool = False) -> str:
-    """The verdict from the claim's oriented improvements (see the module docstring).
-
-    With ``needs_training_variance`` (claim 2), an :class:`~dark.metrics.Estimate` without measured
-    training variance can neither reproduce nor refute: it counts as unclear, and if every one is such
-    the verdict is :data:`ONE_TRAINING`.
-    """
-    if not improvements:
-        return NOT_EVALUATED
-    if needs_training_variance:
-        measured = [iv for iv in improvements if getattr(iv, "training_variance", True)]
-        if not measured:
-            return ONE_TRAINING
-        if len(measured) < len(improvements):
-            return NOT_REPRODUCED if any(iv.high < 0 for iv in measured) else INCONCLUSIVE
-    if all(iv.low > 0 for iv in improvements):
-        return REPRODUCED
-    if any(iv.high < 0 for iv in improvements):
-        return NOT_REPRODUCED
-    return INCONCLUSIVE
 
 
 def _status(iv: Interval, needs_training_variance: bool) -> str:
@@ -156,13 +130,6 @@ def claim2_evidence(
     return pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS), missing
 
 
-def _ivs(ev: pd.DataFrame) -> list[Estimate]:
-    return [
-        Estimate(r.improvement, r.imp_low, r.imp_high, training_variance=bool(r.training_variance))
-        for r in ev.itertuples()
-    ]
-
-
 def _covers(a: Analysis) -> str:
     """What the intervals of the analysis include."""
     n = [len(rs) for rs in a.cells.values()]
@@ -173,23 +140,92 @@ def _covers(a: Analysis) -> str:
     return "test frames and, for cells with several trainings, their seeds"
 
 
-def verdicts(a: Analysis) -> dict[int, dict]:
-    """Claim -> ``{"claim", "verdict", "by_metric", "by_encoding" (claim 2), "counts", "seeds",
-    "covers", "evidence", "missing"}``.
+def _checkpoint(records) -> str:
+    """The checkpoint the runs were evaluated at: ``"last"``, ``"best"`` or ``"mixed"``."""
+    found = {evaluated_checkpoint(r.evaluation) for r in records}
+    return found.pop() if len(found) == 1 else ("mixed" if found else "?")
 
-    ``evidence`` is the DataFrame of every comparison used (oriented improvement with its interval and its
-    status); ``counts`` tallies the statuses; ``seeds`` says how many trainings each cell had and
-    ``covers`` what the intervals include; ``by_metric`` has one verdict per claim metric
-    (:data:`dark.paper.TABLE_METRICS`).
+
+def notes(a: Analysis) -> list[str]:
+    """What limits every verdict of this analysis: the evaluated checkpoint, the resampling unit."""
+    out = []
+    if _checkpoint(a.records) in ("best", "mixed"):
+        out.append(
+            "runs evaluated at their best validation epoch (trained before the last epoch became the "
+            "evaluated checkpoint)"
+        )
+    if a.records and not a.settings.get("clusters"):
+        out.append("test frames resampled one by one: these runs carry no test-clip clusters")
+    return out
+
+
+def primary_rows(a: Analysis) -> list[dict]:
+    """One row per primary endpoint, model and protocol: estimate, interval, pairs, the report's effect,
+    the MDE (80% power) and the verdict (see the module docstring). Rows without an estimate carry the
+    reason as their verdict (``"not measured in these runs"``, ``"not evaluated (no runs)"``)."""
+    rows = []
+    checkpoint = _checkpoint(a.records)
+    resampled = "clusters" if a.settings.get("clusters") else "frames"
+    for (claim, model, protocol, comparison), est in a.primary.items():
+        e = next(x for x in ENDPOINTS if (x.claim, x.protocol, x.comparison) == (claim, protocol, comparison))
+        effect = paper.REPORT_EFFECTS.get((claim, model, comparison))
+        row = {
+            "claim": claim, "model": model, "protocol": protocol, "comparison": comparison,
+            "metric": e.metric, "decoders": list(e.decoders), "report_effect": effect,
+        }  # fmt: skip
+        if isinstance(est, str):
+            rows.append({**row, "estimate": None, "low": None, "high": None, "verdict": est})
+            continue
+        n = est.n_seeds if isinstance(est.n_seeds, tuple) else (est.n_seeds,)
+        rows.append({
+            **row, "estimate": est.value, "low": est.low, "high": est.high,
+            "n_pairs": n[0] if est.paired or len(n) == 1 else None, "n_seeds": list(n), "paired": est.paired,
+            "mde": metrics.mde(est), "verdict": endpoint_verdict(est, effect),
+            "training_variance": est.training_variance, "se_seeds": est.se_seeds, "se_frames": est.se_frames,
+            "df": None if math.isinf(est.df) else est.df, "checkpoint": checkpoint, "resampled": resampled,
+        })  # fmt: skip
+    return rows
+
+
+def _summary(rows: Sequence[Mapping]) -> str:
+    """The claim's verdict line: each evaluated primary endpoint's verdict."""
+    shown = [r for r in rows if r["verdict"] != NO_RUNS]
+    if not shown:
+        return NOT_EVALUATED
+    return "; ".join(
+        f"{paper.MODEL_NAMES.get(r['model'], r['model'])} ({r['protocol']}), "
+        f"{decoder_label(r['comparison'])}: {r['verdict']}"
+        for r in shown
+    )
+
+
+def _tally(ev: pd.DataFrame) -> str:
+    """Where the secondary comparisons' intervals lie, e.g. ``"10 better, 2 unclear, 0 worse"``."""
+    c = {s: int((ev.status == s).sum()) for s in STATUSES}
+    text = f"{c['better']} better, {c['unclear']} unclear, {c['worse']} worse"
+    return text + (f", {c['one training']} one training" if c["one training"] else "")
+
+
+def verdicts(a: Analysis) -> dict[int, dict]:
+    """Claim -> ``{"claim", "verdict", "primary", "notes", "by_metric", "by_encoding" (claim 2), "counts",
+    "seeds", "covers", "evidence", "missing"}``.
+
+    ``primary``: :func:`primary_rows` of the claim; ``verdict``: its endpoints' verdicts in one line;
+    ``notes``: what limits them (:func:`notes`). The secondary comparisons: ``evidence`` (the DataFrame of
+    every comparison, oriented improvement with its interval and status), ``counts`` (the statuses
+    tallied), ``by_metric`` / ``by_encoding`` (the tally per claim metric / per quantiser: no verdict
+    words); ``seeds``: trainings per cell; ``covers``: what the intervals include.
     """
     out = {}
+    rows = primary_rows(a)
     for claim, (ev, missing) in {1: claim1_evidence(a), 2: claim2_evidence(a)}.items():
-        need = claim == 2
-        by_metric = {mt: decide(_ivs(ev[ev.metric == mt]), need) for mt in paper.TABLE_METRICS}
+        primary = [r for r in rows if r["claim"] == claim]
         out[claim] = {
             "claim": paper.CLAIMS[claim],
-            "verdict": decide(_ivs(ev), need),
-            "by_metric": by_metric,
+            "verdict": _summary(primary),
+            "primary": primary,
+            "notes": notes(a),
+            "by_metric": {mt: _tally(ev[ev.metric == mt]) for mt in paper.TABLE_METRICS},
             "counts": {s: int((ev.status == s).sum()) for s in STATUSES},
             "seeds": seeds_per_cell(a),
             "covers": _covers(a),
@@ -198,37 +234,55 @@ def verdicts(a: Analysis) -> dict[int, dict]:
         }
         if claim == 2:
             out[claim]["by_encoding"] = {
-                enc.split(" - ", 1)[1]: decide(_ivs(ev[ev.encoding == enc]), True)
-                for enc in dict.fromkeys(ev.encoding)
+                enc.split(" - ", 1)[1]: _tally(ev[ev.encoding == enc]) for enc in dict.fromkeys(ev.encoding)
             }
     return out
 
 
+def primary_table(v: Mapping[int | str, Mapping], digits: int = 2) -> pd.DataFrame:
+    """One row per evaluated primary endpoint: model, protocol, comparison, estimate [95% CI], the
+    report's effect, the MDE at 80% power, trainings, verdict."""
+    rows = []
+    for claim, r in v.items():
+        if not isinstance(r, Mapping) or "primary" not in r:
+            continue
+        for p in r["primary"]:
+            if p["verdict"] == NO_RUNS:
+                continue
+            est = p.get("estimate")
+            rows.append({
+                "claim": claim,
+                "model": paper.MODEL_NAMES.get(p["model"], p["model"]),
+                "protocol": p["protocol"],
+                "comparison": decoder_label(p["comparison"]),
+                "estimate [95% CI]": "–" if est is None else interval_text(est, p["low"], p["high"], digits),
+                "report": "–" if p.get("report_effect") is None else f"{p['report_effect']:+.{digits}f}",
+                "MDE (80%)": f"{p['mde']:.{digits}f}" if p.get("mde") is not None else "–",
+                "trainings": " vs ".join(map(str, p.get("n_seeds", []))) or "–",
+                "verdict": p["verdict"],
+            })  # fmt: skip
+    return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
+
+
 def verdict_table(v: Mapping[int | str, Mapping]) -> pd.DataFrame:
-    """One row per claim: verdict, per-metric verdicts, trainings per cell, what the intervals cover,
-    and how many comparisons went which way."""
+    """One row per claim: the primary endpoints' verdicts, what limits them, trainings per cell, what the
+    intervals cover, and where the secondary comparisons' intervals lie."""
     rows = []
     for claim, r in v.items():
         if not isinstance(r, Mapping) or "verdict" not in r:  # "provenance", "intervals" of verdicts.json
             continue
         c = r["counts"]
-        row = {
+        rows.append({
             "claim": f"{claim}. {r['claim']}",
-            "verdict": r["verdict"],
-            **{metrics.metric(m).heading: r["by_metric"][m] for m in paper.TABLE_METRICS},
+            "primary endpoints": r["verdict"],
+            "limits": "; ".join(r.get("notes", [])) or "–",
             "trainings per cell": r.get("seeds", "?"),
             "intervals cover": r.get("covers", "test frames"),
-            "comparisons better / unclear / worse / one training": " / ".join(
+            "secondary: better / unclear / worse / one training": " / ".join(
                 str(c.get(s, 0)) for s in STATUSES
             ),
             "missing": len(r["missing"]),
-        }
-        row["verdict per quantiser"] = (
-            "; ".join(f"{encoding_label(q)}: {x}" for q, x in r["by_encoding"].items())
-            if r.get("by_encoding")
-            else "–"
-        )
-        rows.append(row)
+        })  # fmt: skip
     return pd.DataFrame(rows).set_index("claim")
 
 

@@ -34,6 +34,7 @@ class RunRecord:
     groups: np.ndarray  #: (G,) sorted test frame labels
     columns: tuple[str, ...]  #: the frame-sum columns (:func:`dark.metrics.frame_sum_columns`)
     tables: dict[str, np.ndarray] = field(repr=False)  #: decoder -> (G, C) frame sums
+    clusters: np.ndarray | None = field(default=None, repr=False)  #: (G,) each frame's test cluster, or None
 
 
 def load_run(path: str | os.PathLike) -> RunRecord:
@@ -48,7 +49,7 @@ def load_run(path: str | os.PathLike) -> RunRecord:
     return RunRecord(
         path=p, model=config.get("model", r.get("model")), encoding=config.get("encoding", r.get("encoding")),
         seed=int(config.get("seed", r.get("seed", 0))), config=config, evaluation=ev, groups=groups,
-        columns=columns, tables=tables,
+        columns=columns, tables=tables, clusters=sums.get("clusters"),
     )  # fmt: skip
 
 

@@ -1,0 +1,121 @@
+"""dark.report's primary endpoints: fixed in code, verdicts against zero and the report's effect, the
+report's effects from its Table 2, the MDE, and what limits a verdict (checkpoint, clusters)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dark import metrics, paper, report, runs
+from dark.metrics import Estimate
+from dark.protocols import PROTOCOLS
+from dark.report.endpoints import NO_RUNS, NOT_MEASURED, ONE_TRAINING_NOTE, endpoint_verdict
+
+COLS = metrics.frame_sum_columns(metrics.ALL_METRIC_NAMES)
+
+
+def _e(value, low, high, seeds=True):
+    return Estimate(value, low, high, training_variance=seeds)
+
+
+def test_endpoint_verdict_words():
+    assert endpoint_verdict(_e(2, 1, 3), 5.6) == "reproduced, smaller than reported"
+    assert endpoint_verdict(_e(6, 5, 7), 5.6) == "reproduced"  # the report's effect inside the interval
+    assert endpoint_verdict(_e(9, 7, 11), 5.6) == "reproduced, larger than reported"
+    assert endpoint_verdict(_e(-2, -3, -1), 5.6) == "contradicted"
+    assert endpoint_verdict(_e(1, -1, 3), 5.6) == "smaller than reported"
+    assert endpoint_verdict(_e(1, -1, 7), 5.6) == "inconclusive"
+    assert endpoint_verdict(_e(1, -1, 3), None) == "inconclusive"
+    assert endpoint_verdict(_e(2, 1, 3, seeds=False), None) == "reproduced" + ONE_TRAINING_NOTE
+    assert ONE_TRAINING_NOTE == " (test frames only: one training per cell)"
+
+
+def test_endpoints_are_fixed_per_claim_and_protocol():
+    assert {(e.claim, e.protocol, e.comparison) for e in report.ENDPOINTS} == {
+        (c, p, k) for p in PROTOCOLS for c, k in
+        ((1, "dark - standard"), (1, "dark - argmax"), (2, "unbiased - ceil"))
+    }  # fmt: skip
+    for e in report.ENDPOINTS:
+        assert e.metric == PROTOCOLS[e.protocol].primary_metric
+        assert e.decoders[0] == PROTOCOLS[e.protocol].decoders["dark"]
+        assert e.within_run == (e.claim == 1)
+    report_std = next(
+        e for e in report.ENDPOINTS if (e.protocol, e.comparison) == ("report", "dark - standard")
+    )
+    assert report_std.decoders == ("dark_report", "standard_report") and report_std.metric == "pckh_axis@0.1"
+
+
+def test_report_effects_are_table2_differences_at_pckh01():
+    assert paper.REPORT_EFFECTS[(1, "sh", "dark - standard")] == pytest.approx(45.17 - 41.18)
+    assert paper.REPORT_EFFECTS[(1, "sh", "dark - argmax")] == pytest.approx(45.17 - 39.80)
+    assert paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")] == pytest.approx(45.17 - 39.54)
+    assert paper.REPORT_EFFECTS[(1, "hrnet", "dark - standard")] == pytest.approx(44.83 - 40.50)
+    assert paper.REPORT_EFFECTS[(2, "hrnet", "unbiased - ceil")] == pytest.approx(44.83 - 41.73)
+    assert len(paper.REPORT_EFFECTS) == 6
+
+
+def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
+    """A run on 12 frames in 4 clusters: DARK and Standard score ``dark_p01`` / ``std_p01`` + frame noise."""
+    d = root / runs.run_name("sh", encoding, seed)
+    d.mkdir(parents=True)
+    (d / runs.CONFIG).write_text(json.dumps({"model": "sh", "encoding": encoding, "seed": seed}))
+    rng = np.random.default_rng(seed)
+    G, K = len(clusters), 10
+
+    def table(p01):
+        t = np.zeros((G, len(COLS)))
+        t[:, 0], t[:, 1], t[:, 2] = K, K * 4.0, K * 2.0
+        t[:, COLS.index("correct@0.1")] = K * np.clip(p01 / 100 + rng.normal(0, 0.05, G), 0, 1)
+        t[:, COLS.index("correct@0.5")] = K * 0.7
+        return t
+
+    tables = {f"decoder:{name}": table(p) for name, p in (("dark", dark_p01), ("standard", std_p01),
+                                                         ("argmax", std_p01 - 2))}  # fmt: skip
+    np.savez(d / runs.FRAME_SUMS, groups=np.array([f"f{i:02d}" for i in range(G)]), columns=np.array(COLS),
+             clusters=np.asarray(clusters), **tables)  # fmt: skip
+    run = {"model": "sh", "encoding": encoding, "seed": seed, "dir": str(d)}
+    if fmt >= 3:
+        run["checkpoint"] = "last"
+    (d / runs.EVALUATION).write_text(json.dumps({"format": fmt, "run": run, "data": {}, "bootstrap": {}}))
+    return d
+
+
+def test_primary_rows_paired_clustered_with_mde_and_limits(tmp_path):
+    clusters = np.repeat([0, 1, 2, 3], 3)
+    paths = [_run(tmp_path, "unbiased", s, 40 + s, 37 + s, clusters) for s in (1, 2, 3)]
+    paths += [_run(tmp_path, "ceil", s, 38 + s, 35 + s, clusters) for s in (1, 2, 3)]
+    a = report.analyse(report.load_runs(paths), n_resamples=300)
+    assert a.settings["clusters"]
+    v = report.verdicts(a)
+    assert v[1]["notes"] == [] and v[2]["notes"] == []
+    rows = {(r["claim"], r["protocol"], r["comparison"]): r for r in v[1]["primary"] + v[2]["primary"]
+            if r["model"] == "sh"}  # fmt: skip
+    two = rows[(2, "standard", "unbiased - ceil")]
+    est = a.primary[(2, "sh", "standard", "unbiased - ceil")]
+    assert (
+        two["paired"]
+        and two["n_pairs"] == 3
+        and two["resampled"] == "clusters"
+        and two["checkpoint"] == "last"
+    )
+    assert two["estimate"] == pytest.approx(est.value) and two["mde"] == pytest.approx(metrics.mde(est))
+    assert est.df_frames == pytest.approx(3.0)  # 4 equal clusters: K_eff - 1
+    assert two["verdict"] == endpoint_verdict(est, paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")])
+    assert rows[(1, "report", "dark - standard")]["verdict"] == NOT_MEASURED
+    assert all(r["verdict"] == NO_RUNS for r in v[1]["primary"] if r["model"] == "hrnet")
+    saved = json.loads(json.dumps(two))  # the row is plain JSON
+    assert saved == two
+
+
+def test_old_evaluations_say_best_epoch_and_frames(tmp_path):
+    paths = [_run(tmp_path, "unbiased", s, 40 + s, 37 + s, np.repeat([0, 1], 6), fmt=2) for s in (1, 2)]
+    for p in paths:  # frame sums written before clusters
+        z = dict(np.load(p / runs.FRAME_SUMS))
+        del z["clusters"]
+        np.savez(p / runs.FRAME_SUMS, **z)
+    a = report.analyse(report.load_runs(paths), n_resamples=100)
+    assert not a.settings["clusters"]
+    (row,) = [r for r in report.verdicts(a)[1]["primary"] if (r["model"], r["protocol"], r["comparison"]) ==
+              ("sh", "standard", "dark - standard")]  # fmt: skip
+    assert row["checkpoint"] == "best" and row["resampled"] == "frames"
+    assert any("best validation epoch" in n for n in report.verdicts(a)[1]["notes"])
