@@ -15,6 +15,20 @@ bf16/fp32 is not a comparison across machines or days:
   time (the warm-up steps minus as many steady steps) and the step count after which it has paid for
   itself, next to the steps of one quick run (``epochs x 4 x train frames / batch`` of the quick profile).
 
+Useful work: the FLOPs of one forward and backward (``torch.utils.flop_counter.FlopCounterMode``:
+convolutions and matrix products; batch norm, activations and the optimiser count as none) per image,
+times images/s, over the rate of an fp32 2048x2048 matmul on the same device measured right before
+and after the timed steps (``/mm``): the fraction of the machine's matrix rate a step turns into
+training. ``auto`` marks the variant ``precision="auto"`` resolves to here (:mod:`dark.device`).
+
+The real loop (``--data DIR`` a rendered dataset, default a ``smoke``-sized one rendered into a temporary
+folder; ``--no-epoch`` skips it): a short ``dark.train.train`` run of the cell's first profile
+(``--epoch-epochs``, default 2, in fp32 and in the ``auto`` precision), its last epoch (training and
+validation with every decoder, as ``metrics.jsonl`` times it) scaled to one epoch of the profile's
+data (training steps x the profile's steps, validation x the profile's validation views), and that
+epoch's useful FLOP/s (training views x forward-and-backward FLOPs + validation views x forward FLOPs)
+over the matmul rate measured around it.
+
 CPU: images/s per wall second, and the ratio bf16/fp32 also per CPU second of this process (on a
 shared machine CPU time is the steadier). The full models at 160x320 are skipped on the CPU unless
 ``--profiles`` names ``full``.
@@ -24,7 +38,8 @@ the projected wall time of the report's 30 epochs over 73,248 training images, n
 is given for the fp32 variant (it must stay small).
 
 Run: ``python benchmarks/train_step.py [--device cpu|cuda] [--models sh hrnet] [--profiles quick full]
-[--steps N] [--batch B] [--compile] [--threads T] [--json OUT]``; prints a table, exits 0.
+[--steps N] [--batch B] [--compile] [--threads T] [--data DIR | --no-epoch] [--json OUT]``; prints two
+tables (steps, real loop), exits 0.
 """
 
 from __future__ import annotations
@@ -32,20 +47,26 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from dark import codecs, models
+from dark import codecs, models, runs
 from dark.data.dataset import normalise_depth
+from dark.device import resolve_precision
 from dark.profiles import PROFILES
 from dark.skeleton import INPUT_SIZE, STRIDE
-from dark.train import heatmap_loss
+from dark.train import heatmap_loss, train
 
 REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS, REPORT_BATCH = 73_248, 30, 20.0, 32
+REPORT_VAL_IMAGES = 12_236
 SIGMA = 2.0
 
 
@@ -77,6 +98,45 @@ def cells(model_names: Sequence[str], profile_names: Sequence[str], batch: int |
             key = (m, prof.model_config, prof.recipe.input_scale, batch or prof.recipe.batch_size)
             found.setdefault(key, []).append(p)
     return [Cell(*key, tuple(ps)) for key, ps in found.items()]
+
+
+def matmul_rate(device: torch.device, n: int = 2048, reps: int = 3) -> float:
+    """FLOP/s of an fp32 ``n x n`` matmul on ``device``: ``2 n^3`` per product, mean of ``reps`` after one."""
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(n, n, generator=g).to(device) for _ in range(2))
+    a @ b
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    sync(device)
+    return reps * 2 * n**3 / (time.perf_counter() - t0)
+
+
+def step_flops(cell: Cell) -> tuple[float, float]:
+    """FLOPs per image of a training step (forward and backward of the loss) and of a validation forward.
+
+    Counted by ``FlopCounterMode`` on the meta device (shapes only): convolutions and matrix products.
+    """
+    net = models.build(cell.model, cell.model_config).to("meta", memory_format=torch.channels_last)
+    x = torch.zeros(cell.batch, 1, *cell.input_size, device="meta")
+    targets = torch.zeros(cell.batch, 18, *cell.heatmap_size, device="meta")
+    weights = torch.ones(cell.batch, 18, device="meta")
+    with FlopCounterMode(display=False) as counted:
+        heatmap_loss(net(x.contiguous(memory_format=torch.channels_last)), targets, weights).backward()
+    net.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as forward:
+        net(x.contiguous(memory_format=torch.channels_last))
+    return counted.get_total_flops() / cell.batch, forward.get_total_flops() / cell.batch
+
+
+def profile_views(profile: str) -> tuple[int, int]:
+    """Training and validation views of one epoch of ``profile`` (4 views per frame; the report's
+    73,248 / 12,236 images for the full dataset)."""
+    frames = PROFILES[profile].frames
+    if frames.train is None:
+        return REPORT_IMAGES, REPORT_VAL_IMAGES
+    return 4 * frames.train, 4 * frames.val
 
 
 def quick_run_steps() -> int:
@@ -152,16 +212,19 @@ def measure(cell: Cell, variant: str, device: torch.device, steps: int, warmup: 
         run(step)
         sync(device)
         warm.append(time.perf_counter() - t0)
+    rate = matmul_rate(device)
     wall, cpu = time.perf_counter(), time.process_time()
     for step in range(warmup, warmup + steps):
         run(step)
     sync(device)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rate = (rate + matmul_rate(device)) / 2  # interleaved: the machine's rate while the steps ran
     row = {
         "model": cell.model, "model_config": cell.model_config, "profiles": list(cell.profiles),
         "input": list(cell.input_size), "batch": cell.batch, "params": params, "variant": variant,
         "steps": steps, "step_s": wall / steps, "images_per_s": steps * cell.batch / wall,
         "images_per_cpu_s": steps * cell.batch / max(cpu, 1e-9), "warmup_step_s": warm,
+        "matmul_flop_s": rate,
     }  # fmt: skip
     if compiled:
         row["compile_s"] = max(sum(warm) - len(warm) * wall / steps, 0.0)
@@ -194,10 +257,19 @@ def projection(rate: float) -> float:
 
 
 def measure_cell(cell: Cell, device, steps: int, warmup: int, compile_: bool) -> tuple[list[dict], dict]:
-    """Every variant of one cell: its rows and its summary (ratios, compile payback, projection)."""
+    """Every variant of one cell: its rows and its summary (ratios, useful FLOP/s over the matmul rate,
+    compile payback, projection)."""
+    flops, val_flops = step_flops(cell)
+    auto = resolve_precision(device, "auto")
     r = {v: measure(cell, v, device, steps, warmup) for v in ("fp32", "bf16")}
+    for row in r.values():
+        row.update(flops_per_image=flops, auto=row["variant"] == auto)
+        row["useful_flop_s"] = flops * row["images_per_s"]
+        row["of_matmul"] = row["useful_flop_s"] / row["matmul_flop_s"]
     s = {"model": cell.model, "model_config": cell.model_config, "input": list(cell.input_size),
-         "batch": cell.batch, "profiles": list(cell.profiles),
+         "batch": cell.batch, "profiles": list(cell.profiles), "auto": auto,
+         "flops_per_image": flops, "val_flops_per_image": val_flops,
+         "fp32_of_matmul": r["fp32"]["of_matmul"], "bf16_of_matmul": r["bf16"]["of_matmul"],
          "bf16_over_fp32": r["bf16"]["images_per_s"] / r["fp32"]["images_per_s"],
          "bf16_over_fp32_cpu_s": r["bf16"]["images_per_cpu_s"] / r["fp32"]["images_per_cpu_s"]}  # fmt: skip
     if compile_:
@@ -215,8 +287,9 @@ def measure_cell(cell: Cell, device, steps: int, warmup: int, compile_: bool) ->
 
 
 def header(compile_: bool, cuda: bool) -> str:
-    head = f"{'model':<6} {'config':<6} {'input':>7} {'batch':>5} {'params':>10} {'fp32 img/s':>11} "
-    head += f"{'bf16 img/s':>11} {'bf16/fp32':>9} {'per CPU-s':>9} {'data+targets':>12}"
+    head = f"{'model':<6} {'config':<6} {'input':>7} {'batch':>5} {'params':>10} {'GFLOP/img':>9} "
+    head += f"{'fp32 img/s':>11} {'bf16 img/s':>11} {'bf16/fp32':>9} {'per CPU-s':>9} {'fp32/mm':>8} "
+    head += f"{'bf16/mm':>8} {'data+targets':>12}"
     if compile_:
         head += f" {'compiled img/s':>14} {'compile s':>9} {'break-even':>10} {'pays back':>9}"
     if cuda:
@@ -229,10 +302,11 @@ def line(rows: Sequence[dict], s: dict, compile_: bool) -> str:
     r = {row["variant"]: row for row in rows}
     h, w = s["input"]
     out = f"{s['model']:<6} {s['model_config']:<6} {f'{h}x{w}':>7} {s['batch']:>5} "
-    out += (
-        f"{r['fp32']['params']:>10,} {r['fp32']['images_per_s']:>11.1f} {r['bf16']['images_per_s']:>11.1f} "
-    )
+    out += f"{r['fp32']['params']:>10,} {s['flops_per_image'] / 1e9:>9.3f} "
+    out += f"{r['fp32']['images_per_s']:>11.1f} {r['bf16']['images_per_s']:>11.1f} "
     out += f"{s['bf16_over_fp32']:>9.2f} {s['bf16_over_fp32_cpu_s']:>9.2f} "
+    for v in ("fp32", "bf16"):  # the variant precision="auto" resolves to is starred
+        out += f"{('*' if s['auto'] == v else '') + format(r[v]['of_matmul'], '.0%'):>8} "
     out += f"{100 * r['fp32']['data_share']:>11.1f}%"
     if compile_ and "bf16+compile" not in r:
         out += f" {'failed':>14}"
@@ -263,9 +337,82 @@ def run_cells(todo: Sequence[Cell], device, steps, warmup, compile_, done=None) 
     return rows, summaries
 
 
+def small_split(folder: Path) -> Path:
+    """A rendered dataset of the smoke profile's size in ``folder`` (64 training, 32 validation views)."""
+    from dark.data.synth import render_dataset
+
+    return render_dataset(Path(folder) / "data", "smoke", progress=False)
+
+
+def real_epoch(cell: Cell, data: Path, precision: str, device: torch.device, epochs: int = 2) -> dict:
+    """A real ``dark.train.train`` run of ``cell`` on ``data``: its last epoch scaled to the profile's.
+
+    Training time = steps x batch / ``images_per_s``, validation time = ``time_s`` - training time
+    (``metrics.jsonl``); the epoch of the cell's first profile = training time per step x its steps +
+    validation time per view x its validation views. ``of_matmul``: that epoch's useful FLOPs
+    (:func:`step_flops`) per second over the matmul rate measured right before and after the run.
+    """
+    profile = cell.profiles[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        rate = matmul_rate(device)
+        run = train(data, Path(tmp) / "run", model=cell.model, config=profile, epochs=epochs,
+                    batch_size=cell.batch, device=str(device), quiet=True, precision=precision)  # fmt: skip
+        rate = (rate + matmul_rate(device)) / 2
+        cfg = json.loads((run / runs.CONFIG).read_text())
+        last = runs.load_history(run)[-1]
+    steps = cfg["n_train"] // cfg["batch_size"]
+    train_s = steps * cfg["batch_size"] / last["images_per_s"]
+    val_s = max(last["time_s"] - train_s, 0.0)
+    n_train, n_val = profile_views(profile)
+    profile_steps = n_train // cell.batch
+    epoch_s = train_s / steps * profile_steps + val_s / max(cfg["n_val"], 1) * n_val
+    flops, val_flops = step_flops(cell)
+    useful = profile_steps * cell.batch * flops + n_val * val_flops
+    return {
+        "model": cell.model, "model_config": cell.model_config, "profile": profile,
+        "input": list(cell.input_size), "batch": cell.batch, "precision": cfg["precision"],
+        "epochs": epochs, "n_train": cfg["n_train"], "n_val": cfg["n_val"],
+        "step_s": train_s / steps, "val_s_per_view": val_s / max(cfg["n_val"], 1),
+        "profile_train_views": n_train, "profile_val_views": n_val, "epoch_s": epoch_s,
+        "val_share": val_s / max(cfg["n_val"], 1) * n_val / epoch_s,
+        "useful_flop_s": useful / epoch_s, "matmul_flop_s": rate, "of_matmul": useful / epoch_s / rate,
+    }  # fmt: skip
+
+
+def epoch_line(e: dict, auto: str) -> str:
+    """One line of the real-loop table (``*``: the precision ``"auto"`` resolves to)."""
+    h, w = e["input"]
+    precision = ("*" if e["precision"] == auto else "") + e["precision"]
+    out = f"{e['model']:<6} {e['model_config']:<6} {f'{h}x{w}':>7} {e['profile']:<7} {precision:>9} "
+    out += f"{e['step_s']:>7.3f} {e['val_s_per_view']:>10.4f} {e['epoch_s']:>8.1f} {e['val_share']:>9.0%} "
+    return out + f"{e['useful_flop_s'] / 1e9:>8.1f} {e['of_matmul']:>5.0%}"
+
+
+def run_epochs(todo: Sequence[Cell], data: Path, device: torch.device, epochs: int) -> list[dict]:
+    """The real loop of every cell in fp32 and in the ``auto`` precision; prints one line per run."""
+    auto = resolve_precision(device, "auto")
+    print(f"\nreal loop: dark.train, the last of {epochs} epochs on {data}, scaled to one epoch of the "
+          "profile (training + validation with every decoder); * = precision 'auto'")  # fmt: skip
+    print(f"{'model':<6} {'config':<6} {'input':>7} {'profile':<7} {'precision':>9} {'step s':>7} "
+          f"{'val s/view':>10} {'epoch s':>8} {'val share':>9} {'GFLOP/s':>8} {'/mm':>5}")  # fmt: skip
+    out = []
+    for cell in todo:
+        for precision in dict.fromkeys(("fp32", auto)):
+            try:
+                e = real_epoch(cell, data, precision, device, epochs)
+            except Exception as error:  # report it, keep the step table
+                print(f"{cell.model} {cell.model_config} {precision}: real loop failed: {error!r}")
+                out.append({"model": cell.model, "precision": precision, "error": repr(error)})
+                continue
+            out.append(e)
+            print(epoch_line(e, auto), flush=True)
+    return out
+
+
 def environment(device: torch.device) -> dict:
     env = {"device": device.type, "torch": torch.__version__, "threads": torch.get_num_threads(),
-           "platform": platform.platform(), "processor": platform.processor()}  # fmt: skip
+           "platform": platform.platform(), "processor": platform.processor(),
+           "loadavg": list(os.getloadavg())}  # fmt: skip  # a busy machine's neighbours slow a step
     if device.type == "cuda":
         env.update(
             gpu=torch.cuda.get_device_name(device),
@@ -285,6 +432,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, help="batch size (default: each profile's recipe)")
     parser.add_argument("--compile", action="store_true", help="also time the bf16 step under torch.compile")
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
+    parser.add_argument("--data", help="rendered dataset for the real loop (default: a smoke-sized one)")
+    parser.add_argument(
+        "--epoch-epochs", type=int, default=2, help="epochs of each real-loop run (last timed)"
+    )
+    parser.add_argument("--no-epoch", action="store_true", help="skip the real loop (dark.train runs)")
     parser.add_argument("--json", help="write the results (rows, per-cell summaries) to this JSON file")
     args = parser.parse_args(argv)
     if args.threads:
@@ -308,19 +460,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment(device)
     where = f"cuda ({env['gpu']})" if device.type == "cuda" else "cpu"
     print(f"{where}, torch {torch.__version__}, {env['threads']} threads; channels-last; "
-          f"{steps} timed steps after {warmup} warm-up")  # fmt: skip
+          f"{steps} timed steps after {warmup} warm-up; load average {env['loadavg'][0]:.1f}")  # fmt: skip
     for line in skipped:
         print(line)
     todo = cells(args.models, args.profiles, args.batch)
 
-    def write_json(rows, summaries):
+    def write_json(rows, summaries, epochs=()):
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(
-                    {"environment": env, "skipped": skipped, "rows": rows, "cells": summaries}, f, indent=1
-                )
+                    {"environment": env, "skipped": skipped, "rows": rows, "cells": summaries,
+                     "epochs": list(epochs)}, f, indent=1,
+                )  # fmt: skip
 
-    run_cells(todo, device, steps, warmup, args.compile, done=write_json)
+    rows, summaries = run_cells(todo, device, steps, warmup, args.compile, done=write_json)
+    if not args.no_epoch:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                data = Path(args.data) if args.data else small_split(Path(tmp))
+            except Exception as error:  # e.g. no renderer here: the step table stands
+                print(f"real loop skipped: no data ({error!r}); pass --data DIR")
+            else:
+                write_json(rows, summaries, run_epochs(todo, data, device, args.epoch_epochs))
     if device.type == "cuda":
         print(f"(report: ~{REPORT_HOURS:.0f} h per model for {REPORT_EPOCHS} epochs on one RTX 2080 Ti)")
     if args.compile:

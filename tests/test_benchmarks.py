@@ -1,9 +1,12 @@
 """benchmarks/train_step.py: the cells it measures (every model at every profile's input), the
-compile payback and the 30-epoch projection, and one real (tiny) measurement."""
+compile payback and the 30-epoch projection, the FLOP count, one real (tiny) measurement and one real
+(tiny) training epoch scaled to its profile. benchmarks/profile_epoch.py: its labels cover the loop
+and its phases add up to the epoch that metrics.jsonl times."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -18,6 +21,9 @@ spec = importlib.util.spec_from_file_location("train_step", ROOT / "benchmarks" 
 train_step = importlib.util.module_from_spec(spec)
 sys.modules["train_step"] = train_step
 spec.loader.exec_module(train_step)
+spec = importlib.util.spec_from_file_location("profile_epoch", ROOT / "benchmarks" / "profile_epoch.py")
+profile_epoch = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(profile_epoch)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -52,11 +58,41 @@ def test_payback_and_projection():
     assert train_step.projection(30 * 73_248 / (20 * 3600)) == pytest.approx(20.0)
 
 
+@pytest.fixture(scope="module")
+def smoke_data(tmp_path_factory):
+    from dark.data import synth
+
+    return synth.render_dataset(tmp_path_factory.mktemp("smoke") / "data", "smoke", progress=False)
+
+
+def test_step_flops_count_forward_and_backward():
+    torch = train_step.torch
+    for model in models.MODELS:
+        (cell,) = train_step.cells([model], ["smoke"], batch=2)
+        train, forward = train_step.step_flops(cell)
+        # the same count on real tensors (the meta device only skips the arithmetic)
+        net = models.build(model, "smoke")
+        with train_step.FlopCounterMode(display=False) as counted, torch.no_grad():
+            net.eval()(torch.zeros(2, 1, *cell.input_size))
+        assert forward == counted.get_total_flops() / 2
+        # backward: a gradient of the input and of the weights per convolution, 2x the forward, less
+        # the input gradient of the first convolution (its input needs none)
+        assert 2.5 * forward < train < 3 * forward
+    assert train_step.matmul_rate(torch.device("cpu"), n=64, reps=1) > 0
+    assert train_step.profile_views("quick") == (6000, 500)
+    assert train_step.profile_views("full") == (73_248, 12_236)
+
+
 def test_one_measured_cell_is_consistent():
     (cell,) = train_step.cells(["hrnet"], ["smoke"], batch=2)
     rows, s = train_step.measure_cell(cell, train_step.torch.device("cpu"), steps=1, warmup=1, compile_=False)
     fp32, bf16 = rows
     assert (fp32["variant"], bf16["variant"]) == ("fp32", "bf16")
+    auto = train_step.resolve_precision("cpu", "auto")
+    assert s["auto"] == auto and [r["auto"] for r in rows] == [auto == "fp32", auto == "bf16"]
+    for r in rows:
+        assert r["flops_per_image"] == s["flops_per_image"] > 0
+        assert r["of_matmul"] == pytest.approx(r["flops_per_image"] * r["images_per_s"] / r["matmul_flop_s"])
     assert fp32["params"] == models.count_parameters(models.build("hrnet", "smoke"))
     assert fp32["images_per_s"] == pytest.approx(2 / fp32["step_s"])
     assert s["bf16_over_fp32"] == pytest.approx(bf16["images_per_s"] / fp32["images_per_s"])
@@ -64,3 +100,49 @@ def test_one_measured_cell_is_consistent():
     assert "report_30_epochs_h" not in s  # the projection is a GPU figure
     line = train_step.line(rows, s, compile_=False)
     assert line.split()[:4] == ["hrnet", "smoke", "80x160", "2"]
+
+
+def test_real_epoch_scales_the_last_epoch_to_the_profile(smoke_data):
+    (cell,) = train_step.cells(["sh"], ["smoke"], batch=None)
+    e = train_step.real_epoch(cell, smoke_data, "fp32", train_step.torch.device("cpu"), epochs=1)
+    assert (e["n_train"], e["n_val"], e["precision"]) == (64, 32, "fp32")  # the smoke profile's views
+    assert (e["profile_train_views"], e["profile_val_views"]) == (64, 32)
+    assert e["epoch_s"] == pytest.approx(4 * e["step_s"] + 32 * e["val_s_per_view"])
+    train, forward = train_step.step_flops(cell)
+    assert e["of_matmul"] == pytest.approx((64 * train + 32 * forward) / e["epoch_s"] / e["matmul_flop_s"])
+    assert 0 < e["val_share"] < 1
+    assert train_step.epoch_line(e, "bf16").split()[:5] == ["sh", "smoke", "80x160", "smoke", "fp32"]
+
+
+def test_profile_epoch_labels_the_loop(smoke_data, tmp_path):
+    assert profile_epoch.kind("aten::convolution_backward") == "convolution"
+    assert profile_epoch.kind("aten::native_batch_norm") == "batch norm"
+    assert profile_epoch.kind("aten::upsample_nearest2d_backward") == "upsampling"
+    assert profile_epoch.kind("aten::_local_scalar_dense") == "host sync (.item)"
+    part = profile_epoch.subset(smoke_data, 1, tmp_path / "part")  # one shard: 8 frames, 32 views
+    from dark.data.synth import RenderedDataset
+
+    assert (len(RenderedDataset(part, "train")), len(RenderedDataset(part, "val"))) == (32, 32)
+    out = tmp_path / "profile.json"
+    args = ["--data", str(smoke_data), "--config", "smoke", "--threads", "1", "--json", str(out)]
+    assert profile_epoch.main(args) == 0
+    r = json.loads(out.read_text())
+    assert r["labels_missing"] == [] and r["precision"] == "fp32" and r["steps"] == 4
+    parts = {(p, q): s for p, q, s in r["parts"]}
+    expected = [("train", "forward"), ("train", "backward"), ("train", "optimizer"), ("train", "targets")]
+    expected += [
+        ("validate", "forward"),
+        ("validate", "decode"),
+        ("validate", "scores"),
+        ("save", "checkpoint"),
+    ]
+    for p, q in expected:
+        assert parts[p, q] > 0, (p, q)
+    # the labelled parts add up to the epoch metrics.jsonl times (training and validation)
+    train = sum(s for (p, _), s in parts.items() if p == "train")
+    val = sum(s for (p, _), s in parts.items() if p == "validate")
+    assert train == pytest.approx(r["train_s"], rel=0.05, abs=0.02)
+    assert train + val == pytest.approx(r["epoch_s"], rel=0.05, abs=0.02)
+    kinds = {(p, k): s for p, k, s in r["kinds"]}
+    assert sum(kinds.values()) == pytest.approx(sum(parts.values()))
+    assert kinds["train", "convolution"] > 0
