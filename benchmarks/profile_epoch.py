@@ -22,7 +22,7 @@ one image + validation views x the forward FLOPs, :func:`train_step.step_flops`)
 measured right before and right after the run (``/mm``). Under the profiler every operator costs a
 few microseconds more, so the ratio that counts comes from a run with ``--no-profile``.
 
-Run: ``python benchmarks/profile_epoch.py --data DIR [--model sh] [--config quick] [--precision P]
+Run: ``python benchmarks/profile_epoch.py --data DIR [--model sh] [--profile quick] [--precision P]
 [--train-views N] [--no-profile] [--threads T] [--json OUT]``; prints the tables, exits 0.
 """
 
@@ -121,8 +121,7 @@ class Labels:
         """``(owner, attribute, label, where)``: a label without a dot is prefixed by ``where``."""
         import dark.checkpoint
         import dark.codecs
-        import dark.data.dataset
-        import dark.decoding
+        import dark.metrics
         import dark.train
 
         t = dark.train
@@ -130,12 +129,12 @@ class Labels:
             (t, "load_split", "setup.load_split", None),
             (t, "run_epoch", "train.loop", "train"),
             (t, "validate", "validate.loop", "validate"),
-            (dark.data.dataset, "prepare_input", "data", None),
+            (t, "prepare_input", "data", None),
             (dark.codecs.Codec, "targets", "targets", None),
             (t, "heatmap_loss", "loss", None),
             (torch.Tensor, "backward", "train.backward", None),
-            (dark.decoding, "decode_heatmaps", "validate.decode", None),
-            (t, "decoder_scores", "validate.scores", None),
+            (t, "decode_heatmaps", "validate.decode", None),
+            (dark.metrics, "decoder_scores", "validate.scores", None),
             (dark.checkpoint, "save", "save.checkpoint", None),
             (t, "_write_history", "save.metrics", None),
             (t, "plot_curves", "save.curves", None),
@@ -144,7 +143,7 @@ class Labels:
     @contextmanager
     def installed(self) -> Iterator[Labels]:
         """The wrappers in place (and the model's forward labelled), the originals restored after."""
-        import dark.train
+        import dark.runs
 
         saved = []
         for owner, attr, label, where in self.targets():
@@ -153,16 +152,15 @@ class Labels:
                 continue
             saved.append((owner, attr, getattr(owner, attr)))
             setattr(owner, attr, self.wrap(getattr(owner, attr), label, where))
-        build = getattr(dark.train, "build_model", None)
-        if build is not None:
+        build = dark.runs.RunConfig.build_model
 
-            def build_labelled(*args, **kwargs):
-                net = build(*args, **kwargs)
-                net.forward = self.wrap(net.forward, "forward")
-                return net
+        def build_labelled(config):
+            net = build(config)
+            net.forward = self.wrap(net.forward, "forward")
+            return net
 
-            saved.append((dark.train, "build_model", build))
-            dark.train.build_model = build_labelled
+        saved.append((dark.runs.RunConfig, "build_model", build))
+        dark.runs.RunConfig.build_model = build_labelled
         try:
             yield self
         finally:
@@ -208,8 +206,8 @@ def measure(args, data: Path, tmp: Path) -> dict:
     """One ``dark train`` epoch (profiled or not) with the matmul rate around it; its numbers."""
     device = torch.device(args.device)
     out = tmp / "run"
-    argv = ["train", "--data", str(data), "--model", args.model, "--encoding", args.encoding, "--config",
-            args.config, "--epochs", "1", "--out", str(out), "--quiet", "--device", args.device]  # fmt: skip
+    argv = ["train", "--data", str(data), "--model", args.model, "--encoding", args.encoding, "--profile",
+            args.profile, "--epochs", "1", "--out", str(out), "--quiet", "--device", args.device]  # fmt: skip
     argv += ["--precision", args.precision] if args.precision else []
     argv += ["--threads", str(args.threads)] if args.threads else []
     labels = Labels()
@@ -229,7 +227,7 @@ def measure(args, data: Path, tmp: Path) -> dict:
         raise SystemExit(f"dark train exited {code}")
     cfg = json.loads((out / runs.CONFIG).read_text())
     epoch = runs.load_history(out)[-1]
-    (cell,) = train_step.cells([args.model], [args.config], None)
+    (cell,) = train_step.cells([args.model], [args.profile], None)
     flops, val_flops = train_step.step_flops(cell)
     steps = cfg["n_train"] // cfg["batch_size"]
     useful = steps * cfg["batch_size"] * flops + cfg["n_val"] * val_flops
@@ -306,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="a rendered dataset (dark data --profile quick)")
     parser.add_argument("--model", default="sh")
     parser.add_argument("--encoding", default="unbiased")
-    parser.add_argument("--config", default="quick", help="the profile (default quick)")
+    parser.add_argument("--profile", default="quick", help="the profile (default quick)")
     parser.add_argument("--precision", help="auto | fp32 | bf16 (default: the profile's)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int)
@@ -321,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.train_views:
             data = subset(data, args.train_views, Path(tmp) / "data")
         result = measure(args, data, Path(tmp))
-    print(report(result, args.config))
+    print(report(result, args.profile))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return 0

@@ -355,7 +355,7 @@ def real_epoch(cell: Cell, data: Path, precision: str, device: torch.device, epo
     profile = cell.profiles[0]
     with tempfile.TemporaryDirectory() as tmp:
         rate = matmul_rate(device)
-        run = train(data, Path(tmp) / "run", model=cell.model, config=profile, epochs=epochs,
+        run = train(data, Path(tmp) / "run", model=cell.model, profile=profile, epochs=epochs,
                     batch_size=cell.batch, device=str(device), quiet=True, precision=precision)  # fmt: skip
         rate = (rate + matmul_rate(device)) / 2
         cfg = json.loads((run / runs.CONFIG).read_text())

@@ -124,7 +124,7 @@ def test_profile_epoch_labels_the_loop(smoke_data, tmp_path):
 
     assert (len(RenderedDataset(part, "train")), len(RenderedDataset(part, "val"))) == (32, 32)
     out = tmp_path / "profile.json"
-    args = ["--data", str(smoke_data), "--config", "smoke", "--threads", "1", "--json", str(out)]
+    args = ["--data", str(smoke_data), "--profile", "smoke", "--threads", "1", "--json", str(out)]
     assert profile_epoch.main(args) == 0
     r = json.loads(out.read_text())
     assert r["labels_missing"] == [] and r["precision"] == "fp32" and r["steps"] == 4
