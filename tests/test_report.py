@@ -186,7 +186,11 @@ def test_claim1_within_runs_and_table3(tmp_path):
     rows = {(r["model"], r["protocol"], r["comparison"]): r for r in v[1]["primary"]}
     arg = rows[("sh", "standard", "dark - argmax")]
     assert arg["estimate"] == pytest.approx(3.0) and arg["report_effect"] == pytest.approx(45.17 - 39.80)
-    assert arg["verdict"] == "reproduced, smaller than reported" and arg["n_pairs"] == 2 and arg["mde"] == pytest.approx(0, abs=1e-9)
+    assert (
+        arg["verdict"] == "reproduced, smaller than reported"
+        and arg["n_pairs"] == 2
+        and arg["mde"] == pytest.approx(0, abs=1e-9)
+    )
     assert rows[("hrnet", "report", "dark - standard")]["verdict"] == NOT_MEASURED  # no per-axis sums
     assert v[1]["verdict"].startswith(
         "SH_4S (standard), DARK - Standard: reproduced, smaller than reported; "
@@ -234,6 +238,7 @@ def test_save_provenance_and_verdict_table(tmp_path, monkeypatch):
     written = report.save(out, a)
     assert {p.name for p in written.values()} == {
         "table2.csv", "table2.json", "table3.csv", "table3.json", "verdicts.json", "evidence.csv",
+        "counterfactual.csv",
     }  # fmt: skip
     saved = report.load_saved(out)
     assert len(saved[1]["evidence"]) == 24 and saved[1]["notes"] == [

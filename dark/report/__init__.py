@@ -13,6 +13,8 @@ Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`
   estimates and verdict words (:func:`endpoint_verdict`);
 - :mod:`~dark.report.claims`: the verdict on each claim from its primary endpoints (:func:`verdicts`,
   :func:`primary_table`), with the secondary evidence (its module docstring states the rule and why);
+- :mod:`~dark.report.counterfactual`: the shift-only counterfactual (the unbiased runs' predictions
+  shifted by another encoding's mean bias, re-scored under both protocols);
 - :mod:`~dark.report.text`: sentences for the pages, the provenance paragraph and the table captions;
 - :mod:`~dark.report.saving`: :func:`save` writes the tables and verdicts, :func:`load_saved` reads them;
 - :mod:`~dark.report.labels`: display names (models, encodings, decoders) and number formats.

@@ -1,5 +1,5 @@
-"""Saving the analysis for the pages that read it: Tables 2 and 3 (CSV + JSON), ``verdicts.json`` and
-``evidence.csv``, and reading ``verdicts.json`` back."""
+"""Saving the analysis for the pages that read it: Tables 2 and 3 (CSV + JSON), ``verdicts.json``,
+``evidence.csv`` and ``counterfactual.csv``, and reading ``verdicts.json`` back."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dark.metrics import Interval
 
 from .analysis import Analysis
 from .claims import verdicts
+from .counterfactual import counterfactual
 from .tables import table2, table3
 from .text import provenance
 
@@ -35,11 +36,13 @@ def _flat(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
-    """Write ``table2``/``table3`` (CSV + JSON), ``verdicts.json`` and ``evidence.csv`` into ``out``.
+    """Write ``table2``/``table3`` (CSV + JSON), ``verdicts.json``, ``evidence.csv`` and
+    ``counterfactual.csv`` (:func:`dark.report.counterfactual.counterfactual`) into ``out``.
 
-    ``verdicts.json``: ``{"1": verdict dict, "2": ..., "provenance": str, "intervals": str}``, each
-    verdict dict as :func:`dark.report.claims.verdicts` with ``evidence`` as a list of records (what the
-    intro and the discussion pages read)."""
+    ``verdicts.json``: ``{"1": verdict dict, "2": ..., "provenance": str, "intervals": str,
+    "counterfactual_missing": [runs without predictions]}``, each verdict dict as
+    :func:`dark.report.claims.verdicts` (its ``primary`` endpoints first) with ``evidence`` as a list of
+    records (what the intro and the discussion pages read)."""
     out = Path(out)
     written = {}
     for name, t in {"table2": table2(a), "table3": table3(a)}.items():
@@ -58,6 +61,9 @@ def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
     }
     payload["provenance"] = provenance(a)
     payload["intervals"] = metrics.INTERVALS
+    shifts, payload["counterfactual_missing"] = counterfactual(a.records)
+    atomic_write(out / "counterfactual.csv", shifts.to_csv(index=False))
+    written["counterfactual.csv"] = out / "counterfactual.csv"
     atomic_write(out / "verdicts.json", json.dumps(payload, indent=1, default=_json_default))
     ev = pd.concat([r["evidence"] for r in v.values()], ignore_index=True)
     atomic_write(out / "evidence.csv", ev.to_csv(index=False))
