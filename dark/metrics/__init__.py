@@ -6,6 +6,8 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
 
 - :mod:`~dark.metrics.frames`: the checked inputs ``pred``, ``gt`` ``(N, K, 2)`` input px, ``visible``
   ``(N, K)`` bool, ``head_size`` ``(N,)`` input px, plus any extra named input a metric needs;
+- :mod:`~dark.metrics.axis`: the report's per-axis PCKh (:func:`pckh_per_axis`) and field-of-view masks
+  (:func:`fov_mask`), the elements of the table's ``pckh_axis@<alpha>``;
 - :mod:`~dark.metrics.table`: the metric table (:data:`ALL_METRICS`, :func:`metric`);
 - :mod:`~dark.metrics.scores`: values of one prediction (:func:`rmse`, :func:`pckh`, :func:`per_joint`,
   :func:`decoder_scores`, ...);
@@ -17,6 +19,7 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
   :func:`paired_difference_estimates`, :func:`mde`, :data:`INTERVALS`).
 """
 
+from dark.metrics.axis import REPORT_HEAD, REPORT_INPUT_SIZE, fov_mask, pckh_per_axis
 from dark.metrics.bootstrap import Interval, summarize
 from dark.metrics.frames import Frames, joint_errors
 from dark.metrics.intervals import (
@@ -62,6 +65,8 @@ __all__ = [
     "INTERVALS",
     "METRICS",
     "PER_EPOCH_METRICS",
+    "REPORT_HEAD",
+    "REPORT_INPUT_SIZE",
     "Estimate",
     "Frames",
     "Interval",
@@ -71,6 +76,7 @@ __all__ = [
     "cell_difference_estimates",
     "cell_estimates",
     "decoder_scores",
+    "fov_mask",
     "frame_sum_columns",
     "frame_sums",
     "from_sums",
@@ -83,6 +89,7 @@ __all__ = [
     "paired_difference_estimates",
     "pckh",
     "pckh_curve",
+    "pckh_per_axis",
     "per_joint",
     "rmse",
     "score",

@@ -95,10 +95,12 @@ def per_joint(
 
 def decoder_scores(pred, split: Mapping[str, object], **extra) -> dict[str, float]:
     """The per-epoch validation scores (:data:`~dark.metrics.table.PER_EPOCH_METRICS`: PCKh@0.1, PCKh@0.5
-    in percent, RMSE and signed bias x, y in input px) of ``(N, K, 2)`` predictions in input px.
+    in percent, RMSE and signed bias x, y in input px, the report's per-axis PCKh@0.1, @0.5 in percent) of
+    ``(N, K, 2)`` predictions in input px.
 
     ``split``: the validation split's ``"joints"`` ``(N, K, 2)`` input px, ``"visible"`` ``(N, K)`` and
-    ``"head_size"`` ``(N,)`` (numpy or torch); ``extra``: further inputs a metric needs.
+    ``"head_size"`` ``(N,)`` (numpy or torch); ``extra``: further inputs a metric needs (``pred_visible``
+    ``(N, K)`` bool for the per-axis PCKh: :func:`dark.codecs.report_visibility`).
     """
     f = Frames.of(pred, split["joints"], split["visible"], split["head_size"], **extra)
     return scores(f, PER_EPOCH_METRICS)

@@ -8,7 +8,10 @@ values (:func:`dark.metrics.score`), the per-frame sums the bootstrap resamples
 (:func:`dark.metrics.per_joint`) and the per-epoch validation scores (:func:`dark.metrics.decoder_scores`).
 
 Adding a metric is one :class:`Metric` entry in :data:`ALL_METRICS` (or one family in :data:`FAMILIES`
-for a parametrised name like ``pckh@<alpha>``) plus the function of its terms.
+for a parametrised name like ``pckh@<alpha>``) plus the function of its terms. The report's per-axis
+PCKh (``pckh_axis@<alpha>``, :mod:`dark.metrics.axis`) is such an entry over (joint, axis) elements; it
+reads the extra input ``pred_visible`` (the report's heatmap visibility of the decoder's coordinates;
+absent, the ground truth's masks are taken, i.e. no visibility failures) and ignores ``visible``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dark.metrics.axis import axis_elements, axis_mask, fov_mask
 from dark.metrics.frames import Frames
 
 
@@ -127,8 +131,47 @@ def pckh_metric(param: str) -> Metric:
     return Metric(f"pckh@{param}", f"PCKh@{param}", True, "%", correct(float(param)), finish=_percent)
 
 
+def _axis_masks(f: Frames) -> tuple[np.ndarray, np.ndarray]:
+    """``(gt, pred)`` per-axis masks ``(N, K, 2)``: extra ``gt_axis_visible`` (default the report's field of
+    view of ``gt``, :func:`dark.metrics.fov_mask`) and ``pred_visible`` ``(N, K)`` or ``(N, K, 2)`` (default:
+    the ground truth's, i.e. no visibility failures)."""
+    shape = f.gt.shape
+    given = f.extra.get("gt_axis_visible")
+    gm = fov_mask(f.gt) if given is None else axis_mask(given, shape, "gt_axis_visible")
+    pred = f.extra.get("pred_visible")
+    return gm, gm if pred is None else axis_mask(pred, shape, "pred_visible")
+
+
+def _compared(f: Frames) -> np.ndarray:
+    gm, pm = _axis_masks(f)
+    return gm | pm
+
+
+#: the (joint, axis) elements the report's per-axis PCKh compares (either mask set): its denominator
+AXES_COMPARED = Sum("n_axis", lambda f: np.ones(f.gt.shape), mask=_compared)
+
+
+def correct_axis(alpha: float) -> Sum:
+    """Elements ``|gt - pred| / |gt[neck] - gt[head]| < alpha`` along their axis whose masks agree
+    (moai's ``_calculate_pck``, :mod:`dark.metrics.axis`)."""
+
+    def terms(f: Frames) -> np.ndarray:
+        return axis_elements(f.pred, f.gt, alpha, *_axis_masks(f))[0]
+
+    return Sum(f"correct_axis@{alpha:g}", terms, mask=_compared)
+
+
+def pckh_axis_metric(param: str) -> Metric:
+    """``pckh_axis@<param>``: the report's per-axis PCKh in percent (:func:`dark.metrics.pckh_per_axis`
+    pooled over all frames; extra inputs ``pred_visible``, optionally ``gt_axis_visible``)."""
+    return Metric(
+        f"pckh_axis@{param}", f"per-axis PCKh@{param}", True, "%", correct_axis(float(param)), AXES_COMPARED,
+        finish=_percent,
+    )  # fmt: skip
+
+
 #: parametrised metrics: ``"<family>@<param>"`` -> its :class:`Metric`, for any parameter
-FAMILIES: dict[str, Callable[[str], Metric]] = {"pckh": pckh_metric}
+FAMILIES: dict[str, Callable[[str], Metric]] = {"pckh": pckh_metric, "pckh_axis": pckh_axis_metric}
 
 
 def _table(*rows: Metric) -> dict[str, Metric]:
@@ -143,6 +186,8 @@ ALL_METRICS: dict[str, Metric] = _table(
     Metric("mean_error", "ME", False, "px", ERROR, per_epoch=False),
     Metric("bias_x", "bias x", None, "px", DX),
     Metric("bias_y", "bias y", None, "px", DY),
+    pckh_axis_metric("0.1"),
+    pckh_axis_metric("0.5"),
 )
 
 #: the report's metrics, in the order of its tables (the defaults; iterating gives the names)
