@@ -1,142 +1,164 @@
-"""The debiased soft-argmax and the report code's decoder options, against independent computations.
+"""The report's own decoding code (dark.codecs.report) against moai.md's transcriptions of moai's source.
 
-- ``soft_argmax_debiased`` (Gu et al., ICCV 2021): on off-centre Gaussians the plain soft-argmax is
-  pulled towards the map centre by exactly ``r (x_c - mu)``, ``r`` the softmax's background share
-  (computed here in numpy from its definition); the debiased one is not.
-- ``dark_report``: DARK's Newton step after a 5 x 5 blur of sigma 1, recomputed here with numpy loops.
-- ``standard_top2``: the quarter-pixel step towards the second-highest pixel of the whole map.
+The oracles below are written from moai's functions (``_argmax_sub`` with the H4D grid, ``VisibilityHeatmap``
+after ``gaussian2d``), in moai's own convention (input pixel j centred at j + 0.5), not from dark.codecs.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+import torch
 
 from dark import codecs
 
-H, W = 48, 64
+
+def _moai_grid(W=320, H=160, w=80, h=40):
+    """moai's grid (order xy, coord mode, inclusive false), nearest-resized to the heatmap: (2, h, w)."""
+    xs = (np.arange(W) + 0.5)[np.floor(np.arange(w) * W / w).astype(int)]
+    ys = (np.arange(H) + 0.5)[np.floor(np.arange(h) * H / h).astype(int)]
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx, gy])
 
 
-def gaussian(cx: float, cy: float, sigma: float = 2.0, amp: float = 1.0) -> np.ndarray:
-    y, x = np.mgrid[0:H, 0:W].astype(np.float64)
-    return amp * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma**2))
+def _argmax_sub_moai(hm, grid, sub=0.25):
+    """moai.md's transcription of ``_argmax_sub`` (flip false): (B, K, h, w) -> (B, K, 2) moai input px."""
+    b, k, h, w = hm.shape
+    rng = grid.reshape(2, -1).max(1) - grid.reshape(2, -1).min(1)
+    dims = np.array([h, w], dtype=float)
+    out = np.zeros((b, k, 2))
+    for j in range(k):
+        flat = hm[:, j].reshape(b, -1)
+        top = np.argsort(-flat, axis=1, kind="stable")[:, :2]
+        m = grid[:, top[:, 0] // w, top[:, 0] % w].T
+        s = grid[:, top[:, 1] // w, top[:, 1] % w].T
+        d = s - m
+        out[:, j] = m + sub * d * rng / (np.sqrt((d**2).sum()) * dims)
+    return out
 
 
-OFF_CENTRE = [(12.3, 10.7), (50.6, 36.2), (20.25, 30.8), (45.1, 12.4)]
+def _distinct_maps(rng, b, k, h=40, w=80):
+    """Maps with distinct values (no ties at the top-2) and a peak; some second pixels far from the peak."""
+    hm = rng.permutation(b * k * h * w).reshape(b, k, h, w).astype(np.float64) / (b * k * h * w) * 0.5
+    for i in range(b):
+        for j in range(k):
+            y, x = rng.integers(2, h - 2), rng.integers(2, w - 2)
+            hm[i, j, y, x] = 0.99
+            if rng.random() < 0.7:  # the second pixel next to the peak
+                dy, dx = [(0, 1), (0, -1), (1, 0), (-1, 0), (1, 1)][rng.integers(5)]
+                hm[i, j, y + dy, x + dx] = 0.98
+            else:  # far away (a global top-2, not a neighbour)
+                hm[i, j, rng.integers(h), rng.integers(w)] = 0.985
+    return hm
 
 
-def soft_argmax_numpy(h: np.ndarray, beta: float) -> tuple[np.ndarray, float]:
-    """The softmax expectation and the background share r = (H W) / sum exp(beta h), by definition."""
-    e = np.exp(beta * h)
-    y, x = np.mgrid[0:H, 0:W]
-    j = np.array([(e * x).sum(), (e * y).sum()]) / e.sum()
-    return j, h.size / e.sum()
+@pytest.mark.parametrize("batch", [1, 16, 24])
+def test_standard_report_equals_moais_argmax_sub(batch):
+    rng = np.random.default_rng(batch)
+    for h, w, stride in ((40, 80, 4), (20, 40, 8)):
+        hm = _distinct_maps(rng, batch, 3, h, w)
+        expect = _argmax_sub_moai(hm, _moai_grid(w=w, h=h))  # moai input px, pixel centres at j + 0.5
+        ours, conf = codecs.decode(torch.tensor(hm, dtype=torch.float32), "standard_report")
+        np.testing.assert_allclose(stride * ours.numpy() + 0.5, expect, atol=1e-9)  # ours: x_in = stride x_hm
+        np.testing.assert_allclose(conf.numpy(), hm.reshape(batch, 3, -1).max(-1), rtol=1e-6)
 
 
-@pytest.mark.parametrize("beta", [1.0, 3.0])
-def test_plain_soft_argmax_is_pulled_to_the_centre_and_debiased_is_not(beta):
-    centre = np.array([(W - 1) / 2, (H - 1) / 2])
-    maps = np.stack([gaussian(cx, cy) for cx, cy in OFF_CENTRE])[:, None]
-    truth = np.array(OFF_CENTRE)
-    plain = codecs.decode(maps, "soft_argmax", beta=beta)[0][:, 0]
-    debiased = codecs.decode(maps, "soft_argmax_debiased", beta=beta)[0][:, 0]
-    for i, (h, mu) in enumerate(zip(maps[:, 0], truth, strict=True)):
-        j, r = soft_argmax_numpy(h, beta)
-        np.testing.assert_allclose(plain[i], j, atol=1e-9)
-        # the pull: J - mu = r (x_c - mu), to the accuracy of the symmetric-signal assumption
-        np.testing.assert_allclose(plain[i] - mu, r * (centre - mu), atol=1e-3)
-        assert r > 0.9  # at these temperatures the background holds most of the softmax mass
-    pull = np.abs(plain - truth)
-    assert pull.min() > 5.0  # px: at least 5 px towards the centre for every map (up to 19 px)
-    assert (np.sign(plain - truth) == np.sign(centre - truth)).all()
-    np.testing.assert_allclose(debiased, truth, atol=1e-3)  # and the debiased is within 0.001 px
+def test_standard_report_shift_depends_on_the_batch_and_the_axis():
+    hm = np.zeros((1, 2, 40, 80))
+    hm[0, 0, 20, 30], hm[0, 0, 20, 31] = 1.0, 0.5  # x-neighbour
+    hm[0, 1, 20, 30], hm[0, 1, 21, 30] = 1.0, 0.5  # y-neighbour
+    xy = codecs.decode(hm, "standard_report")[0]
+    # moai.md: +1.975 and +0.4875 input px at batch 1 (a correct quarter-pixel step: 1.0 input px)
+    np.testing.assert_allclose(4 * (xy[0] - [30, 20]), [[1.975, 0], [0, 0.4875]])
+    # a second sample whose second pixel is 10 px away shrinks the first sample's shift of joint 0
+    two = np.concatenate([hm, hm])
+    two[1, 0, 20, 31], two[1, 0, 20, 40] = 0.0, 0.5
+    xy2 = codecs.decode(two, "standard_report")[0]
+    assert xy2[0, 0, 0] - 30 == pytest.approx(0.25 * 79 / 40 / np.sqrt(1 + 100))
+    assert xy2[0, 1, 1] - 20 == pytest.approx(0.25 * 39 / 80 / np.sqrt(2))  # joint 1: two unit steps
 
 
-def test_debiased_equals_plain_where_the_background_is_negligible():
-    maps = np.stack([gaussian(cx, cy) for cx, cy in OFF_CENTRE])[:, None]
-    plain = codecs.decode(maps, "soft_argmax")[0]  # beta = 20: r ~ 1e-5
-    debiased = codecs.decode(maps, "soft_argmax_debiased")[0]
-    np.testing.assert_allclose(debiased, plain, atol=1e-3)
+def test_standard_report_reads_every_map_and_answers_invalid_ones_itself():
+    rng = np.random.default_rng(3)
+    hm = _distinct_maps(rng, 4, 2)
+    hm[2, 1] = 0.0  # invalid: no positive value
+    xy, conf, valid = codecs.decode(hm, "standard_report", return_valid=True)
+    assert not valid[2, 1] and conf[2, 1] == 0 and xy[2, 1].tolist() == [39.5, 19.5]
+    t = torch.tensor(hm)
+    direct = codecs.standard_report(t.reshape(-1, 40, 80), channels=2).reshape(4, 2, 2).numpy()
+    ok = np.ones((4, 2), bool)
+    ok[2, 1] = False
+    np.testing.assert_allclose(xy[ok], direct[ok])  # the invalid map still counts in joint 1's norm
+    with pytest.raises(ValueError, match="no option"):
+        codecs.decode(hm, "standard_report", channels=2)
+    with pytest.raises(ValueError, match="whole batch"):
+        codecs.standard_report(t.reshape(-1, 40, 80)[:7], channels=2)
 
 
-def test_debiased_stays_finite_and_in_the_map_on_bad_maps():
-    rng = np.random.default_rng(0)
-    maps = np.stack([rng.normal(-1, 0.1, (H, W)), np.full((H, W), 0.01), gaussian(5.0, 5.0, 2.0, 1e-6)])
-    coords = codecs.decode(maps[:, None], "soft_argmax_debiased", beta=1.0)[0][:, 0]
-    assert np.isfinite(coords).all()
-    assert (coords >= 0).all() and (coords[:, 0] <= W - 1).all() and (coords[:, 1] <= H - 1).all()
+# --- the report's visibility rule -----------------------------------------------------------------------
 
 
-# --- dark_report ----------------------------------------------------------------------------------
-
-
-def dark_5x5_sigma1_loop(h: np.ndarray) -> np.ndarray:
-    """DARK with cv2.GaussianBlur(h, (5, 5), 1) and zero padding, pixel by pixel."""
-    t = np.arange(5) - 2.0
-    g = np.exp(-(t**2) / 2)
+def _blur_reflect(hm):
+    """kornia GaussianBlur2d((5, 5), (1, 1), 'reflect') by hand: (..., h, w) -> (..., h, w)."""
+    g = np.exp(-(np.arange(-2, 3) ** 2) / 2.0)
     g /= g.sum()
-    pad = np.pad(h, 2)
-    b = np.zeros_like(h)
-    for y in range(H):
-        for x in range(W):
-            b[y, x] = sum(g[i] * g[j] * pad[y + i, x + j] for i in range(5) for j in range(5))
-    my, mx = np.unravel_index(np.argmax(h), h.shape)
-    L = np.log(np.maximum(b / b.max(), 1e-10))
-    dx = 0.5 * (L[my, mx + 1] - L[my, mx - 1])
-    dy = 0.5 * (L[my + 1, mx] - L[my - 1, mx])
-    dxx = 0.25 * (L[my, mx + 2] - 2 * L[my, mx] + L[my, mx - 2])
-    dyy = 0.25 * (L[my + 2, mx] - 2 * L[my, mx] + L[my - 2, mx])
-    dxy = 0.25 * (L[my + 1, mx + 1] - L[my - 1, mx + 1] - L[my + 1, mx - 1] + L[my - 1, mx - 1])
-    hess = np.array([[dxx, dxy], [dxy, dyy]])
-    return np.array([mx, my]) - np.linalg.solve(hess, [dx, dy])
+    p = np.pad(hm, [(0, 0)] * (hm.ndim - 2) + [(2, 2), (2, 2)], mode="reflect")
+    h, w = hm.shape[-2:]
+    return sum(g[i] * g[j] * p[..., i : i + h, j : j + w] for i in range(5) for j in range(5))
 
 
-@pytest.mark.parametrize(("cx", "cy", "sigma"), [(20.3, 30.6, 2.0), (40.7, 11.2, 1.0), (31.5, 23.9, 3.0)])
-def test_dark_report_is_dark_after_the_5x5_sigma_1_blur(cx, cy, sigma):
-    rng = np.random.default_rng(1)
-    h = gaussian(cx, cy, sigma) + rng.normal(0, 0.02, (H, W))
-    got = codecs.decode(h[None], "dark_report", sigma=sigma)[0][0]
-    np.testing.assert_allclose(got, dark_5x5_sigma1_loop(h), atol=1e-9)
-    # and it is not DARK's own blur (k = 5 table, sigma 1.1), so the option changes the answer
-    own = codecs.decode(h[None], "dark", sigma=sigma, kernel_size=5)[0][0]
-    assert np.abs(own - got).max() > 1e-6
+def _visibility_moai(c_hm, hm, thr=0.4):
+    """moai.md's ``visibility_heatmap``: c_hm (B, K, 2) moai heatmap px, hm (B, K, H, W) already blurred."""
+    b, k, h, w = hm.shape
+    ix, iy = np.trunc(c_hm[..., 0]).astype(int), np.trunc(c_hm[..., 1]).astype(int)
+    inb = (ix > -1) & (iy > -1) & (iy < h) & (ix < w)
+    v = np.zeros((b, k), bool)
+    for i in range(b):
+        for j in range(k):
+            if inb[i, j]:
+                v[i, j] = hm[i, j, iy[i, j], ix[i, j]] > thr
+    return v
 
 
-# --- standard_top2 ---------------------------------------------------------------------------------
+def test_report_visibility_equals_the_oracle_on_random_maps():
+    rng = np.random.default_rng(7)
+    for stride, (h, w) in ((4, (40, 80)), (8, (20, 40))):
+        hm = rng.uniform(0, 1, (50, 2, h, w)) ** 3
+        hm[:, :, :3] = 0.9  # some bright rows, borders included
+        c = rng.uniform(-2, w + 1, (50, 2, 2)) * [1, h / w]
+        c[:10] = np.round(c[:10]) - 0.5 / stride  # exactly on a pixel edge in moai's convention
+        expect = _visibility_moai(c + 0.5 / stride, _blur_reflect(hm))
+        got = codecs.report_visibility(hm, c, stride=stride)
+        assert got.dtype == np.bool_ and 0.1 < expect.mean() < 0.9
+        np.testing.assert_array_equal(got, expect)
+        t = codecs.report_visibility(torch.tensor(hm, dtype=torch.float32), torch.tensor(c), stride=stride)
+        np.testing.assert_array_equal(t.numpy(), expect)
 
 
-def top2_loop(h: np.ndarray) -> np.ndarray:
-    vals = [(h[y, x], y, x) for y in range(h.shape[0]) for x in range(h.shape[1])]
-    best = max(range(len(vals)), key=lambda i: (vals[i][0], -i))  # first maximum
-    second = max((i for i in range(len(vals)) if i != best), key=lambda i: (vals[i][0], -i))
-    m = np.array([vals[best][2], vals[best][1]], float)
-    s = np.array([vals[second][2], vals[second][1]], float)
-    return m + 0.25 * (s - m) / np.linalg.norm(s - m)
+def test_report_visibility_hand_built():
+    ones = np.full((1, 1, 10, 20), 0.5)  # blurred: 0.5 everywhere (reflect keeps a constant map)
+    at = lambda x, y, m=ones, s=4.0: bool(codecs.report_visibility(m, np.array([[[x, y]]]), stride=s)[0, 0])  # noqa: E731
+    # truncation toward zero in moai's coordinate x' = x + 0.125: x = -0.2 -> -0.075 -> column 0 (a floor: -1)
+    assert at(-0.2, 3.0) and at(-1.1, 3.0) and not at(-1.125, 3.0) and not at(3.0, -1.2)
+    assert at(19.8, 9.8) and not at(19.875, 3.0) and not at(3.0, 9.875)
+    # the blurred map, not the raw one: a lone peak of 1 blurs to 0.4026^2 = 0.162
+    peak = np.zeros((1, 1, 10, 20))
+    peak[0, 0, 5, 7] = 1.0
+    assert not at(7.0, 5.0, peak)
+    # which pixel: a step (1 from column 7 on) blurs to 0.701 at column 7 and 0.299 at column 6
+    step = np.zeros((1, 1, 10, 20))
+    step[..., 7:] = 1.0
+    assert at(6.9, 5.0, step) and not at(6.85, 5.0, step)  # 6.9 + 0.125 -> 7; 6.85 + 0.125 -> 6
+    assert at(6.95, 5.0, step, 8.0) and not at(6.9, 5.0, step, 8.0)  # stride 8: + 0.0625
+    # reflect border: a stripe at column 1 reads twice at column 0 (2 x 0.244 > 0.4; zero padding: 0.244)
+    stripe = np.zeros((1, 1, 10, 20))
+    stripe[..., 1] = 1.0
+    assert at(0.0, 5.0, stripe) and not at(3.0, 5.0, stripe)
+    with pytest.raises(ValueError, match="coords_hm"):
+        codecs.report_visibility(ones, np.zeros((1, 2, 2)))
 
 
-def test_standard_top2_steps_towards_the_global_second_pixel():
-    rng = np.random.default_rng(2)
-    maps = [gaussian(20.3, 30.6), gaussian(40.5, 11.5), rng.uniform(0, 1, (H, W))]
-    two_peaks = gaussian(10.0, 10.0) + 0.9 * gaussian(50.0, 40.0)  # second pixel far away, diagonal
-    maps.append(two_peaks)
-    got = codecs.decode(np.stack(maps)[:, None], "standard_top2")[0][:, 0]
-    for g, h in zip(got, maps, strict=True):
-        np.testing.assert_allclose(g, top2_loop(h), atol=1e-12)
-    # on the two-peak map it steps towards the far peak (not a neighbour): (10, 10) + 0.25 (40, 30) / 50
-    np.testing.assert_allclose(got[3], [10.2, 10.15], atol=1e-12)
-    # on a single smooth peak it agrees with standard_2nd (the second pixel is a neighbour)
-    np.testing.assert_allclose(got[0], codecs.decode(maps[0][None], "standard_2nd")[0][0], atol=1e-12)
-
-
-def test_standard_top2_on_tiny_maps():
-    coords = codecs.decode(np.array([[[0.5]], [[2.0]]])[:, None], "standard_top2")[0]
-    np.testing.assert_array_equal(coords[:, 0], [[0.0, 0.0], [0.0, 0.0]])
-    two = codecs.decode(np.array([[[1.0, 3.0]]]), "standard_top2")[0][0]
-    assert two.tolist() == [1 - 0.25, 0.0] and math.isfinite(two[0])
-
-
-@pytest.mark.parametrize("name", ["soft_argmax_debiased", "dark_report", "standard_top2"])
-def test_new_decoders_are_registered(name):
-    assert name in codecs.DECODERS
+def test_report_test_batch():
+    assert codecs.REPORT_TEST_BATCH == 16 and codecs.REPORT_TEST_BATCHES == {("sh", "ceil"): 24}
+    assert codecs.report_test_batch("sh", "ceil") == 24 and codecs.report_test_batch("hrnet", "ceil") == 16
+    assert "standard_report" in codecs.DECODERS and codecs.REGISTRY["standard_report"].batch

@@ -24,6 +24,13 @@ from .encode import ENCODERS, ROUNDINGS, centres, encode, round_coords
 from .encodings import ENCODINGS, Encoding
 from .mapping import to_heatmap, to_input
 from .registry import DECODERS, REGISTRY, Decoder
+from .report import (
+    REPORT_TEST_BATCH,
+    REPORT_TEST_BATCHES,
+    report_test_batch,
+    report_visibility,
+    standard_report,
+)
 from .taylor import blur_kernel, matched_kernel_size
 
 __all__ = [
@@ -31,6 +38,8 @@ __all__ = [
     "ENCODERS",
     "ENCODINGS",
     "REGISTRY",
+    "REPORT_TEST_BATCH",
+    "REPORT_TEST_BATCHES",
     "ROUNDINGS",
     "Codec",
     "Decoder",
@@ -40,7 +49,10 @@ __all__ = [
     "decode",
     "encode",
     "matched_kernel_size",
+    "report_test_batch",
+    "report_visibility",
     "round_coords",
+    "standard_report",
     "to_heatmap",
     "to_input",
 ]

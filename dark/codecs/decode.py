@@ -47,6 +47,9 @@ def decode(
         Same library and device as ``heatmaps``; numpy results are float64, torch results have the
         input's dtype promoted to at least float32.
 
+    A decoder marked ``batch`` in the registry (``standard_report``) reads across the maps: its result
+    depends on the other samples of the call (``(..., K, H, W)``: the batch is everything before ``K``).
+
     Bad input: NaN and +-Inf count as missing (0), never propagate. A map whose largest finite value
     is <= 0 (or that has none) is invalid: its coords are the map centre ``((W-1)/2, (H-1)/2)``, its
     confidence 0, its ``valid`` False, and it does not affect the other maps.
@@ -87,8 +90,13 @@ def decode(
 
     peak, conf = first_max(flat)
     valid = conf > 0
-    if n and bool(valid.all()):  # the common case: no copies, no masks
+    if entry.batch:  # reads across the maps (a norm over the batch): every map, as it comes
+        options = {**options, "channels": lead[-1]}
+    if n and (entry.batch or bool(valid.all())):  # the common case: no copies, no masks
         coords = _run(entry, flat, peak, h, w, sigma, options).to(out_dtype)
+        if not bool(valid.all()):
+            coords[~valid] = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=out_dtype, device=flat.device)
+            conf = torch.where(valid, conf, torch.zeros((), dtype=conf.dtype, device=conf.device))
     else:  # invalid maps get the centre and confidence 0, and never reach the decoder
         coords = torch.empty((n, 2), dtype=out_dtype, device=flat.device)
         coords[:, 0], coords[:, 1] = (w - 1) / 2, (h - 1) / 2
@@ -120,10 +128,11 @@ def _accepted(fn: Any) -> tuple[str, ...]:
 
 def _options(method: str, fn: Any, kernel_size: int | None, options: dict[str, Any]) -> dict[str, Any]:
     """The keyword options ``fn`` accepts; an unknown one is a ValueError naming the accepted ones."""
-    accepted = list(_accepted(fn))
+    accepted = [p for p in _accepted(fn) if p != "channels"]  # ``decode`` supplies a batch decoder's
     unknown = sorted(set(options) - set(accepted))
-    if unknown or "peak" in options:
-        raise ValueError(f"decoder {method!r} has no option {unknown or ['peak']}; its options: {accepted}")
+    if unknown or "peak" in options or "channels" in options:
+        given = unknown or [p for p in ("peak", "channels") if p in options]
+        raise ValueError(f"decoder {method!r} has no option {given}; its options: {accepted}")
     options = dict(options)
     if kernel_size is not None and "kernel_size" in accepted:
         options["kernel_size"] = kernel_size

@@ -16,6 +16,12 @@ A decoder function has the signature::
   one vectorised computation over the batch (no Python loop over maps), never reading across maps,
   never modifying ``maps``.
 
+``batch=True`` marks a decoder that reads ACROSS the maps of one call (the report's ``standard_report``,
+whose norm runs over the batch): it gets every map of the call, invalid ones too (sanitised), in
+``(..., K)`` row-major order and ``channels=K``, and ``decode`` replaces its result for invalid maps. Its
+result depends on what else is in the call: callers choose the batch (``dark.decoding`` decodes it in
+batches of the report's test batch).
+
 ``sanitise=False`` marks a decoder that reads nothing but ``peak`` and windows gathered with
 :func:`dark.codecs._maps.window` (which zeroes non-finite values itself): ``decode`` then skips the
 pass over the whole batch that sanitising costs (``argmax`` stays one read of the data). New decoders
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from . import local, mass, mle, taylor
+from . import local, mass, mle, report, taylor
 
 __all__ = ["DECODERS", "REGISTRY", "Decoder"]
 
@@ -41,6 +47,7 @@ class Decoder:
     fn: Callable[..., Tensor]
     peak: bool = False  #: ``fn`` accepts ``peak=`` (the ``(N,)`` flat argmax)
     sanitise: bool = True  #: False: ``fn`` reads only ``peak`` and ``window()``s, no sanitised copy needed
+    batch: bool = False  #: True: ``fn`` reads across the maps of a call and accepts ``channels=K``
 
 
 REGISTRY: dict[str, Decoder] = {
@@ -58,6 +65,7 @@ REGISTRY: dict[str, Decoder] = {
     "gaussian_fit": Decoder(local.gaussian_fit, peak=True, sanitise=False),
     "dark_udp": Decoder(taylor.dark_udp, peak=True, sanitise=False),
     "mle": Decoder(mle.decode_mle),
+    "standard_report": Decoder(report.standard_report, batch=True),
 }
 
 #: the decoders' names, in the order of the study
