@@ -7,21 +7,28 @@
    and by the report's are reported beside it, :func:`epochs_by_rule`) and keep the heatmaps on disk
    (:func:`dark.predict.cached_heatmaps`: ``RUN_DIR/heatmaps_test.npy``, reused while ``last.pt`` and
    the dataset are unchanged).
-2. Decode them with every decoder of :data:`dark.codecs.DECODERS` (:func:`dark.decoding.decode_heatmaps`,
+2. Decode them with every decoder of :data:`dark.codecs.DECODERS` (:func:`dark.decoding.decode_predictions`,
    the path training's validation takes) through the codec that trained (:attr:`dark.runs.RunConfig.codec`:
-   the training ``sigma``, heatmap px to input px of the original 320x160 depth map).
-3. Score with :mod:`dark.metrics`: PCKh@0.1, PCKh@0.5, RMSE, mean error and the signed bias (x, y)
-   with 95% bootstrap CIs over the test clusters (a placement of a test clip with every frame and view
-   of it: :func:`dark.data.synth.clusters`; over multi-view frames for a split without clusters), the
-   median bias, per-joint values, a PCKh curve, and the paired differences
-   ``DARK - every other decoder``.
+   the training ``sigma``, heatmap px to input px of the original 320x160 depth map): the report's
+   Standard decoder ``standard_report`` (whose norm runs over a batch) on consecutive batches of the
+   report's test batch in test order (:func:`dark.codecs.report_test_batch`: 24 for SH with ceil, else
+   16), and every decoder's predicted visibility under the report's rule at its own coordinates
+   (:func:`dark.codecs.report_visibility`).
+3. Score with :mod:`dark.metrics`: PCKh@0.1, PCKh@0.5, RMSE, mean error, the signed bias (x, y) and the
+   report's per-axis PCKh@0.1, @0.5 (with each decoder's ``pred_visible``) with 95% bootstrap CIs over
+   the test clusters (a placement of a test clip with every frame and view of it:
+   :func:`dark.data.synth.clusters`; over multi-view frames for a split without clusters), the median
+   bias, per-joint values, a PCKh curve, and the paired differences ``DARK - every other decoder``.
 
 Writes (names of :mod:`dark.runs`, all through :func:`dark.files.atomic_write`) ``evaluation.json``
-(schema below), ``evaluation.csv`` (one row per decoder), ``predictions_test.npz`` (every decoder's
-coordinates) and ``frame_sums.npz`` (per test frame and decoder, the sums of
-:func:`dark.metrics.frame_sums` for every metric: arrays ``"groups"`` (G,) sorted frame labels,
-``"columns"`` (C,), ``"clusters"`` (G,) each frame's cluster (where the split has them), and
-``"decoder:<name>"`` (G, C) float64; what the two-level intervals resample).
+(schema below), ``evaluation.csv`` (one row per decoder), ``predictions_test.npz``
+(read by :func:`dark.runs.load_predictions`: every decoder's coordinates ``coords`` (D, N, K, 2) input px,
+``decoders`` (D,), ``pred_visible`` (D, N, K) bool, and the ground truth ``gt``, ``visible``,
+``head_size``, ``groups``, ``names``, ``clusters``: any metric can be recomputed from it) and
+``frame_sums.npz`` (per test frame and decoder, the sums of :func:`dark.metrics.frame_sums` for every
+metric: arrays ``"groups"`` (G,) sorted frame labels, ``"columns"`` (C,), ``"clusters"`` (G,) each
+frame's cluster (where the split has them), and ``"decoder:<name>"`` (G, C) float64; what the two-level
+intervals resample).
 An evaluation that is up to date (same heatmap key, same :data:`FORMAT`) is returned as it is unless
 ``force=True``, so re-running over a plan evaluates only new or retrained runs.
 
@@ -35,6 +42,8 @@ An evaluation that is up to date (same heatmap key, same :data:`FORMAT`) is retu
      "data": {"path", "profile", "source", "manifest_sha256", "split", "samples", "frames"},
      "bootstrap": {"method", "confidence", "n_resamples", "seed", "unit"},
      "joints": [18 names], "alphas": [curve alphas],
+     "decoding": {"report_batch", "standard_report", "pred_visible"} (how the report's decoder and
+                  visibility rule were run),
      "decoders": {name: {"metrics": {metric: {"value", "low", "high"}}, "median_bias": [x, y],
                          "per_joint": {metric: [18]}, "pckh_curve": [len(alphas)]}},
      "differences": {"dark-<name>": {metric: {"value", "low", "high"}}}}
@@ -54,7 +63,7 @@ import numpy as np
 
 from dark import codecs, metrics, runs
 from dark.checkpoint_rules import LAST_EPOCH_FORMAT, epochs_by_rule, evaluated_checkpoint
-from dark.decoding import decode_heatmaps
+from dark.decoding import Decoded, decode_heatmaps, decode_predictions
 from dark.device import resolve_device
 from dark.files import atomic_write
 from dark.predict import (
@@ -86,12 +95,18 @@ __all__ = [
     "predict_heatmaps", "score", "up_to_date",
 ]  # fmt: skip
 
-#: version of what :func:`evaluate` writes; a stored evaluation of another version is redone. 3: the last
-#: epoch is evaluated (``run.checkpoint``), intervals resample test clusters, ``frame_sums.npz`` has them
-FORMAT = LAST_EPOCH_FORMAT
+#: version of what :func:`evaluate` writes; a stored evaluation of another version is redone. 3
+#: (:data:`dark.checkpoint_rules.LAST_EPOCH_FORMAT`): the last epoch is evaluated (``run.checkpoint``),
+#: intervals resample test clusters, ``frame_sums.npz`` has them; 4: every decoder's metrics include the
+#: report's per-axis PCKh, ``predictions_test.npz`` keeps ``pred_visible``, ``"decoding"`` says how
+#: ``standard_report`` was batched
+FORMAT = LAST_EPOCH_FORMAT + 1
 
 #: PCKh curve alphas stored for the book's plots
 CURVE_ALPHAS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.5, 51), 3).tolist())
+
+#: the metrics stored per joint: the report's and its per-axis PCKh
+PER_JOINT_METRICS: tuple[str, ...] = (*metrics.METRICS, "pckh_axis@0.1", "pckh_axis@0.5")
 
 #: the decoder every other one is compared with (claim 1)
 REFERENCE_DECODER = "dark"
@@ -106,6 +121,7 @@ def score(
     visible: np.ndarray,
     head_size: np.ndarray,
     *,
+    pred_visible: Mapping[str, np.ndarray] | None = None,
     groups: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
     reference: str = REFERENCE_DECODER,
@@ -115,18 +131,20 @@ def score(
 ) -> dict:
     """The ``decoders``/``differences`` part of ``evaluation.json`` for predictions in input px.
 
-    Every metric of :data:`dark.metrics.ALL_METRICS` (the report's and the signed bias x, y) with its
-    interval over frames (over ``clusters`` when given: :func:`dark.metrics.summarize`), plus each
+    Every metric of :data:`dark.metrics.ALL_METRICS` (the report's, the signed bias x, y and the report's
+    per-axis PCKh, which reads ``pred_visible[decoder]`` ``(N, K)``: absent, no visibility failures) with
+    its interval over frames (over ``clusters`` when given: :func:`dark.metrics.summarize`), plus each
     decoder's ``median_bias`` ``[x, y]``.
     """
     pairs = [(reference, d) for d in preds if d != reference] if reference in preds else []
+    extra = {d: {"pred_visible": v} for d, v in (pred_visible or {}).items()}
     s = metrics.summarize(
         preds, gt, visible, head_size, metrics=metrics.ALL_METRIC_NAMES, pairs=pairs, groups=groups,
-        clusters=clusters, confidence=confidence, n_resamples=n_resamples, seed=seed,
+        clusters=clusters, extra=extra, confidence=confidence, n_resamples=n_resamples, seed=seed,
     )  # fmt: skip
     decoders = {}
     for d, p in preds.items():
-        pj = metrics.per_joint(p, gt, visible, head_size)
+        pj = metrics.per_joint(p, gt, visible, head_size, PER_JOINT_METRICS, **extra.get(d, {}))
         decoders[d] = {
             "metrics": {m: iv.to_dict() for m, iv in s["metrics"][d].items()},
             "median_bias": [float(v) for v in metrics.median_bias(p, gt, visible)],
@@ -140,12 +158,15 @@ def score(
 
 
 def frame_sum_tables(
-    preds: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray]
+    preds: Mapping[str, np.ndarray],
+    truth: Mapping[str, np.ndarray],
+    pred_visible: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The arrays of ``frame_sums.npz``: ``groups`` (G,) sorted frame labels, ``columns`` (C,),
     ``clusters`` (G,) the cluster of each frame (where ``truth`` has clusters; the views of a frame share
     one), and ``decoder:<name>`` (G, C) float64 per decoder (:func:`dark.metrics.frame_sums` of every
-    metric)."""
+    metric; the per-axis PCKh's columns with ``pred_visible[decoder]``)."""
+    pred_visible = pred_visible or {}
     names = metrics.ALL_METRIC_NAMES
     groups, first, inverse = np.unique(truth["groups"], return_index=True, return_inverse=True)
     out = {"groups": groups.astype(str), "columns": np.array(metrics.frame_sum_columns(names))}
@@ -155,9 +176,11 @@ def frame_sum_tables(
             raise ValueError("the views of one test frame lie in different clusters")
         out["clusters"] = clusters[first]
     for d, p in preds.items():
+        extra = {"pred_visible": pred_visible[d]} if d in pred_visible else {}
         out[f"decoder:{d}"] = metrics.frame_sums(
-            p, truth["joints"], truth["visible"], truth["head_size"], metrics=names, groups=truth["groups"]
-        )
+            p, truth["joints"], truth["visible"], truth["head_size"], metrics=names, groups=truth["groups"],
+            **extra,
+        )  # fmt: skip
     return out
 
 
@@ -255,7 +278,10 @@ def evaluate(
     codec = config.codec
     if tuple(heatmaps.shape[-2:]) != codec.heatmap_size:
         raise ValueError(f"heatmaps of {heatmaps.shape[-2:]} but the run's are {codec.heatmap_size}")
-    preds = decode_heatmaps(heatmaps, codec, decoders, device=resolve_device(device), progress=progress)
+    report_batch = codecs.report_test_batch(config.model, config.encoding)
+    decoded = decode_predictions(heatmaps, codec, decoders, device=resolve_device(device),
+                                 report_batch=report_batch, progress=progress)  # fmt: skip
+    preds = decoded.coords
     decode_s = time.perf_counter() - t0
     result = {
         "format": FORMAT,
@@ -271,22 +297,40 @@ def evaluate(
         "joints": list(JOINTS_18),
         "alphas": list(CURVE_ALPHAS),
         "decode_seconds": decode_s,
+        "decoding": _decoding_info(decoded),
         **score(preds, truth["joints"], truth["visible"], truth["head_size"], groups=truth["groups"],
-                clusters=truth.get("clusters"), n_resamples=n_resamples, seed=seed),
+                clusters=truth.get("clusters"), pred_visible=decoded.pred_visible, n_resamples=n_resamples,
+                seed=seed),
     }  # fmt: skip
-    _write(run_dir, preds, truth, result)
+    _write(run_dir, decoded, truth, result)
     return result
 
 
-def _write(run_dir: Path, preds: Mapping[str, np.ndarray], truth: Mapping, result: Mapping) -> None:
+def _decoding_info(decoded: Decoded) -> dict:
+    """The ``"decoding"`` part of ``evaluation.json``: how the report's decoder and visibility were run."""
+    return {
+        "report_batch": decoded.report_batch,
+        "standard_report": f"decoded in consecutive batches of {decoded.report_batch} test samples in test "
+        "order (the last one smaller), as the report's test loader fed moai's _argmax_sub",
+        "pred_visible": "the report's rule at each decoder's own coordinates: the 5x5 sigma-1 blurred map "
+        "at the truncated heatmap coordinate > 0.4 (dark.codecs.report_visibility)",
+    }
+
+
+def _write(run_dir: Path, decoded: Decoded, truth: Mapping, result: Mapping) -> None:
     """The evaluation's files: predictions, frame sums, then the CSV and ``evaluation.json`` (last: its
     presence with the right key is what :func:`up_to_date` trusts)."""
+    preds = decoded.coords
     names = list(preds)
-    coords = np.stack([preds[d] for d in names]).astype(np.float32)
-    arrays = {"coords": coords, "decoders": np.array(names), "gt": truth["joints"]}
-    arrays |= {k: truth[k] for k in ("visible", "head_size", "groups", "names")}
+    arrays = {
+        "coords": np.stack([preds[d] for d in names]).astype(np.float32),
+        "decoders": np.array(names),
+        "gt": truth["joints"],
+        "pred_visible": np.stack([decoded.pred_visible[d] for d in names]),
+    }
+    arrays |= {k: truth[k] for k in ("visible", "head_size", "groups", "names", "clusters") if k in truth}
     atomic_write(run_dir / PREDICTIONS, lambda f: np.savez(f, **arrays))
-    tables = frame_sum_tables(preds, truth)
+    tables = frame_sum_tables(preds, truth, decoded.pred_visible)
     atomic_write(run_dir / FRAME_SUMS, lambda f: np.savez(f, **tables))
     atomic_write(run_dir / EVALUATION_CSV, evaluation_csv(result))
     atomic_write(run_dir / EVALUATION, json.dumps(result, indent=1))

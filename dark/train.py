@@ -14,8 +14,9 @@ epoch chosen on the validation split's PCKh@0.5 with DARK decoding. Targets are 
 ``precision=None`` takes the recipe's (:mod:`dark.device`); ``config.json`` records what ran.
 
 Each epoch's validation decodes its heatmaps with every decoder of :data:`dark.codecs.DECODERS`
-(:func:`dark.decoding.decode_heatmaps`, the evaluation's path): ``metrics.jsonl`` keeps DARK's scores
-under ``val_*`` and every decoder's PCKh@0.1, PCKh@0.5, RMSE and signed bias under ``"val_decoders"``.
+(:func:`dark.decoding.decode_predictions`, the evaluation's path): ``metrics.jsonl`` keeps DARK's scores
+under ``val_*`` and every decoder's PCKh@0.1, PCKh@0.5, RMSE, signed bias and the report's per-axis
+PCKh@0.1, @0.5 (:data:`dark.metrics.PER_EPOCH_METRICS`) under ``"val_decoders"``.
 
 Run directory (``out``, names of :mod:`dark.runs`): ``config.json`` (first), ``metrics.jsonl`` (a line
 per finished epoch), ``last.pt`` (all a resume needs), ``best.pt``, ``curves.png``, each written
@@ -48,9 +49,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
-from dark import checkpoint, metrics, runs
+from dark import checkpoint, codecs, metrics, runs
 from dark.data.dataset import load_split, prepare_input
-from dark.decoding import decode_heatmaps
+from dark.decoding import decode_predictions
 from dark.device import autocast, processes, resolve_device
 from dark.files import atomic_write
 from dark.models import count_parameters
@@ -93,9 +94,10 @@ def validate(
 ) -> dict[str, Any]:
     """Validation loss, DARK's PCKh@0.5 / @0.1 (percent) and RMSE (input px), and every decoder's scores.
 
-    The last stack's heatmaps of the whole split are decoded by :func:`dark.decoding.decode_heatmaps`
+    The last stack's heatmaps of the whole split are decoded by :func:`dark.decoding.decode_predictions`
     through the run's codec with every decoder of :data:`dark.codecs.DECODERS`: ``"val_decoders"`` maps
-    each to :func:`dark.metrics.decoder_scores`.
+    each to :func:`dark.metrics.decoder_scores`, the report's per-axis PCKh with each decoder's predicted
+    visibility under the report's rule (``standard_report`` on batches of the report's test batch).
     """
     codec = config.codec
     generator = _generator(config, device, -1 - epoch)
@@ -112,8 +114,12 @@ def validate(
         total += float(heatmap_loss(outputs, targets, weights)) * len(x)
         maps.append(outputs[-1].float().cpu())
     model.train()
-    preds = decode_heatmaps(torch.cat(maps), codec, device=device)
-    scores = {d: metrics.decoder_scores(p, split) for d, p in preds.items()}
+    batch = codecs.report_test_batch(config.model, config.encoding)
+    decoded = decode_predictions(torch.cat(maps), codec, device=device, report_batch=batch)
+    scores = {
+        d: metrics.decoder_scores(p, split, pred_visible=decoded.pred_visible[d])
+        for d, p in decoded.coords.items()
+    }
     dark = scores["dark"]
     return {
         "val_loss": total / max(n, 1),

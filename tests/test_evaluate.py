@@ -9,7 +9,7 @@ import torch
 from dark import codecs, evaluate, metrics, runs
 from dark.data.dataset import prepare_input
 
-H, W, K = 40, 80, 3
+H, W, K = 40, 80, 4  # 4 joints: the per-axis PCKh needs the head joints 2 and 3
 
 
 def _render(coords_input, stride=4.0, sigma=2.0, noise=0.0, seed=0):
@@ -240,3 +240,93 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
         np.testing.assert_allclose(
             b.data["estimates"][2][b.joint][b.data["decoders"].index(name)], xy, atol=1e-6
         )
+
+
+# --- the report's instrument: standard_report batches, pred_visible, per-axis PCKh (issue 18) ------------
+
+
+def test_decode_predictions_runs_standard_report_on_report_batches_in_order():
+    from dark.decoding import decode_predictions
+
+    gt = _joints(37, seed=4)
+    hms = _render(gt, noise=0.02, seed=1)
+    cfg = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "stride"}
+    for report_batch, batch_size in ((16, 256), (4, 7), (24, 10)):
+        out = decode_predictions(hms, cfg, ["standard_report", "dark"], batch_size=batch_size,
+                                 report_batch=report_batch)  # fmt: skip
+        t = torch.from_numpy(hms.astype(np.float32))
+        expect = np.concatenate([codecs.decode(t[i : i + report_batch], "standard_report")[0].double().numpy()
+                                 for i in range(0, len(t), report_batch)])  # fmt: skip
+        np.testing.assert_allclose(out.coords["standard_report"], 4 * expect, atol=1e-9)
+        assert out.report_batch == report_batch
+        for d, xy in out.coords.items():  # the report's rule at each decoder's own heatmap coordinates
+            np.testing.assert_array_equal(
+                out.pred_visible[d], codecs.report_visibility(hms, xy / 4, stride=4)
+            )
+    # batch 1 and the whole set differ (the norm runs over the batch): the batch is not a detail
+    one = decode_predictions(hms, cfg, ["standard_report"], report_batch=1).coords["standard_report"]
+    assert np.abs(one - out.coords["standard_report"]).max() > 0.1
+    # clean Gaussians of peak 1 blur to about 0.8 at the peak (> 0.4): visible; a faint map is not
+    faint = decode_predictions(hms * np.float16(0.3), cfg, ["dark"]).pred_visible["dark"]
+    assert out.pred_visible["dark"].all() and not faint.any()
+
+
+def test_score_includes_the_per_axis_pckh_with_each_decoders_visibility():
+    gt = _joints(30, seed=2)
+    vis = np.ones((30, K), bool)
+    hs = np.full(30, 20.0)
+    rng = np.random.default_rng(0)
+    preds = {"dark": gt + rng.normal(0, 0.5, gt.shape), "argmax": gt + rng.normal(0, 2.0, gt.shape)}
+    pv = {"dark": rng.random((30, K)) > 0.1, "argmax": np.ones((30, K), bool)}
+    r = evaluate.score(preds, gt, vis, hs, pred_visible=pv, n_resamples=50)
+    fov = metrics.fov_mask(gt)
+    for d, p in preds.items():
+        for a in (0.1, 0.5):
+            iv = r["decoders"][d]["metrics"][f"pckh_axis@{a}"]
+            assert iv["value"] == pytest.approx(
+                metrics.pckh_per_axis(p, gt, a, gt_visible=fov, pred_visible=pv[d])
+            )
+            assert iv["low"] <= iv["value"] <= iv["high"]
+        assert len(r["decoders"][d]["per_joint"]["pckh_axis@0.5"]) == K
+    assert r["decoders"]["dark"]["metrics"]["pckh_axis@0.5"]["value"] < 100  # XOR failures count
+    tables = evaluate.frame_sum_tables(preds, {"joints": gt, "visible": vis, "head_size": hs,
+                                               "groups": np.arange(30).astype(str)}, pv)  # fmt: skip
+    cols = tables["columns"].tolist()
+    v = metrics.from_sums(tables["decoder:dark"].sum(0), ["pckh_axis@0.1", "pckh_axis@0.5"], cols)
+    assert v.tolist() == pytest.approx([r["decoders"]["dark"]["metrics"][m]["value"] for m in
+                                        ("pckh_axis@0.1", "pckh_axis@0.5")])  # fmt: skip
+
+
+def test_evaluation_keeps_pred_visible_and_says_how_it_decoded(smoke_data, tmp_path, monkeypatch):
+    from dark.data import open_split
+
+    test = open_split(smoke_data, "test")
+    gt = np.stack([s.joints for s in test])
+    maps = codecs.encode(torch.as_tensor(gt / 4), size=(H, W), sigma=2.0).float()
+    config = runs.RunConfig.resolve("sh", "ceil", "full", precision="fp32")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(config.to_json()))
+    (run / "best.pt").write_bytes(b"weights")
+    (run / "last.pt").write_bytes(b"weights")
+    trained = runs.Trained(_OracleModel(maps), config, 1)
+    monkeypatch.setattr(runs, "load_model", lambda run_dir, which="best", device="cpu": trained)
+    ev = evaluate.evaluate(run, smoke_data, n_resamples=50, progress=False)
+    assert ev["decoding"]["report_batch"] == 24  # SH with ceil: the report's SH quant batch
+    p = evaluate.load_predictions(run)
+    names = p["decoders"].tolist()
+    assert p["pred_visible"].shape == p["coords"].shape[:3] and p["pred_visible"].dtype == np.bool_
+    hm = np.load(run / "heatmaps_test.npy")
+    sr = names.index("standard_report")
+    np.testing.assert_array_equal(p["pred_visible"][sr], codecs.report_visibility(hm, p["coords"][sr] / 4))
+    # recomputable from the predictions: every decoder's per-axis PCKh (float32 coordinates stored)
+    fov = metrics.fov_mask(gt)
+    assert 0 < fov.mean() < 1
+    for i, d in enumerate(names):
+        v = metrics.pckh_per_axis(p["coords"][i], gt, 0.5, gt_visible=fov, pred_visible=p["pred_visible"][i])
+        assert ev["decoders"][d]["metrics"]["pckh_axis@0.5"]["value"] == pytest.approx(v, abs=1e-6), d
+    fs = runs.Run(run).frame_sums()
+    cols = fs["columns"].tolist()
+    assert {"n_axis", "correct_axis@0.1", "correct_axis@0.5"} <= set(cols)
+    v = metrics.from_sums(fs["decoders"]["standard_report"].sum(0), ["pckh_axis@0.1"], cols)[0]
+    assert v == pytest.approx(ev["decoders"]["standard_report"]["metrics"]["pckh_axis@0.1"]["value"])

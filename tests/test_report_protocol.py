@@ -15,3 +15,13 @@ def test_both_protocols_fill_every_row_of_table_2():
     assert PROTOCOLS["standard"].metrics == paper.TABLE_METRICS
     assert PROTOCOLS["report"].decoders["standard"] == "standard_report"
     assert PROTOCOLS["report"].decoders["dark"] == "dark_report"
+
+
+def test_every_name_of_a_protocol_exists():
+    from dark import codecs, metrics
+
+    for p in PROTOCOLS.values():
+        for m in p.metrics:
+            assert metrics.metric(m).name == m and m in metrics.ALL_METRIC_NAMES
+        assert set(p.decoders.values()) <= set(codecs.DECODERS)
+        assert set(p.metrics) <= set(metrics.PER_EPOCH_METRICS)  # validation scores both protocols

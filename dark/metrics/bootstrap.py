@@ -69,6 +69,7 @@ def summarize(
     pairs: Sequence[tuple[str, str]] = (),
     groups=None,
     clusters=None,
+    extra: Mapping[str, Mapping[str, object]] | None = None,
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
@@ -85,6 +86,8 @@ def summarize(
             per sample.
         clusters: ``(N,)`` cluster labels (e.g. :func:`dark.data.synth.clusters`); when given they are
             the resampling units instead of ``groups`` (a drawn cluster brings all its samples).
+        extra: name -> the further inputs that prediction's metrics need (:meth:`dark.metrics.Frames.of`),
+            e.g. ``{"dark": {"pred_visible": (N, K)}}`` for the per-axis PCKh.
         confidence, n_resamples, seed: the percentile bootstrap (``scipy.stats.bootstrap``, resampling
             frames with replacement, seeded with ``numpy.random.default_rng(seed)``).
 
@@ -105,7 +108,8 @@ def summarize(
         if a not in preds or b not in preds:
             raise ValueError(f"pair {(a, b)} names a prediction not in preds {names}")
     units = groups if clusters is None else clusters
-    tables = [frame_sums(preds[n], gt, visible, head_size, metrics, units) for n in names]
+    extra = extra or {}
+    tables = [frame_sums(preds[n], gt, visible, head_size, metrics, units, **extra.get(n, {})) for n in names]
     C = tables[0].shape[1]
     table = np.concatenate(tables, axis=1)  # (F, D * C)
     F = table.shape[0]

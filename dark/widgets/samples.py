@@ -144,7 +144,10 @@ def build_state(
         config: the run's ``sigma``, ``heatmap_stride``, ``scaling``.
         indices: test-set index of each sample (to find its heatmap again, :func:`expected`).
     """
-    decoders = list(codecs.DECODERS if decoders is None else decoders)
+    # a batch decoder (standard_report) depends on the other samples decoded with it: not one sample's
+    decoders = (
+        [d for d in codecs.DECODERS if not codecs.REGISTRY[d].batch] if decoders is None else list(decoders)
+    )
     hm = np.asarray(heatmaps)
     if hm.ndim != 4 or len(hm) != len(indices):
         raise ValueError(f"heatmaps must have shape (S, K, h, w) with S = len(indices), got {hm.shape}")
