@@ -12,6 +12,8 @@ For each step of a :class:`dark.plan.Plan`, in dependency order:
    next run resumes.
 
 Every executed notebook gets a first and a last cell of provenance (:func:`dark.provenance.footer_cells`).
+An ``after`` hook sees every step that is done, executed or up to date (the pipeline records each
+training there, :mod:`dark.pipeline_record`).
 The book around the executed notebooks is :mod:`dark.pipeline`'s.
 """
 
@@ -22,7 +24,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +109,13 @@ def is_up_to_date(step: Step, digest: str, out_dir: Path) -> bool:
     if recorded != digest or not (Path(out_dir) / f"{step.id}.ipynb").is_file():
         return False
     return all(Path(p).exists() for p in step.outputs)
+
+
+def _stamped_seconds(out_dir: Path, step_id: str) -> float | None:
+    try:
+        return float(json.loads(stamp_path(out_dir, step_id).read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _describe_failure(err: BaseException) -> str:
@@ -214,10 +223,11 @@ def execute_plan(
     out_dir: str | Path,
     *,
     cwd: str | Path,
-    force: bool = False,
+    force: bool | Collection[str] = False,
     quiet: bool = False,
     log: Callable[[str], None] = print,
     execute: Callable[..., Path] = execute_step,
+    after: Callable[[Step, float | None], None] | None = None,
 ) -> RunReport:
     """Run every step of ``plan`` that is not up to date, in order; stop at the first failure.
 
@@ -225,10 +235,12 @@ def execute_plan(
         plan: from :func:`dark.plan.load_plan`.
         out_dir: receives ``<id>.ipynb`` and ``.stamps/`` (one folder per profile).
         cwd: working directory of the kernels.
-        force: re-execute every step even when its stamp matches.
+        force: re-execute every step even when its stamp matches (or the steps whose ids it lists).
         quiet: no papermill progress bars (the one line per step is still logged).
         log: where progress lines go.
         execute: the executor (tests substitute one); signature of :func:`execute_step`.
+        after: called with each step that is done (executed now, or up to date) and the seconds its
+            execution took (``None`` where no stamp says); an exception stops the plan.
 
     Raises:
         StepFailed: naming the step, the notebook, the cell and the error.
@@ -243,11 +255,14 @@ def execute_plan(
         digest = step_hash(step, hashes)
         hashes[step.id] = digest
         head = f"[{i}/{total}] {step.id} ({step.notebook.name})"
-        if not force and is_up_to_date(step, digest, out_dir):
+        forced = force if isinstance(force, bool) else step.id in force
+        if not forced and is_up_to_date(step, digest, out_dir):
             report.skipped.append(step.id)
             log(f"{head}: up to date, skipped  [elapsed {clock(time.monotonic() - start)}]")
+            if after is not None:
+                after(step, _stamped_seconds(out_dir, step.id))
             continue
-        _clean_stale(step, digest, out_dir, force=force, log=lambda m, h=head: log(f"{h}: {m}"))
+        _clean_stale(step, digest, out_dir, force=forced, log=lambda m, h=head: log(f"{h}: {m}"))
         atomic_write(attempt_path(out_dir, step.id), json.dumps({"hash": digest}).encode())
         log(f"{head}: executing ...  [elapsed {clock(time.monotonic() - start)}]")
         t0 = time.monotonic()
@@ -270,5 +285,7 @@ def execute_plan(
         atomic_write(stamp_path(out_dir, step.id), json.dumps(stamp, indent=1).encode())
         report.executed.append(step.id)
         log(f"{head}: done in {took:.1f} s  [elapsed {clock(time.monotonic() - start)}]")
+        if after is not None:
+            after(step, took)
     report.seconds = time.monotonic() - start
     return report

@@ -27,8 +27,9 @@ from pathlib import Path
 
 from dark import record as recording
 from dark.book_assets import prepare_assets, sync_file
-from dark.executor import RunReport, StepFailed, clock, execute_plan
+from dark.executor import RunReport, StepFailed, clock, execute_plan, execute_step
 from dark.files import atomic_write, sha256_file
+from dark.pipeline_record import first_trainings, plan_with_record, recorder
 from dark.plan import Plan, PlanError, load_plan
 from dark.profiles import PROFILES as PROFILE_TABLE
 
@@ -157,7 +158,9 @@ def run_book(
     build: bool = True,
     quiet: bool = False,
     record: str | Path | None = None,
+    max_trainings: int | None = None,
     log: Callable[[str], None] = print,
+    execute: Callable[..., Path] = execute_step,
 ) -> tuple[RunReport, Path | None]:
     """Execute ``profile``'s plan and build the book; return (what ran, the HTML folder or None).
 
@@ -172,7 +175,12 @@ def run_book(
         quiet: no progress bars, no Sphinx chatter.
         record: write the run's record (:mod:`dark.record`) there; default: the profile's
             :func:`dark.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``full``) when
-            the work folder is the repository; none for a profile that is not recorded.
+            the work folder is the repository; none for a profile that is not recorded. A record's runs
+            whose digest matches are reused, the others trained and added one by one
+            (:mod:`dark.pipeline_record`).
+        max_trainings: train at most this many of the missing runs, record them and stop (no analysis,
+            no book): grows a record in steps that fit a session.
+        log: where progress lines go; execute: the step executor (tests substitute one).
     """
     root = Path(root).resolve()
     book = Path(book).resolve() if book else root / "book"
@@ -180,16 +188,34 @@ def run_book(
     work.mkdir(parents=True, exist_ok=True)
     source = str(Path(data_root).resolve()) if data_root else "render"
     out_dir = book / "executed" / profile
-    plan = load_plan(
-        root / "notebooks" / "pipeline.yml", profile, work=work, root=root, source=source, executed=out_dir
-    )
-    log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")
-    report = execute_plan(plan, out_dir, cwd=work, force=force, quiet=quiet, log=log)
+    plan_file = root / "notebooks" / "pipeline.yml"
     if record is None and work == root:
         record = recording.folder(root, profile)
+    status, digest, first = None, None, RunReport()
     if record:
-        where = recording.write(plan, out_dir, record, cwd=work)
-        log(f"recorded run written to {where}")
+        plan, status, digest, first = plan_with_record(
+            plan_file, profile, Path(record), log=log, work=work, root=root, source=source, executed=out_dir,
+            out_dir=out_dir, force=force, quiet=quiet, execute=execute,
+        )  # fmt: skip
+    else:
+        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir)
+    if max_trainings is not None:
+        plan = first_trainings(plan, max_trainings)
+    log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")
+    done = set(first.executed) | set(first.skipped)
+    report = execute_plan(
+        plan, out_dir, cwd=work, force={s.id for s in plan.steps} - done if force else False, quiet=quiet,
+        log=log, execute=execute, after=recorder(Path(record), work, digest, log) if digest else None,
+    )  # fmt: skip
+    report.executed = first.executed + report.executed
+    report.skipped = [s for s in report.skipped if s not in first.executed]
+    if record:
+        where = recording.write(
+            plan, out_dir, record, cwd=work, status=status, partial=max_trainings is not None
+        )
+        log(f"record written to {where}")
+    if not build or max_trainings is not None:
+        return report, None
     if not build:
         return report, None
     t0 = time.monotonic()
@@ -214,6 +240,12 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--data-root", metavar="HUMAN4D_ROOT", help="train and test on a HUMAN4D root")
     parser.add_argument("--force", action="store_true", help="re-execute every notebook, rebuild every page")
     parser.add_argument("--no-build", action="store_true", help="execute the notebooks only")
+    parser.add_argument(
+        "--max-trainings",
+        type=int,
+        metavar="N",
+        help="train at most N of the runs the record lacks, record them and stop (no analysis, no book)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars or build chatter")
     parser.add_argument("--book-dir", metavar="DIR", help="the book's source folder (default: ROOT/book)")
     parser.add_argument("--work-dir", metavar="DIR", help="where data/generated and runs go (default: ROOT)")
@@ -239,6 +271,7 @@ def cli(argv: list[str]) -> int:
             build=not args.no_build,
             quiet=args.quiet,
             record=args.record,
+            max_trainings=args.max_trainings,
         )
     except PlanError as err:
         print(f"dark book: {err}", file=sys.stderr)

@@ -28,10 +28,14 @@ A mapping keyed by profile names is refused: per-profile values belong in the pr
 adding a profile is one row there.
 
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the
-profile (:meth:`dark.profiles.Profile.runs`, one per model x encoding x seed), with the extra variables
-``{model}``, ``{encoding}``, ``{seed}`` and ``{run}`` (the run directory's name,
-:func:`dark.runs.run_name`); its ``id`` becomes ``<id>-<run>``, and a step that ``needs`` the plain
-``<id>`` needs every one of them. ``{run_dirs}`` is the list of every run directory of the profile.
+profile (:meth:`dark.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
+already (``recorded``: run name -> the recorded run's folder, :func:`dark.run_store.match`), with the
+extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` (the cell's option, ``None``:
+the recipe's) and ``{run}`` (the run directory's name, :func:`dark.runs.run_name`); its ``id`` becomes
+``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}`` is
+the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
+``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings
+use (``None``: the recipe's).
 
 Paths under ``{work}`` are given to the notebooks *relative* to it (the kernels run there), so the
 published pages never show the building machine's folders; ``outputs`` and ``clean`` stay absolute.
@@ -45,6 +49,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -54,7 +59,6 @@ import yaml
 from dark import profiles as profile_table
 from dark.files import sha256_file
 from dark.record import folder as record_folder
-from dark.runs import run_name
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
 STAMP_FORMAT = 1
@@ -76,6 +80,8 @@ class Step:
     clean: tuple[Path, ...] = ()
     title: str = ""
     hide_parameters: bool = False
+    #: the training's run name of a ``for_each: run`` step ("" for the others)
+    run: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,8 @@ def load_plan(
     root: str | Path | None = None,
     source: str = "render",
     executed: str | Path | None = None,
+    recorded: Mapping[str, str | Path] | None = None,
+    precision: str | None = None,
 ) -> Plan:
     """Read the plan file and resolve it for ``profile``.
 
@@ -242,6 +250,8 @@ def load_plan(
         source: ``"render"`` or a HUMAN4D root (``{source}``; ``dark book --data-root``).
         executed: where the executed notebooks go (``{executed}``); default
             ``{root}/book/executed/{profile}``.
+        recorded: run name -> folder of the profile's trainings that a record holds (not trained again).
+        precision: the resolved precision of the trainings (``{precision}``; ``None``: the recipe's).
 
     Returns:
         the :class:`Plan`, steps in dependency order, all paths absolute.
@@ -264,10 +274,13 @@ def load_plan(
     variables = _variables(row, path, work=work, root=root, source=source, executed=executed)
     for key, template in (raw.get("paths") or {}).items():
         variables[key] = _expand(template, variables, f"paths.{key}")
-    runs = row.runs() if any(isinstance(e, dict) and e.get("for_each") for e in raw["steps"]) else []
-    variables["run_dirs"] = [
-        _relative(f"{variables['runs']}/{run_name(*r)}", variables["work"]) for r in runs
-    ]
+    recorded = {k: str(Path(v).resolve()) for k, v in (recorded or {}).items()}
+    every = row.runs() if any(isinstance(e, dict) and e.get("for_each") for e in raw["steps"]) else []
+    runs = [t for t in every if t.name not in recorded]
+    where = {t.name: recorded.get(t.name, f"{variables['runs']}/{t.name}") for t in every}
+    variables["run_dirs"] = [_relative(where[t.name], variables["work"], variables["root"]) for t in every]
+    variables["trained_dirs"] = [_relative(where[t.name], variables["work"]) for t in runs]
+    variables["precision"] = precision
     steps: list[Step] = []
     groups: dict[str, list[str]] = {}
     for i, entry in enumerate(raw["steps"]):
@@ -280,15 +293,14 @@ def load_plan(
         each = entry.get("for_each")
         if each not in (None, "run"):
             raise PlanError(f"{where}: for_each must be 'run', got {each!r}")
-        for extra in (
-            [{"model": m, "encoding": e, "seed": s, "run": run_name(m, e, s)} for m, e, s in runs]
-            if each
-            else [{}]
-        ):
+        if each:  # a step that needs the trainings needs none when every one is recorded
+            groups.setdefault(str(entry["id"]), [])
+        for extra in [{**t._asdict(), "run": t.name} for t in runs] if each else [{}]:
             step_id = f"{entry['id']}-{extra['run']}" if extra else str(entry["id"])
             if extra:
                 groups.setdefault(str(entry["id"]), []).append(step_id)
-            steps.append(_step(entry, step_id, path, {**variables, **extra}, f"step {step_id!r}"))
+            step = _step(entry, step_id, path, {**variables, **extra}, f"step {step_id!r}")
+            steps.append(replace(step, run=extra.get("run", "")))
     steps = [replace(s, needs=tuple(x for n in s.needs for x in groups.get(n, [n]))) for s in steps]
     ids = [s.id for s in steps]
     if len(ids) != len(set(ids)):

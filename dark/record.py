@@ -1,18 +1,23 @@
-"""A recorded run: what one build of a longer profile produced, kept in the repository.
+"""A record: a longer profile's finished runs and what its last build made of them, in the repository.
 
-``dark book --profile cpu`` (or ``full`` on a GPU) ends by writing ``results/<name>/`` (:func:`write`);
-the default book renders it in its own chapter (``book/pages/recorded.md``), so a reader of the quick
-book sees the strongest evidence the project has. A record is written by the pipeline, never by hand::
+``dark book --profile cpu`` (or ``full`` on a GPU; the GPU check's ``--unpack``) grows ``results/<name>/``:
+each training is added to the record's store of runs (:mod:`dark.run_store`) as soon as it is trained and
+evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
+sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`); the
+default book renders the record in its own chapter (``book/pages/recorded.md``)::
 
     results/cpu/
-      record.json             schema, profile, the command that regenerates it, provenance (commit,
-                              dirty tree, date, CPU/GPU, versions), wall time and commit per step,
-                              the run names
-      runs/<run>/config.json, metrics.jsonl, evaluation.json, frame_sums.npz   (per training)
+      record.json             schema, profile, the command that grows it, the last build's provenance
+                              (commit, date, machine, versions), wall time and commit per step, the runs
+                              it analysed, the stale runs it did not (with the reason), the precision
+      runs/<run>/config.json (settings + digest + the run's own provenance), metrics.jsonl,
+                 evaluation.json, frame_sums.npz, predictions_test.npz              (per training)
       results/                what dark.report.save wrote for the profile (tables, verdicts)
 
-No checkpoints and no heatmap caches: a record is small enough to commit (about 0.1-0.2 MB a run).
-:func:`check` lists what is missing or malformed in a record; :func:`load` reads one.
+No checkpoints and no heatmap caches: about 1.5 MB a run. :func:`check` lists what is missing or
+malformed; :func:`load` reads a record; :func:`runs_table` is the history of its runs (which commit and
+machine produced each, when, how long). A record of schema 1 (before the store: four files a run, no
+digests) still loads; :func:`superseded` finds records kept beside the one that replaced them.
 """
 
 from __future__ import annotations
@@ -26,12 +31,15 @@ from typing import Any
 from dark import profiles
 from dark import runs as run_files
 from dark.files import atomic_write
+from dark.provenance import collect
+from dark.run_digest import training_data_digest
+from dark.run_store import RUN_FILES, RUNS, Match, add_run, recorded_runs
 
-#: bump when the layout below changes
-SCHEMA = 1
+#: bump when the layout below changes (1: before the store of runs)
+SCHEMA = 2
 RECORD = "record.json"
-#: the files of each run that a record keeps
-RUN_FILES = (run_files.CONFIG, run_files.METRICS, run_files.EVALUATION, run_files.FRAME_SUMS)
+#: the files of each run, per schema
+SCHEMA_RUN_FILES = {1: RUN_FILES[:4], 2: RUN_FILES}
 #: keys every record.json has
 KEYS = ("schema", "profile", "command", "created", "provenance", "steps", "runs", "wall_time_s")
 
@@ -60,41 +68,58 @@ def _from_steps(folder: Path, step_ids: list[str], key: str) -> dict[str, Any]:
     return found
 
 
-def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) -> Path:
-    """Copy the run's summaries into ``dest`` and write ``record.json``; return ``dest``.
+def write(
+    plan: Any,
+    out_dir: str | Path,
+    dest: str | Path,
+    *,
+    cwd: str | Path,
+    status: Match | None = None,
+    partial: bool = False,
+) -> Path:
+    """Write ``record.json`` and the analysis into the record ``dest``; return ``dest``.
+
+    The runs are in the store already (the pipeline adds each as it finishes); a run of the plan that is
+    not (a caller without the pipeline's hook) is added here, from the work folder. The recorded runs stay.
 
     Args:
         plan: the :class:`dark.plan.Plan` that was executed (its ``run_dirs`` and ``results``).
         out_dir: the folder of its executed notebooks (``.stamps`` with each step's wall time).
-        dest: the record's folder (replaced as a whole).
+        dest: the record's folder.
         cwd: the folder the plan's relative paths are relative to (the work folder).
-    """
-    from dark.provenance import collect
+        status: what the build found in the store (:func:`dark.run_store.match`): its stale and extra runs
+            and the precision are written down.
+        partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
+            left out instead of refused.
 
+    Raises:
+        FileNotFoundError: a run of the plan is neither recorded nor finished (unless ``partial``).
+    """
     cwd, out_dir, dest = Path(cwd), Path(out_dir), Path(dest)
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    names = []
+    data = next((s.parameters.get("data") for s in plan.steps if s.parameters.get("data")), None)
+    names, digest = [], None
     for rel in plan.variables["run_dirs"]:
-        run = cwd / rel
+        run = (cwd / rel).resolve()
+        if run.parent != (dest / RUNS).resolve():
+            if partial and not all((run / f).is_file() for f in RUN_FILES):
+                continue
+            if not all((run / f).is_file() for f in RUN_FILES):
+                raise FileNotFoundError(f"{run} is missing files: the {plan.profile} run is not finished")
+            digest = digest or training_data_digest(cwd / data)
+            add_run(dest, run, data_digest=digest)
         names.append(run.name)
-        for name in RUN_FILES:
-            if not (run / name).is_file():
-                raise FileNotFoundError(f"{run / name} is missing: the {plan.profile} run is not finished")
-            (tmp / "runs" / run.name).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(run / name, tmp / "runs" / run.name / name)
     results = Path(plan.variables["results"])
     if results.is_dir():
+        shutil.rmtree(dest / "results", ignore_errors=True)
         # the sample browser's state (heatmap crops) is the build's, not evidence
         shutil.copytree(
-            results, tmp / "results", ignore=shutil.ignore_patterns("*.pt", "*.npy", "sample_browser.json")
+            results, dest / "results", ignore=shutil.ignore_patterns("*.pt", "*.npy", "sample_browser.json")
         )
     ids = [s.id for s in plan.steps]
     steps = {
         k: None if v is None else float(v)
         for k, v in _from_steps(out_dir / ".stamps", ids, "seconds").items()
     }
-    data = next((s.parameters.get("data") for s in plan.steps if s.parameters.get("data")), None)
     record = {
         "schema": SCHEMA,
         "profile": plan.profile,
@@ -108,29 +133,35 @@ def write(plan: Any, out_dir: str | Path, dest: str | Path, *, cwd: str | Path) 
         "step_commits": _from_steps(out_dir / "provenance", ids, "commit"),
         "wall_time_s": round(sum(t for t in steps.values() if t is not None), 1),
         "runs": names,
+        "precision": status.precision if status else None,
+        "trained": [s.run for s in plan.steps if getattr(s, "run", "")],
+        "stale": list(status.stale) if status else [],
+        "extra": list(status.extra) if status else [],
     }
-    atomic_write(tmp / RECORD, json.dumps(record, indent=1, default=str) + "\n")
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+    atomic_write(dest / RECORD, json.dumps(record, indent=1, default=str) + "\n")
     return dest
 
 
 def check(dest: str | Path) -> list[str]:
-    """Everything wrong with the record in ``dest`` (empty when it matches the schema)."""
+    """Everything wrong with the record in ``dest`` (empty when it matches its schema)."""
     dest = Path(dest)
     try:
         record = json.loads((dest / RECORD).read_text())
     except (OSError, ValueError) as err:
         return [f"{dest / RECORD}: {err}"]
     problems = [f"record.json has no {k!r}" for k in KEYS if k not in record]
-    if record.get("schema") != SCHEMA:
-        problems.append(f"schema {record.get('schema')!r}, expected {SCHEMA}")
+    schema = record.get("schema")
+    if schema not in SCHEMA_RUN_FILES:
+        problems.append(f"schema {schema!r}, expected one of {sorted(SCHEMA_RUN_FILES)}")
     if not record.get("runs"):
         problems.append("no runs")
+    stored = recorded_runs(dest)
     for name in record.get("runs", []):
-        for f in RUN_FILES:
-            if not (dest / "runs" / name / f).is_file():
+        for f in SCHEMA_RUN_FILES.get(schema, RUN_FILES):
+            if not (dest / RUNS / name / f).is_file():
                 problems.append(f"runs/{name}/{f} is missing")
+        if schema == SCHEMA and name in stored and not stored[name].digest:
+            problems.append(f"runs/{name}/config.json has no digest")
     for key in ("commit", "date", "device"):
         if key not in (record.get("provenance") or {}):
             problems.append(f"provenance has no {key!r}")
@@ -138,10 +169,11 @@ def check(dest: str | Path) -> list[str]:
 
 
 def load(dest: str | Path) -> dict[str, Any] | None:
-    """``record.json`` of ``dest`` plus ``"run_dirs"`` (absolute paths), or None when there is no record.
+    """``record.json`` of ``dest`` plus ``"run_dirs"`` (absolute paths of the runs it analysed),
+    ``"results_dir"`` and ``"folder"``; None when there is no record.
 
     Raises:
-        ValueError: a record that exists but does not match the schema (names every problem).
+        ValueError: a record that exists but does not match its schema (names every problem).
     """
     dest = Path(dest)
     if not (dest / RECORD).is_file():
@@ -150,36 +182,89 @@ def load(dest: str | Path) -> dict[str, Any] | None:
     if problems:
         raise ValueError(f"{dest}: " + "; ".join(problems))
     record = json.loads((dest / RECORD).read_text())
-    record["run_dirs"] = [str(dest / "runs" / name) for name in record["runs"]]
+    record["run_dirs"] = [str(dest / RUNS / name) for name in record["runs"]]
     record["results_dir"] = str(dest / "results")
+    record["folder"] = str(dest)
     return record
 
 
+def superseded(root: str | Path) -> list[Path]:
+    """Records under ``root/results`` kept beside the record that replaced them (their ``record.json``
+    has ``"superseded_by"``, the replacing record's folder name, and ``"superseded_because"``)."""
+    found = []
+    for path in sorted(Path(root, "results").glob("*/" + RECORD)):
+        if json.loads(path.read_text()).get("superseded_by"):
+            found.append(path.parent)
+    return found
+
+
 def describe(rec: dict[str, Any]) -> str:
-    """One Markdown paragraph: which profile, when, at which commit, on what, how long, how to redo it."""
+    """One Markdown paragraph: which profile, how many runs from how many commits and machines, the last
+    build (when, at which commit, on what, how long), how to grow it; stale runs and supersession."""
     p = rec["provenance"]
     commit = str(p.get("commit", "unknown"))[:12] + (
         " (uncommitted changes)" if p.get("dirty") is True else ""
     )
     versions = ", ".join(f"{k} {v}" for k, v in (p.get("versions") or {}).items())
     minutes = rec["wall_time_s"] / 60
-    by_commit: dict[str, int] = {}
-    for c in (rec.get("step_commits") or {}).values():
-        if c:
-            by_commit[str(c)[:12]] = by_commit.get(str(c)[:12], 0) + 1
-    executed = (
-        " Its steps were executed at commits "
-        + ", ".join(f"`{c}` ({n} steps)" for c, n in by_commit.items())
+    machine = p.get("device", "an unknown machine")
+    table = runs_table(rec)
+    history = (
+        f" Its runs were trained at {table['commit'].nunique()} commit(s) on "
+        f"{table['machine'].nunique()} machine(s) ({', '.join(sorted(set(table['machine'])))}), in "
+        f"{', '.join(sorted(set(table['precision'])))}."
+        if rec.get("schema", 1) >= 2 and len(table)
+        else ""
+    )
+    stale = (
+        f" {len(rec['stale'])} recorded run(s) no longer match the profile and are left out: "
+        + "; ".join(f"{s['run']} ({s['reason']})" for s in rec["stale"])
         + "."
-        if len(by_commit) > 1
+        if rec.get("stale")
+        else ""
+    )
+    gone = (
+        f" **Superseded** by `results/{rec['superseded_by']}`: {rec.get('superseded_because', '')}"
+        if rec.get("superseded_by")
         else ""
     )
     return (
-        f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings, recorded "
-        f"{p.get('date', rec['created'])} at commit `{commit}` on {p.get('device', 'an unknown device')} "
-        f"({versions}); {minutes:.0f} minutes for every step of the pipeline. "
-        f"Regenerate it with `{rec['command']}` (it rewrites this record).{executed}"
+        f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings.{history} Last "
+        f"build {p.get('date', rec['created'])} at commit `{commit}` on {machine} "
+        f"({versions}); {minutes:.0f} minutes for the steps it executed. "
+        f"Grow or regenerate it with `{rec['command']}` (recorded runs whose digest matches are reused)."
+        f"{stale}{gone}"
     )
+
+
+def runs_table(rec: dict[str, Any]):
+    """The history of a record's runs: a DataFrame indexed by run with ``model, encoding, seed,
+    batch_size, precision, commit`` (12 hex digits), ``machine, date, train_min`` (the epochs' training
+    time) and ``wall_min`` (training and evaluation, where the build timed it); ``None`` where a record
+    of schema 1 does not say (its runs carry no provenance of their own: the record's is theirs)."""
+    import pandas as pd  # pandas is the book's; the pipeline needs none of it
+
+    rows = []
+    for path in map(Path, rec["run_dirs"]):
+        config = json.loads((path / run_files.CONFIG).read_text())
+        own = config.get(run_files.RECORD_KEY) or {}
+        prov = rec["provenance"] if not own else {}
+        rows.append(
+            {
+                "run": path.name,
+                "model": config.get("model"),
+                "encoding": config.get("encoding"),
+                "seed": config.get("seed"),
+                "batch_size": config.get("batch_size"),
+                "precision": own.get("precision") or config.get("precision"),
+                "commit": str(own.get("commit") or prov.get("commit") or "unknown")[:12],
+                "machine": own.get("machine") or prov.get("device"),
+                "date": own.get("date") or prov.get("date"),
+                "train_min": round(own["train_s"] / 60, 1) if own.get("train_s") is not None else None,
+                "wall_min": round(own["wall_s"] / 60, 1) if own.get("wall_s") is not None else None,
+            }
+        )
+    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 
 def step_table(rec: dict[str, Any]):

@@ -56,13 +56,14 @@ EVALUATION_CSV = "evaluation.csv"
 FRAME_SUMS = "frame_sums.npz"
 
 
-def run_name(model: str, encoding: str, seed: int) -> str:
-    """The directory name of one training.
+def run_name(model: str, encoding: str, seed: int, batch_size: int | None = None) -> str:
+    """The directory name of one training (:attr:`dark.profiles.Training.name`): a cell's options
+    (``batch_size`` other than the recipe's) are part of it.
 
-    >>> run_name("sh", "ceil", 2)
-    'sh-ceil-s2'
+    >>> run_name("sh", "ceil", 3), run_name("sh", "quantized", 2, 24)
+    ('sh-ceil-s3', 'sh-quantized-b24-s2')
     """
-    return f"{model}-{encoding}-s{int(seed)}"
+    return profiles.Training(model, encoding, int(seed), batch_size).name
 
 
 #: target standard deviation, heatmap px (the report's)
@@ -71,6 +72,14 @@ SIGMA = 2.0
 LR = 2e-3
 #: the profile ``dark.train.train`` and ``dark train`` use when none is named (the book's default too)
 DEFAULT_PROFILE = "quick"
+
+#: the revision of the training code: bump it when a change of dark/train.py, dark/models/ or the
+#: target encoding changes what a training produces at the same settings, so that every recorded run's
+#: digest (:func:`dark.run_digest.run_digest`) stops matching and the record retrains it
+TRAINING_REVISION = 1
+#: ``config.json``'s block that a record adds (:mod:`dark.run_store`: digest and provenance of the run);
+#: :meth:`RunConfig.from_json` skips it
+RECORD_KEY = "record"
 
 #: ``config.json`` keys of older versions that :meth:`RunConfig.from_json` reads and drops: ``config`` (the
 #: profile's old name), ``grid`` and ``rounding`` (copies of the encoding's row), ``original_size``
@@ -219,6 +228,7 @@ class RunConfig:
         ('quantized-heatmap', 'smoke')
         """
         d = dict(data)
+        d.pop(RECORD_KEY, None)
         old = {k: d.pop(k) for k in _OLD_KEYS if k in d}
         d.setdefault("profile", old.get("config"))
         d.setdefault("scaling", "stride")

@@ -143,10 +143,10 @@ def test_every_profile_names_known_model_configurations_and_starts_with_the_repo
     for name, p in profiles.PROFILES.items():
         assert p.name == name
         assert p.seeds[0] == profiles.REPORT_SEED == 1314
-        assert len(set(p.seeds)) == len(p.seeds)
-        for model, _ in p.cells:
-            assert p.model_config in models.CONFIGS[model]
-        assert len(p.runs()) == len(p.cells) * len(p.seeds)
+        for cell in p.cells:
+            assert cell.seeds[0] == profiles.REPORT_SEED and len(set(cell.seeds)) == len(cell.seeds)
+            assert p.model_config in models.CONFIGS[cell.model]
+        assert len(p.runs()) == sum(len(c.seeds) for c in p.cells) == len({t.name for t in p.runs()})
     assert len(profiles.PROFILES["full"].seeds) == 3
     assert len(profiles.PROFILES["cpu"].seeds) >= 3
 
@@ -155,8 +155,49 @@ def test_every_profile_encoding_is_in_the_codecs_table():
     from dark.codecs import ENCODINGS
 
     for p in profiles.PROFILES.values():
-        for _, encoding in p.cells:
-            assert encoding in ENCODINGS
+        for cell in p.cells:
+            assert cell.encoding in ENCODINGS
+
+
+def test_the_cpu_profile_grows_the_claim_2_record_in_the_issues_order():
+    """Issue 21: (a) SH unbiased vs ceil with 8 shared seeds, (b) HRNet unbiased vs ceil with 3, (c) the
+    two readings of "w/ quant" with 3 each, (d) random heatmap-grid rounding; the quick recipe, 8 epochs."""
+    cpu = profiles.PROFILES["cpu"]
+    eight, three = (1314, 2, 3, 4, 5, 6, 7, 8), (1314, 2, 3)
+    assert [(c.model, c.encoding, c.seeds, c.batch_size) for c in cpu.cells] == [
+        ("sh", "unbiased", eight, None),
+        ("sh", "ceil", eight, None),
+        ("hrnet", "unbiased", three, None),
+        ("hrnet", "ceil", three, None),
+        ("sh", "quantized", three, None),
+        ("sh", "quantized-heatmap", three, None),
+        ("sh", "random-heatmap", three, None),
+    ]
+    assert cpu.recipe == profiles.Recipe(epochs=8, batch_size=16, input_scale=2, schedule="cosine")
+    assert cpu.model_config == "quick"
+    names = [t.name for t in cpu.runs()]
+    assert len(names) == 31
+    # paired cells train pair by pair: a build stopped part-way leaves complete pairs
+    assert names[:4] == ["sh-unbiased-s1314", "sh-ceil-s1314", "sh-unbiased-s2", "sh-ceil-s2"]
+    assert names[16:18] == ["hrnet-unbiased-s1314", "hrnet-ceil-s1314"] and names[-1] == "sh-random-heatmap-s3"
+    # the quick, smoke and full profiles keep their trainings
+    for name, seeds in (("smoke", (1314,)), ("quick", (1314,)), ("full", three)):
+        p = profiles.PROFILES[name]
+        cells = [("sh", "quantized"), ("sh", "unbiased"), ("hrnet", "quantized"), ("hrnet", "unbiased")]
+        assert sorted(p.runs()) == sorted((m, e, s, None) for m, e in cells for s in seeds)
+
+
+def test_a_cells_batch_size_is_an_option_of_its_runs_name_and_digest():
+    from dark.run_digest import run_digest
+    from dark.runs import RunConfig, run_name
+
+    cell = profiles.Cell("sh", "quantized", (1314, 2), batch_size=24)
+    assert [t.name for t in cell.runs()] == ["sh-quantized-b24-s1314", "sh-quantized-b24-s2"]
+    assert run_name("sh", "quantized", 2, 24) == "sh-quantized-b24-s2"
+    a = RunConfig.resolve("sh", "quantized", "cpu", seed=2, batch_size=24, precision="fp32")
+    b = RunConfig.resolve("sh", "quantized", "cpu", seed=2, precision="fp32")
+    assert a.batch_size == 24 and b.batch_size == 16
+    assert run_digest(a, "data") != run_digest(b, "data")
 
 
 def test_unknown_profile_names_the_known_ones():

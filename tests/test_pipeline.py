@@ -166,7 +166,10 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
         ids = [s.id for s in plan.steps]
         trains = [s for s in plan.steps if s.notebook.name == "03_train.md"]
         got = [(s.parameters["model"], s.parameters["encoding"], s.parameters["seed"]) for s in trains]
-        assert got == table.runs()
+        assert got == [t[:3] for t in table.runs()]
+        assert [s.parameters["batch_size"] for s in trains] == [t.batch_size for t in table.runs()]
+        assert all(s.parameters["precision"] is None for s in trains)  # no record: the recipe's
+        assert [s.run for s in trains] == [t.name for t in table.runs()]
         assert all(isinstance(s.parameters["seed"], int) for s in trains)  # a number, not "1314"
         assert [s.id for s in trains] == [f"03_train-{run_name(*r)}" for r in table.runs()]
         assert [s.parameters["out"] for s in trains] == [
@@ -176,7 +179,8 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
             # the profile names the recipe and the model configuration: one name, passed once
             assert s.parameters["profile"] == profile and "config" not in s.parameters
             assert s.parameters["data"] == f"data/generated/{profile}"
-            assert s.outputs == (Path(f"/w/runs/{profile}/{s.id.removeprefix('03_train-')}/best.pt"),)
+            # trained and evaluated in one step, so a record can take the run as soon as it is done
+            assert s.outputs == (Path(f"/w/runs/{profile}/{s.run}/evaluation.json"),)
             assert ids.index("02_data") < ids.index(s.id) < ids.index("04_evaluate")
         evaluate = plan.step("04_evaluate")
         assert set(evaluate.needs) == {"02_data", *(s.id for s in trains)}  # `needs: [03_train]` = all
@@ -189,7 +193,7 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
         assert study["seed"] == plan.step("02_data").parameters["seed"] == profiles.REPORT_SEED
         records = [os.path.relpath(ROOT / "results" / r, "/w") for r in ("cpu", "gpu")]
         assert plan.step("recorded").parameters["records"] == records
-    assert len(profiles.PROFILES["cpu"].seeds) == 3  # the evidence profile replicates every cell
+    assert len(profiles.PROFILES["cpu"].seeds) == 8  # the evidence profile replicates every cell
 
 
 def test_a_profile_is_one_row_of_the_profile_table(monkeypatch):
@@ -242,10 +246,11 @@ def test_adding_a_seed_adds_steps_and_leaves_the_others_hashes_alone(monkeypatch
 
     before = hashes(load_plan(ROOT / "notebooks" / "pipeline.yml", "quick", work="/w", root=ROOT))
     quick = profiles.PROFILES["quick"]
-    monkeypatch.setitem(profiles.PROFILES, "quick", replace(quick, seeds=(*quick.seeds, 99)))
+    cells = tuple(replace(c, seeds=(*c.seeds, 99)) for c in quick.cells)
+    monkeypatch.setitem(profiles.PROFILES, "quick", replace(quick, cells=cells))
     after = hashes(load_plan(ROOT / "notebooks" / "pipeline.yml", "quick", work="/w", root=ROOT))
     new = set(after) - set(before)
-    assert new == {f"03_train-{m}-{e}-s99" for m, e in quick.cells}
+    assert new == {f"03_train-{c.model}-{c.encoding}-s99" for c in quick.cells}
     trains = [k for k in before if k.startswith("03_train-")]
     assert all(before[k] == after[k] for k in trains)  # the finished trainings stay up to date
     assert before["04_evaluate"] != after["04_evaluate"]  # the evaluation takes the new runs in
