@@ -21,7 +21,8 @@ the plan reads by name::
 Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``,
 ``{about}`` (the profile's paragraph), ``{study}`` (its :class:`dark.profiles.DecoderStudy`: write
 ``{study.sigmas}``), ``{report_seed}`` (:data:`dark.profiles.REPORT_SEED`), ``{records}`` (the record
-folders of the recorded profiles, :func:`dark.record.folder`), ``{run_dirs}`` and the expanded
+folders of the recorded profiles, :func:`dark.record.folder`, then the superseded records kept beside
+them, :func:`dark.record.superseded`), ``{run_dirs}`` and the expanded
 ``paths``), applied recursively inside lists and mappings; a string that is exactly one ``{name}`` or
 ``{name.field}`` takes the value as it is (a list or a number stays one; a tuple becomes a list).
 A mapping keyed by profile names is refused: per-profile values belong in the profile table, so that
@@ -59,6 +60,7 @@ import yaml
 from dark import profiles as profile_table
 from dark.files import sha256_file
 from dark.record import folder as record_folder
+from dark.record import superseded as superseded_records
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
 STAMP_FORMAT = 1
@@ -225,7 +227,9 @@ def _variables(
         "about": " ".join(row.about.split()),
         "study": row.study,
         "report_seed": profile_table.REPORT_SEED,
-        "records": [str(f) for name in profile_table.PROFILES if (f := record_folder(root, name))],
+        # the recorded profiles' folders, then the records kept beside those that replaced them
+        "records": [str(f) for name in profile_table.PROFILES if (f := record_folder(root, name))]
+        + [str(f) for f in superseded_records(root)],
     }
 
 

@@ -223,17 +223,17 @@ def describe(rec: dict[str, Any]) -> str:
         if rec.get("stale")
         else ""
     )
-    gone = (
-        f" **Superseded** by `results/{rec['superseded_by']}`: {rec.get('superseded_because', '')}"
-        if rec.get("superseded_by")
-        else ""
-    )
+    grow = f"Grow or regenerate it with `{rec['command']}` (recorded runs whose digest matches are reused)."
+    if rec.get("superseded_by"):
+        grow = (
+            f"**Superseded** by the record `results/{rec['superseded_by']}` (which `{rec['command']}` now "
+            f"grows): {rec.get('superseded_because', '')}"
+        )
     return (
         f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings.{history} Last "
         f"build {p.get('date', rec['created'])} at commit `{commit}` on {machine} "
         f"({versions}); {minutes:.0f} minutes for the steps it executed. "
-        f"Grow or regenerate it with `{rec['command']}` (recorded runs whose digest matches are reused)."
-        f"{stale}{gone}"
+        f"{grow}{stale}"
     )
 
 

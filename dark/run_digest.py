@@ -16,6 +16,7 @@ the profile's training would have now. :func:`run_digest` hashes
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -24,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from dark import runs
 from dark.data import open_split
-from dark.runs import TRAINING_REVISION, RunConfig
+from dark.runs import RunConfig
 
 #: the splits a training reads (the test split is the evaluation's)
 TRAINING_SPLITS = ("train", "val")
@@ -58,16 +60,18 @@ def training_data_digest(data: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def digest_inputs(config: RunConfig, data_digest: str, revision: int = TRAINING_REVISION) -> dict[str, Any]:
+def digest_inputs(config: RunConfig, data_digest: str, revision: int | None = None) -> dict[str, Any]:
     """What :func:`run_digest` hashes, as JSON: the settings (no profile name, nothing measured), the
-    training data's digest and the training code's revision."""
+    training data's digest and the training code's revision (``None``: the current one,
+    :data:`dark.runs.TRAINING_REVISION`)."""
+    revision = runs.TRAINING_REVISION if revision is None else revision
     settings = {k: v for k, v in config.to_json().items() if k != "profile"}
-    for key in ("n_train", "n_val", "world_size", "device", "torch", "parameters"):  # dark.runs.Measured
-        settings.pop(key, None)
+    for f in dataclasses.fields(runs.Measured):
+        settings.pop(f.name, None)
     return {"settings": settings, "training_data": data_digest, "training_revision": int(revision)}
 
 
-def run_digest(config: RunConfig, data_digest: str, revision: int = TRAINING_REVISION) -> str:
+def run_digest(config: RunConfig, data_digest: str, revision: int | None = None) -> str:
     """The sha256 of :func:`digest_inputs` (64 hex digits).
 
     >>> from dark.runs import RunConfig

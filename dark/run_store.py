@@ -30,7 +30,7 @@ from dark import profiles, provenance, runs
 from dark.device import resolve_precision
 from dark.files import atomic_write
 from dark.run_digest import run_digest
-from dark.runs import RECORD_KEY, TRAINING_REVISION, RunConfig
+from dark.runs import RECORD_KEY, RunConfig
 
 RUNS = "runs"
 #: the files of each recorded run (no checkpoint, no heatmap cache)
@@ -106,7 +106,7 @@ def add_run(
     state = provenance.git_state()
     config[RECORD_KEY] = {
         "digest": run_digest(typed, data_digest),
-        "training_revision": TRAINING_REVISION,
+        "training_revision": runs.TRAINING_REVISION,
         "training_data": data_digest,
         "precision": typed.precision,
         "commit": commit or state[0],
@@ -184,8 +184,8 @@ def _why(recorded: RecordedRun, expected_config: RunConfig, data_digest: str) ->
     rec = recorded.record
     if not rec:
         return "recorded without a digest (an older record)"
-    if rec.get("training_revision") != TRAINING_REVISION:
-        return f"training revision {rec.get('training_revision')} (now {TRAINING_REVISION})"
+    if rec.get("training_revision") != runs.TRAINING_REVISION:
+        return f"training revision {rec.get('training_revision')} (now {runs.TRAINING_REVISION})"
     if rec.get("training_data") != data_digest:
         return "trained on other training data"
     now = expected_config.to_json()
@@ -194,9 +194,7 @@ def _why(recorded: RecordedRun, expected_config: RunConfig, data_digest: str) ->
     return f"settings changed: {', '.join(changed)}" if changed else "settings changed"
 
 
-def match(
-    dest: str | os.PathLike, profile: str, data_digest: str, *, precision: str | None = None
-) -> Match:
+def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision: str | None = None) -> Match:
     """Which of ``profile``'s trainings the store ``dest`` holds with matching digests.
 
     ``precision``: the resolved precision (default: the recipe's, with ``"auto"`` resolved for this
@@ -226,4 +224,3 @@ def match(
             result.stale.append({"run": name, "digest": run.digest, "expected": digest, "reason": reason})
     result.extra = sorted(set(stored) - set(by_precision[chosen]))
     return result
-

@@ -191,7 +191,8 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
         for name, value in vars(table.study).items():
             assert study[name] == list(value) if isinstance(value, tuple) else study[name] == value
         assert study["seed"] == plan.step("02_data").parameters["seed"] == profiles.REPORT_SEED
-        records = [os.path.relpath(ROOT / "results" / r, "/w") for r in ("cpu", "gpu")]
+        # the recorded profiles' folders, then the earlier records kept beside them (labelled superseded)
+        records = [os.path.relpath(ROOT / "results" / r, "/w") for r in ("cpu", "gpu", "cpu-2026-12-02")]
         assert plan.step("recorded").parameters["records"] == records
     assert len(profiles.PROFILES["cpu"].seeds) == 8  # the evidence profile replicates every cell
 
@@ -205,7 +206,9 @@ def test_a_profile_is_one_row_of_the_profile_table(monkeypatch):
     plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "tiny", work=ROOT, root=ROOT)
     assert plan.about == "A tiny profile." and plan.step("summary").parameters["about"] == "A tiny profile."
     assert plan.step("01_decoders").parameters["trials"] == row.study.trials
-    assert plan.step("recorded").parameters["records"] == ["results/cpu", "results/gpu", "results/tiny"]
+    assert plan.step("recorded").parameters["records"] == [
+        "results/cpu", "results/gpu", "results/tiny", "results/cpu-2026-12-02"
+    ]  # fmt: skip
     assert record.folder("/repo", "tiny") == Path("/repo/results/tiny")
     assert [s.id for s in plan.steps if s.id.startswith("03_train-")] == [
         f"03_train-{run_name(*r)}" for r in row.runs()
@@ -432,3 +435,107 @@ def test_clean_paths_go_when_inputs_change_and_stay_for_a_resume(project):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(PlanError, match="not inside the work folder"):
         _plan(project)
+
+
+# ------------------------------------------------------------------------------ a recorded profile
+
+
+class _FakeBook:
+    """Executes the real plan's steps without notebooks: the data step writes a manifest, a training step
+    a finished, evaluated run (as 03_train.md leaves it), the others nothing; optionally interrupted."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.executed: list[str] = []
+        self.stop_at = stop_at
+
+    def __call__(self, step, out_dir, *, cwd, quiet=False):
+        import numpy as np
+
+        from dark import runs
+
+        p = step.parameters
+        if step.id == "02_data":
+            data = cwd / p["out"]
+            data.mkdir(parents=True, exist_ok=True)
+            shards = [{"file": f"{s}-0.npy", "split": s, "views": 4, "sha256": s} for s in ("train", "val")]
+            (data / "manifest.json").write_text(json.dumps({"shards": shards}))
+        if step.run:
+            if (
+                self.stop_at is not None
+                and sum(s.startswith("03_train-") for s in self.executed) == self.stop_at
+            ):
+                raise KeyboardInterrupt  # the build is stopped between two trainings
+            run = cwd / p["out"]
+            run.mkdir(parents=True, exist_ok=True)
+            config = runs.RunConfig.resolve(p["model"], p["encoding"], p["profile"], seed=p["seed"],
+                                            batch_size=p["batch_size"], precision=p["precision"])  # fmt: skip
+            (run / runs.CONFIG).write_text(json.dumps(config.to_json()))
+            (run / runs.METRICS).write_text(json.dumps({"epoch": 1, "time_s": 2.0}) + "\n")
+            (run / runs.EVALUATION).write_text(json.dumps({"run": {"seed": p["seed"]}, "decoders": {}}))
+            np.savez(run / runs.FRAME_SUMS, groups=np.array(["a"]), columns=np.array(["n"]))
+            gt = np.zeros((1, 18, 2))
+            runs.save_predictions(run, {
+                "coords": np.ones((1, 1, 18, 2), np.float32), "decoders": np.array(["dark"]), "gt": gt,
+                "visible": np.ones((1, 18), bool), "head_size": np.ones(1), "groups": np.array(["f"]),
+                "names": np.array(["f/0"]),
+            })  # fmt: skip
+        self.executed.append(step.id)
+        final = Path(out_dir) / f"{step.id}.ipynb"
+        final.write_text("{}")
+        return final
+
+
+def _build(tmp_path, work: str, fake: _FakeBook, **kwargs):
+    lines: list[str] = []
+    pipeline.run_book(
+        "smoke", root=ROOT, book=tmp_path / f"book-{work}", work=tmp_path / work, record=tmp_path / "record",
+        build=False, quiet=True, log=lines.append, execute=fake, **kwargs,
+    )  # fmt: skip
+    return [s.removeprefix("03_train-") for s in fake.executed if s.startswith("03_train-")], lines
+
+
+def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_run_at_once(
+    tmp_path, monkeypatch
+):
+    """The mechanism of `dark book --profile cpu` on the smoke profile with a temporary record: a build
+    stopped between trainings keeps the runs it recorded; the next trains only the rest; a rerun on the
+    record (another work folder: no stamps) plans no training; new seeds train only themselves; a run
+    whose digest no longer matches is reported stale and retrained, never mixed in."""
+    from dataclasses import replace
+
+    from dark import run_store, runs
+
+    names = [t.name for t in profiles.PROFILES["smoke"].runs()]
+    with pytest.raises(KeyboardInterrupt):
+        _build(tmp_path, "w1", _FakeBook(stop_at=2))
+    store = tmp_path / "record"
+    assert sorted(run_store.recorded_runs(store)) == sorted(names[:2])  # recorded as each finished
+    trained, _ = _build(tmp_path, "w1", _FakeBook())
+    assert trained == names[2:]
+    rec = record.load(store)
+    assert rec["runs"] == names and rec["trained"] == names[2:] and rec["stale"] == []
+    assert rec["precision"] == "fp32" and list(record.runs_table(rec).index) == names
+    # a rerun on the record from a fresh work folder: no training, the analysis reads the record's runs
+    fake = _FakeBook()
+    trained, lines = _build(tmp_path, "w2", fake)
+    assert trained == [] and "04_evaluate" in fake.executed
+    assert any(f"{len(names)} of {len(names)} trainings recorded" in line for line in lines)
+    recorded = {n: r.path for n, r in run_store.recorded_runs(store).items()}
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "smoke", work=tmp_path / "w2", recorded=recorded)
+    assert not [s for s in plan.steps if s.run] and plan.step("04_evaluate").parameters["runs"] == []
+    analysed = [(tmp_path / "w2" / p).resolve() for p in plan.step("05_results").parameters["runs"]]
+    assert analysed == [(store / "runs" / n).resolve() for n in names]
+    # a new seed in the table trains only the new seed's runs
+    smoke = profiles.PROFILES["smoke"]
+    cells = tuple(replace(c, seeds=(*c.seeds, 5)) for c in smoke.cells)
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, cells=cells))
+    trained, _ = _build(tmp_path, "w2", _FakeBook())
+    assert sorted(trained) == sorted(f"{c.model}-{c.encoding}-s5" for c in cells)
+    # the training code changes: every recorded run is stale (listed with the reason) and retrained
+    monkeypatch.setattr(runs, "TRAINING_REVISION", runs.TRAINING_REVISION + 1)
+    trained, lines = _build(tmp_path, "w3", _FakeBook(), max_trainings=1)
+    assert len(trained) == 1
+    stale = [line for line in lines if "STALE" in line]
+    assert len(stale) == 2 * len(names) and "training revision" in stale[0]
+    rec = record.load(store)
+    assert rec["runs"] == trained and len(rec["stale"]) == 2 * len(names)
