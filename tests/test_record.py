@@ -269,3 +269,66 @@ def test_predictions_written_before_the_compact_layout_read_the_same(tmp_path):
     np.testing.assert_array_equal(back["coords"], arrays["coords"])
     with pytest.raises(ValueError, match="without"):
         runs.save_predictions(tmp_path, {k: v for k, v in arrays.items() if k != "gt"})
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_the_whole_record_stays_under_60_mib_with_every_planned_run(tmp_path):
+    """One run on the quick test split (250 frames x 4 views, every decoder), recorded the way the store
+    records it, times the planned runs (cpu's 31 and the GPU check's), plus what results/ holds besides.
+
+    The run's predictions are drawn like the earlier cpu record's: mean error ~7 px (a few px, 8% of the
+    joints tens of px off), decoders within about half a pixel of one another, argmax on the 8-px grid.
+    Once results/cpu holds runs, their measured mean size replaces the estimate."""
+    import sys
+
+    from dark import codecs, evaluate
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import gpu_check
+
+    rng = np.random.default_rng(0)
+    frames, views, decoders = 250, 4, list(codecs.DECODERS)
+    n = frames * views
+    gt = rng.uniform((0, 0), (320, 160), size=(n, 18, 2))
+    shared = rng.normal(0, 2.5, (n, 18, 2)) + (rng.random((n, 18, 1)) < 0.08) * rng.normal(0, 40, (n, 18, 2))
+    coords = gt[None] + shared[None] + rng.normal(0, 0.5, (len(decoders), n, 18, 2))
+    coords[0] = np.floor((gt + shared) / 8) * 8 + 4
+    truth = {
+        "joints": gt, "visible": rng.random((n, 18)) < 0.9, "head_size": rng.uniform(15, 40, n),
+        "groups": np.repeat([f"S1/run/{f}" for f in range(frames)], views),
+        "clusters": np.repeat(np.arange(frames) // 8, views).astype(np.int64),
+    }  # fmt: skip
+    preds = {d: coords[i].astype(np.float32) for i, d in enumerate(decoders)}
+    seen = {d: rng.random((n, 18)) < 0.85 for d in decoders}
+    run = tmp_path / "work" / "sh-ceil-s2"
+    run.mkdir(parents=True)
+    (run / runs.CONFIG).write_text(json.dumps(runs.RunConfig.resolve("sh", "ceil", "cpu", seed=2).to_json()))
+    scores = evaluate.score(preds, gt, truth["visible"], truth["head_size"], pred_visible=seen,
+                            groups=truth["groups"], clusters=truth["clusters"], n_resamples=10)  # fmt: skip
+    (run / runs.EVALUATION).write_text(json.dumps({"run": {}, "data": {}, **scores}, indent=1))
+    epoch = {"epoch": 1, "val_decoders": {d: {m: v["value"] for m, v in s["metrics"].items()}
+                                          for d, s in scores["decoders"].items()}}  # fmt: skip
+    (run / runs.METRICS).write_text((json.dumps(epoch) + "\n") * 8)
+    np.savez(run / runs.FRAME_SUMS, **evaluate.frame_sum_tables(preds, truth, seen))
+    names = np.char.add(truth["groups"], np.tile([f"/{v}" for v in range(views)], frames))
+    arrays = {"coords": np.stack(list(preds.values())), "decoders": np.array(decoders), "gt": gt,
+              "pred_visible": np.stack(list(seen.values())), "names": names,
+              **{k: truth[k] for k in ("visible", "head_size", "groups", "clusters")}}  # fmt: skip
+    np.savez(run / runs.PREDICTIONS, **arrays)  # as evaluate writes it; the store compacts it
+    recorded = run_store.add_run(tmp_path / "record", run, data_digest="d")
+    per_run = _folder_bytes(recorded.path)
+    cpu = ROOT / "results" / "cpu"
+    measured = [_folder_bytes(r.path) for r in run_store.recorded_runs(cpu).values()]
+    if measured:
+        per_run = max(per_run, float(np.mean(measured)))
+    planned = len(profiles.PROFILES["cpu"].runs()) + len(gpu_check.MODELS) * len(gpu_check.ENCODINGS)
+    besides = _folder_bytes(ROOT / "results") - sum(measured)
+    total = per_run * planned + besides
+    print(
+        f"record: {per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB = {total / 2**20:.1f} MiB"
+    )
+    assert per_run < 1.6e6, per_run
+    assert total < 60 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"
