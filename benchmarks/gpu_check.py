@@ -24,8 +24,11 @@ part and per run), ``gpu_check.log`` (pytest's output included), ``benchmarks.tx
 benchmarks' tables), ``train_step.json``, ``evaluations.json`` (each run's ``evaluation.json`` and
 ``config.json``), ``evaluations.csv`` (each run's ``evaluation.csv`` with a ``run`` column),
 ``metrics.jsonl`` (every run's epochs, each line with its ``run``), ``frame_sums.npz`` (every run's
-frame sums, keys ``<run>/<array>``). ``--unpack OUT DEST`` turns it into a recorded run
-(:mod:`dark.record`'s layout: ``record.json``, ``runs/<run>/...``).
+frame sums, keys ``<run>/<array>``, and its compact test predictions, keys ``<run>/predictions:<array>``
+as :mod:`dark.prediction_file` stores them). ``--unpack OUT DEST`` adds its runs to the record ``DEST``
+(``results/gpu``), in the form of every record (:mod:`dark.run_store`: ``runs/<run>/`` with
+config.json and its digest and provenance, metrics.jsonl, evaluation.json, frame_sums.npz,
+predictions_test.npz; then ``record.json``), so each GPU loan adds runs to one record.
 
 ``--dry-run`` runs the same parts with tiny sizes on the CPU (smoke data and models, one epoch, a few
 benchmark iterations): the test suite runs it, so the script cannot rot between GPU sessions.
@@ -192,7 +195,7 @@ def _npz(arrays: dict[str, Any]) -> bytes:
     import numpy as np
 
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
 
@@ -374,11 +377,14 @@ def train_step(check: Check, compile_: bool) -> dict:
 def render(check: Check, data: Path) -> dict:
     from dark.data import synth
     from dark.profiles import REPORT_SEED
+    from dark.run_digest import training_data_digest
 
     synth.render_dataset(data, profile=check.sizes.data_profile, seed=REPORT_SEED, progress=False)
     counts = json.loads((data / "manifest.json").read_text())["counts"]
     check.log(f"data: {data} ({check.sizes.data_profile}): {counts}")
-    return {"dir": str(data), "profile": check.sizes.data_profile, "counts": counts}
+    # the digest of what the trainings read, for the record's run digests (--unpack)
+    digest = training_data_digest(data)
+    return {"dir": str(data), "profile": check.sizes.data_profile, "counts": counts, "training_data": digest}
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -495,6 +501,11 @@ def collect(check: Check, name: str, run_dir: Path, result: dict) -> None:
 
             with np.load(run_dir / files.FRAME_SUMS) as z:
                 check.frame_sums[name] = {k: z[k] for k in z.files}
+        if (run_dir / files.PREDICTIONS).is_file():
+            from dark import prediction_file
+
+            stored = prediction_file.encode(files.load_predictions(run_dir))
+            check.frame_sums[name] |= {f"predictions:{k}": v for k, v in stored.items()}
         csv = (run_dir / files.EVALUATION_CSV).read_text().splitlines()
         if csv:
             if not check.csv or check.csv[0] != "run," + csv[0] + "\n":
@@ -604,53 +615,88 @@ def prepare(folder: Path, download: list[str]) -> int:
 
 
 def unpack(out: Path, dest: Path) -> int:
-    """A check's output folder -> a recorded run in ``dest`` (the layout of :mod:`dark.record`):
-    ``record.json``, ``runs/<run>/`` (config.json, metrics.jsonl, evaluation.json, frame_sums.npz) and
-    ``gpu_check/`` (provenance, log, benchmark tables). ``dark.report`` results are not made here."""
+    """Add a check's runs to the record ``dest`` (:mod:`dark.run_store`'s form, with each run's digest
+    and provenance: commit, GPU, date, wall time) and rewrite its ``record.json``; the check's
+    provenance, log and benchmark tables go to ``gpu_check/<started>/``. Runs already recorded stay; a
+    run whose name the record holds with another digest (another loan's epochs) is added under
+    ``<run>-<digest[:8]>``. ``dark.report`` results are not made here."""
     import numpy as np
 
-    from dark import record
+    from dark import prediction_file, record, run_store
     from dark import runs as files
+    from dark.run_digest import run_digest
 
     prov = json.loads((out / FILES["provenance"]).read_text())
     evaluations = json.loads((out / FILES["evaluations"]).read_text())
+    digest = (prov.get("parts", {}).get("data") or {}).get("training_data")
+    if not digest:
+        print(f"{out}: no training data digest (a check from before the record store): not unpacked")
+        return 1
     metrics: dict[str, list[str]] = {}
     for line in (out / FILES["metrics"]).read_text().splitlines():
         row = json.loads(line)
         metrics.setdefault(row.pop("run"), []).append(json.dumps(row) + "\n")
-    sums = np.load(out / FILES["frame_sums"])
-    for name, entry in evaluations.items():
-        run = dest / "runs" / name
-        run.mkdir(parents=True, exist_ok=True)
-        (run / files.CONFIG).write_text(json.dumps(entry["config"], indent=2) + "\n")
-        (run / files.EVALUATION).write_text(json.dumps(entry["evaluation"], indent=1))
-        (run / files.METRICS).write_text("".join(metrics.get(name, [])))
-        own = {k.split("/", 1)[1]: sums[k] for k in sums.files if k.startswith(name + "/")}
-        np.savez(run / files.FRAME_SUMS, **own)
-    (dest / "gpu_check").mkdir(parents=True, exist_ok=True)
+    arrays = np.load(out / FILES["frame_sums"])
+    machine = f"{prov.get('gpu') or prov.get('device')} (CUDA)" if prov.get("gpu") else prov.get("device")
+    added = []
+    with tempfile.TemporaryDirectory(prefix="unpack-") as scratch:
+        for name, entry in evaluations.items():
+            own = {k.split("/", 1)[1]: arrays[k] for k in arrays.files if k.startswith(name + "/")}
+            predictions = {
+                k.removeprefix("predictions:"): v for k, v in own.items() if k.startswith("predictions:")
+            }
+            if not predictions:
+                print(f"{name}: no test predictions in {out}: not recorded")
+                continue
+            run = Path(scratch) / name
+            run.mkdir()
+            (run / files.CONFIG).write_text(json.dumps(entry["config"], indent=2) + "\n")
+            (run / files.EVALUATION).write_text(json.dumps(entry["evaluation"], indent=1))
+            (run / files.METRICS).write_text("".join(metrics.get(name, [])))
+            np.savez(
+                run / files.FRAME_SUMS, **{k: v for k, v in own.items() if not k.startswith("predictions:")}
+            )
+            files.save_predictions(run, prediction_file.decode(predictions))
+            held = run_store.recorded_runs(dest).get(name)
+            new = run_digest(files.RunConfig.from_json(entry["config"]), digest)
+            target = name if held is None or held.digest == new else f"{name}-{new[:8]}"
+            r = prov.get("runs", {}).get(name, {})
+            when = {"commit": prov.get("commit"), "date": prov.get("started_utc")}
+            run_store.add_run(
+                dest, run, data_digest=digest, name=target, wall_s=r.get("wall_s"), machine=machine, **when
+            )
+            added.append(target)
+    logs = dest / "gpu_check" / str(prov.get("started_utc", "unknown")).replace(":", "")
+    logs.mkdir(parents=True, exist_ok=True)
     for key in ("provenance", "log", "benchmarks", "train_step"):
-        shutil.copy2(out / FILES[key], dest / "gpu_check" / FILES[key])
+        shutil.copy2(out / FILES[key], logs / FILES[key])
     parts = prov.get("parts", {})
     epochs = (prov.get("epochs") or {}).get("epochs")
+    previous = json.loads((dest / record.RECORD).read_text()) if (dest / record.RECORD).is_file() else {}
+    loan = {"started": prov.get("started_utc"), "gpu": prov.get("gpu"), "commit": prov.get("commit"),
+            "epochs": epochs, "runs": added, "wall_s": prov.get("wall_s")}  # fmt: skip
     rec = {
         "schema": record.SCHEMA,
         "profile": "full",
-        "command": "python benchmarks/gpu_check.py --out OUT, then --unpack OUT DEST",
+        "command": "python benchmarks/gpu_check.py --out OUT, then --unpack OUT results/gpu",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "provenance": {
             **prov,
             "date": prov.get("started_utc"),
-            "data": (prov.get("parts", {}).get("data") or {}).get("profile"),
+            "device": machine,
+            "data": (parts.get("data") or {}).get("profile"),
         },
         "steps": {p: r.get("wall_s") for p, r in parts.items()},
         "wall_time_s": prov.get("wall_s"),
-        "runs": sorted(evaluations),
-        "note": f"the report's full models and recipe, {epochs} epochs on the rendered quick dataset "
-        "(a budgeted GPU check, not the 30-epoch full profile)",
+        "runs": sorted(run_store.recorded_runs(dest)),
+        "loans": [*previous.get("loans", []), loan],
+        "note": "the report's full models and recipe on the rendered quick dataset, for as many epochs as "
+        "each budgeted GPU check fitted (not the 30-epoch full profile): runs of one loan share their epochs",
     }
     (dest / record.RECORD).write_text(json.dumps(rec, indent=1, default=str) + "\n")
     problems = record.check(dest)
-    print(f"{dest}: {len(evaluations)} runs" + (f"; problems: {problems}" if problems else ""))
+    print(f"{dest}: {len(added)} runs added, {len(rec['runs'])} recorded"
+          + (f"; problems: {problems}" if problems else ""))  # fmt: skip
     return 1 if problems else 0
 
 

@@ -115,7 +115,7 @@ def test_dry_run_trains_and_evaluates_every_run_with_every_decoder(dry_run):
 def test_dry_run_unpacks_into_a_record(dry_run, tmp_path):
     import numpy as np
 
-    from dark import record
+    from dark import record, runs
 
     _, out = dry_run
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -136,6 +136,15 @@ def test_dry_run_unpacks_into_a_record(dry_run, tmp_path):
                 np.testing.assert_array_equal(sums[key], packed[f"{name}/{key}"])
         epochs = [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()]
         assert epochs == [1]
+        # the form of every record: predictions, a digest and the run's own provenance
+        predictions = runs.load_predictions(run)
+        assert predictions["coords"].shape[0] == len(predictions["decoders"]) and "pred_visible" in predictions
+        own = json.loads((run / "config.json").read_text())["record"]
+        assert len(own["digest"]) == 64 and own["commit"] == rec["provenance"]["commit"] and own["machine"]
+    # a second unpack of the same check adds no run (same names, same digests)
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and record.load(tmp_path / "gpu")["runs"] == rec["runs"]
+    assert len(record.load(tmp_path / "gpu")["loans"]) == 2
 
 
 @pytest.mark.slow

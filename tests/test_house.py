@@ -179,7 +179,8 @@ def test_the_cpu_profile_grows_the_claim_2_record_in_the_issues_order():
     assert len(names) == 31
     # paired cells train pair by pair: a build stopped part-way leaves complete pairs
     assert names[:4] == ["sh-unbiased-s1314", "sh-ceil-s1314", "sh-unbiased-s2", "sh-ceil-s2"]
-    assert names[16:18] == ["hrnet-unbiased-s1314", "hrnet-ceil-s1314"] and names[-1] == "sh-random-heatmap-s3"
+    assert names[16:18] == ["hrnet-unbiased-s1314", "hrnet-ceil-s1314"]
+    assert names[-1] == "sh-random-heatmap-s3"
     # the quick, smoke and full profiles keep their trainings
     for name, seeds in (("smoke", (1314,)), ("quick", (1314,)), ("full", three)):
         p = profiles.PROFILES[name]
