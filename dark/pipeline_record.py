@@ -13,16 +13,15 @@ record by N runs in a session that cannot fit them all).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dark import run_store, runs
+from dark import run_store
 from dark.executor import RunReport, execute_plan
 from dark.plan import Plan, Step, load_plan
-from dark.run_digest import run_digest, training_data_digest
+from dark.run_digest import training_data_digest
 
 
 def _needed(plan: Plan, steps: list[Step]) -> set[str]:
@@ -88,13 +87,7 @@ def recorder(
         if not step.run:
             return
         run_dir = Path(work) / step.parameters["out"]
-        config = runs.RunConfig.from_json(runs.load_config(run_dir))
-        held = run_store.recorded_runs(record).get(step.run)
-        if (
-            held is not None
-            and held.digest == run_digest(config, data_digest)
-            and json.loads((held.path / runs.EVALUATION).read_text()) == runs.load_evaluation(run_dir)
-        ):
+        if run_store.holds(record, run_dir, data_digest):
             return
         run_store.add_run(record, run_dir, data_digest=data_digest, wall_s=seconds)
         log(f"record: {step.run} recorded in {record}")

@@ -33,7 +33,7 @@ from dark import runs as run_files
 from dark.files import atomic_write
 from dark.provenance import collect
 from dark.run_digest import training_data_digest
-from dark.run_store import RUN_FILES, RUNS, Match, add_run, recorded_runs
+from dark.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 
 #: bump when the layout below changes (1: before the store of runs)
 SCHEMA = 2
@@ -106,7 +106,8 @@ def write(
             if not all((run / f).is_file() for f in RUN_FILES):
                 raise FileNotFoundError(f"{run} is missing files: the {plan.profile} run is not finished")
             digest = digest or training_data_digest(cwd / data)
-            add_run(dest, run, data_digest=digest)
+            if not holds(dest, run, digest):  # the pipeline recorded it as it finished
+                add_run(dest, run, data_digest=digest)
         names.append(run.name)
     results = Path(plan.variables["results"])
     if results.is_dir():

@@ -135,6 +135,16 @@ def add_run(
     return RecordedRun(name, final, config)
 
 
+def holds(dest: str | os.PathLike, run_dir: str | os.PathLike, data_digest: str) -> bool:
+    """Whether the store ``dest`` holds the finished run ``run_dir`` already: a run of its name with the
+    digest of its settings on ``data_digest`` and the same ``evaluation.json``."""
+    run_dir = Path(run_dir)
+    held = recorded_runs(dest).get(run_dir.name)
+    if held is None or held.digest != run_digest(RunConfig.from_json(runs.load_config(run_dir)), data_digest):
+        return False
+    return json.loads((held.path / runs.EVALUATION).read_text()) == runs.load_evaluation(run_dir)
+
+
 def expected_digests(
     profile: str, data_digest: str, precision: str
 ) -> dict[str, tuple[profiles.Training, str]]:

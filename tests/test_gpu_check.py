@@ -138,7 +138,8 @@ def test_dry_run_unpacks_into_a_record(dry_run, tmp_path):
         assert epochs == [1]
         # the form of every record: predictions, a digest and the run's own provenance
         predictions = runs.load_predictions(run)
-        assert predictions["coords"].shape[0] == len(predictions["decoders"]) and "pred_visible" in predictions
+        assert predictions["coords"].shape[0] == len(predictions["decoders"])
+        assert "pred_visible" in predictions
         own = json.loads((run / "config.json").read_text())["record"]
         assert len(own["digest"]) == 64 and own["commit"] == rec["provenance"]["commit"] and own["machine"]
     # a second unpack of the same check adds no run (same names, same digests)

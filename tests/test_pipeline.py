@@ -515,6 +515,7 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     rec = record.load(store)
     assert rec["runs"] == names and rec["trained"] == names[2:] and rec["stale"] == []
     assert rec["precision"] == "fp32" and list(record.runs_table(rec).index) == names
+    assert record.runs_table(rec)["wall_min"].notna().all()  # each run's step, timed as it was recorded
     # a rerun on the record from a fresh work folder: no training, the analysis reads the record's runs
     fake = _FakeBook()
     trained, lines = _build(tmp_path, "w2", fake)
