@@ -203,10 +203,15 @@ def run_book(
         plan = first_trainings(plan, max_trainings)
     log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")
     done = set(first.executed) | set(first.skipped)
-    report = execute_plan(
-        plan, out_dir, cwd=work, force={s.id for s in plan.steps} - done if force else False, quiet=quiet,
-        log=log, execute=execute, after=recorder(Path(record), work, digest, log) if digest else None,
-    )  # fmt: skip
+    try:
+        report = execute_plan(
+            plan, out_dir, cwd=work, force={s.id for s in plan.steps} - done if force else False, quiet=quiet,
+            log=log, execute=execute, after=recorder(Path(record), work, digest, log) if digest else None,
+        )  # fmt: skip
+    except BaseException:  # stopped or failed: record.json still lists every run recorded so far
+        if digest:
+            recording.write(plan, out_dir, record, cwd=work, status=status, partial=True)
+        raise
     report.executed = first.executed + report.executed
     report.skipped = [s for s in report.skipped if s not in first.executed]
     if record:

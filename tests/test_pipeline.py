@@ -510,6 +510,7 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
         _build(tmp_path, "w1", _FakeBook(stop_at=2))
     store = tmp_path / "record"
     assert sorted(run_store.recorded_runs(store)) == sorted(names[:2])  # recorded as each finished
+    assert record.load(store)["runs"] == names[:2]  # and listed, though the build did not finish
     trained, _ = _build(tmp_path, "w1", _FakeBook())
     assert trained == names[2:]
     rec = record.load(store)
