@@ -70,7 +70,7 @@ def test_static_grid_holds_the_decoders_outputs(widget):
     ranges = unpack(widget.ranges, np.float64).reshape(f_count, 2)
     kdec = widget.kernel_decoders
     plain = [d for d in widget.decoders if d not in kdec]
-    assert set(kdec) == {"dark", "dark_udp"} and set(widget.decoders) == set(codecs.DECODERS)
+    assert set(kdec) == {"dark", "dark_udp"} and set(widget.decoders) == set(codecs.PER_MAP_DECODERS)
     est = unpack(widget.estimates, np.float64).reshape(f_count, len(plain), 2)
     kest = unpack(widget.kernel_estimates, np.float64).reshape(
         f_count, len(AXES["kernel_size"]), len(kdec), 2
@@ -112,7 +112,7 @@ def test_live_frame_follows_the_sliders_and_equals_codecs(widget):
     assert widget.live["centre"] == [SIZE[1] // 2 + 0.13, SIZE[0] // 2 + 0.25]
     ref = decode_with_codecs(m, 2.2, 17)
     exp = ex.expected(p, SIZE)
-    for d in codecs.DECODERS:
+    for d in codecs.PER_MAP_DECODERS:
         np.testing.assert_allclose(widget.live["estimates"][d], ref[d], atol=1e-12)
         np.testing.assert_allclose(exp[d], ref[d], atol=1e-12)
     assert widget.live["estimates"]["mle"] != before["mle"]
@@ -135,7 +135,7 @@ def test_default_grid_is_small_enough_for_the_static_book():
     h, w = ex.DEFAULT_SIZE
     frames = int(np.prod([len(ex.DEFAULT_AXES[a]) for a in ex.MAP_AXES]))
     n_k = len(ex.DEFAULT_AXES["kernel_size"])
-    n_dec, n_kdec = len(codecs.DECODERS), 2
+    n_dec, n_kdec = len(codecs.PER_MAP_DECODERS), 2
     raw = frames * (h * w + 2 * 8 + (n_dec - n_kdec) * 16 + n_k * n_kdec * 16)
     assert raw * 4 / 3 < 4e6  # base64 text, a few MB at most
     for a, vals in ex.DEFAULT_AXES.items():  # sliders step uniformly through the grid
@@ -236,7 +236,7 @@ def test_javascript_shows_the_python_numbers_in_chromium(widget, tmp_path):
             def check():
                 exp = ex.expected(params(), SIZE)
                 got = shown()
-                assert set(got) == set(codecs.DECODERS)
+                assert set(got) == set(codecs.PER_MAP_DECODERS)
                 for d, (x, y) in got.items():
                     assert abs(x - exp[d][0]) < 1e-9 and abs(y - exp[d][1]) < 1e-9, (d, (x, y), exp[d])
                 return got

@@ -23,7 +23,7 @@ from .decode import decode
 from .encode import ENCODERS, ROUNDINGS, centres, encode, round_coords
 from .encodings import ENCODINGS, Encoding
 from .mapping import to_heatmap, to_input
-from .registry import DECODERS, REGISTRY, Decoder
+from .registry import DECODERS, PER_MAP_DECODERS, REGISTRY, Decoder
 from .report import (
     REPORT_TEST_BATCH,
     REPORT_TEST_BATCHES,
@@ -37,6 +37,7 @@ __all__ = [
     "DECODERS",
     "ENCODERS",
     "ENCODINGS",
+    "PER_MAP_DECODERS",
     "REGISTRY",
     "REPORT_TEST_BATCH",
     "REPORT_TEST_BATCHES",

@@ -70,3 +70,6 @@ REGISTRY: dict[str, Decoder] = {
 
 #: the decoders' names, in the order of the study
 DECODERS: tuple[str, ...] = tuple(REGISTRY)
+#: the decoders whose estimate for a map depends on that map alone (not ``batch``): what a widget
+#: that decodes one map, or a precomputed grid of maps, can show
+PER_MAP_DECODERS: tuple[str, ...] = tuple(d for d in DECODERS if not REGISTRY[d].batch)

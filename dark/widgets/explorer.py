@@ -103,7 +103,7 @@ def expected(params: Mapping | None = None, size: tuple[int, int] = DEFAULT_SIZE
     static (static frames hold the same numbers, decoded in a batch: equal to ~1e-12 px).
     """
     p = _params(params)
-    names = list(codecs.DECODERS if decoders is None else decoders)
+    names = list(codecs.PER_MAP_DECODERS if decoders is None else decoders)
     m, _ = heatmap(p, size)
     est = _decode(m[None], p["sigma"], names, p["kernel_size"])[0]
     return {d: (float(est[i, 0]), float(est[i, 1])) for i, d in enumerate(names)}
@@ -165,7 +165,8 @@ class DecoderExplorer(anywidget.AnyWidget):
         precompute: carry the static grid of frames (needed for the static book; ~2.6 MB of state).
         axes: slider grid (default :data:`DEFAULT_AXES`); each must be uniformly spaced.
         size: ``(H, W)`` of the heatmap.
-        decoders: names from :data:`dark.codecs.DECODERS` (default: all).
+        decoders: names from :data:`dark.codecs.DECODERS` (default: :data:`~dark.codecs.PER_MAP_DECODERS`,
+            every decoder whose estimate depends on its own map alone).
         **params: initial slider values (``dx, dy, sigma, noise, seed, kernel_size``).
     """
 
@@ -205,7 +206,7 @@ class DecoderExplorer(anywidget.AnyWidget):
             vals = axes.get(name)
             if not vals or (len(vals) > 1 and not np.allclose(np.diff(vals), vals[1] - vals[0])):
                 raise ValueError(f"axes[{name!r}] must be a non-empty, uniformly spaced list, got {vals}")
-        names = list(codecs.DECODERS if decoders is None else decoders)
+        names = list(codecs.PER_MAP_DECODERS if decoders is None else decoders)
         unknown = sorted(set(names) - set(codecs.DECODERS))
         if unknown:
             raise ValueError(f"unknown decoders {unknown}; expected names from {codecs.DECODERS}")

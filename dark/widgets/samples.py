@@ -145,9 +145,7 @@ def build_state(
         indices: test-set index of each sample (to find its heatmap again, :func:`expected`).
     """
     # a batch decoder (standard_report) depends on the other samples decoded with it: not one sample's
-    decoders = (
-        [d for d in codecs.DECODERS if not codecs.REGISTRY[d].batch] if decoders is None else list(decoders)
-    )
+    decoders = list(codecs.PER_MAP_DECODERS) if decoders is None else list(decoders)
     hm = np.asarray(heatmaps)
     if hm.ndim != 4 or len(hm) != len(indices):
         raise ValueError(f"heatmaps must have shape (S, K, h, w) with S = len(indices), got {hm.shape}")
