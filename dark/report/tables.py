@@ -16,28 +16,39 @@ import pandas as pd
 from dark import metrics, paper
 from dark.codecs import ENCODINGS
 from dark.metrics import Estimate
+from dark.protocols import PROTOCOLS
 
 from .analysis import Analysis
 from .labels import display_name, heading, interval_text, seeds_text
 
 
-def _row_order(a: Analysis) -> list[tuple[str, str, str]]:
+def _row_order(a: Analysis, roles: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """Rows ``(model, encoding, decoder)``: the report's row order, then the cells and decoders beyond it.
+
+    ``roles``: decoder -> the report's row it fills (a protocol's decoders); with it, only those decoders
+    (one row per role of the report, in its order), without it every evaluated decoder."""
     present = list(a.cells)
     models = list(paper.MODEL_NAMES) + sorted({m for m, _ in present} - set(paper.MODEL_NAMES))
     encodings = list(paper.TABLE_ENCODINGS) + [e for e in ENCODINGS if e not in paper.TABLE_ENCODINGS]
     encodings += sorted({e for _, e in present} - set(encodings))
-    seen = dict.fromkeys(d for (_, _, d) in a.values)  # the evaluation's order
-    extra = [d for d in seen if d not in paper.PAPER_DECODERS]
+    if roles is None:
+        seen = dict.fromkeys(d for (_, _, d) in a.values)  # the evaluation's order
+        decoders = [*paper.PAPER_DECODERS, *(d for d in seen if d not in paper.PAPER_DECODERS)]
+    else:
+        by_role = {r: d for d, r in roles.items()}
+        decoders = [by_role[r] for r in paper.PAPER_DECODERS if r in by_role]
     rows = []
     for m in models:
-        for d in (*paper.PAPER_DECODERS, *extra):
+        for d in decoders:
+            role = (roles or {}).get(d, d)
             for e in encodings:
-                if (m, e, d) in paper.TABLE2 or (m, e, d) in a.values:  # the report's rows, then ours
+                # the report's rows, then ours
+                if (m, e, role) in paper.TABLE2 or (m, e, d) in a.values or (roles and (m, e) in a.cells):
                     rows.append((m, e, d))
     return rows
 
 
-def _fields(iv: Estimate | None, report_value: float) -> dict[str, object]:
+def _fields(iv: Estimate | None, report_value: float, trained: bool = True) -> dict[str, object]:
     return {
         "ours": iv.value if iv else math.nan,
         "low": iv.low if iv else math.nan,
@@ -45,6 +56,7 @@ def _fields(iv: Estimate | None, report_value: float) -> dict[str, object]:
         "seeds": list(iv.seeds) if iv else [],
         "n_seeds": iv.n_seeds if iv else 0,
         "report": report_value,
+        "measured": iv is not None or not trained,
     }
 
 
@@ -54,25 +66,50 @@ def _frame(records: list[dict], index: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(records, index=idx, columns=cols)
 
 
-def table2(a: Analysis, metrics_: Sequence[str] = paper.TABLE_METRICS) -> pd.DataFrame:
-    """Table 2 of the report next to ours.
+def table2(
+    a: Analysis, metrics_: Sequence[str] | None = None, *, protocol: str | None = None
+) -> pd.DataFrame:
+    """Table 2 of the report next to ours, under one scoring protocol (:data:`dark.protocols.PROTOCOLS`).
 
     A DataFrame indexed by ``(model, encoding, decoder)`` (internal names, the report's row order, then
     the decoders and encodings beyond the paper), with columns ``(metric, field)``, field one of ``ours``
     (the cell's mean over seeds), ``low``, ``high`` (its two-level 95% interval), ``seeds`` (the per-seed
-    values), ``n_seeds`` (NaN / empty / 0 where we have no such cell) and ``report`` (the published
+    values), ``n_seeds`` (NaN / empty / 0 where we have no such cell), ``report`` (the published
     value, :func:`dark.paper.published`: the report's "w/ quant" beside both ``quantized`` and ``ceil``;
-    NaN for rows the report does not have).
+    NaN for rows the report does not have) and ``measured`` (False where the cell was trained but its
+    runs lack the metric or the decoder: runs evaluated before the report's protocol existed).
+
+    ``protocol=None`` (default): ``metrics_`` (default :data:`dark.paper.TABLE_METRICS`) over every
+    evaluated decoder. ``protocol="standard"`` or ``"report"``: that protocol's ``metrics`` and one row
+    per role of the report (ArgMax, Standard, CoM, DARK) filled by the protocol's decoder for that role
+    (the report's code: ``standard_report``, ``dark_report``), beside the report's value of the role.
     """
-    index = _row_order(a)
+    roles = None
+    if protocol is not None:
+        p = PROTOCOLS[protocol]
+        metrics_ = p.metrics if metrics_ is None else metrics_
+        roles = {d: r for r, d in p.decoders.items()}
+    metrics_ = paper.TABLE_METRICS if metrics_ is None else metrics_
+    index = _row_order(a, roles)
     records = []
-    for k in index:
-        ours = a.values.get(k, {})
-        rep = paper.published(*k)
+    for m, e, d in index:
+        ours = a.values.get((m, e, d), {})
+        rep = paper.published(m, e, (roles or {}).get(d, d))
+        trained = (m, e) in a.cells
         records.append(
-            {(mt, f): v for mt in metrics_ for f, v in _fields(ours.get(mt), rep.get(mt, math.nan)).items()}
+            {
+                (mt, f): v
+                for mt in metrics_
+                for f, v in _fields(ours.get(mt), rep.get(_report_metric(mt), math.nan), trained).items()
+            }
         )
     return _frame(records, index)
+
+
+def _report_metric(metric: str) -> str:
+    """The report's column a metric stands beside: its Table 2 (PCKh@alpha, RMSE) whichever way the
+    PCKh was computed (the report's own numbers are per-axis PCKh, :mod:`dark.protocols`)."""
+    return metric.replace("pckh_axis@", "pckh@")
 
 
 def table3(a: Analysis, metrics_: Sequence[str] = paper.TABLE_METRICS) -> pd.DataFrame:
@@ -93,22 +130,158 @@ def table3(a: Analysis, metrics_: Sequence[str] = paper.TABLE_METRICS) -> pd.Dat
     return pd.concat([out, extra]) if len(out) else extra
 
 
-def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Strings for the book: per row the number of trainings, and per metric ``ours [low, high]``, the
-    per-seed values and the report's value."""
+#: what a table cell shows where the cell was trained but its runs lack the metric or decoder
+NOT_MEASURED = "not measured"
+
+
+def _ours_text(c: pd.DataFrame, digits: int) -> list[str]:
+    measured = c["measured"] if "measured" in c else [True] * len(c)
+    return [
+        interval_text(v, lo, hi, digits) if ok else NOT_MEASURED
+        for v, lo, hi, ok in zip(c["ours"], c["low"], c["high"], measured, strict=True)
+    ]
+
+
+def _report_text(values, digits: int) -> list[str]:
+    return ["–" if math.isnan(v) else f"{v:.{digits}f}" for v in values]
+
+
+def display_table(table: pd.DataFrame, digits: int = 2, per_seed: bool = True) -> pd.DataFrame:
+    """Strings for the book: per row the number of trainings, and per metric ``ours [low, high]``
+    (``not measured`` where the runs lack it), the per-seed values (unless ``per_seed=False``) and the
+    report's value."""
     out = {}
     mts = list(dict.fromkeys(table.columns.get_level_values(0)))
     out["trainings"] = [str(n) if n else "–" for n in table[(mts[0], "n_seeds")]] if mts else []
     for mt in mts:
         c = table[mt]
         h = heading(mt)
-        out[f"{h} ours [95% CI]"] = [
-            interval_text(*x, digits) for x in zip(c["ours"], c["low"], c["high"], strict=True)
-        ]
-        out[f"{h} per seed"] = [seeds_text(s, digits) if len(s) > 1 else "" for s in c["seeds"]]
-        out[f"{h} report"] = ["–" if math.isnan(v) else f"{v:.{digits}f}" for v in c["report"]]
+        out[f"{h} ours [95% CI]"] = _ours_text(c, digits)
+        if per_seed:
+            out[f"{h} per seed"] = [seeds_text(s, digits) if len(s) > 1 else "" for s in c["seeds"]]
+        out[f"{h} report"] = _report_text(c["report"], digits)
     index = pd.Index([display_name(*k) for k in table.index], name="model + decoding")
     return pd.DataFrame(out, index=index)
+
+
+def compare_protocols(a: Analysis, digits: int = 2) -> dict[str, pd.DataFrame]:
+    """Table 2 under both protocols side by side with the report's numbers, one table per column of the
+    report's Table 2 (PCKh@0.1, PCKh@0.5, RMSE), narrow enough for the page.
+
+    Returns ``{report's column heading: DataFrame}``; each DataFrame is indexed by the report's rows
+    (model, encoding, its decoder role, display names) with columns ``trainings``, one
+    ``ours [95% CI]`` per protocol of :data:`dark.protocols.PROTOCOLS` (its label's short form: the
+    protocol's own metric and its decoder for the role, ``not measured`` where the runs lack them) and
+    ``report``. The protocols' metrics are matched by position (:attr:`Protocol.metrics`).
+    """
+    tables = {name: table2(a, protocol=name) for name in PROTOCOLS}
+    first = next(iter(PROTOCOLS.values()))
+    out = {}
+    for j, base in enumerate(first.metrics):
+        cols: dict[str, list[str]] = {}
+        rows: list[str] = []
+        for name, t in tables.items():
+            p = PROTOCOLS[name]
+            roles = {d: r for r, d in p.decoders.items()}
+            c = t[p.metrics[j]]
+            rows = [display_name(m, e, roles[d]) for m, e, d in t.index]
+            cols.setdefault("trainings", [str(n) if n else "–" for n in c["n_seeds"]])
+            cols[short_label(name)] = _ours_text(c, digits)
+        cols["report"] = _report_text(c["report"], digits)
+        out[heading(_report_metric(base))] = pd.DataFrame(cols, index=pd.Index(rows, name="model + decoding"))
+    return out
+
+
+def short_label(protocol: str) -> str:
+    """A protocol's column label: ``"standard"`` or ``"report's code"``.
+
+    >>> short_label("standard"), short_label("report")
+    ('standard', "report's code")
+    """
+    return {"report": "report's code"}.get(protocol, protocol)
+
+
+#: what a one-training verdict says in its own cell (issue 19: never a verdict without its limit)
+ONE_TRAINING_LIMIT = "one training per cell: the interval covers the test set, not another training"
+
+
+def _part_label(x: str) -> str:
+    if x in paper.DECODER_NAMES:
+        return paper.DECODER_NAMES[x]
+    return {"unbiased": "w/o quant"}.get(x, x)
+
+
+def endpoint_label(row: Mapping) -> str:
+    """An endpoint in a few words: ``"DARK - Standard, PCKh@0.1"``, ``"w/o quant - ceil, DARK per-axis
+    PCKh@0.1"`` (the comparison's parts by the report's names; claim 2 names the decoder it reads).
+
+    >>> endpoint_label({"claim": 1, "comparison": "dark - standard", "metric": "pckh@0.1"})
+    'DARK - Standard, PCKh@0.1'
+    >>> endpoint_label({"claim": 2, "comparison": "unbiased - ceil", "metric": "pckh_axis@0.1"})
+    'w/o quant - ceil, DARK per-axis PCKh@0.1'
+    """
+    comparison = " - ".join(_part_label(x) for x in str(row["comparison"]).split(" - "))
+    of = f"{paper.DECODER_NAMES.get(str(row.get('decoder', 'dark')), row.get('decoder'))} " * (
+        int(row["claim"]) == 2
+    )
+    return f"{comparison}, {of}{_metric_label(str(row['metric']))}"
+
+
+def _metric_label(name: str) -> str:
+    try:
+        return metrics.metric(name).label
+    except ValueError:
+        return name
+
+
+def _n_text(row: Mapping) -> str:
+    n = row.get("n_pairs", row.get("n_seeds"))
+    if isinstance(n, list | tuple):
+        n = " vs ".join(map(str, n))
+    if n is None:
+        return "?"
+    if not row.get("training_variance", True):
+        return f"{n} (one training)" if str(n) != "1" else "1 training"
+    return f"{n} {'pairs' if row.get('paired') else 'seeds'}"
+
+
+def verdict_text(row: Mapping) -> str:
+    """The verdict of one primary endpoint, with its limit in the same cell when it rests on one training
+    per cell (``training_variance`` False).
+
+    >>> verdict_text({"verdict": "reproduced", "training_variance": False})
+    'reproduced (one training per cell: the interval covers the test set, not another training)'
+    """
+    v = str(row.get("verdict", "?"))
+    return v if row.get("training_variance", True) else f"{v} ({ONE_TRAINING_LIMIT})"
+
+
+def primary_table(rows, digits: int = 2, claim: int | None = None) -> pd.DataFrame:
+    """The primary endpoints (``verdicts.json``'s ``"primary"`` rows, a list of dicts or a DataFrame) for
+    the page, one row per (model, protocol, endpoint), short columns so that it fits the page:
+    ``model``, ``protocol``, ``endpoint``, ``estimate [95% CI]`` (points, or px for RMSE), ``n`` (pairs or
+    seeds), ``report`` (the report's effect), ``MDE`` (the design's minimum detectable effect at 80%
+    power) and ``verdict`` (with its limit when it rests on one training). ``claim``: only that claim's.
+    """
+    recs = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else [dict(r) for r in rows]
+    if claim is not None:
+        recs = [r for r in recs if int(r["claim"]) == int(claim)]
+    out = []
+    for r in recs:
+        rep, mde = r.get("report_effect"), r.get("mde")
+        out.append({
+            "claim": int(r["claim"]),
+            "model": paper.MODEL_NAMES.get(r["model"], r["model"]),
+            "protocol": short_label(str(r.get("protocol", "standard"))),
+            "endpoint": endpoint_label(r),
+            "estimate [95% CI]": interval_text(r["estimate"], r["low"], r["high"], digits),
+            "n": _n_text(r),
+            "report": "–" if rep is None or math.isnan(rep) else f"{rep:+.{digits}f}",
+            "MDE": "–" if mde is None or math.isnan(mde) else f"{mde:.{digits}f}",
+            "verdict": verdict_text(r),
+        })  # fmt: skip
+    cols = ["model", "protocol", "endpoint", "estimate [95% CI]", "n", "report", "MDE", "verdict"]
+    return pd.DataFrame(out, columns=["claim", *cols]).set_index("claim")
 
 
 def styled(table: pd.DataFrame, digits: int = 2):

@@ -1,0 +1,259 @@
+"""Why the report saw what it saw: its effect sizes decomposed into contributions measured on our runs.
+
+Claim 1 (DARK - Standard at PCKh@alpha, the report's +2.6 at 0.5): the standard protocol's gap is
+moved one instrument change at a time to the report protocol's gap (:data:`CHAIN`, a fixed order):
+
+1. **metric**: the same decoders (``dark``, ``standard``) scored with the report's per-axis PCKh
+   (``pckh_axis@alpha``, which includes its visibility rule) instead of the Euclidean PCKh;
+2. **Standard decoder**: ours replaced by the report's (``standard_report``, moai's ``_argmax_sub``);
+3. **DARK decoder**: ours replaced by the report's (``dark_report``, the Taylor step on the 5 x 5 blur).
+
+Each contribution is a difference of within-run differences (the same heatmaps, the same test frames),
+with the two-level interval of :mod:`dark.metrics.intervals` (:func:`combination`); the steps add up to
+the report protocol's gap, and what separates that from the report's value is *unexplained* (training
+length, data, models: nothing here measures it). The decomposition of a sum into steps depends on
+their order; :data:`CHAIN` states ours.
+
+**Batch size** (the report's SH quant trained with 24, its cont twin with 16) is a contribution only
+when runs of one cell were trained with two batch sizes (:func:`batch_contribution`), else *not
+measured*. Claim 2 (unbiased - quantised) uses the shift-only counterfactual
+(:mod:`dark.report.counterfactual`): the expected cost of the ceil bias alone beside the observed
+difference and the report's (:func:`claim2_rows`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from dark import metrics, paper
+from dark.metrics import Estimate
+
+from .labels import interval_text
+from .load import RunRecord
+
+#: the instrument changes of claim 1's decomposition, in order: (name, metric family, Standard, DARK)
+#: after the change; the first entry is the standard protocol, the last the report's code
+CHAIN: tuple[tuple[str, str, str, str], ...] = (
+    ("standard protocol", "pckh", "standard", "dark"),
+    ("metric: per-axis PCKh with the report's visibility rule", "pckh_axis", "standard", "dark"),
+    ("Standard decoder: the report's (_argmax_sub)", "pckh_axis", "standard_report", "dark"),
+    ("DARK decoder: the report's (5 x 5 blur)", "pckh_axis", "standard_report", "dark_report"),
+)
+
+#: what a contribution no run measures says
+NOT_MEASURED = "not measured"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One row of a decomposition: a named part with its estimate (``None``: not measured, ``why``
+    says why) and the report's value where the report has one."""
+
+    name: str
+    estimate: Estimate | None
+    report: float | None = None
+    why: str = ""
+
+
+def _resample_counts(units: int, n_resamples: int, seed: int) -> np.ndarray:
+    """``(B, units)``: how often each unit is drawn in each resample (one draw shared by every run)."""
+    idx = np.random.default_rng(seed).integers(0, units, (n_resamples, units))
+    return np.stack([np.bincount(row, minlength=units) for row in idx]).astype(np.float64)
+
+
+def combination(
+    records: Sequence[RunRecord],
+    terms: Sequence[tuple[float, str, str]],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> Estimate:
+    """``sum_k sign_k * metric_k(decoder_k)`` within each run, combined over the runs (seeds).
+
+    ``terms``: ``(sign, decoder, metric)``; every run needs every decoder and the columns of every metric.
+    The method is that of :func:`dark.metrics.cell_estimates` (:data:`dark.metrics.INTERVALS`) applied
+    to the combination: the per-run values ``c_i`` have mean ``c``; with ``n >= 2`` runs the interval is
+    ``c +- sqrt((t(n-1) s/sqrt(n))^2 + (z sqrt(v))^2)``, ``v`` the bootstrap covariance of two different
+    runs (the test set resampled once for all runs); with one run ``c +- z sd`` (``training_variance``
+    False). The bootstrap resamples clusters when the runs carry them (``RunRecord.clusters``, one label
+    per frame group; the variance is scaled by ``K / (K - 1)``), else frame groups.
+    """
+    runs_values, boots = [], []
+    clusters = getattr(records[0], "clusters", None)
+    G = len(records[0].groups)
+    if clusters is not None and len(np.unique(clusters)) > 1:
+        labels, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+        members = (inverse[None, :] == np.arange(len(labels))[:, None]).astype(np.float64)
+        inflation = len(labels) / (len(labels) - 1)
+    else:
+        members, inflation = np.eye(G), 1.0
+    counts = _resample_counts(len(members), n_resamples, seed) @ members  # (B, G) frame weights
+    for r in records:
+        value, boot = 0.0, np.zeros(n_resamples)
+        for sign, decoder, metric in terms:
+            t = np.asarray(r.tables[decoder], dtype=np.float64)
+            value += sign * float(metrics.from_sums(t.sum(0), [metric], r.columns)[0])
+            boot += sign * metrics.from_sums(counts @ t, [metric], r.columns)[:, 0]
+        runs_values.append(value)
+        boots.append(boot)
+    c, b = np.array(runs_values), np.stack(boots, 1)  # (n,), (B, n)
+    n, z = len(c), float(stats.norm.ppf(0.5 + confidence / 2))
+    if n == 1:
+        se = math.sqrt(float(b[:, 0].var(ddof=1)) * inflation)
+        return Estimate(float(c[0]), c[0] - z * se, c[0] + z * se, seeds=(float(c[0]),), n_seeds=1,
+                        se_frames=se)  # fmt: skip
+    bc = b - b.mean(0)
+    cov = bc.T @ bc / (n_resamples - 1)  # (n, n)
+    shared = max((cov.sum() - np.trace(cov)) / (n * (n - 1)), 0.0) * inflation
+    se_seeds = float(c.std(ddof=1) / math.sqrt(n))
+    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    half = math.hypot(t * se_seeds, z * math.sqrt(shared))
+    return Estimate(
+        float(c.mean()), float(c.mean() - half), float(c.mean() + half), seeds=tuple(map(float, c)),
+        n_seeds=n, df=n - 1, se_seeds=se_seeds, se_frames=math.sqrt(shared), training_variance=True,
+    )  # fmt: skip
+
+
+def _gap_terms(step: tuple[str, str, str, str], alpha: str) -> list[tuple[float, str, str]]:
+    _, family, standard, dark = step
+    return [(1.0, dark, f"{family}@{alpha}"), (-1.0, standard, f"{family}@{alpha}")]
+
+
+def _has(records: Sequence[RunRecord], terms: Sequence[tuple[float, str, str]]) -> bool:
+    needed = {d for _, d, _ in terms}
+    cols = {c for _, _, m in terms for c in metrics.frame_sum_columns([m])}
+    return all(needed <= set(r.tables) and cols <= set(r.columns) for r in records)
+
+
+def claim1_gaps(records: Sequence[RunRecord], alpha: str = "0.5", **kw) -> list[Contribution]:
+    """The DARK - Standard gap at PCKh@``alpha`` at every step of :data:`CHAIN` (one cell's runs).
+
+    Each row's estimate is the gap itself (``None`` where the runs lack the step's decoders or metric:
+    runs evaluated before the report's protocol existed)."""
+    out = []
+    for step in CHAIN:
+        terms = _gap_terms(step, alpha)
+        est = combination(records, terms, **kw) if records and _has(records, terms) else None
+        out.append(Contribution(step[0], est, why="" if est else "the runs lack this step's scores"))
+    return out
+
+
+def decompose_claim1(
+    records: Sequence[RunRecord], model: str, alpha: str = "0.5", batch: Contribution | None = None, **kw
+) -> list[Contribution]:
+    """The report's DARK - Standard gap at PCKh@``alpha`` (``model`` w/o quant) decomposed on ``records``
+    (that cell's runs): the standard protocol's gap, one contribution per instrument change of
+    :data:`CHAIN` (the change in the gap, with its interval), batch size (``batch``, default not
+    measured), the report protocol's gap, the report's value, and the unexplained rest (report - ours
+    under the report's code, its interval that of our gap).
+
+    >>> decompose_claim1([], "sh")[-1].name
+    'unexplained (report - the report protocol on our runs)'
+    """
+    rep = paper.TABLE2[(model, "unbiased", "dark")][f"pckh@{alpha}"]
+    rep -= paper.TABLE2[(model, "unbiased", "standard")][f"pckh@{alpha}"]
+    rows = [Contribution(f"{CHAIN[0][0]}: DARK - Standard", _first(records, alpha, kw))]
+    for prev, step in itertools.pairwise(CHAIN):
+        terms = _gap_terms(step, alpha) + [(-s, d, m) for s, d, m in _gap_terms(prev, alpha)]
+        est = combination(records, terms, **kw) if records and _has(records, terms) else None
+        rows.append(Contribution(step[0], est, why="" if est else "the runs lack its scores"))
+    rows.append(batch or Contribution("batch size (24 vs 16)", None, why="no runs with two batch sizes"))
+    last = _gap_terms(CHAIN[-1], alpha)
+    total = combination(records, last, **kw) if records and _has(records, last) else None
+    rows.append(Contribution("the report's code on our runs: DARK - Standard", total, report=rep))
+    rest = None if total is None else _minus(rep, total)
+    rows.append(Contribution("unexplained (report - the report protocol on our runs)", rest, report=rep,
+                             why="" if rest else "the report protocol was not measured"))  # fmt: skip
+    return rows
+
+
+def _first(records, alpha, kw) -> Estimate | None:
+    terms = _gap_terms(CHAIN[0], alpha)
+    return combination(records, terms, **kw) if records and _has(records, terms) else None
+
+
+def _minus(value: float, e: Estimate) -> Estimate:
+    """``value - e`` for a fixed ``value`` (the report's number): the interval is ``e``'s, mirrored."""
+    return Estimate(
+        value - e.value, value - e.high, value - e.low, seeds=tuple(value - x for x in e.seeds),
+        n_seeds=e.n_seeds, df=e.df, se_seeds=e.se_seeds, se_frames=e.se_frames,
+        training_variance=e.training_variance,
+    )  # fmt: skip
+
+
+def batch_contribution(
+    records: Sequence[RunRecord], metric: str = "pckh_axis@0.5", decoder: str = "dark_report", **kw
+) -> Contribution:
+    """Batch 24 - batch 16 on ``decoder``'s ``metric``, from runs of one cell trained with both (their
+    ``config.json``'s ``batch_size``); not measured when no cell has runs with two batch sizes."""
+    name = "batch size (24 vs 16)"
+    by: dict[tuple[str, str], dict[int, list[RunRecord]]] = {}
+    for r in records:
+        by.setdefault((r.model, r.encoding), {}).setdefault(int(r.config.get("batch_size", 0)), []).append(r)
+    for sizes in by.values():
+        if {24, 16} <= set(sizes) and all(decoder in r.tables for r in (*sizes[24], *sizes[16])):
+            a, b = sizes[24], sizes[16]
+            est = metrics.cell_difference_estimates(
+                [r.tables[decoder] for r in a], [r.tables[decoder] for r in b], [metric], a[0].columns, **kw
+            )[metric]
+            return Contribution(name, est)
+    found = sorted({s for sizes in by.values() for s in sizes})
+    return Contribution(name, None, why=f"every run was trained with batch {', '.join(map(str, found))}")
+
+
+def claim2_rows(
+    observed: Mapping[str, Estimate | None], expected: Mapping[str, Estimate | float | None], report: float
+) -> list[Contribution]:
+    """Claim 2's gap (unbiased - quantised, DARK's primary metric) per protocol: the report's value, our
+    observed difference, the part the ceil bias alone explains (the shift-only counterfactual's expected
+    cost), what our runs show beyond the shift (observed - expected; its interval combines the two
+    half-widths as if they were independent, which is conservative: the same unbiased runs enter both, so
+    they are positively correlated), and the unexplained rest (report - observed). ``observed`` /
+    ``expected``: protocol name -> estimate (``None``: not measured; a float: a point value).
+
+    >>> rows = claim2_rows({"standard": Estimate(2.0, 1.0, 3.0)}, {"standard": 1.5}, 5.6)
+    >>> [(r.name, round(r.estimate.value, 2)) for r in rows]
+    [('standard: observed unbiased - ceil', 2.0), ('standard: the ceil bias alone (shift-only)', 1.5), \
+('standard: beyond the shift', 0.5), ('standard: unexplained (report - observed)', 3.6)]
+    """
+    out = []
+    for p, obs in observed.items():
+        exp = expected.get(p)
+        exp_e = Estimate(float(exp), float(exp), float(exp)) if isinstance(exp, int | float) else exp
+        out.append(Contribution(f"{p}: observed unbiased - ceil", obs, report=report))
+        out.append(Contribution(f"{p}: the ceil bias alone (shift-only)", exp_e))
+        beyond = None
+        if obs is not None and exp_e is not None:
+            d = obs.value - exp_e.value
+            half = math.hypot(obs.high - obs.value, exp_e.high - exp_e.value)
+            beyond = Estimate(
+                d, d - half, d + half, n_seeds=obs.n_seeds, training_variance=obs.training_variance
+            )
+        out.append(Contribution(f"{p}: beyond the shift", beyond))
+        rest = None if obs is None else _minus(report, obs)
+        out.append(Contribution(f"{p}: unexplained (report - observed)", rest, report=report))
+    return out
+
+
+def table(rows: Sequence[Contribution], digits: int = 2) -> pd.DataFrame:
+    """A decomposition for the page: ``part``, ``ours [95% CI]`` (``not measured (why)`` where no run
+    measures it), ``trainings`` and ``report`` (the report's value where it has one)."""
+    out = []
+    for r in rows:
+        e = r.estimate
+        if e is not None:
+            ours = interval_text(e.value, e.low, e.high, digits)
+        else:
+            ours = f"{NOT_MEASURED} ({r.why})" if r.why else NOT_MEASURED
+        n = "" if e is None else str(e.n_seeds) + ("" if e.training_variance else " (test set only)")
+        rep = "" if r.report is None else f"{r.report:+.{digits}f}"
+        out.append({"part": r.name, "ours [95% CI]": ours, "trainings": n, "report": rep})
+    return pd.DataFrame(out).set_index("part")
