@@ -30,10 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dark import metrics, paper
 from dark.metrics import Estimate
+
+# the two-level method of dark.metrics for a combination of metrics across decoders: no public function
+# takes one yet (the lead is asked for one), so the module's own resampling and combination are used
+from dark.metrics.intervals import _combine, _Resampler
 
 from .labels import interval_text
 from .load import RunRecord
@@ -62,12 +65,6 @@ class Contribution:
     why: str = ""
 
 
-def _resample_counts(units: int, n_resamples: int, seed: int) -> np.ndarray:
-    """``(B, units)``: how often each unit is drawn in each resample (one draw shared by every run)."""
-    idx = np.random.default_rng(seed).integers(0, units, (n_resamples, units))
-    return np.stack([np.bincount(row, minlength=units) for row in idx]).astype(np.float64)
-
-
 def combination(
     records: Sequence[RunRecord],
     terms: Sequence[tuple[float, str, str]],
@@ -79,47 +76,19 @@ def combination(
     """``sum_k sign_k * metric_k(decoder_k)`` within each run, combined over the runs (seeds).
 
     ``terms``: ``(sign, decoder, metric)``; every run needs every decoder and the columns of every metric.
-    The method is that of :func:`dark.metrics.cell_estimates` (:data:`dark.metrics.INTERVALS`) applied
-    to the combination: the per-run values ``c_i`` have mean ``c``; with ``n >= 2`` runs the interval is
-    ``c +- sqrt((t(n-1) s/sqrt(n))^2 + (z sqrt(v))^2)``, ``v`` the bootstrap covariance of two different
-    runs (the test set resampled once for all runs); with one run ``c +- z sd`` (``training_variance``
-    False). The bootstrap resamples clusters when the runs carry them (``RunRecord.clusters``, one label
-    per frame group; the variance is scaled by ``K / (K - 1)``), else frame groups.
+    The interval is that of :func:`dark.metrics.within_run_difference_estimates` (:data:`dark.metrics.INTERVALS`)
+    for the combination: the per-run values form one cell (t with n - 1 df on the seed level, plus the
+    test-set part the runs share; frames only, ``training_variance`` False, with one run), the test set
+    resampled once for every term and run, by cluster when the runs carry ``clusters``.
     """
-    runs_values, boots = [], []
     clusters = getattr(records[0], "clusters", None)
-    G = len(records[0].groups)
-    if clusters is not None and len(np.unique(clusters)) > 1:
-        labels, inverse = np.unique(np.asarray(clusters), return_inverse=True)
-        members = (inverse[None, :] == np.arange(len(labels))[:, None]).astype(np.float64)
-        inflation = len(labels) / (len(labels) - 1)
-    else:
-        members, inflation = np.eye(G), 1.0
-    counts = _resample_counts(len(members), n_resamples, seed) @ members  # (B, G) frame weights
-    for r in records:
-        value, boot = 0.0, np.zeros(n_resamples)
-        for sign, decoder, metric in terms:
-            t = np.asarray(r.tables[decoder], dtype=np.float64)
-            value += sign * float(metrics.from_sums(t.sum(0), [metric], r.columns)[0])
-            boot += sign * metrics.from_sums(counts @ t, [metric], r.columns)[:, 0]
-        runs_values.append(value)
-        boots.append(boot)
-    c, b = np.array(runs_values), np.stack(boots, 1)  # (n,), (B, n)
-    n, z = len(c), float(stats.norm.ppf(0.5 + confidence / 2))
-    if n == 1:
-        se = math.sqrt(float(b[:, 0].var(ddof=1)) * inflation)
-        return Estimate(float(c[0]), c[0] - z * se, c[0] + z * se, seeds=(float(c[0]),), n_seeds=1,
-                        se_frames=se)  # fmt: skip
-    bc = b - b.mean(0)
-    cov = bc.T @ bc / (n_resamples - 1)  # (n, n)
-    shared = max((cov.sum() - np.trace(cov)) / (n * (n - 1)), 0.0) * inflation
-    se_seeds = float(c.std(ddof=1) / math.sqrt(n))
-    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
-    half = math.hypot(t * se_seeds, z * math.sqrt(shared))
-    return Estimate(
-        float(c.mean()), float(c.mean() - half), float(c.mean() + half), seeds=tuple(map(float, c)),
-        n_seeds=n, df=n - 1, se_seeds=se_seeds, se_frames=math.sqrt(shared), training_variance=True,
-    )  # fmt: skip
+    design = _Resampler(len(records[0].groups), clusters, n_resamples, seed)
+    point, boot = 0.0, 0.0
+    for sign, decoder, metric in terms:
+        arr = np.stack([np.asarray(r.tables[decoder], dtype=np.float64) for r in records])  # (n, G, C)
+        p, b = design.replicates(arr, [metric], records[0].columns)  # (n, 1), (B, n, 1)
+        point, boot = point + sign * p, boot + sign * b
+    return _combine([(1, point, boot)], ["c"], confidence, False, design, paired=True)["c"]
 
 
 def _gap_terms(step: tuple[str, str, str, str], alpha: str) -> list[tuple[float, str, str]]:

@@ -1,0 +1,119 @@
+"""dark.report.why: the report's gaps decomposed into measured contributions, on runs whose every metric
+is known by construction (frame-sum tables written here)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dark import metrics, paper
+from dark.metrics import Estimate
+from dark.report import why
+from dark.report.load import RunRecord
+
+G, K = 16, 6  # frame groups, joints per frame
+COLS = tuple(metrics.frame_sum_columns(["pckh@0.5", "pckh_axis@0.5", "pckh@0.1", "pckh_axis@0.1", "rmse"]))
+
+#: the known values: decoder -> (pckh@0.5, per-axis pckh@0.5)
+TRUTH = {
+    "dark": (80.0, 60.0),
+    "standard": (79.0, 58.0),  # standard protocol gap 1.0; per-axis gap 2.0: metric contributes +1.0
+    "standard_report": (79.0, 57.5),  # per-axis gap 2.5: the report's Standard contributes +0.5
+    "dark_report": (80.0, 59.5),  # the report protocol's gap 2.0: the report's DARK contributes -0.5
+}
+
+
+def _table(p05: float, a05: float, shift: float = 0.0) -> np.ndarray:
+    """G frame groups with K joints (2K per-axis elements) each, every one at the given percentages."""
+    t = np.zeros((G, len(COLS)))
+    col = {c: i for i, c in enumerate(COLS)}
+    t[:, col["n"]], t[:, col["n_axis"]] = K, 2 * K
+    t[:, col["correct@0.5"]] = K * (p05 + shift) / 100
+    t[:, col["correct_axis@0.5"]] = 2 * K * (a05 + shift) / 100
+    t[:, col["correct@0.1"]] = K * 0.3
+    t[:, col["correct_axis@0.1"]] = 2 * K * 0.2
+    t[:, col["sq_error"]], t[:, col["error"]] = K * 4.0, K * 2.0
+    return t
+
+
+def run(seed: int, shifts: dict[str, float] | None = None, batch: int = 16, encoding="unbiased") -> RunRecord:
+    """One run; ``shifts`` moves a decoder's scores (a training's luck, per decoder)."""
+    shifts = shifts or {}
+    tables = {d: _table(*v, shifts.get(d, 0.0)) for d, v in TRUTH.items()}
+    return RunRecord(
+        path=Path(f"/runs/sh-{encoding}-s{seed}"), model="sh", encoding=encoding, seed=seed,
+        config={"batch_size": batch}, evaluation={}, groups=np.array([f"f{i:02d}" for i in range(G)]),
+        columns=COLS, tables=tables,
+    )  # fmt: skip
+
+
+def test_combination_of_metrics_across_decoders_is_exact_on_known_tables():
+    est = why.combination([run(1)], [(1.0, "dark", "pckh_axis@0.5"), (-1.0, "standard", "pckh@0.5")])
+    assert est.value == pytest.approx(60.0 - 79.0)
+    assert est.low == pytest.approx(est.value) and est.high == pytest.approx(est.value)  # no frame noise
+    assert not est.training_variance and est.n_seeds == 1
+
+
+def test_the_chain_adds_up_to_the_report_protocol_and_the_rest_is_unexplained():
+    rows = why.decompose_claim1([run(1), run(2)], "sh", "0.5")
+    by = {r.name: r for r in rows}
+    assert [r.name for r in rows][:4] == [
+        "standard protocol: DARK - Standard",
+        *(step[0] for step in why.CHAIN[1:]),
+    ]
+    values = [r.estimate.value for r in rows[:4]]
+    assert values == pytest.approx([1.0, 1.0, 0.5, -0.5])
+    total = by["the report's code on our runs: DARK - Standard"]
+    assert total.estimate.value == pytest.approx(2.0) == pytest.approx(sum(values))
+    report = paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.5"] - paper.TABLE2[("sh", "unbiased", "standard")]["pckh@0.5"]
+    assert total.report == pytest.approx(report) == pytest.approx(2.60)
+    rest = by["unexplained (report - the report protocol on our runs)"]
+    assert rest.estimate.value == pytest.approx(report - 2.0)
+    assert by["batch size (24 vs 16)"].estimate is None
+
+
+def test_seed_spread_gives_the_t_interval_of_the_per_run_contributions():
+    # the report's Standard helps by 0.5 + d_i in run i: d = (-1, 0, +1), mean 0.5, sd 1 -> t(2) / sqrt(3)
+    runs = [run(s, {"standard_report": -d}) for s, d in ((1, -1.0), (2, 0.0), (3, 1.0))]
+    step = why.decompose_claim1(runs, "sh")[2]
+    assert step.name.startswith("Standard decoder")
+    half = 4.302652729911275 / math.sqrt(3)  # scipy.stats.t.ppf(0.975, 2)
+    assert step.estimate.value == pytest.approx(0.5)
+    assert (step.estimate.low, step.estimate.high) == pytest.approx((0.5 - half, 0.5 + half), abs=1e-9)
+    assert step.estimate.training_variance and step.estimate.n_seeds == 3
+
+
+def test_runs_without_the_report_protocol_say_not_measured():
+    old = run(1)
+    old = RunRecord(**{**old.__dict__, "tables": {d: old.tables[d] for d in ("dark", "standard")}})
+    rows = why.decompose_claim1([old], "sh")
+    assert rows[0].estimate.value == pytest.approx(1.0)
+    assert all(r.estimate is None for r in rows[1:])
+    shown = why.table(rows)
+    assert shown["ours [95% CI]"].iloc[2].startswith("not measured")
+    assert shown.loc["unexplained (report - the report protocol on our runs)", "report"] == "+2.60"
+
+
+def test_batch_size_is_measured_only_with_runs_of_both_sizes():
+    same = [run(1), run(2)]
+    c = why.batch_contribution(same)
+    assert c.estimate is None and c.why == "every run was trained with batch 16"
+    both = [run(1, batch=16), run(2, batch=16), run(3, {"dark_report": 1.5}, 24), run(4, {"dark_report": 1.5}, 24)]
+    c = why.batch_contribution(both)
+    assert c.estimate.value == pytest.approx(1.5)
+
+
+def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
+    rep = paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.1"] - paper.TABLE2[("sh", "quantized", "dark")]["pckh@0.1"]
+    obs = {"standard": Estimate(1.5, 0.5, 2.5, n_seeds=3, training_variance=True), "report": None}
+    exp = {"standard": Estimate(1.2, 0.9, 1.5), "report": None}
+    rows = {r.name: r for r in why.claim2_rows(obs, exp, rep)}
+    beyond = rows["standard: beyond the shift"].estimate
+    assert beyond.value == pytest.approx(0.3)
+    assert beyond.high - beyond.value == pytest.approx(math.hypot(1.0, 0.3))
+    assert rows["standard: unexplained (report - observed)"].estimate.value == pytest.approx(rep - 1.5)
+    assert rows["report: observed unbiased - ceil"].estimate is None
+    assert why.table(list(rows.values())).loc["report: beyond the shift", "ours [95% CI]"] == "not measured"
