@@ -14,7 +14,15 @@ the report's code does, the option that selects the report's choice, and how its
   intervals are in the results chapter);
 - ``("encoding", ours, theirs)``: runs of one model trained with the two encodings (e.g. "quantized"
   and "ceil"), decoded with DARK; the effect is the difference of their metrics;
+- ``("metric", ours, theirs)``: both metrics of DARK's coordinates in every evaluated run (e.g.
+  Euclidean and per-axis PCKh); the effect is ``ours - theirs`` averaged over the runs;
+- ``("checkpoint", "", "")``: the epoch each rule picks, from each run's ``evaluation.json``
+  (``run.epochs_by_rule``: the last epoch, ours, the report's);
+- ``("epochs", "", "")``: how long the runs trained, against the report's code's ``max_epochs``;
 - ``None``: an architecture or data choice; measuring it needs trainings the profile does not run.
+
+Effects measured elsewhere (from the runs' configurations or predictions, e.g. the batch size by
+:func:`dark.report.why.batch_contribution`) are passed to :func:`table` as ``measured``.
 """
 
 from __future__ import annotations
@@ -74,9 +82,10 @@ CHOICES: tuple[Choice, ...] = (
     Choice(
         "hrnet_layout",
         "HRNet stages",
-        "one exchange module of 4 basic units per stage (the report's text)",
-        "3, 4, 4 modules of 2-4 bottlenecks 128 wide inside (`modules`, `depths`)",
-        "none: described in `dark.models` (the configuration contradicts the text)",
+        "one exchange module of 4 basic residual units per stage (the report's text)",
+        "one module of 4 bottleneck units per stage (`modules: [1, 1, 1]`, `depths: [[4], [4], [4]]`), "
+        "as its text says; `[3, 4, 4]` is only in `model_single.yaml`, which no H4D run uses",
+        "none: the residual unit is described in `dark.models`",
         unmeasured="no option",
     ),
     Choice(
@@ -106,18 +115,53 @@ CHOICES: tuple[Choice, ...] = (
     Choice(
         "standard_rule",
         "Standard decoder",
-        "argmax + 1/4 px towards the larger neighbour (HRNet, DarkPose)",
-        "argmax + 1/4 px towards the global second-highest pixel",
-        "decoder `standard_top2`",
-        ("decoder", "standard", "standard_top2"),
+        "argmax + 1/4 px towards the larger neighbour, per sample and axis (HRNet, DarkPose)",
+        "argmax + a step towards the global second-highest pixel, scaled by one norm over the whole test "
+        "batch (16; SH quant 24) with the x and y scales swapped (`_argmax_sub`)",
+        "decoder `standard_report`",
+        ("decoder", "standard", "standard_report"),
+    ),
+    Choice(
+        "pckh_axis",
+        "PCKh",
+        "Euclidean error below alpha x the head segment's length, over the visible joints",
+        "per axis: |error| below alpha x the head segment's extent along that axis, both axes counted, "
+        "joints whose visibility masks disagree failed (`_calculate_pck`)",
+        "metrics `pckh_axis@0.1`, `pckh_axis@0.5` (the protocol `report`, `dark.protocols`)",
+        ("metric", "pckh@0.5", "pckh_axis@0.5"),
     ),
     Choice(
         "visibility",
         "Which joints are scored",
         "the ground-truth visible joints",
-        "joints whose blurred predicted heatmap exceeds 0.4 (`visibility_heatmap`)",
-        "an evaluation option (dark.evaluate)",
-        unmeasured="not evaluated in this build",
+        "ground truth by the field of view, per axis; prediction visible where the blurred heatmap at the "
+        "decoded pixel exceeds 0.4 (`visibility_heatmap`)",
+        "`dark.codecs.report_visibility`, inside the metric `pckh_axis@<alpha>`",
+        unmeasured="part of the per-axis PCKh's effect, which applies it; not separated",
+    ),
+    Choice(
+        "batch_size",
+        "Batch size (Stacked Hourglass w/ quant)",
+        "the profile's recipe, the same for every cell",
+        "24 for SH quant, 16 for its cont twin and for HRNet (`batch_size`)",
+        "the training's `batch_size` (a cell option of `dark.profiles`)",
+        unmeasured="no runs of one cell with both batch sizes",
+    ),
+    Choice(
+        "checkpoint",
+        "Evaluated checkpoint",
+        "the last epoch (the cosine schedule ends at zero); both best-on-validation rules reported",
+        "the best validation per-axis PCKh@0.1 x PCKh@0.5 (`checkpoint: monitor: pckh`)",
+        "`evaluation.json`'s `run.epochs_by_rule`",
+        ("checkpoint", "", ""),
+    ),
+    Choice(
+        "max_epochs",
+        "Training length",
+        "the profile's recipe",
+        "`max_epochs: 100`",
+        "the profile's recipe (`dark.profiles`)",
+        ("epochs", "", ""),
     ),
 )
 
@@ -140,6 +184,42 @@ def _describe(diffs: dict[str, list[float]], what: str) -> str:
     return f"{', '.join(parts)} (ours - report's, {what}, {n} run{'s' * (n != 1)})" if parts else ""
 
 
+def _metric_effect(evaluations: Sequence[Mapping], ours: str, theirs: str, decoder: str = "dark") -> str:
+    pairs = [(_metric(ev, decoder, ours), _metric(ev, decoder, theirs)) for ev in evaluations]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return f"not measured (no run evaluated `{theirs}`)"
+    a, b = (sum(x) / len(pairs) for x in zip(*pairs, strict=True))
+    n = len(pairs)
+    return (
+        f"DARK {ours} {a:.2f}, {theirs} {b:.2f}: {a - b:+.2f} pts "
+        f"(ours - report's, same predictions, {n} run{'s' * (n != 1)})"
+    )
+
+
+def _checkpoint_effect(evaluations: Sequence[Mapping]) -> str:
+    rules = [ev.get("run", {}).get("epochs_by_rule") for ev in evaluations]
+    rules = [r for r in rules if r]
+    if not rules:
+        return "not measured (runs evaluated before the epoch of each rule was recorded: best epoch)"
+
+    def picks(key: str) -> str:
+        return ", ".join("–" if r.get(key) is None else str(r[key]) for r in rules)
+
+    differ = sum(r.get("report") is not None and r.get("report") != r.get("last") for r in rules)
+    return (
+        f"epochs picked, per run: last {picks('last')}; ours {picks('ours')}; the report's rule "
+        f"{picks('report')} ({differ} of {len(rules)} runs would be evaluated at another epoch by it)"
+    )
+
+
+def _epochs_effect(evaluations: Sequence[Mapping]) -> str:
+    epochs = sorted({ev.get("run", {}).get("epochs") for ev in evaluations} - {None})
+    if not epochs:
+        return "not measured (the runs do not say how long they trained)"
+    return f"not measured (these runs trained {', '.join(map(str, epochs))} epochs; needs trainings of 100)"
+
+
 def effect(choice: Choice, evaluations: Sequence[Mapping]) -> str:
     """The measured effect of ``choice`` in ``evaluations`` as one string, or why there is none.
 
@@ -152,6 +232,12 @@ def effect(choice: Choice, evaluations: Sequence[Mapping]) -> str:
     if choice.effect is None:
         return f"not measured ({choice.unmeasured})"
     kind, ours, theirs = choice.effect
+    if kind == "metric":
+        return _metric_effect(evaluations, ours, theirs)
+    if kind == "checkpoint":
+        return _checkpoint_effect(evaluations)
+    if kind == "epochs":
+        return _epochs_effect(evaluations)
     diffs: dict[str, list[float]] = {m: [] for m, _ in EFFECT_METRICS}
     if kind == "decoder":
         for ev in evaluations:
@@ -175,8 +261,11 @@ def effect(choice: Choice, evaluations: Sequence[Mapping]) -> str:
     )
 
 
-def table(evaluations: Sequence[Mapping] = ()) -> pd.DataFrame:
+def table(evaluations: Sequence[Mapping] = (), measured: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per :data:`CHOICES` entry: choice, ours, the report's code, option, effect.
+
+    ``measured``: choice key -> the effect as measured elsewhere (e.g. ``{"batch_size": ...}`` from
+    :func:`dark.report.why.batch_contribution`), shown instead of :func:`effect`'s.
 
     >>> t = table()
     >>> list(t.columns), len(t) == len(CHOICES)
@@ -188,7 +277,7 @@ def table(evaluations: Sequence[Mapping] = ()) -> pd.DataFrame:
             "ours": c.ours,
             "the report's code": c.report,
             "option": c.option,
-            "effect in this build": effect(c, evaluations),
+            "effect in this build": (measured or {}).get(c.key) or effect(c, evaluations),
         }
         for c in CHOICES
     ]

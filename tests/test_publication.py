@@ -247,13 +247,21 @@ def test_every_report_option_exists_where_the_table_says():
         "bilinear",
         "sigmoid",
     )
+    from dark import metrics
+
+    tables = {"decoder": codecs.DECODERS, "encoding": codecs.ENCODINGS, "metric": metrics.ALL_METRIC_NAMES}
     for choice in deviations.CHOICES:
-        if choice.effect is None:
+        if choice.effect is None or choice.effect[0] not in tables:
             continue
         kind, ours, theirs = choice.effect
-        names = codecs.DECODERS if kind == "decoder" else codecs.ENCODINGS
+        names = tables[kind]
         assert ours in names and theirs in names, (choice.key, kind, ours, theirs)
         assert f"`{theirs}`" in choice.option
+    # issue 18's items each have a row; the HRNet row states the configuration's [1, 1, 1] (moai.md)
+    keys = {c.key for c in deviations.CHOICES}
+    assert {"pckh_axis", "visibility", "standard_rule", "batch_size", "checkpoint", "max_epochs"} <= keys
+    hrnet = next(c for c in deviations.CHOICES if c.key == "hrnet_layout")
+    assert "[1, 1, 1]" in hrnet.report and "3, 4, 4 modules" not in hrnet.report
 
 
 def test_deviation_effects_are_ours_minus_theirs_averaged_over_runs():
@@ -274,6 +282,28 @@ def test_deviation_effects_are_ours_minus_theirs_averaged_over_runs():
     assert rounding.startswith("RMSE -1.00 px, PCKh@0.1 +10.00 pts") and "1 run)" in rounding
     assert "not measured" in t.loc["Standard decoder", "effect in this build"]
     assert len(t) == len(deviations.CHOICES) and not t.index.duplicated().any()
+    assert "not measured (runs evaluated before" in t.loc["Evaluated checkpoint", "effect in this build"]
+    assert "trained" not in t.loc["Training length", "effect in this build"]  # no run says its epochs
+
+
+def test_deviation_effects_of_the_metric_checkpoint_and_training_length():
+    def ev(eucl, axis, rules, epochs=8):
+        d = {"dark": {"metrics": {"pckh@0.5": {"value": eucl}, "pckh_axis@0.5": {"value": axis}}}}
+        return {"run": {"model": "sh", "encoding": "unbiased", "epochs": epochs, "epochs_by_rule": rules},
+                "decoders": d}  # fmt: skip
+
+    runs = [
+        ev(80.0, 60.0, {"last": 8, "ours": 8, "report": 6}),
+        ev(82.0, 61.0, {"last": 8, "ours": 5, "report": 8}),
+    ]
+    t = deviations.table(runs, measured={"batch_size": "+1.00 [0.10, 1.90]"})
+    metric = t.loc["PCKh", "effect in this build"]
+    assert metric.startswith("DARK pckh@0.5 81.00, pckh_axis@0.5 60.50: +20.50 pts") and "2 runs" in metric
+    ckpt = t.loc["Evaluated checkpoint", "effect in this build"]
+    assert "last 8, 8; ours 8, 5; the report's rule 6, 8 (1 of 2 runs" in ckpt
+    assert "these runs trained 8 epochs" in t.loc["Training length", "effect in this build"]
+    assert t.loc["Batch size (Stacked Hourglass w/ quant)", "effect in this build"] == "+1.00 [0.10, 1.90]"
+    assert "not separated" in t.loc["Which joints are scored", "effect in this build"]
 
 
 # ------------------------------------------------------------------------------------------- citation

@@ -68,7 +68,10 @@ def test_the_chain_adds_up_to_the_report_protocol_and_the_rest_is_unexplained():
     assert values == pytest.approx([1.0, 1.0, 0.5, -0.5])
     total = by["the report's code on our runs: DARK - Standard"]
     assert total.estimate.value == pytest.approx(2.0) == pytest.approx(sum(values))
-    report = paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.5"] - paper.TABLE2[("sh", "unbiased", "standard")]["pckh@0.5"]
+    report = (
+        paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.5"]
+        - paper.TABLE2[("sh", "unbiased", "standard")]["pckh@0.5"]
+    )
     assert total.report == pytest.approx(report) == pytest.approx(2.60)
     rest = by["unexplained (report - the report protocol on our runs)"]
     assert rest.estimate.value == pytest.approx(report - 2.0)
@@ -87,8 +90,12 @@ def test_seed_spread_gives_the_t_interval_of_the_per_run_contributions():
 
 
 def test_runs_without_the_report_protocol_say_not_measured():
-    old = run(1)
-    old = RunRecord(**{**old.__dict__, "tables": {d: old.tables[d] for d in ("dark", "standard")}})
+    new = run(1)
+    keep = [i for i, c in enumerate(COLS) if "axis" not in c]  # evaluated before the per-axis PCKh
+    old = RunRecord(**{
+        **new.__dict__, "columns": tuple(COLS[i] for i in keep),
+        "tables": {d: new.tables[d][:, keep] for d in ("dark", "standard")},
+    })  # fmt: skip
     rows = why.decompose_claim1([old], "sh")
     assert rows[0].estimate.value == pytest.approx(1.0)
     assert all(r.estimate is None for r in rows[1:])
@@ -101,13 +108,21 @@ def test_batch_size_is_measured_only_with_runs_of_both_sizes():
     same = [run(1), run(2)]
     c = why.batch_contribution(same)
     assert c.estimate is None and c.why == "every run was trained with batch 16"
-    both = [run(1, batch=16), run(2, batch=16), run(3, {"dark_report": 1.5}, 24), run(4, {"dark_report": 1.5}, 24)]
+    both = [
+        run(1, batch=16),
+        run(2, batch=16),
+        run(3, {"dark_report": 1.5}, 24),
+        run(4, {"dark_report": 1.5}, 24),
+    ]
     c = why.batch_contribution(both)
     assert c.estimate.value == pytest.approx(1.5)
 
 
 def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
-    rep = paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.1"] - paper.TABLE2[("sh", "quantized", "dark")]["pckh@0.1"]
+    rep = (
+        paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.1"]
+        - paper.TABLE2[("sh", "quantized", "dark")]["pckh@0.1"]
+    )
     obs = {"standard": Estimate(1.5, 0.5, 2.5, n_seeds=3, training_variance=True), "report": None}
     exp = {"standard": Estimate(1.2, 0.9, 1.5), "report": None}
     rows = {r.name: r for r in why.claim2_rows(obs, exp, rep)}
