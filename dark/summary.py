@@ -14,12 +14,108 @@ from pathlib import Path
 
 import pandas as pd
 
-from dark import metrics, paper, report
+from dark import metrics, paper, record, report, runs
+from dark.report import why
 
 #: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
 #: :data:`dark.paper.TABLE_METRICS`)
 SCORE_DECODERS: tuple[str, ...] = ("dark", "standard")
 SCORE_METRICS: tuple[str, ...] = ("pckh@0.1", "rmse")
+
+
+def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[str, dict]]]:
+    """The recorded runs among ``folders`` (``results/cpu``, ...): ``(name, record, claims)`` each, ``name``
+    the folder's last two parts (``results/cpu``: no machine's absolute path), the claims read from the
+    record's ``results/verdicts.json`` (:func:`claims`); folders without a record are left out."""
+    found = []
+    for folder in folders:
+        try:
+            rec = record.load(folder)
+        except (OSError, ValueError):
+            rec = None
+        if rec is not None:
+            found.append(("/".join(Path(folder).parts[-2:]), rec, claims(rec["results_dir"])))
+    return found
+
+
+def seeds_text(run_dirs: Sequence[str | Path]) -> str:
+    """The training seeds of ``run_dirs`` (their ``config.json``) and how many trainings each cell has:
+    ``"seeds 1314, 2, 3: 3 trainings in each of 3 cells"``."""
+    by_cell: dict[tuple, list[int]] = {}
+    for d in run_dirs:
+        c = runs.load_config(d)
+        by_cell.setdefault((c.get("model"), c.get("encoding")), []).append(int(c.get("seed", 0)))
+    seeds = list(dict.fromkeys(s for v in by_cell.values() for s in v))
+    n = sorted({len(v) for v in by_cell.values()})
+    per = (
+        f"{n[0]} training{'s' * (n[0] != 1)} in each of {len(by_cell)} cells"
+        if len(n) == 1
+        else (f"{n[0]} to {n[-1]} trainings per cell, {len(by_cell)} cells")
+    )
+    return f"seed{'s' * (len(seeds) != 1)} {', '.join(map(str, seeds))}: {per}" if seeds else "no runs"
+
+
+def recorded_label(folder: str, rec: Mapping) -> str:
+    """What stands behind a recorded run's verdicts, in one paragraph: its folder, profile, seeds, machine
+    and provenance (:func:`dark.record.describe`)."""
+    return f"`{folder}`: {record.describe(dict(rec))} Trainings: {seeds_text(rec['run_dirs'])}."
+
+
+def primary_rows(found: Mapping[str, Mapping]) -> list[dict]:
+    """Every claim's primary endpoints (``verdicts.json``'s ``"primary"`` lists), claim 1 first."""
+    return [dict(r, claim=int(k)) for k, v in found.items() for r in v.get("primary", [])]
+
+
+def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
+    """The primary endpoints as Markdown: per claim its statement and a narrow table (model, protocol,
+    endpoint, estimate [95% CI], pairs or seeds, the report's effect, the MDE, the verdict with its limit
+    when it rests on one training: :func:`dark.report.primary_table`). Verdicts saved before the
+    endpoints existed show their overall verdict per claim instead, and say so."""
+    rows = primary_rows(found)
+    if not rows:
+        if not found:
+            return "No verdicts were saved."
+        return "These verdicts predate the primary endpoints; their overall verdicts:\n\n" + markdown(
+            verdicts_table(found)
+        )
+    parts = []
+    for k, v in found.items():
+        t = report.primary_table(rows, digits, claim=int(k))
+        parts.append(
+            f"**Claim {k}.** {v.get('claim', '')}\n\n"
+            + (
+                markdown(t.reset_index(drop=True).set_index("model"))
+                if len(t)
+                else "No primary endpoint was evaluated."
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def protocol_tables(run_dirs: Sequence[str | Path], digits: int = 2) -> dict[str, pd.DataFrame]:
+    """Table 2 under both protocols beside the report's numbers (:func:`dark.report.compare_protocols`),
+    one narrow table per column of the report's table, from the build's runs; ``{}`` when the runs lack
+    their frame sums (nothing to compute intervals from)."""
+    try:
+        records = report.load_runs(run_dirs)
+    except FileNotFoundError:
+        return {}
+    return report.compare_protocols(report.analyse(records), digits) if records else {}
+
+
+def deviation_effects(run_dirs: Sequence[str | Path]) -> dict[str, str]:
+    """:func:`dark.report.why.deviation_effects` of the build's runs (``{}`` without frame sums)."""
+    try:
+        return why.deviation_effects(report.load_runs(run_dirs))
+    except FileNotFoundError:
+        return {}
+
+
+def repository_records() -> list[str]:
+    """The folders of the recorded runs kept in this package's repository (``results/<name>/record.json``):
+    where the summary looks when the pipeline passes none."""
+    root = Path(__file__).resolve().parents[1]
+    return sorted(str(p.parent) for p in (root / "results").glob(f"*/{record.RECORD}"))
 
 
 def claims(results: str | Path) -> dict[str, dict]:
@@ -73,7 +169,9 @@ def verdicts_table(found: Mapping[str, Mapping]) -> pd.DataFrame:
     rows = []
     for k, v in found.items():
         by = v.get("by_metric", {})
-        row = {"claim": f"{k}. {v.get('claim', '?')}", "verdict": f"**{v['verdict']}**"}
+        one = str(v.get("covers", "")).startswith("test frames only") and "one training" not in v["verdict"]
+        limit = f" ({report.tables.ONE_TRAINING_LIMIT})" if one else ""
+        row = {"claim": f"{k}. {v.get('claim', '?')}", "verdict": f"**{v['verdict']}**{limit}"}
         row.update({metrics.metric(m).label: by.get(m, "–") for m in paper.TABLE_METRICS})
         row["trainings per cell"] = v.get("seeds", "?")
         rows.append(row)

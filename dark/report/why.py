@@ -76,10 +76,11 @@ def combination(
     """``sum_k sign_k * metric_k(decoder_k)`` within each run, combined over the runs (seeds).
 
     ``terms``: ``(sign, decoder, metric)``; every run needs every decoder and the columns of every metric.
-    The interval is that of :func:`dark.metrics.within_run_difference_estimates` (:data:`dark.metrics.INTERVALS`)
-    for the combination: the per-run values form one cell (t with n - 1 df on the seed level, plus the
-    test-set part the runs share; frames only, ``training_variance`` False, with one run), the test set
-    resampled once for every term and run, by cluster when the runs carry ``clusters``.
+    The interval is that of :func:`dark.metrics.within_run_difference_estimates`
+    (:data:`dark.metrics.INTERVALS`) for the combination: the per-run values form one cell (t with
+    n - 1 df on the seed level, plus the test-set part the runs share; frames only, with
+    ``training_variance`` False, for one run), the test set resampled once for every term and run, by
+    cluster when the runs carry ``clusters``.
     """
     clusters = getattr(records[0], "clusters", None)
     design = _Resampler(len(records[0].groups), clusters, n_resamples, seed)
@@ -226,3 +227,14 @@ def table(rows: Sequence[Contribution], digits: int = 2) -> pd.DataFrame:
         rep = "" if r.report is None else f"{r.report:+.{digits}f}"
         out.append({"part": r.name, "ours [95% CI]": ours, "trainings": n, "report": rep})
     return pd.DataFrame(out).set_index("part")
+
+
+def deviation_effects(records: Sequence[RunRecord], digits: int = 2) -> dict[str, str]:
+    """Effects for :func:`dark.deviations.table`'s ``measured`` that need the runs' configurations: the
+    batch size (:func:`batch_contribution`), only where runs measure it."""
+    c = batch_contribution(records) if records else None
+    if c is None or c.estimate is None:
+        return {}
+    e = c.estimate
+    text = interval_text(e.value, e.low, e.high, digits)
+    return {"batch_size": f"{text} pts (batch 24 - 16, DARK per-axis PCKh@0.5)"}
