@@ -19,7 +19,7 @@ import torch
 from dark import codecs
 from dark.data.motions import PARENTS_33
 from dark.data.sample import Sample
-from dark.skeleton import HEATMAP_JOINTS, STRIDE
+from dark.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, STRIDE
 
 
 def bones_18() -> list[tuple[int, int]]:
@@ -270,3 +270,60 @@ __all__ = [
     "show_samples",
     "split_table",
 ]
+
+
+def head_extent(joints: np.ndarray, head: tuple[int, int] = HEAD_SEGMENT_18) -> np.ndarray:
+    """``(N, 2)`` the head segment's extent per axis, ``|gt[neck] - gt[head end]|`` (input px): what the
+    report's per-axis PCKh multiplies by alpha for each axis (``dark.metrics.pckh_per_axis``).
+
+    >>> head_extent(np.array([[[0.0, 0.0]] * 2 + [[10.0, 5.0], [30.0, 4.0]]])).tolist()
+    [[20.0, 1.0]]
+    """
+    j = np.asarray(joints, dtype=np.float64)
+    return np.abs(j[:, head[0]] - j[:, head[1]])
+
+
+def head_orientation_summary(extent: np.ndarray, alphas: Sequence[float] = (0.1, 0.5)) -> pd.DataFrame:
+    """Per axis (x, y): the quartiles of the head segment's extent (input px) and the per-axis PCKh
+    threshold each ``alpha`` implies at the median extent (``alpha * median``, input px), beside the
+    Euclidean PCKh's threshold at the median segment length; the share of samples whose extent along the
+    axis is below one input pixel.
+
+    >>> t = head_orientation_summary(np.array([[20.0, 1.0], [22.0, 3.0], [24.0, 2.0]]))
+    >>> [float(t.loc[a, c]) for a, c in [("y", "median (px)"), ("y", "threshold at alpha 0.5 (px)")]]
+    [2.0, 1.0]
+    """
+    e = np.asarray(extent, dtype=np.float64)
+    length = float(np.median(np.hypot(e[:, 0], e[:, 1])))
+    rows = {}
+    for i, axis in enumerate(("x", "y")):
+        q1, med, q3 = np.percentile(e[:, i], [25, 50, 75])
+        row = {"median (px)": float(med), "quartiles (px)": f"{q1:.2f} - {q3:.2f}"}
+        row.update({f"threshold at alpha {a:g} (px)": float(a * med) for a in alphas})
+        row["below 1 px (%)"] = float(100.0 * (e[:, i] < 1.0).mean())
+        rows[axis] = row
+    rows["Euclidean (segment length)"] = {
+        "median (px)": length,
+        "quartiles (px)": "",
+        **{f"threshold at alpha {a:g} (px)": a * length for a in alphas},
+        "below 1 px (%)": float(100.0 * (np.hypot(e[:, 0], e[:, 1]) < 1.0).mean()),
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("axis")
+
+
+def head_orientation_histogram(extent: np.ndarray, bins: int = 40):
+    """Histograms of ``|dx|`` and ``|dy|`` of the head segment (input px, shared bins). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    e = np.asarray(extent, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    edges = np.linspace(0.0, float(e.max()) if e.size else 1.0, bins + 1)
+    for i, (axis, colour) in enumerate((("|dx|", "tab:blue"), ("|dy|", "tab:orange"))):
+        ax.hist(
+            e[:, i], bins=edges, alpha=0.6, color=colour, label=f"{axis}, median {np.median(e[:, i]):.1f} px"
+        )
+    ax.set_xlabel("head segment extent along the axis (input px)")
+    ax.set_ylabel("test samples")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
