@@ -69,7 +69,7 @@ def primary_rows(found: Mapping[str, Mapping]) -> list[dict]:
 def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
     """The primary endpoints as Markdown: per claim its statement and a narrow table (model, protocol,
     endpoint, estimate [95% CI], pairs or seeds, the report's effect, the MDE, the verdict with its limit
-    when it rests on one training: :func:`dark.report.primary_table`). Verdicts saved before the
+    when it rests on one training: :func:`dark.report.primary_display`). Verdicts saved before the
     endpoints existed show their overall verdict per claim instead, and say so."""
     rows = primary_rows(found)
     if not rows:
@@ -80,7 +80,7 @@ def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
         )
     parts = []
     for k, v in found.items():
-        t = report.primary_table(rows, digits, claim=int(k))
+        t = report.primary_display(rows, digits, claim=int(k))
         parts.append(
             f"**Claim {k}.** {v.get('claim', '')}\n\n"
             + (

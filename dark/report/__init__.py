@@ -8,7 +8,9 @@ Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`
 - :mod:`~dark.report.analysis`: :func:`analyse` computes every estimate once (cell means, differences
   within runs and between cells, with two-level seeds x test-frames intervals) into an :class:`Analysis`;
 - :mod:`~dark.report.tables`: Tables 2 and 3 of the report next to ours (:func:`table2`, :func:`table3`),
-  the bias probe, one run's decoders, and their display for the book;
+  Table 2 under both scoring protocols (:func:`compare_protocols`), the primary endpoints
+  (:func:`primary_display`), the bias probe, one run's decoders, and their display for the book;
+- :mod:`~dark.report.why`: the report's effect sizes decomposed into contributions measured on our runs;
 - :mod:`~dark.report.endpoints`: the primary endpoints fixed before any result (:data:`ENDPOINTS`), their
   estimates and verdict words (:func:`endpoint_verdict`);
 - :mod:`~dark.report.claims`: the verdict on each claim from its primary endpoints (:func:`verdicts`,
@@ -30,7 +32,17 @@ from .endpoints import ENDPOINTS, Endpoint, endpoint_verdict
 from .labels import decoder_label, display_name, encoding_label
 from .load import RunRecord, cells, focus, load_evaluations, load_runs
 from .saving import load_saved, save
-from .tables import bias_table, display_table, run_table, styled, table2, table3, to_markdown
+from .tables import (
+    bias_table,
+    compare_protocols,
+    display_table,
+    primary_display,
+    run_table,
+    styled,
+    table2,
+    table3,
+    to_markdown,
+)
 from .text import (
     best_decoders,
     caption,
@@ -55,6 +67,7 @@ __all__ = [
     "cells",
     "claim1_along_training",
     "claim2_lines",
+    "compare_protocols",
     "decoder_label",
     "display_name",
     "display_table",
@@ -66,6 +79,7 @@ __all__ = [
     "load_evaluations",
     "load_runs",
     "load_saved",
+    "primary_display",
     "primary_table",
     "provenance",
     "report_text",

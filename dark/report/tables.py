@@ -235,49 +235,59 @@ def _metric_label(name: str) -> str:
 
 
 def _n_text(row: Mapping) -> str:
-    n = row.get("n_pairs", row.get("n_seeds"))
+    if row.get("estimate") is None:
+        return "–"
+    n = row.get("n_pairs") if row.get("paired") else None
+    if n is None:
+        n = row.get("n_seeds")
     if isinstance(n, list | tuple):
-        n = " vs ".join(map(str, n))
+        n = n[0] if len(set(n)) == 1 and row.get("paired") else " vs ".join(map(str, n))
     if n is None:
         return "?"
     if not row.get("training_variance", True):
-        return f"{n} (one training)" if str(n) != "1" else "1 training"
+        return "1 training" if str(n) in ("1", "1 vs 1") else f"{n} (test set only)"
     return f"{n} {'pairs' if row.get('paired') else 'seeds'}"
 
 
 def verdict_text(row: Mapping) -> str:
     """The verdict of one primary endpoint, with its limit in the same cell when it rests on one training
-    per cell (``training_variance`` False).
+    per cell (``training_variance`` False) and the verdict does not say so already.
 
-    >>> verdict_text({"verdict": "reproduced", "training_variance": False})
+    >>> verdict_text({"verdict": "reproduced", "estimate": 1.0, "training_variance": False})
     'reproduced (one training per cell: the interval covers the test set, not another training)'
     """
     v = str(row.get("verdict", "?"))
-    return v if row.get("training_variance", True) else f"{v} ({ONE_TRAINING_LIMIT})"
+    one = row.get("estimate") is not None and not row.get("training_variance", True)
+    return f"{v} ({ONE_TRAINING_LIMIT})" if one and "one training" not in v else v
 
 
-def primary_table(rows, digits: int = 2, claim: int | None = None) -> pd.DataFrame:
+def _number(x, digits: int, sign: str = "") -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:{sign}.{digits}f}"
+
+
+def primary_display(rows, digits: int = 2, claim: int | None = None) -> pd.DataFrame:
     """The primary endpoints (``verdicts.json``'s ``"primary"`` rows, a list of dicts or a DataFrame) for
     the page, one row per (model, protocol, endpoint), short columns so that it fits the page:
     ``model``, ``protocol``, ``endpoint``, ``estimate [95% CI]`` (points, or px for RMSE), ``n`` (pairs or
     seeds), ``report`` (the report's effect), ``MDE`` (the design's minimum detectable effect at 80%
-    power) and ``verdict`` (with its limit when it rests on one training). ``claim``: only that claim's.
+    power) and ``verdict`` (with its limit when it rests on one training; the reason where a row has no
+    estimate). ``claim``: only that claim's rows. Indexed by ``claim``.
     """
     recs = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else [dict(r) for r in rows]
     if claim is not None:
         recs = [r for r in recs if int(r["claim"]) == int(claim)]
     out = []
     for r in recs:
-        rep, mde = r.get("report_effect"), r.get("mde")
+        est = r.get("estimate")
         out.append({
             "claim": int(r["claim"]),
             "model": paper.MODEL_NAMES.get(r["model"], r["model"]),
             "protocol": short_label(str(r.get("protocol", "standard"))),
             "endpoint": endpoint_label(r),
-            "estimate [95% CI]": interval_text(r["estimate"], r["low"], r["high"], digits),
+            "estimate [95% CI]": "–" if est is None else interval_text(est, r["low"], r["high"], digits),
             "n": _n_text(r),
-            "report": "–" if rep is None or math.isnan(rep) else f"{rep:+.{digits}f}",
-            "MDE": "–" if mde is None or math.isnan(mde) else f"{mde:.{digits}f}",
+            "report": _number(r.get("report_effect"), digits, "+"),
+            "MDE": _number(r.get("mde"), digits),
             "verdict": verdict_text(r),
         })  # fmt: skip
     cols = ["model", "protocol", "endpoint", "estimate [95% CI]", "n", "report", "MDE", "verdict"]
