@@ -330,3 +330,82 @@ def test_mixed_seed_counts_cannot_reproduce_claim2(tmp_path):
     assert v[2]["by_encoding"] == {"quantized": "12 better, 0 unclear, 0 worse, 12 one training"}
     assert v[2]["covers"] == "test frames and, for cells with several trainings, their seeds"
     assert "SH_4S (w/ quant (nearest, input grid)) 1" in v[2]["seeds"]
+
+
+# ---------------------------------------------------------------------------------- both protocols (P3)
+
+
+def test_table2_under_both_protocols_says_not_measured_for_runs_without_the_reports_instrument(tmp_path):
+    shifts = {1314: 1.0, 2: 0.0, 3: -2.5}
+    a = report.analyse(report.load_runs(build(tmp_path, shifts)), n_resamples=200)
+    std = report.table2(a, protocol="standard")
+    assert list(dict.fromkeys(std.columns.get_level_values(0))) == ["pckh@0.1", "pckh@0.5", "rmse"]
+    assert {d for _, _, d in std.index} == set(paper.PAPER_DECODERS)  # the report's four rows only
+    full = report.table2(a)
+    assert (
+        std.loc[("sh", "unbiased", "dark"), ("pckh@0.1", "ours")]
+        == full.loc[("sh", "unbiased", "dark"), ("pckh@0.1", "ours")]
+    )
+    rep = report.table2(a, protocol="report")
+    assert ("sh", "unbiased", "standard_report") in rep.index and (
+        "sh",
+        "unbiased",
+        "standard",
+    ) not in rep.index
+    row = rep.loc[("sh", "unbiased", "standard_report")]
+    # these runs have neither the report's Standard nor the per-axis PCKh: trained, but not measured
+    assert not row[("pckh_axis@0.1", "measured")] and row[("pckh_axis@0.1", "n_seeds")] == 0
+    assert row[("pckh_axis@0.1", "report")] == 41.18  # the report's Standard row, w/o quant
+    assert rep.loc[("sh", "unbiased", "argmax"), ("rmse", "measured")]  # argmax and RMSE are there
+    shown = report.display_table(rep, per_seed=False)
+    assert (
+        shown.loc["SH_4S (w/o quant) + standard_report", "per-axis PCKh@0.1 (%) ours [95% CI]"]
+        == "not measured"
+    )
+    assert not any("per seed" in c for c in shown.columns)
+
+    side = report.compare_protocols(a)
+    assert list(side) == ["PCKh@0.1 (%)", "PCKh@0.5 (%)", "RMSE (px)"]
+    t = side["PCKh@0.1 (%)"]
+    assert list(t.columns) == ["trainings", "standard", "report's code", "report"]
+    r = t.loc["SH_4S (w/o quant) + Standard"]
+    e = a.values[("sh", "unbiased", "standard")]["pckh@0.1"]
+    assert r["standard"] == f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}]"
+    assert r["report's code"] == "not measured" and r["report"] == "41.18" and r["trainings"] == "3"
+    assert len(t) == len(std)  # one row per report row, the same under both protocols
+
+
+def test_primary_endpoints_display_limits_and_reasons():
+    rows = [
+        {"claim": 1, "model": "sh", "protocol": "standard", "comparison": "dark - standard",
+         "metric": "pckh@0.1",
+         "estimate": 0.5, "low": 0.1, "high": 0.9, "n_pairs": 3, "n_seeds": [3], "paired": True,
+         "report_effect": 3.99, "mde": 1.234, "verdict": "reproduced, smaller than reported",
+         "training_variance": True},
+        {"claim": 2, "model": "sh", "protocol": "report", "comparison": "unbiased - ceil",
+         "metric": "pckh_axis@0.1", "estimate": 1.0, "low": -0.5, "high": 2.5, "n_seeds": [1, 1],
+         "paired": False, "report_effect": 5.63, "mde": 4.2, "verdict": "smaller than reported",
+         "training_variance": False},
+        {"claim": 2, "model": "hrnet", "protocol": "report", "comparison": "unbiased - ceil",
+         "metric": "pckh_axis@0.1", "estimate": None, "low": None, "high": None, "report_effect": 3.1,
+         "verdict": "not measured in these runs"},
+    ]  # fmt: skip
+    t = report.primary_display(rows)
+    one = t.loc[1]
+    assert (one["endpoint"], one["estimate [95% CI]"], one["n"], one["report"], one["MDE"]) == (
+        "DARK - Standard, PCKh@0.1",
+        "0.50 [0.10, 0.90]",
+        "3 pairs",
+        "+3.99",
+        "1.23",
+    )
+    two = report.primary_display(rows, claim=2)
+    assert list(two["protocol"]) == ["report's code", "report's code"]
+    assert two.iloc[0]["endpoint"] == "w/o quant - ceil, DARK per-axis PCKh@0.1"
+    assert two.iloc[0]["n"] == "1 training"
+    assert two.iloc[0]["verdict"].startswith(
+        "smaller than reported (one training per cell"
+    )  # limit, same cell
+    assert (two.iloc[1]["estimate [95% CI]"], two.iloc[1]["verdict"]) == ("–", "not measured in these runs")
+    already = dict(rows[1], verdict="inconclusive (test frames only: one training per cell)")
+    assert report.primary_display([already]).iloc[0]["verdict"].count("one training") == 1
