@@ -142,9 +142,16 @@ def _fake_build(tmp_path: Path) -> dict:
             "claim": "unbiased targets",
             "verdict": "not reproduced",
             "counts": {"better": 1, "unclear": 3, "worse": 5},
+            "covers": "test frames only (one training per cell)",
+            "primary": [
+                {"claim": 2, "model": "sh", "protocol": "report", "comparison": "unbiased - ceil",
+                 "metric": "pckh_axis@0.1", "estimate": 1.25, "low": -0.5, "high": 3.0, "n_seeds": [1, 1],
+                 "paired": False, "report_effect": 5.63, "mde": 2.45, "verdict": "smaller than reported",
+                 "training_variance": False},
+            ],
         },
         "provenance": "Profile smoke.",
-    }
+    }  # fmt: skip
     (results / "verdicts.json").write_text(json.dumps(verdicts))
 
     def m(value):
@@ -220,7 +227,30 @@ def test_summary_page_quotes_the_build(tmp_path):
     assert "| 43.21 | 31.09 | 3.22 | 4.55 |" in text  # percent and px, from evaluation.json
     assert "RMSE -0.28 px, PCKh@0.1 +3.21 pts" in text  # dark - dark_report, from the same run
     assert "1.5 minutes" in text  # the training page's 90 s of wall time
+    # the primary endpoint, its limit in its own cell; the recorded run (results/cpu) before this build
+    assert "| SH_4S | report's code | w/o quant - ceil, DARK per-axis PCKh@0.1 | 1.25 [-0.50, 3.00] |" in text
+    assert "smaller than reported (one training per cell" in text
+    assert text.index("**The recorded run.**") < text.index("**This build.**")
+    assert "cpu profile" in text[: text.index("**This build.**")]
     assert "more than one commit" in text and "`cccccccccccc`: intro" in text
+
+
+def test_method_states_the_primary_endpoints_and_protocols_of_the_code():
+    """book/method.md is prose (not executed): its list of primary endpoints and the protocols' names
+    must be those fixed in the code."""
+    import re
+
+    from dark.protocols import PROTOCOLS
+    from dark.report import ENDPOINTS
+
+    text = (ROOT / "book" / "method.md").read_text()
+    block = text.split("<!-- endpoints")[1].split("<!-- /endpoints -->")[0]
+    stated = set(re.findall(r"^- claim (\d): `([^`]+)`", block, re.M))
+    assert stated == {(str(e.claim), e.comparison) for e in ENDPOINTS}
+    assert text.index("## Primary endpoints") < text.index("executed/05_results")  # before any result
+    for p in PROTOCOLS.values():
+        for name in (*p.metrics, *p.decoders.values(), p.primary_metric):
+            assert f"`{name}`" in text, (p.name, name)
 
 
 def test_summary_is_first_after_the_title_and_the_toc_has_the_new_pages():
