@@ -132,3 +132,22 @@ def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
     assert rows["standard: unexplained (report - observed)"].estimate.value == pytest.approx(rep - 1.5)
     assert rows["report: observed unbiased - ceil"].estimate is None
     assert why.table(list(rows.values())).loc["report: beyond the shift", "ours [95% CI]"] == "not measured"
+
+
+def test_claim2_expected_reads_the_counterfactual_row_of_dark_on_the_primary_metric(monkeypatch):
+    import pandas as pd
+
+    from dark.protocols import PROTOCOLS
+
+    rows = [
+        {"model": "sh", "encoding": "ceil", "protocol": p, "role": role, "metric": m, "expected_cost": cost}
+        for p, proto in PROTOCOLS.items()
+        for role in ("dark", "standard")
+        for m, cost in zip(proto.metrics, (1.25 if role == "dark" else 9.0, 7.0, 8.0), strict=True)
+    ]
+    rows[0]["expected_cost"] = 0.75  # the standard protocol's DARK PCKh@0.1
+    monkeypatch.setattr(why, "counterfactual", lambda records: (pd.DataFrame(rows), []))
+    assert why.claim2_expected([], "sh", "ceil") == {"standard": 0.75, "report": 1.25}
+    assert why.claim2_expected([], "hrnet", "ceil") == {"standard": None, "report": None}
+    shown = why.table(why.claim2_rows({"standard": None}, {"standard": 0.75}, 5.63))
+    assert shown.loc["standard: the ceil bias alone (shift-only)", "ours [95% CI]"] == "0.75 (point value)"

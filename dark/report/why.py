@@ -36,6 +36,7 @@ from dark.metrics import Estimate
 from dark.metrics.intervals import _combine, _Resampler  # no public function takes a combination yet
 from dark.protocols import PROTOCOLS
 
+from .counterfactual import counterfactual
 from .labels import interval_text
 from .load import RunRecord
 
@@ -210,6 +211,24 @@ def claim2_observed(
     return out
 
 
+def claim2_expected(
+    records: Sequence[RunRecord], model: str, encoding: str = "ceil"
+) -> dict[str, float | None]:
+    """The shift-only counterfactual's expected cost of ``encoding``'s bias on each protocol's DARK and
+    primary metric (:func:`dark.report.counterfactual.counterfactual`: a point value, mean over the
+    unbiased runs); ``None`` where the runs lack predictions or the protocol's decoder."""
+    rows, _ = counterfactual(records)
+    out: dict[str, float | None] = {}
+    for name, p in PROTOCOLS.items():
+        hit = rows[
+            (rows.model == model) & (rows.encoding == encoding) & (rows.protocol == name)
+            & (rows.role == "dark") & (rows.metric == p.primary_metric)
+        ]  # fmt: skip
+        v = float(hit.expected_cost.iloc[0]) if len(hit) else math.nan
+        out[name] = None if math.isnan(v) else v
+    return out
+
+
 def claim2_rows(
     observed: Mapping[str, Estimate | None], expected: Mapping[str, Estimate | float | None], report: float
 ) -> list[Contribution]:
@@ -250,7 +269,9 @@ def table(rows: Sequence[Contribution], digits: int = 2) -> pd.DataFrame:
     out = []
     for r in rows:
         e = r.estimate
-        if e is not None:
+        if e is not None and e.low == e.high == e.value and not e.n_seeds:
+            ours = f"{e.value:.{digits}f} (point value)"
+        elif e is not None:
             ours = interval_text(e.value, e.low, e.high, digits)
         else:
             ours = f"{NOT_MEASURED} ({r.why})" if r.why else NOT_MEASURED
