@@ -16,6 +16,7 @@ import pandas as pd
 
 from dark import metrics, paper, record, report, runs
 from dark.report import why
+from dark.report.endpoints import NO_RUNS
 
 #: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
 #: :data:`dark.paper.TABLE_METRICS`)
@@ -69,8 +70,9 @@ def primary_rows(found: Mapping[str, Mapping]) -> list[dict]:
 def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
     """The primary endpoints as Markdown: per claim its statement and a narrow table (model, protocol,
     endpoint, estimate [95% CI], pairs or seeds, the report's effect, the MDE, the verdict with its limit
-    when it rests on one training: :func:`dark.report.primary_display`). Verdicts saved before the
-    endpoints existed show their overall verdict per claim instead, and say so."""
+    when it rests on one training: :func:`dark.report.primary_display`), the models without runs, and
+    what limits every verdict (the verdicts' ``notes``). Verdicts saved before the endpoints existed show
+    their overall verdict per claim instead, and say so."""
     rows = primary_rows(found)
     if not rows:
         if not found:
@@ -80,15 +82,20 @@ def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
         )
     parts = []
     for k, v in found.items():
-        t = report.primary_display(rows, digits, claim=int(k))
-        parts.append(
-            f"**Claim {k}.** {v.get('claim', '')}\n\n"
-            + (
-                markdown(t.reset_index(drop=True).set_index("model"))
-                if len(t)
-                else "No primary endpoint was evaluated."
-            )
+        mine = [r for r in rows if r["claim"] == int(k)]
+        shown = [r for r in mine if not str(r.get("verdict", "")).startswith(NO_RUNS)]
+        t = report.primary_display(shown, digits)
+        text = f"**Claim {k}.** {v.get('claim', '')}\n\n"
+        text += markdown(t.reset_index(drop=True).set_index("model")) if len(t) else "No endpoint has runs."
+        absent = sorted(
+            {paper.MODEL_NAMES.get(r["model"], r["model"]) for r in mine} - set(t.get("model", []))
         )
+        if absent:
+            text += f"\n\nNo runs of {', '.join(absent)}: its endpoints were not evaluated."
+        parts.append(text)
+    notes = next((v.get("notes") for v in found.values() if v.get("notes")), None)
+    if notes:
+        parts.append("Limits of these verdicts: " + "; ".join(notes) + ".")
     return "\n\n".join(parts)
 
 
@@ -165,13 +172,19 @@ def scores_table(evaluations: Sequence[Mapping], digits: int = 2) -> pd.DataFram
 
 
 def verdicts_table(found: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per claim: its verdict, the verdict per claim metric, and how many trainings per cell."""
+    """One row per claim (its number): how its secondary comparisons went per claim metric, and how many
+    trainings per cell. Verdicts saved before the primary endpoints existed also show their overall
+    verdict (with its limit when every cell had one training)."""
     rows = []
     for k, v in found.items():
         by = v.get("by_metric", {})
-        one = str(v.get("covers", "")).startswith("test frames only") and "one training" not in v["verdict"]
-        limit = f" ({report.tables.ONE_TRAINING_LIMIT})" if one else ""
-        row = {"claim": f"{k}. {v.get('claim', '?')}", "verdict": f"**{v['verdict']}**{limit}"}
+        row: dict[str, str] = {"claim": str(k)}
+        if not v.get("primary"):
+            one = (
+                str(v.get("covers", "")).startswith("test frames only") and "one training" not in v["verdict"]
+            )
+            limit = f" ({report.tables.ONE_TRAINING_LIMIT})" if one else ""
+            row["verdict"] = f"**{v['verdict']}**{limit}"
         row.update({metrics.metric(m).label: by.get(m, "–") for m in paper.TABLE_METRICS})
         row["trainings per cell"] = v.get("seeds", "?")
         rows.append(row)
@@ -179,13 +192,14 @@ def verdicts_table(found: Mapping[str, Mapping]) -> pd.DataFrame:
 
 
 def counts_text(found: Mapping[str, Mapping]) -> str:
-    """One bullet per claim: how its paired comparisons went."""
+    """One bullet per claim: how its secondary (paired) comparisons went."""
     lines = []
     for k, v in found.items():
         c = v.get("counts", {})
         one = f", {c['one training']} with one training per cell" if c.get("one training") else ""
+        head = f"**Claim {k}.**" if v.get("primary") else f"**Claim {k}: {v['verdict']}.**"
         lines.append(
-            f"- **Claim {k}: {v['verdict']}.** Its {sum(c.values())} paired comparisons: "
+            f"- {head} Its {sum(c.values())} secondary comparisons: "
             f"{c.get('better', 0)} the claimed way with confidence, "
             f"{c.get('worse', 0)} the other way with confidence, "
             f"{c.get('unclear', 0)} unclear{one}."
