@@ -41,7 +41,7 @@ def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[s
 
 def seeds_text(run_dirs: Sequence[str | Path]) -> str:
     """The training seeds of ``run_dirs`` (their ``config.json``) and how many trainings each cell has:
-    ``"seeds 1314, 2, 3: 3 trainings in each of 3 cells"``."""
+    ``"seeds 7, 2, 3: 3 trainings in each of 3 cells"``."""
     by_cell: dict[tuple, list[int]] = {}
     for d in run_dirs:
         c = runs.load_config(d)
