@@ -72,8 +72,12 @@ def test_intro_states_the_profile_and_shows_the_runs_verdicts(smoke_book):
     results = Path(smoke_book.plan.variables["results"])
     saved = json.loads((results / "verdicts.json").read_text())
     for claim in ("1", "2"):
-        verdict = saved[claim]["verdict"]
-        assert verdict in intro, f"claim {claim}'s verdict {verdict!r} is not on the intro page"
+        shown = [r for r in saved[claim]["primary"] if not r["verdict"].startswith("not evaluated")]
+        assert shown, f"claim {claim} has no primary endpoint with runs"
+        for row in shown:  # each primary endpoint's verdict, a one-training one with its limit
+            assert row["verdict"] in intro, f"claim {claim}'s verdict {row['verdict']!r} is not on the intro"
+            if not row.get("training_variance", True) and "one training" not in row["verdict"]:
+                assert f"{row['verdict']} (one training per cell" in intro
     assert "injected-parameters" not in intro  # the prose pages hide their parameters
 
 
@@ -138,6 +142,19 @@ def test_the_path_scan_finds_an_absolute_path_and_passes_a_relative_one():
         'runs = ["/home/me/repo/runs/x"]'
     ]
     assert _absolute('records = ["../../home/me/repo/results"]', Path("/home/me/repo")) == []
+
+
+def test_the_why_page_and_table2_under_both_protocols(smoke_book):
+    text = lambda page: " ".join(re.sub(r"<[^>]+>", " ", page).split())  # noqa: E731
+    why = text((smoke_book.html / "executed" / "06_why.html").read_text())
+    assert "Why the report saw what it saw" in why and "unexplained" in why
+    assert "metric: per-axis PCKh with the report" in why and "batch size (24 vs 16)" in why
+    results = text((smoke_book.html / "executed" / "05_results.html").read_text())
+    assert "report's code" in results and "per-axis PCKh@0.1" in results
+    summary = text((smoke_book.html / "executed" / "summary.html").read_text())
+    assert summary.index("The recorded run.") < summary.index("This build.")
+    data = text((smoke_book.html / "executed" / "02_data.html").read_text())
+    assert "threshold at alpha 0.1 (px)" in data
 
 
 def test_the_recorded_chapter_renders_the_committed_cpu_record(smoke_book):
