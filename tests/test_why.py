@@ -151,3 +151,16 @@ def test_claim2_expected_reads_the_counterfactual_row_of_dark_on_the_primary_met
     assert why.claim2_expected([], "hrnet", "ceil") == {"standard": None, "report": None}
     shown = why.table(why.claim2_rows({"standard": None}, {"standard": 0.75}, 5.63))
     assert shown.loc["standard: the ceil bias alone (shift-only)", "ours [95% CI]"] == "0.75 (point value)"
+
+
+def test_table2_under_the_report_protocol_computes_the_per_axis_cells_the_analysis_lacks():
+    from dark import report
+
+    a = report.analyse([run(1), run(2, {"dark_report": 1.0})], n_resamples=50)
+    assert "pckh_axis@0.5" not in a.values[("sh", "unbiased", "dark_report")]  # the analysis's own metrics
+    t = report.table2(a, protocol="report")
+    row = t.loc[("sh", "unbiased", "dark_report"), "pckh_axis@0.5"]
+    assert row["ours"] == pytest.approx(60.0) and row["n_seeds"] == 2 and row["measured"]  # (59.5 + 60.5) / 2
+    assert row["seeds"] == pytest.approx([59.5, 60.5]) and row["report"] == 71.65
+    side = report.compare_protocols(a)["PCKh@0.5 (%)"].loc["SH_4S (w/o quant) + DARK"]
+    assert side["report's code"].startswith("60.00 [") and side["standard"].startswith("80.00 [")
