@@ -143,14 +143,19 @@ def _value(ev: Mapping, decoder: str, metric: str) -> float | None:
 
 
 def runs_table(evaluations: Sequence[Mapping]) -> pd.DataFrame:
-    """One row per run: model, encoding, seed, configuration, best epoch of how many."""
+    """One row per run: model, encoding, seed, configuration, the evaluated epoch (the last, or the best for
+    evaluations made before the last became the rule) of how many."""
     rows = []
     for ev in evaluations:
         r = ev.get("run", {})
         rows.append({
             "model": r.get("model", "?"), "encoding": r.get("encoding", "?"), "seed": r.get("seed", "?"),
             "configuration": r.get("config_name", "?"),
-            "best epoch": f"{r.get('best_epoch', '?')} of {r.get('epochs', '?')}",
+            "evaluated epoch": (
+                f"{r.get('epoch', '?')} (last) of {r.get('epochs', '?')}"
+                if r.get("checkpoint") == "last"
+                else f"{r.get('best_epoch', '?')} (best) of {r.get('epochs', '?')}"
+            ),
         })  # fmt: skip
     return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
 

@@ -73,7 +73,8 @@ def test_intro_states_the_profile_and_shows_the_runs_verdicts(smoke_book):
     saved = json.loads((results / "verdicts.json").read_text())
     for claim in ("1", "2"):
         shown = [r for r in saved[claim]["primary"] if not r["verdict"].startswith("not evaluated")]
-        assert shown, f"claim {claim} has no primary endpoint with runs"
+        if not shown:  # e.g. claim 2 in a profile without a quantised cell
+            assert "No endpoint has runs." in intro, f"claim {claim}: no runs, and the intro does not say so"
         for row in shown:  # each primary endpoint's verdict, a one-training one with its limit
             assert row["verdict"] in intro, f"claim {claim}'s verdict {row['verdict']!r} is not on the intro"
             if not row.get("training_variance", True) and "one training" not in row["verdict"]:

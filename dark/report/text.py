@@ -127,13 +127,25 @@ def _evaluations(x: Analysis | Sequence[Mapping] | Sequence[RunRecord]) -> list[
     return [r.evaluation if isinstance(r, RunRecord) else r for r in x]
 
 
+def _evaluated_epoch(r: Mapping) -> str:
+    """Which epoch a run was evaluated at: ``"last epoch 8"``, or ``"best epoch 5"`` for evaluations made
+    before the last epoch became the evaluated checkpoint (they have no ``checkpoint``).
+
+    >>> _evaluated_epoch({"checkpoint": "last", "epoch": 8}), _evaluated_epoch({"best_epoch": 5})
+    ('last epoch 8', 'best epoch 5')
+    """
+    if r.get("checkpoint") == "last":
+        return f"last epoch {_known(r.get('epoch'))}"
+    return f"best epoch {_known(r.get('best_epoch'))}"
+
+
 def _run_text(r: Mapping) -> str:
     seed = f", seed {r['seed']}" if "seed" in r else ""
     return (
         f"{display_name(r['model'], r['encoding'])}{seed}: config {r.get('config_name', '?')}, "
         f"input {r.get('input_size', '?')}, heatmaps {r.get('heatmap_size', '?')}, "
         f"sigma {r.get('sigma', '?')}, "
-        f"best epoch {_known(r.get('best_epoch'))} of {_known(r.get('epochs'))} ({_shown(r.get('dir'))})"
+        f"{_evaluated_epoch(r)} of {_known(r.get('epochs'))} ({_shown(r.get('dir'))})"
     )
 
 
