@@ -13,9 +13,10 @@ the others still run):
    (GPU defaults), with the projection of the report's 30 epochs x 73,248 images (~20 h on a 2080 Ti);
 5. ``data``: the rendered dataset (``dark.data.synth``, profile ``quick``, full 160x320 resolution);
 6. ``training``: the report's full SH and HRNet, encodings unbiased, quantized and ceil (those of
-   ``dark.codecs.ENCODINGS``), the report's seed (``dark.profiles.REPORT_SEED``), for as many epochs as
+   ``dark.codecs.ENCODINGS``), the report's seed (``dark.experiment.profiles.REPORT_SEED``), for as many
+   epochs as
    the remaining budget fits (the same for every run), each then evaluated with every decoder
-   (``dark.train.train``, ``dark.evaluate.evaluate``);
+   (``dark.experiment.train.train``, ``dark.experiment.evaluate.evaluate``);
 7. ``compile``: ``train_step.py --compile`` in what time is left (whether ``torch.compile`` pays back).
 
 Output (``--out DIR``, at most 8 files of at most 16 MiB, rewritten after every part so that a killed
@@ -25,8 +26,9 @@ benchmarks' tables), ``train_step.json``, ``evaluations.json`` (each run's ``eva
 ``config.json``), ``evaluations.csv`` (each run's ``evaluation.csv`` with a ``run`` column),
 ``metrics.jsonl`` (every run's epochs, each line with its ``run``), ``frame_sums.npz`` (every run's
 frame sums, keys ``<run>/<array>``, and its compact test predictions, keys ``<run>/predictions:<array>``
-as :mod:`dark.prediction_file` stores them). ``--unpack OUT DEST`` adds its runs to the record ``DEST``
-(``results/gpu``), in the form of every record (:mod:`dark.run_store`: ``runs/<run>/`` with
+as :mod:`dark.experiment.prediction_file` stores them). ``--unpack OUT DEST`` adds its runs to the record
+``DEST``
+(``results/gpu``), in the form of every record (:mod:`dark.experiment.run_store`: ``runs/<run>/`` with
 config.json and its digest and provenance, metrics.jsonl, evaluation.json, frame_sums.npz,
 predictions_test.npz; then ``record.json``), so each GPU loan adds runs to one record.
 
@@ -81,7 +83,8 @@ PROVENANCE_KEYS = (
     "epochs", "files",
 )  # fmt: skip
 #: the report's runs, in order of importance: both models with the paper's two encodings first
-#: (trained with the report's seed, dark.profiles.REPORT_SEED, read once dark imports: after the setup part)
+#: (trained with the report's seed, dark.experiment.profiles.REPORT_SEED, read once dark imports: after the
+#: setup part)
 MODELS, ENCODINGS = ("sh", "hrnet"), ("unbiased", "quantized", "ceil")
 #: pybullet_data files the renderer reads (dark.data.motions): the URDF humanoid and the mocap clips
 PYBULLET_FILES = ("humanoid/humanoid.urdf", "data/motions/humanoid3d_{clip}.txt")
@@ -101,7 +104,9 @@ class Sizes:
 
     device: str
     data_profile: str  # dark.data.synth profile of the rendered dataset
-    train_profile: str  # the dark.profiles profile of the trainings (recipe and model configuration)
+    train_profile: (
+        str  # the dark.experiment.profiles profile of the trainings (recipe and model configuration)
+    )
     batch_size: int
     max_epochs: int
     decode_args: tuple[str, ...]
@@ -376,8 +381,8 @@ def train_step(check: Check, compile_: bool) -> dict:
 
 def render(check: Check, data: Path) -> dict:
     from dark.data import synth
-    from dark.profiles import REPORT_SEED
-    from dark.run_digest import training_data_digest
+    from dark.experiment.profiles import REPORT_SEED
+    from dark.experiment.run_digest import training_data_digest
 
     synth.render_dataset(data, profile=check.sizes.data_profile, seed=REPORT_SEED, progress=False)
     counts = json.loads((data / "manifest.json").read_text())["counts"]
@@ -400,7 +405,7 @@ def planned_runs() -> list[tuple[str, str]]:
 def measured_rates(check: Check) -> dict[str, float]:
     """Training images/s per model at the trainings' configuration, from the train_step part (the
     fastest variant: bf16 on a GPU)."""
-    from dark.profiles import PROFILES
+    from dark.experiment.profiles import PROFILES
 
     model_config = PROFILES[check.sizes.train_profile].model_config
     rates: dict[str, float] = {}
@@ -431,8 +436,8 @@ def _call(fn: Callable, *args, **kwargs):
 
 def train_and_evaluate(check: Check, data: Path) -> dict:
     """Every planned run for the same number of epochs (as many as the budget fits), each evaluated."""
-    from dark.profiles import REPORT_SEED
-    from dark.runs import run_name
+    from dark.experiment.profiles import REPORT_SEED
+    from dark.experiment.runs import run_name
 
     if check.sizes.threads:
         import torch
@@ -462,10 +467,11 @@ def train_and_evaluate(check: Check, data: Path) -> dict:
 def one_run(
     check: Check, data: Path, name: str, model: str, encoding: str, epochs: int, record: dict
 ) -> None:
-    """Train and evaluate one run (dark.train.train, dark.evaluate.evaluate); a failure is recorded."""
-    from dark.evaluate import evaluate
-    from dark.profiles import REPORT_SEED
-    from dark.train import train
+    """Train and evaluate one run (dark.experiment.train.train, dark.experiment.evaluate.evaluate); a failure
+    is recorded."""
+    from dark.experiment.evaluate import evaluate
+    from dark.experiment.profiles import REPORT_SEED
+    from dark.experiment.train import train
 
     t0 = time.monotonic()
     try:
@@ -489,7 +495,7 @@ def one_run(
 
 def collect(check: Check, name: str, run_dir: Path, result: dict) -> None:
     """A finished run's files into the check's outputs."""
-    from dark import runs as files
+    from dark.experiment import runs as files
 
     config = json.loads((run_dir / files.CONFIG).read_text())
     with check.lock:
@@ -502,7 +508,7 @@ def collect(check: Check, name: str, run_dir: Path, result: dict) -> None:
             with np.load(run_dir / files.FRAME_SUMS) as z:
                 check.frame_sums[name] = {k: z[k] for k in z.files}
         if (run_dir / files.PREDICTIONS).is_file():
-            from dark import prediction_file
+            from dark.experiment import prediction_file
 
             stored = prediction_file.encode(files.load_predictions(run_dir))
             check.frame_sums[name] |= {f"predictions:{k}": v for k, v in stored.items()}
@@ -615,16 +621,18 @@ def prepare(folder: Path, download: list[str]) -> int:
 
 
 def unpack(out: Path, dest: Path) -> int:
-    """Add a check's runs to the record ``dest`` (:mod:`dark.run_store`'s form, with each run's digest
+    """Add a check's runs to the record ``dest`` (:mod:`dark.experiment.run_store`'s form, with each run's
+    digest
     and provenance: commit, GPU, date, wall time) and rewrite its ``record.json``; the check's
     provenance, log and benchmark tables go to ``gpu_check/<started>/``. Runs already recorded stay; a
     run whose name the record holds with another digest (another loan's epochs) is added under
-    ``<run>-<digest[:8]>``. ``dark.report`` results are not made here."""
+    ``<run>-<digest[:8]>``. ``dark.analysis.report`` results are not made here."""
     import numpy as np
 
-    from dark import prediction_file, record, run_store
-    from dark import runs as files
-    from dark.run_digest import run_digest
+    from dark.book import record
+    from dark.experiment import prediction_file, run_store
+    from dark.experiment import runs as files
+    from dark.experiment.run_digest import run_digest
 
     prov = json.loads((out / FILES["provenance"]).read_text())
     evaluations = json.loads((out / FILES["evaluations"]).read_text())
@@ -792,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--prepare", type=Path, help="fill this folder for --wheels and exit")
     parser.add_argument("--unpack", nargs=2, type=Path, metavar=("OUT", "DEST"),
-                        help="a check's output folder -> a recorded run (dark.record)")  # fmt: skip
+                        help="a check's output folder -> a recorded run (dark.book.record)")  # fmt: skip
     parser.add_argument(
         "--download", nargs="*", default=[], help="with --prepare: wheels to fetch (NAME==VER)"
     )

@@ -47,9 +47,9 @@ from torch.profiler import ProfilerActivity, profile, record_function
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_step
 
-from dark import runs
 from dark.cli import main as dark_main
-from dark.profiles import PROFILES
+from dark.experiment import runs
+from dark.experiment.profiles import PROFILES
 
 #: operator kinds, first match wins (lower-case operator names)
 KINDS: tuple[tuple[str, str], ...] = (
@@ -119,12 +119,12 @@ class Labels:
 
     def targets(self) -> list[tuple[object, str, str, str | None]]:
         """``(owner, attribute, label, where)``: a label without a dot is prefixed by ``where``."""
-        import dark.checkpoint
         import dark.codecs
+        import dark.experiment.checkpoint
+        import dark.experiment.train
         import dark.metrics
-        import dark.train
 
-        t = dark.train
+        t = dark.experiment.train
         return [
             (t, "load_split", "setup.load_split", None),
             (t, "run_epoch", "train.loop", "train"),
@@ -135,7 +135,7 @@ class Labels:
             (torch.Tensor, "backward", "train.backward", None),
             (t, "decode_heatmaps", "validate.decode", None),
             (dark.metrics, "decoder_scores", "validate.scores", None),
-            (dark.checkpoint, "save", "save.checkpoint", None),
+            (dark.experiment.checkpoint, "save", "save.checkpoint", None),
             (t, "_write_history", "save.metrics", None),
             (t, "plot_curves", "save.curves", None),
         ]
@@ -143,7 +143,7 @@ class Labels:
     @contextmanager
     def installed(self) -> Iterator[Labels]:
         """The wrappers in place (and the model's forward labelled), the originals restored after."""
-        import dark.runs
+        import dark.experiment.runs
 
         saved = []
         for owner, attr, label, where in self.targets():
@@ -152,15 +152,15 @@ class Labels:
                 continue
             saved.append((owner, attr, getattr(owner, attr)))
             setattr(owner, attr, self.wrap(getattr(owner, attr), label, where))
-        build = dark.runs.RunConfig.build_model
+        build = dark.experiment.runs.RunConfig.build_model
 
         def build_labelled(config):
             net = build(config)
             net.forward = self.wrap(net.forward, "forward")
             return net
 
-        saved.append((dark.runs.RunConfig, "build_model", build))
-        dark.runs.RunConfig.build_model = build_labelled
+        saved.append((dark.experiment.runs.RunConfig, "build_model", build))
+        dark.experiment.runs.RunConfig.build_model = build_labelled
         try:
             yield self
         finally:

@@ -1,9 +1,10 @@
 """Training-step speed of every model at the input size of every profile: fp32 against bf16 autocast.
 
-A training step is what ``dark.train`` runs per batch: index a batch of the split's tensors, move it
+A training step is what ``dark.experiment.train`` runs per batch: index a batch of the split's tensors, move
+it
 to the device, encode its targets (``dark.codecs.encode``, unbiased), forward, the stacked MSE
-(``dark.train.heatmap_loss``), backward, Adam. Cells: every model of ``dark.models.MODELS`` in the
-``model_config`` of every profile of ``dark.profiles.PROFILES``, at that profile's input
+(``dark.experiment.train.heatmap_loss``), backward, Adam. Cells: every model of ``dark.models.MODELS`` in the
+``model_config`` of every profile of ``dark.experiment.profiles.PROFILES``, at that profile's input
 (160/s x 320/s for ``recipe.input_scale`` s) and batch size; profiles with the same cell share it.
 
 Variants, all channels-last (the project's memory format) and measured in the same run, so the ratio
@@ -19,10 +20,10 @@ Useful work: the FLOPs of one forward and backward (``torch.utils.flop_counter.F
 convolutions and matrix products; batch norm, activations and the optimiser count as none) per image,
 times images/s, over the rate of an fp32 2048x2048 matmul on the same device measured right before
 and after the timed steps (``/mm``): the fraction of the machine's matrix rate a step turns into
-training. ``auto`` marks the variant ``precision="auto"`` resolves to here (:mod:`dark.device`).
+training. ``auto`` marks the variant ``precision="auto"`` resolves to here (:mod:`dark.experiment.device`).
 
 The real loop (``--data DIR`` a rendered dataset, default a ``smoke``-sized one rendered into a temporary
-folder; ``--no-epoch`` skips it): a short ``dark.train.train`` run of the cell's first profile
+folder; ``--no-epoch`` skips it): a short ``dark.experiment.train.train`` run of the cell's first profile
 (``--epoch-epochs``, default 2, in fp32 and in the ``auto`` precision), its last epoch (training and
 validation with every decoder, as ``metrics.jsonl`` times it) scaled to one epoch of the profile's
 data (training steps x the profile's steps, validation x the profile's validation views), and that
@@ -58,12 +59,13 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from dark import codecs, models, runs
+from dark import codecs, models
 from dark.data.dataset import normalise_depth
-from dark.device import resolve_precision
-from dark.profiles import PROFILES
+from dark.experiment import runs
+from dark.experiment.device import resolve_precision
+from dark.experiment.profiles import PROFILES
+from dark.experiment.train import heatmap_loss, train
 from dark.skeleton import INPUT_SIZE, STRIDE
-from dark.train import heatmap_loss, train
 
 REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS, REPORT_BATCH = 73_248, 30, 20.0, 32
 REPORT_VAL_IMAGES = 12_236
@@ -146,7 +148,7 @@ def quick_run_steps() -> int:
 
 
 def fake_split(n: int, cell: Cell, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Random data shaped as ``dark.train.load_split`` returns it (raw uint16 at full size)."""
+    """Random data shaped as ``dark.experiment.train.load_split`` returns it (raw uint16 at full size)."""
     g = torch.Generator().manual_seed(seed)
     size = cell.input_size
     if size == tuple(INPUT_SIZE):
@@ -345,7 +347,8 @@ def small_split(folder: Path) -> Path:
 
 
 def real_epoch(cell: Cell, data: Path, precision: str, device: torch.device, epochs: int = 2) -> dict:
-    """A real ``dark.train.train`` run of ``cell`` on ``data``: its last epoch scaled to the profile's.
+    """A real ``dark.experiment.train.train`` run of ``cell`` on ``data``: its last epoch scaled to the
+    profile's.
 
     Training time = steps x batch / ``images_per_s``, validation time = ``time_s`` - training time
     (``metrics.jsonl``); the epoch of the cell's first profile = training time per step x its steps +
@@ -391,8 +394,8 @@ def epoch_line(e: dict, auto: str) -> str:
 def run_epochs(todo: Sequence[Cell], data: Path, device: torch.device, epochs: int) -> list[dict]:
     """The real loop of every cell in fp32 and in the ``auto`` precision; prints one line per run."""
     auto = resolve_precision(device, "auto")
-    print(f"\nreal loop: dark.train, the last of {epochs} epochs on {data}, scaled to one epoch of the "
-          "profile (training + validation with every decoder); * = precision 'auto'")  # fmt: skip
+    print(f"\nreal loop: dark.experiment.train, the last of {epochs} epochs on {data}, scaled to one "
+          "epoch of the profile (training + validation, every decoder); * = precision 'auto'")  # fmt: skip
     print(f"{'model':<6} {'config':<6} {'input':>7} {'profile':<7} {'precision':>9} {'step s':>7} "
           f"{'val s/view':>10} {'epoch s':>8} {'val share':>9} {'GFLOP/s':>8} {'/mm':>5}")  # fmt: skip
     out = []
@@ -436,7 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--epoch-epochs", type=int, default=2, help="epochs of each real-loop run (last timed)"
     )
-    parser.add_argument("--no-epoch", action="store_true", help="skip the real loop (dark.train runs)")
+    parser.add_argument(
+        "--no-epoch", action="store_true", help="skip the real loop (dark.experiment.train runs)"
+    )
     parser.add_argument("--json", help="write the results (rows, per-cell summaries) to this JSON file")
     args = parser.parse_args(argv)
     if args.threads:

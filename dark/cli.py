@@ -14,10 +14,10 @@ from dark import __version__
 
 #: sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("dark.data.synth", "render the HUMAN4D-like dataset (or check a HUMAN4D root)"),
-    "train": ("dark.train_cli", "train a Stacked Hourglass or HRNet model"),
-    "evaluate": ("dark.evaluate", "decode a run's test heatmaps with every decoder"),
-    "book": ("dark.pipeline", "execute the notebooks with papermill and build the book"),
+    "data": ("dark.data.data_cli", "render the HUMAN4D-like dataset (or check a HUMAN4D root)"),
+    "train": ("dark.experiment.train_cli", "train a Stacked Hourglass or HRNet model"),
+    "evaluate": ("dark.experiment.evaluate_cli", "decode a run's test heatmaps with every decoder"),
+    "book": ("dark.book.pipeline", "execute the notebooks with papermill and build the book"),
 }
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dark import pipeline
-from dark.plan import Plan, load_plan
+from dark.book import pipeline
+from dark.book.plan import Plan, load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

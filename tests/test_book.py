@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dark.pipeline import toc_documents
+from dark.book.pipeline import toc_documents
 
 pytestmark = pytest.mark.slow
 

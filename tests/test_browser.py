@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dark.pipeline import toc_documents
+from dark.book.pipeline import toc_documents
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -179,7 +179,7 @@ def _open_widget(page, site, path: str, kind: str):
 
 
 def test_decoder_explorer_slider_shows_what_the_python_decoders_give(site, page):
-    from dark.widgets import explorer
+    from dark.book.widgets import explorer
 
     widget = _open_widget(page, site, "executed/01_decoders.html", "decoder-explorer")
     before = _read_estimates(widget)
@@ -198,7 +198,7 @@ def test_decoder_explorer_slider_shows_what_the_python_decoders_give(site, page)
 
 
 def test_sample_browser_slider_shows_what_the_python_decoders_give(smoke_book, site, page):
-    from dark.widgets import samples
+    from dark.book.widgets import samples
 
     notebook = smoke_book.executed / "05_results.ipynb"
     widget = _open_widget(page, site, "executed/05_results.html", "sample-browser")

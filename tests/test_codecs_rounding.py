@@ -167,7 +167,7 @@ CONFIG = {"sigma": 2.0, "heatmap_stride": 8, "scaling": "stride", "heatmap_size"
 
 @pytest.mark.parametrize("encoding", list(codecs.ENCODINGS))
 def test_codec_from_config(encoding):
-    """A mapping of current names (old config.json spellings: dark.runs.RunConfig.from_json)."""
+    """A mapping of current names (old config.json spellings: dark.experiment.runs.RunConfig.from_json)."""
     c = codecs.Codec.from_config({**CONFIG, "encoding": encoding})
     assert c == codecs.Codec(encoding, 2.0, 8, "stride", (160, 320), (20, 40))
 

@@ -1,13 +1,14 @@
-"""dark.report.counterfactual: the shift-only counterfactual against a known truth (synthetic predictions
+"""dark.analysis.report.counterfactual: the shift-only counterfactual against a known truth (synthetic
+predictions
 whose quantised cell is the unbiased one shifted by a known bias)."""
 
 import numpy as np
 import pytest
 
-from dark import runs
-from dark.protocols import PROTOCOLS
-from dark.report.counterfactual import counterfactual
-from dark.report.load import RunRecord
+from dark.analysis.protocols import PROTOCOLS
+from dark.analysis.report.counterfactual import counterfactual
+from dark.analysis.report.load import RunRecord
+from dark.experiment import runs
 
 N, K = 60, 6
 DECODERS = ["argmax", "standard", "com", "dark", "standard_report", "dark_report"]

@@ -262,7 +262,7 @@ def test_clusters_are_recordings_and_the_link_counts_them(tree, tmp_path):
     shutil.copytree(tree / "S2" / RECORDING, tree / "S2" / "19-07-12-11-00-00")
     with (tree / "testing.txt").open("a") as f:
         f.write("5 S2 19-07-12-11-00-00\n")
-    out = synth.link_human4d(tree, tmp_path / "linked")
+    out = human4d.link_human4d(tree, tmp_path / "linked")
     data = dark.data.open_split(out, "test")
     assert [m[1] for m in data.metadata()] == [RECORDING] * 8 + ["19-07-12-11-00-00"] * 2
     np.testing.assert_array_equal(synth.clusters(data), [0] * 8 + [1] * 2)

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from dark.data import plots, synth
+from dark.data import data_cli, human4d, plots
 from dark.data.sample import Sample
 from dark.skeleton import JOINTS_18
 
@@ -110,9 +110,9 @@ def test_link_human4d(tmp_path):
     import dark.data
 
     root = build_tree(tmp_path / "h4d")
-    out = synth.link_human4d(root, tmp_path / "linked")
+    out = human4d.link_human4d(root, tmp_path / "linked")
     data = dark.data.open_split(out, "test")
     assert len(data) == 8 and data[0].view == "M72e"
     table = plots.split_table({"test": data})
     assert table.loc["test", "frames"] == 4
-    assert synth.cli(["--human4d", str(root), "--out", str(tmp_path / "cli")]) == 0
+    assert data_cli.cli(["--human4d", str(root), "--out", str(tmp_path / "cli")]) == 0

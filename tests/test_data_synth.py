@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import dark.data
-from dark.data import synth
+from dark.data import data_cli, synth
 from dark.data.dataset import DepthDataset, normalise_depth
 from dark.data.motions import all_motions
 from dark.data.render import (
@@ -25,7 +25,7 @@ from dark.data.render import (
     render_views,
     retarget,
 )
-from dark.profiles import Frames
+from dark.experiment.profiles import Frames
 
 
 def _digest(path: Path) -> str:
@@ -90,7 +90,9 @@ def test_samples_match_the_records(smoke):
 
 def test_same_seed_same_bytes_other_seed_other_bytes(smoke, tmp_path, capsys):
     # through the command line, as `dark data` runs it
-    assert synth.cli(["--profile", "smoke", "--out", str(tmp_path / "again"), "--seed", "5", "--quiet"]) == 0
+    assert (
+        data_cli.cli(["--profile", "smoke", "--out", str(tmp_path / "again"), "--seed", "5", "--quiet"]) == 0
+    )
     assert "train 64 views, val 32 views, test 32 views" in capsys.readouterr().out
     again = tmp_path / "again"
     for file in [*sorted(smoke.glob("*.npy")), smoke / "manifest.json"]:
@@ -122,7 +124,7 @@ def test_interrupted_run_resumes(smoke, tmp_path):
 def test_another_plan_in_the_same_directory_is_refused_or_replaced(smoke, tmp_path, capsys):
     with pytest.raises(ValueError, match="different dataset"):
         synth.render_dataset(smoke, "smoke", seed=7, progress=False)
-    assert synth.cli(["--profile", "smoke", "--out", str(smoke), "--seed", "7", "--quiet"]) == 2
+    assert data_cli.cli(["--profile", "smoke", "--out", str(smoke), "--seed", "7", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("dark data:") and "\n" not in err
     out = tmp_path / "replaced"
@@ -139,7 +141,7 @@ def test_another_plan_in_the_same_directory_is_refused_or_replaced(smoke, tmp_pa
 
 def test_cli_rejects_an_unknown_profile(tmp_path):
     with pytest.raises(SystemExit) as exc:
-        synth.cli(["--profile", "huge", "--out", str(tmp_path)])
+        data_cli.cli(["--profile", "huge", "--out", str(tmp_path)])
     assert exc.value.code == 2
 
 

@@ -1,11 +1,11 @@
-"""dark.device: one device rule, one precision rule."""
+"""dark.experiment.device: one device rule, one precision rule."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from dark import device
+from dark.experiment import device
 
 
 def test_resolve_device_validates_and_honours_local_rank(monkeypatch):

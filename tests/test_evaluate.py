@@ -1,4 +1,5 @@
-"""dark.evaluate: decoding rendered heatmaps with known centres, scoring, model-vs-model, the CLI."""
+"""dark.experiment.evaluate: decoding rendered heatmaps with known centres, scoring, model-vs-model, the
+CLI."""
 
 import json
 
@@ -6,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from dark import codecs, evaluate, metrics, runs
+from dark import codecs, metrics
 from dark.data.dataset import prepare_input
+from dark.experiment import evaluate, evaluate_cli, runs
 
 H, W, K = 40, 80, 4  # 4 joints: the per-axis PCKh needs the head joints 2 and 3
 
@@ -79,7 +81,7 @@ def test_score_structure_and_values():
 
 
 def test_cli_errors(tmp_path, capsys):
-    assert evaluate.cli(["--run", str(tmp_path / "nope"), "--data", str(tmp_path)]) == 2
+    assert evaluate_cli.cli(["--run", str(tmp_path / "nope"), "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not found" in err
 
@@ -139,7 +141,9 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
         runs, "load_model", lambda run_dir, which="best", device="cpu": asked.append(which) or trained
     )
 
-    assert evaluate.cli(["--run", str(run), "--data", str(smoke_data), "--quiet", "--resamples", "200"]) == 0
+    assert (
+        evaluate_cli.cli(["--run", str(run), "--data", str(smoke_data), "--quiet", "--resamples", "200"]) == 0
+    )
     ev = json.loads((run / "evaluation.json").read_text())
     assert model.seen == len(test)
     hm = np.load(run / "heatmaps_test.npy")
@@ -229,7 +233,7 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     assert model.seen == len(test)
     assert not list(run.glob("*.tmp"))
     # the sample browser over this evaluated run shows what the codecs give on its cached heatmaps
-    from dark.widgets.samples import SampleBrowser, expected
+    from dark.book.widgets.samples import SampleBrowser, expected
 
     b = SampleBrowser.from_run(run, smoke_data, samples=6, seed=0)
     assert len(b.data["indices"]) == 6 and b.data["names"][0].startswith("S4/")
@@ -246,7 +250,7 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
 
 
 def test_decode_predictions_runs_standard_report_on_report_batches_in_order():
-    from dark.decoding import decode_predictions
+    from dark.experiment.decoding import decode_predictions
 
     gt = _joints(37, seed=4)
     hms = _render(gt, noise=0.02, seed=1)

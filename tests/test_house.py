@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dark import models, profiles
+from dark import models
+from dark.experiment import profiles
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dark"
 #: the longest a function may be without saying why in its docstring ("Long because ...")
@@ -88,8 +89,8 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_the_graph_sees_lazy_and_relative_imports():
     g = graph()
-    assert "dark.codecs" in g["dark.evaluate"]  # module-level import
-    assert "dark.files" in g["dark.pipeline"]
+    assert "dark.codecs" in g["dark.experiment.evaluate"]  # module-level import
+    assert "dark.files" in g["dark.book.pipeline"]
 
 
 def test_no_import_circle_in_the_package():
@@ -103,7 +104,7 @@ def _inside(module: str, package: str) -> bool:
 @pytest.mark.parametrize(
     ("low", "high", "allowed"),
     [
-        ("dark.train", "dark.evaluate", ()),  # training never depends on the evaluation
+        ("dark.experiment.train", "dark.experiment.evaluate", ()),  # training never depends on the evaluation
         ("dark.codecs", "dark", ("dark.codecs",)),  # the codecs depend on nothing else of dark
         ("dark.data", "dark.models", ()),  # data never reaches the models
     ],
@@ -189,8 +190,8 @@ def test_the_cpu_profile_grows_the_claim_2_record_in_the_issues_order():
 
 
 def test_a_cells_batch_size_is_an_option_of_its_runs_name_and_digest():
-    from dark.run_digest import run_digest
-    from dark.runs import RunConfig, run_name
+    from dark.experiment.run_digest import run_digest
+    from dark.experiment.runs import RunConfig, run_name
 
     cell = profiles.Cell("sh", "quantized", (1314, 2), batch_size=24)
     assert [t.name for t in cell.runs()] == ["sh-quantized-b24-s1314", "sh-quantized-b24-s2"]
@@ -260,14 +261,14 @@ def test_few_imports_of_dark_inside_functions():
 
 
 def test_the_reports_seed_is_typed_once():
-    """1314 (the report's seed) appears in code only as ``dark.profiles.REPORT_SEED``."""
+    """1314 (the report's seed) appears in code only as ``dark.experiment.profiles.REPORT_SEED``."""
     root = PACKAGE.parent
     files = [*PACKAGE.rglob("*.py"), root / "notebooks" / "pipeline.yml", *(root / "benchmarks").glob("*.py")]
     typed = [
         f"{p.relative_to(root)}:{i}"
         for p in files
-        if p != PACKAGE / "profiles.py"
+        if p != PACKAGE / "experiment" / "profiles.py"
         for i, line in enumerate(p.read_text().splitlines(), 1)
         if "1314" in line
     ]
-    assert not typed, f"the report's seed typed outside dark/profiles.py: {typed}"
+    assert not typed, f"the report's seed typed outside dark/experiment/profiles.py: {typed}"

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dark.codecs.mle import decode_mle, matched_filter_peak
-from dark.synthetic import add_noise, gaussian_maps, random_centres
-from dark.theory import crlb
+from dark.study.synthetic import add_noise, gaussian_maps, random_centres
+from dark.study.theory import crlb
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

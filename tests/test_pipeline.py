@@ -1,4 +1,5 @@
-"""dark.plan / dark.executor / dark.pipeline on tiny notebooks written into tmp_path: plan resolution,
+"""dark.book.plan / dark.book.executor / dark.book.pipeline on tiny notebooks written into tmp_path: plan
+resolution,
 hashing, skipping, resuming after a failure, progress lines, the CLI's errors, the book's assets."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import nbformat
 import pytest
 import yaml
 
-from dark import book_assets, executor, pipeline, profiles, record
-from dark.plan import PlanError, load_plan, step_hash
-from dark.runs import run_name
+from dark.book import book_assets, executor, pipeline, record
+from dark.book.plan import PlanError, load_plan, step_hash
+from dark.experiment import profiles
+from dark.experiment.runs import run_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,7 +138,7 @@ def test_a_template_of_one_profile_field_keeps_its_type_and_tuples_arrive_as_lis
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/profiles.py"),
+        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/experiment/profiles.py"),
         (lambda p: p["steps"][0].update(needs=["nowhere"]), "unknown step 'nowhere'"),
         (lambda p: p["steps"][1].update(needs=["read"]), "dependency cycle"),
         (lambda p: p["steps"][1]["parameters"].update(out="{nothing}/a"), "cannot expand"),
@@ -451,7 +453,7 @@ class _FakeBook:
     def __call__(self, step, out_dir, *, cwd, quiet=False):
         import numpy as np
 
-        from dark import runs
+        from dark.experiment import runs
 
         p = step.parameters
         if step.id == "02_data":
@@ -503,7 +505,7 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     whose digest no longer matches is reported stale and retrained, never mixed in."""
     from dataclasses import replace
 
-    from dark import run_store, runs
+    from dark.experiment import run_store, runs
 
     names = [t.name for t in profiles.PROFILES["smoke"].runs()]
     with pytest.raises(KeyboardInterrupt):

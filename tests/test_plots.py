@@ -1,4 +1,5 @@
-"""dark.plots: figures drawn from evaluations, predictions, fabricated runs with seeds and metrics.jsonl."""
+"""dark.analysis.plots: figures drawn from evaluations, predictions, fabricated runs with seeds and
+metrics.jsonl."""
 
 import json
 
@@ -10,7 +11,9 @@ matplotlib.use("Agg")
 
 from test_report import build, make_run, scorer  # tests/ is on sys.path: the fabricated runs
 
-from dark import metrics, plots, report, runs
+from dark import metrics
+from dark.analysis import plots, report
+from dark.experiment import runs
 
 
 def test_plots_draw_from_evaluations_and_predictions():

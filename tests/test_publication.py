@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dark import deviations, provenance
+from dark.analysis import deviations
+from dark.book import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,7 +126,8 @@ def test_summarize_says_which_pages_ran_at_which_commits(tmp_path):
 
 
 def _fake_build(tmp_path: Path) -> dict:
-    """verdicts.json as dark.report.save writes it, one run's evaluation.json, two provenance records."""
+    """verdicts.json as dark.analysis.report.save writes it, one run's evaluation.json, two provenance
+    records."""
     results, run, prov = tmp_path / "results", tmp_path / "runs" / "sh-unbiased-s1314", tmp_path / "prov"
     for d in (results, run, prov):
         d.mkdir(parents=True)
@@ -240,8 +242,8 @@ def test_method_states_the_primary_endpoints_and_protocols_of_the_code():
     must be those fixed in the code."""
     import re
 
-    from dark.protocols import PROTOCOLS
-    from dark.report import ENDPOINTS
+    from dark.analysis.protocols import PROTOCOLS
+    from dark.analysis.report import ENDPOINTS
 
     text = (ROOT / "book" / "method.md").read_text()
     block = text.split("<!-- endpoints")[1].split("<!-- /endpoints -->")[0]

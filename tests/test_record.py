@@ -1,4 +1,5 @@
-"""dark.record: a recorded run is written from a finished plan, checked against its schema, loaded back."""
+"""dark.book.record: a recorded run is written from a finished plan, checked against its schema, loaded
+back."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dark import profiles, record, run_store, runs
-from dark.plan import Plan, Step
-from dark.run_digest import training_data_digest
+from dark.book import record
+from dark.book.plan import Plan, Step
+from dark.experiment import profiles, run_store, runs
+from dark.experiment.run_digest import training_data_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +31,8 @@ def _manifest(data: Path, tag: str = "a") -> Path:
 
 
 def _finished_run(run: Path, seed: int, encoding: str = "ceil", profile: str = "smoke", **options) -> None:
-    """A finished, evaluated run as dark.train and dark.evaluate leave it (weights and cache included)."""
+    """A finished, evaluated run as dark.experiment.train and dark.experiment.evaluate leave it (weights and
+    cache included)."""
     run.mkdir(parents=True)
     config = runs.RunConfig.resolve("sh", encoding, profile, seed=seed, **options).to_json()
     (run / runs.CONFIG).write_text(json.dumps(config))
@@ -284,7 +287,8 @@ def test_the_whole_record_stays_under_60_mib_with_every_planned_run(tmp_path):
     Once results/cpu holds runs, their measured mean size replaces the estimate."""
     import sys
 
-    from dark import codecs, evaluate
+    from dark import codecs
+    from dark.experiment import evaluate
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import gpu_check

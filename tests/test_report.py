@@ -1,4 +1,5 @@
-"""dark.report: the report's tables next to ours, and verdicts, from fabricated run directories with known
+"""dark.analysis.report: the report's tables next to ours, and verdicts, from fabricated run directories with
+known
 numbers (config.json, evaluation.json, frame_sums.npz written here)."""
 
 import json
@@ -8,13 +9,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dark import metrics, paper, report, runs
+from dark import metrics
+from dark.analysis import paper, report
+from dark.analysis.report.analysis import improvement
+from dark.analysis.report.claims import NOT_EVALUATED
+from dark.analysis.report.endpoints import NOT_MEASURED, ONE_TRAINING_NOTE
+from dark.analysis.report.load import load_run
+from dark.analysis.report.tables import expected_bias
+from dark.experiment import runs
 from dark.metrics import Interval
-from dark.report.analysis import improvement
-from dark.report.claims import NOT_EVALUATED
-from dark.report.endpoints import NOT_MEASURED, ONE_TRAINING_NOTE
-from dark.report.load import load_run
-from dark.report.tables import expected_bias
 
 COLS = metrics.frame_sum_columns(metrics.ALL_METRIC_NAMES)  # n sq_error error dx dy correct@0.1 correct@0.5
 DECODERS = ("argmax", "standard", "com", "dark", "mom")

@@ -1,4 +1,5 @@
-"""The scoring protocols (:mod:`dark.protocols`): the standard one and the report's own code (issue 18)."""
+"""The scoring protocols (:mod:`dark.analysis.protocols`): the standard one and the report's own code (issue
+18)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from dark import paper
-from dark.protocols import PROTOCOLS, Protocol
+from dark.analysis import paper
+from dark.analysis.protocols import PROTOCOLS, Protocol
 
 
 def test_both_protocols_fill_every_row_of_table_2():
@@ -45,7 +46,8 @@ class _MapsModel(torch.nn.Module):
 
 
 def test_validation_scores_the_per_axis_pckh_of_every_decoder_with_its_visibility():
-    from dark import codecs, metrics, runs, train
+    from dark import codecs, metrics
+    from dark.experiment import runs, train
 
     config = runs.RunConfig.resolve("sh", "ceil", "full", precision="fp32")  # the report's SH quant: batch 24
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""dark.runs: the run directory's names, the Run handle and its loaders, the typed RunConfig."""
+"""dark.experiment.runs: the run directory's names, the Run handle and its loaders, the typed RunConfig."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dark import checkpoint, codecs, models, profiles, runs
-from dark.runs import Measured, Run, RunConfig
+from dark import codecs, models
+from dark.experiment import checkpoint, profiles, runs
+from dark.experiment.runs import Measured, Run, RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -32,7 +32,7 @@ def test_decoder_rmse_noise_free_rounding_and_efficiency():
     assert row.loc[(0.0, "mle"), "rmse"] < 1e-5
     assert math.isnan(row.loc[(0.0, "mle"), "ratio"])
     bound = row.loc[(0.05, "mle"), "crlb_rmse"]
-    # the large-grid limit of the bound: var x = var y = 2 noise^2 / (pi A^2) (dark.theory's docstring)
+    # the large-grid limit of the bound: var x = var y = 2 noise^2 / (pi A^2) (dark.study.theory's docstring)
     assert abs(bound / math.sqrt(2 * 2 * 0.05**2 / math.pi) - 1) < 1e-6
     assert 0.93 < row.loc[(0.05, "mle"), "ratio"] < 1.05
     assert abs(row.loc[(0.05, "mle"), "bias_x"]) < 4 * bound / math.sqrt(2 * 1500)

@@ -1,10 +1,10 @@
-"""dark.synthetic: the Gaussian model and the noise statistics the decoder study relies on."""
+"""dark.study.synthetic: the Gaussian model and the noise statistics the decoder study relies on."""
 
 import numpy as np
 import pytest
 import torch
 
-from dark.synthetic import add_noise, gaussian_maps, random_centres
+from dark.study.synthetic import add_noise, gaussian_maps, random_centres
 
 
 def test_gaussian_maps_values_and_broadcasting():

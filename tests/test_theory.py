@@ -1,4 +1,4 @@
-"""dark.theory.crlb: against an independent Fisher computation, its closed form, and Monte-Carlo."""
+"""dark.study.theory.crlb: against an independent Fisher computation, its closed form, and Monte-Carlo."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dark.codecs.mle import decode_mle
-from dark.synthetic import add_noise, gaussian_maps
-from dark.theory import crlb, crlb_rmse
+from dark.study.synthetic import add_noise, gaussian_maps
+from dark.study.theory import crlb, crlb_rmse
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from dark import codecs, device, profiles, runs, skeleton
+from dark import codecs, skeleton
 from dark.data import Sample
 from dark.data.dataset import prepare_input
-from dark.runs import RunConfig, load_model
-from dark.train import heatmap_loss, load_split, train
-from dark.train_cli import cli
+from dark.experiment import device, profiles, runs
+from dark.experiment.runs import RunConfig, load_model
+from dark.experiment.train import heatmap_loss, load_split, train
+from dark.experiment.train_cli import cli
 
 TIMING = ("time_s", "images_per_s")
 
@@ -282,8 +283,8 @@ def test_cli_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
 
 def test_resume_from_an_epoch_boundary_is_bitwise_in_the_auto_precision(data, tmp_path, monkeypatch):
     """The quick and cpu profiles' precision ("auto": bf16 autocast on a CPU with AVX512-BF16/AMX)."""
-    from dark import checkpoint as ckpt
-    from dark import train as train_module
+    from dark.experiment import checkpoint as ckpt
+    from dark.experiment import train as train_module
 
     reference = run(data, tmp_path / "reference", precision="auto", encoding="random-heatmap")
     saved = {}

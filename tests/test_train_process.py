@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from dark.data.synth import render_dataset
-from dark.train import KILL_ENV, train
+from dark.experiment.train import KILL_ENV, train
 
 pytestmark = pytest.mark.slow
 TIMING = ("time_s", "images_per_s")

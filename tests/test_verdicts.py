@@ -1,4 +1,4 @@
-"""dark.report's primary endpoints: fixed in code, verdicts against zero and the report's effect, the
+"""dark.analysis.report's primary endpoints: fixed in code, verdicts against zero and the report's effect, the
 report's effects from its Table 2, the MDE, and what limits a verdict (checkpoint, clusters)."""
 
 import json
@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from dark import metrics, paper, report, runs
+from dark import metrics
+from dark.analysis import paper, report
+from dark.analysis.protocols import PROTOCOLS
+from dark.analysis.report.endpoints import NO_RUNS, NOT_MEASURED, ONE_TRAINING_NOTE, endpoint_verdict
+from dark.experiment import runs
 from dark.metrics import Estimate
-from dark.protocols import PROTOCOLS
-from dark.report.endpoints import NO_RUNS, NOT_MEASURED, ONE_TRAINING_NOTE, endpoint_verdict
 
 COLS = metrics.frame_sum_columns(metrics.ALL_METRIC_NAMES)
 

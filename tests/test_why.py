@@ -1,4 +1,5 @@
-"""dark.report.why: the report's gaps decomposed into measured contributions, on runs whose every metric
+"""dark.analysis.report.why: the report's gaps decomposed into measured contributions, on runs whose every
+metric
 is known by construction (frame-sum tables written here)."""
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dark import metrics, paper
+from dark import metrics
+from dark.analysis import paper
+from dark.analysis.report import why
+from dark.analysis.report.load import RunRecord
 from dark.metrics import Estimate
-from dark.report import why
-from dark.report.load import RunRecord
 
 G, K = 16, 6  # frame groups, joints per frame
 COLS = tuple(metrics.frame_sum_columns(["pckh@0.5", "pckh_axis@0.5", "pckh@0.1", "pckh_axis@0.1", "rmse"]))
@@ -137,7 +139,7 @@ def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
 def test_claim2_expected_reads_the_counterfactual_row_of_dark_on_the_primary_metric(monkeypatch):
     import pandas as pd
 
-    from dark.protocols import PROTOCOLS
+    from dark.analysis.protocols import PROTOCOLS
 
     rows = [
         {"model": "sh", "encoding": "ceil", "protocol": p, "role": role, "metric": m, "expected_cost": cost}
@@ -154,7 +156,7 @@ def test_claim2_expected_reads_the_counterfactual_row_of_dark_on_the_primary_met
 
 
 def test_table2_under_the_report_protocol_computes_the_per_axis_cells_the_analysis_lacks():
-    from dark import report
+    from dark.analysis import report
 
     a = report.analyse([run(1), run(2, {"dark_report": 1.0})], n_resamples=50)
     assert "pckh_axis@0.5" not in a.values[("sh", "unbiased", "dark_report")]  # the analysis's own metrics

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from dark import codecs
-from dark.widgets import DecoderExplorer
-from dark.widgets import explorer as ex
+from dark.book.widgets import DecoderExplorer
+from dark.book.widgets import explorer as ex
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -1,4 +1,4 @@
-"""dark.widgets.samples: the state holds what dark.codecs computes; the traits drive the estimates."""
+"""dark.book.widgets.samples: the state holds what dark.codecs computes; the traits drive the estimates."""
 
 import base64
 import json
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dark import codecs
-from dark.widgets import samples
+from dark.book.widgets import samples
 
 S, K, H, W = 6, 18, 40, 80
 CFG = {"sigma": 2.0, "heatmap_stride": 4, "scaling": "stride"}

@@ -82,7 +82,7 @@ class Codec:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Codec:
         """The codec of a mapping of a run's settings (e.g. a widget's state; a whole run's codec is
-        :attr:`dark.runs.RunConfig.codec`, which also reads older ``config.json`` spellings).
+        :attr:`dark.experiment.runs.RunConfig.codec`, which also reads older ``config.json`` spellings).
 
         Reads ``"encoding"``, ``"sigma"``, ``"heatmap_stride"``, ``"scaling"`` (default ``"stride"``),
         ``"heatmap_size"`` and the original input size ``heatmap_size * heatmap_stride``.

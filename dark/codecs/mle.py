@@ -3,7 +3,7 @@
 In additive white Gaussian noise the maximum-likelihood estimate of the amplitude ``A`` and centre
 ``(x0, y0)`` of ``A exp(-||p - c||^2 / (2 sigma^2))`` is the least-squares fit of that model to the
 pixels. It is asymptotically unbiased and efficient: its variance approaches the Cramer-Rao bound
-(:func:`dark.theory.crlb`), which no unbiased decoder can beat. Steps, all batched (no Python loop
+(:func:`dark.study.theory.crlb`), which no unbiased decoder can beat. Steps, all batched (no Python loop
 over maps; a fixed number of iterations):
 
 1. Initialise robustly: correlate the map with the known Gaussian (the *matched filter*, the optimal

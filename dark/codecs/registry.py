@@ -19,7 +19,8 @@ A decoder function has the signature::
 ``batch=True`` marks a decoder that reads ACROSS the maps of one call (the report's ``standard_report``,
 whose norm runs over the batch): it gets every map of the call, invalid ones too (sanitised), in
 ``(..., K)`` row-major order and ``channels=K``, and ``decode`` replaces its result for invalid maps. Its
-result depends on what else is in the call: callers choose the batch (``dark.decoding`` decodes it in
+result depends on what else is in the call: callers choose the batch (``dark.experiment.decoding`` decodes it
+in
 batches of the report's test batch).
 
 ``sanitise=False`` marks a decoder that reads nothing but ``peak`` and windows gathered with

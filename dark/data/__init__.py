@@ -22,7 +22,7 @@ def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Samp
 
     Args:
         path: a directory written by ``dark data`` (has ``manifest.json``), a HUMAN4D root (has
-            ``device_repository.json``), or a directory linked to one (``synth.link_human4d``).
+            ``device_repository.json``), or a directory linked to one (``human4d.link_human4d``).
         split: ``"train"`` | ``"val"`` | ``"test"``.
         **kwargs: passed to the reader (e.g. ``views=``, ``strict=`` for HUMAN4D).
 
@@ -33,7 +33,7 @@ def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Samp
     manifest = path / "manifest.json"
     if manifest.is_file():
         fmt = json.loads(manifest.read_text()).get("format")
-        if fmt == "human4d-root":  # written by dark.data.synth.link_human4d
+        if fmt == "human4d-root":  # written by dark.data.human4d.link_human4d
             return open_split(json.loads(manifest.read_text())["root"], split, **kwargs)
         return RenderedDataset(path, split, **kwargs)
     if (path / "device_repository.json").is_file():

@@ -21,17 +21,14 @@ leaves a shard that looks complete; a rerun renders only the missing shards. Sha
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from dark.data.human4d import link_human4d  # the CLI's --human4d; synth.link_human4d keeps working
 from dark.data.motions import MOCAP_CLIPS, SAMPLES_DIR, Motion, all_motions
 from dark.data.render import (
     DEPTH_UNIT,
@@ -43,9 +40,9 @@ from dark.data.render import (
     retarget,
 )
 from dark.data.sample import Sample
+from dark.experiment.profiles import PROFILES as ALL_PROFILES
+from dark.experiment.profiles import REPORT_SEED, Frames
 from dark.files import atomic_write, sha256_file
-from dark.profiles import PROFILES as ALL_PROFILES
-from dark.profiles import REPORT_SEED, Frames
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
@@ -84,7 +81,8 @@ RECORD = np.dtype(
 )
 
 
-#: how many multi-view frames each split of a profile gets: the ``frames`` of :data:`dark.profiles.PROFILES`
+#: how many multi-view frames each split of a profile gets: the ``frames`` of
+#: :data:`dark.experiment.profiles.PROFILES`
 PROFILES: dict[str, Frames] = {name: p.frames for name, p in ALL_PROFILES.items()}
 
 #: maximum horizontal distance of the hips from the rig's centre (metres): keeps the subject
@@ -210,7 +208,7 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = REPORT_S
 
     Args:
         out: dataset directory (created).
-        profile: a name of :data:`dark.profiles.PROFILES` (its ``frames``).
+        profile: a name of :data:`dark.experiment.profiles.PROFILES` (its ``frames``).
         seed: placement and sensor-noise seed; the same seed gives the same bytes.
         progress: show a tqdm progress bar.
         samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).
@@ -359,42 +357,3 @@ class RenderedDataset(Sequence):
             view=m["views"][r["view"]],
             frame=int(r["frame"]),
         )
-
-
-def cli(argv: list[str]) -> int:
-    """``dark data``: render the dataset of a profile (or check a HUMAN4D root)."""
-    parser = argparse.ArgumentParser(
-        prog="dark data",
-        description="Render the HUMAN4D-like depth dataset of a profile (the report's split, all four "
-        "views), or check a real HUMAN4D root and link a dataset directory to it.",
-    )
-    parser.add_argument(
-        "--profile", choices=tuple(PROFILES), default="quick", help="dataset size (default: quick)"
-    )
-    parser.add_argument("--out", required=True, help="dataset directory (created; a rerun resumes)")
-    parser.add_argument(
-        "--seed", type=int, default=REPORT_SEED, help=f"placement and noise seed (default: {REPORT_SEED})"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--overwrite", action="store_true", help="replace a dataset of another plan in --out")
-    parser.add_argument(
-        "--human4d", metavar="ROOT", help="instead of rendering, check a HUMAN4D root and link --out to it"
-    )
-    args = parser.parse_args(argv)
-    try:
-        if args.human4d:
-            out = link_human4d(args.human4d, args.out)
-        else:
-            out = render_dataset(
-                args.out,
-                profile=args.profile,
-                seed=args.seed,
-                progress=not args.quiet,
-                overwrite=args.overwrite,
-            )
-    except (ValueError, FileNotFoundError, OSError) as err:
-        print(f"dark data: {err}", file=sys.stderr)
-        return 2
-    counts = json.loads((out / "manifest.json").read_text())["counts"]
-    print(f"{out}: " + ", ".join(f"{k} {v} views" for k, v in counts.items()))
-    return 0

@@ -11,7 +11,7 @@ Configurations (``CONFIGS``; every run records which one it used, and every tabl
 - ``quick``: reduced for the 2-core CPU of the quick profile (a few minutes per run). Stacked Hourglass:
   2 stacks of 64 features, max-pool before the stem's first residual. HRNet: width 16, stem of 32
   channels, 2 units per exchange module (and 2 bottlenecks in stage 1). Same topology, fewer channels
-  and units. (The quick training recipe also halves the input resolution: see ``dark.train``.)
+  and units. (The quick training recipe also halves the input resolution: see ``dark.experiment.train``.)
 - ``report``: the models as the report's public code builds them (``moverseai/moai``,
   ``conf/examples/train_H4D/``). Stacked Hourglass (``model_single_stackedhourglass_quant.yaml``): 4
   stacks of 128 features, hourglass recursion depth 2 (ours and Newell's: 4), bottlenecks as wide

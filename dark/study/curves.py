@@ -1,7 +1,7 @@
 """The decoder study's curves: each decoder's error on noisy synthetic Gaussians, against the bound.
 
 Errors are in heatmap px; an RMSE is the Euclidean one, ``sqrt(mean ||c_hat - c||^2)``, and its
-Cramer-Rao bound is ``sqrt(var x + var y)`` of :func:`dark.theory.crlb` at each trial's centre (RMS over
+Cramer-Rao bound is ``sqrt(var x + var y)`` of :func:`dark.study.theory.crlb` at each trial's centre (RMS over
 the trials). Each function returns a tidy ``pandas.DataFrame`` (one row per setting and decoder).
 """
 
@@ -15,9 +15,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from dark import codecs, theory
+from dark import codecs
+from dark.study import theory
+from dark.study.synthetic import add_noise, gaussian_maps, random_centres
 from dark.study.trials import decode_all, subseed
-from dark.synthetic import add_noise, gaussian_maps, random_centres
 
 
 def _trials(n: int, size, sigma: float, noise: float, seed: int, correlation=None, margin=None):
@@ -50,7 +51,7 @@ def decoder_rmse(
 
     Peak 1, sigma known to the decoders (``kernel_size`` None: DARK's kernel matched to sigma),
     centres uniform at least ``3 sigma`` from the border, ``trials`` maps per (sigma, noise).
-    ``correlation``: blur std of the noise (see :func:`dark.synthetic.add_noise`); the white-noise
+    ``correlation``: blur std of the noise (see :func:`dark.study.synthetic.add_noise`); the white-noise
     bound is still reported but is no bound there.
 
     Returns columns ``sigma, noise, decoder, rmse, bias_x, bias_y, crlb_rmse, ratio, trials``

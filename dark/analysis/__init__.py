@@ -1,0 +1,1 @@
+"""The analysis: the scoring protocols, the report's numbers, tables, verdicts, plots."""

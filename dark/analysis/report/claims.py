@@ -1,0 +1,313 @@
+"""A verdict on each claim of the report: its primary endpoints, fixed in code before any result, read
+against zero and against the report's own effect; every other comparison is secondary evidence.
+
+Primary endpoints (:data:`dark.analysis.report.endpoints.ENDPOINTS`), per model and scoring protocol, on the
+protocol's primary metric (PCKh@0.1): claim 1, DARK - Standard and DARK - ArgMax within each unbiased run,
+over the seeds; claim 2, unbiased - ceil on DARK, paired by seed. Each gets a verdict
+(:func:`dark.analysis.report.endpoints.endpoint_verdict`): "reproduced" (95% interval above zero),
+"contradicted"
+(below zero), "smaller than reported" (below the report's effect), "larger than reported" (above it),
+possibly combined ("reproduced, smaller than reported"), else "inconclusive"; beside it the report's
+effect (:data:`dark.analysis.paper.REPORT_EFFECTS`) and the design's minimum detectable effect at 80% power
+(:func:`dark.metrics.mde`). An endpoint with one training per cell says so in its verdict.
+
+Why not "every comparison above zero": that intersection-union rule over 4 decoders x 3 metrics cannot
+reach "reproduced" when some comparisons have an expected effect of about zero (a half-pixel shift moves
+PCKh@0.5 by ~0), and it hides a finding such as an interval that rules out the report's effect. The
+secondary comparisons (every decoder, metric and quantiser: ``evidence``) keep their estimates and
+intervals, with a descriptive status (``better``/``unclear``/``worse``: where the interval lies, or ``one
+training`` for a comparison between trainings with one training per cell) and no verdict word.
+Comparisons whose runs are missing are listed under ``missing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from dark import metrics
+from dark.analysis import paper
+from dark.experiment.checkpoint_rules import evaluated_checkpoint
+from dark.metrics import Estimate, Interval
+
+from .analysis import Analysis, improvement, seeds_per_cell
+from .endpoints import ENDPOINTS, NO_RUNS, endpoint_verdict
+from .labels import decoder_label, display_name, encoding_label, interval_text, seeds_text
+
+#: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
+DECISION_RULE: str = (
+    "Each claim is judged on its primary endpoints, fixed in the code before any result: claim 1, DARK - "
+    "Standard and DARK - ArgMax on PCKh@0.1 within each training with unbiased targets, over the seeds; "
+    "claim 2, unbiased - ceil (the report's code's w/ quant) on DARK's PCKh@0.1, paired by seed; one line "
+    "per model and scoring protocol (the standard one and the report's code). An endpoint is **reproduced** "
+    "when its 95% interval lies above zero, **contradicted** when below, **smaller than reported** when it "
+    "lies below the report's effect (the report's effect is ruled out), **larger than reported** when "
+    "above it, possibly combined, and **inconclusive** otherwise. Beside each stand the report's effect and "
+    "the minimum detectable effect of our design at 80% power. An endpoint with one training per cell "
+    "covers the test frames only and says so. Every other comparison is secondary: an estimate with its "
+    "interval, no verdict."
+)
+
+NOT_EVALUATED = "not evaluated (no runs)"
+
+#: statuses of one secondary comparison (where its interval lies; no verdict)
+STATUSES: tuple[str, ...] = ("better", "unclear", "worse", "one training")
+
+
+def _status(iv: Interval, needs_training_variance: bool) -> str:
+    if needs_training_variance and not getattr(iv, "training_variance", True):
+        return "one training"
+    return {1: "better", -1: "worse", 0: "unclear"}[iv.excludes_zero()]
+
+
+_EVIDENCE_COLUMNS = [
+    "claim", "model", "encoding", "decoder", "comparison", "metric", "difference", "diff_low", "diff_high",
+    "improvement", "imp_low", "imp_high", "n_seeds", "seeds", "seeds_b", "se_seeds", "se_frames",
+    "training_variance", "status",
+]  # fmt: skip
+
+
+def _evidence_row(claim, model, encoding, decoder, comparison, metric, diff: Estimate) -> dict:
+    imp = improvement(diff, metric)
+    n = diff.n_seeds
+    return {
+        "claim": claim, "model": model, "encoding": encoding, "decoder": decoder, "comparison": comparison,
+        "metric": metric, "difference": diff.value, "diff_low": diff.low, "diff_high": diff.high,
+        "improvement": imp.value, "imp_low": imp.low, "imp_high": imp.high,
+        "n_seeds": f"{n[0]} vs {n[1]}" if isinstance(n, tuple) else str(n),
+        "seeds": list(diff.seeds), "seeds_b": list(diff.seeds_b), "se_seeds": diff.se_seeds,
+        "se_frames": diff.se_frames, "training_variance": diff.training_variance,
+        "status": _status(imp, claim == 2),
+    }  # fmt: skip
+
+
+def claim1_evidence(
+    a: Analysis,
+    baselines: Sequence[str] = ("argmax", "standard"),
+    metrics_: Sequence[str] = paper.TABLE_METRICS,
+) -> tuple[pd.DataFrame, list[str]]:
+    """``DARK - baseline`` within each run, combined over seeds, per cell: ``(evidence, missing)``."""
+    rows, missing = [], []
+    keys = [(m, e) for m in paper.MODEL_NAMES for e in paper.TABLE_ENCODINGS]
+    keys += [k for k in a.cells if k not in keys]
+    for m, e in keys:
+        if (m, e) not in a.cells:
+            missing.append(f"{display_name(m, e)} (no run)")
+            continue
+        for b in baselines:
+            diff = a.within.get((m, e, f"dark - {b}"), {})
+            for mt in metrics_:
+                if mt in diff:
+                    rows.append(_evidence_row(1, m, e, "dark", f"dark - {b}", mt, diff[mt]))
+                else:
+                    missing.append(f"{display_name(m, e, 'dark - ' + b)} {mt}")
+    return pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS), missing
+
+
+def claim2_evidence(
+    a: Analysis,
+    decoders: Sequence[str] = paper.PAPER_DECODERS,
+    metrics_: Sequence[str] = paper.TABLE_METRICS,
+) -> tuple[pd.DataFrame, list[str]]:
+    """``unbiased - q`` (difference of cell means, paired on frames) per model, ``q`` and decoder."""
+    rows, missing = [], []
+    models = [*paper.MODEL_NAMES, *sorted({m for m, _ in a.cells} - set(paper.MODEL_NAMES))]
+    for m in models:
+        qs = [e for mm, e in a.cells if mm == m and e != "unbiased"]
+        if (m, "unbiased") not in a.cells or not qs:
+            if m in paper.MODEL_NAMES:
+                missing.append(f"{paper.MODEL_NAMES[m]}: w/o quant vs w/ quant (needs both cells)")
+            continue
+        for q in qs:
+            comparison = f"{encoding_label('unbiased')} - {encoding_label(q)}"
+            for d in decoders:
+                diff = a.between.get((m, f"unbiased - {q}", d), {})
+                for mt in metrics_:
+                    if mt in diff:
+                        rows.append(_evidence_row(2, m, f"unbiased - {q}", d, comparison, mt, diff[mt]))
+                    else:
+                        missing.append(f"{display_name(m)} + {decoder_label(d)} unbiased - {q} {mt}")
+    return pd.DataFrame(rows, columns=_EVIDENCE_COLUMNS), missing
+
+
+def _covers(a: Analysis) -> str:
+    """What the intervals of the analysis include."""
+    n = [len(rs) for rs in a.cells.values()]
+    if not n or max(n) == 1:
+        return "test frames only (one training per cell)"
+    if min(n) > 1:
+        return "test frames and training seeds"
+    return "test frames and, for cells with several trainings, their seeds"
+
+
+def _checkpoint(records) -> str:
+    """The checkpoint the runs were evaluated at: ``"last"``, ``"best"`` or ``"mixed"``."""
+    found = {evaluated_checkpoint(r.evaluation) for r in records}
+    return found.pop() if len(found) == 1 else ("mixed" if found else "?")
+
+
+def notes(a: Analysis) -> list[str]:
+    """What limits every verdict of this analysis: the evaluated checkpoint, the resampling unit."""
+    out = []
+    if _checkpoint(a.records) in ("best", "mixed"):
+        out.append(
+            "runs evaluated at their best validation epoch (trained before the last epoch became the "
+            "evaluated checkpoint)"
+        )
+    if a.records and not a.settings.get("clusters"):
+        out.append("test frames resampled one by one: these runs carry no test-clip clusters")
+    return out
+
+
+def primary_rows(a: Analysis) -> list[dict]:
+    """One row per primary endpoint, model and protocol: estimate, interval, pairs, the report's effect,
+    the MDE (80% power) and the verdict (see the module docstring). Rows without an estimate carry the
+    reason as their verdict (``"not measured in these runs"``, ``"not evaluated (no runs)"``)."""
+    rows = []
+    checkpoint = _checkpoint(a.records)
+    resampled = "clusters" if a.settings.get("clusters") else "frames"
+    for (claim, model, protocol, comparison), est in a.primary.items():
+        e = next(x for x in ENDPOINTS if (x.claim, x.protocol, x.comparison) == (claim, protocol, comparison))
+        effect = paper.REPORT_EFFECTS.get((claim, model, comparison))
+        row = {
+            "claim": claim, "model": model, "protocol": protocol, "comparison": comparison,
+            "metric": e.metric, "decoders": list(e.decoders), "report_effect": effect,
+        }  # fmt: skip
+        if isinstance(est, str):
+            rows.append({**row, "estimate": None, "low": None, "high": None, "verdict": est})
+            continue
+        n = est.n_seeds if isinstance(est.n_seeds, tuple) else (est.n_seeds,)
+        rows.append({
+            **row, "estimate": est.value, "low": est.low, "high": est.high,
+            "n_pairs": n[0] if est.paired or len(n) == 1 else None, "n_seeds": list(n), "paired": est.paired,
+            "mde": metrics.mde(est), "verdict": endpoint_verdict(est, effect),
+            "training_variance": est.training_variance, "se_seeds": est.se_seeds, "se_frames": est.se_frames,
+            "df": None if math.isinf(est.df) else est.df, "checkpoint": checkpoint, "resampled": resampled,
+        })  # fmt: skip
+    return rows
+
+
+def _summary(rows: Sequence[Mapping]) -> str:
+    """The claim's verdict line: each evaluated primary endpoint's verdict."""
+    shown = [r for r in rows if r["verdict"] != NO_RUNS]
+    if not shown:
+        return NOT_EVALUATED
+    return "; ".join(
+        f"{paper.MODEL_NAMES.get(r['model'], r['model'])} ({r['protocol']}), "
+        f"{decoder_label(r['comparison'])}: {r['verdict']}"
+        for r in shown
+    )
+
+
+def _tally(ev: pd.DataFrame) -> str:
+    """Where the secondary comparisons' intervals lie, e.g. ``"10 better, 2 unclear, 0 worse"``."""
+    c = {s: int((ev.status == s).sum()) for s in STATUSES}
+    text = f"{c['better']} better, {c['unclear']} unclear, {c['worse']} worse"
+    return text + (f", {c['one training']} one training" if c["one training"] else "")
+
+
+def verdicts(a: Analysis) -> dict[int, dict]:
+    """Claim -> ``{"claim", "verdict", "primary", "notes", "by_metric", "by_encoding" (claim 2), "counts",
+    "seeds", "covers", "evidence", "missing"}``.
+
+    ``primary``: :func:`primary_rows` of the claim; ``verdict``: its endpoints' verdicts in one line;
+    ``notes``: what limits them (:func:`notes`). The secondary comparisons: ``evidence`` (the DataFrame of
+    every comparison, oriented improvement with its interval and status), ``counts`` (the statuses
+    tallied), ``by_metric`` / ``by_encoding`` (the tally per claim metric / per quantiser: no verdict
+    words); ``seeds``: trainings per cell; ``covers``: what the intervals include.
+    """
+    out = {}
+    rows = primary_rows(a)
+    for claim, (ev, missing) in {1: claim1_evidence(a), 2: claim2_evidence(a)}.items():
+        primary = [r for r in rows if r["claim"] == claim]
+        out[claim] = {
+            "claim": paper.CLAIMS[claim],
+            "verdict": _summary(primary),
+            "primary": primary,
+            "notes": notes(a),
+            "by_metric": {mt: _tally(ev[ev.metric == mt]) for mt in paper.TABLE_METRICS},
+            "counts": {s: int((ev.status == s).sum()) for s in STATUSES},
+            "seeds": seeds_per_cell(a),
+            "covers": _covers(a),
+            "evidence": ev,
+            "missing": missing,
+        }
+        if claim == 2:
+            out[claim]["by_encoding"] = {
+                enc.split(" - ", 1)[1]: _tally(ev[ev.encoding == enc]) for enc in dict.fromkeys(ev.encoding)
+            }
+    return out
+
+
+def primary_table(v: Mapping[int | str, Mapping], digits: int = 2) -> pd.DataFrame:
+    """One row per evaluated primary endpoint: model, protocol, comparison, estimate [95% CI], the
+    report's effect, the MDE at 80% power, trainings, verdict."""
+    rows = []
+    for claim, r in v.items():
+        if not isinstance(r, Mapping) or "primary" not in r:
+            continue
+        for p in r["primary"]:
+            if p["verdict"] == NO_RUNS:
+                continue
+            est = p.get("estimate")
+            rows.append({
+                "claim": claim,
+                "model": paper.MODEL_NAMES.get(p["model"], p["model"]),
+                "protocol": p["protocol"],
+                "comparison": decoder_label(p["comparison"]),
+                "estimate [95% CI]": "–" if est is None else interval_text(est, p["low"], p["high"], digits),
+                "report": "–" if p.get("report_effect") is None else f"{p['report_effect']:+.{digits}f}",
+                "MDE (80%)": f"{p['mde']:.{digits}f}" if p.get("mde") is not None else "–",
+                "trainings": " vs ".join(map(str, p.get("n_seeds", []))) or "–",
+                "verdict": p["verdict"],
+            })  # fmt: skip
+    return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
+
+
+def verdict_table(v: Mapping[int | str, Mapping]) -> pd.DataFrame:
+    """One row per claim: the primary endpoints' verdicts, what limits them, trainings per cell, what the
+    intervals cover, and where the secondary comparisons' intervals lie."""
+    rows = []
+    for claim, r in v.items():
+        if not isinstance(r, Mapping) or "verdict" not in r:  # "provenance", "intervals" of verdicts.json
+            continue
+        c = r["counts"]
+        rows.append({
+            "claim": f"{claim}. {r['claim']}",
+            "primary endpoints": r["verdict"],
+            "limits": "; ".join(r.get("notes", [])) or "–",
+            "trainings per cell": r.get("seeds", "?"),
+            "intervals cover": r.get("covers", "test frames"),
+            "secondary: better / unclear / worse / one training": " / ".join(
+                str(c.get(s, 0)) for s in STATUSES
+            ),
+            "missing": len(r["missing"]),
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def evidence_display(evidence: pd.DataFrame | Sequence[Mapping], digits: int = 2) -> pd.DataFrame:
+    """The evidence rows for the book: display names, ``value [low, high]`` strings, the trainings
+    behind each comparison and each seed's value beside the mean (claim 2: both cells')."""
+    df = pd.DataFrame(list(evidence) if not isinstance(evidence, pd.DataFrame) else evidence)
+    rows = []
+    for r in df.to_dict("records"):
+        seeds = seeds_text(r["seeds"], digits) if len(r["seeds"]) > 1 else ""
+        if r["claim"] == 2:
+            seeds = f"{seeds_text(r['seeds'], digits)} vs {seeds_text(r['seeds_b'], digits)}"
+        rows.append({
+            "claim": r["claim"],
+            "model": paper.MODEL_NAMES.get(r["model"], r["model"]),
+            "encoding": " - ".join(encoding_label(e) for e in r["encoding"].split(" - ")),
+            "decoder": decoder_label(r["decoder"]),
+            "comparison": decoder_label(r["comparison"]),
+            "metric": metrics.metric(r["metric"]).label,
+            "difference [95% CI]": interval_text(r["difference"], r["diff_low"], r["diff_high"], digits),
+            "improvement [95% CI]": interval_text(r["improvement"], r["imp_low"], r["imp_high"], digits),
+            "trainings": r["n_seeds"],
+            "per seed": seeds,
+            "status": r["status"],
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()

@@ -1,0 +1,109 @@
+"""Reading evaluated run directories, and grouping them into cells ``(model, encoding)``.
+
+A run directory (one per ``(model, encoding, seed)`` training, :mod:`dark.experiment.runs`) holds
+``config.json``,
+``evaluation.json`` and ``frame_sums.npz`` (per decoder and test frame, the sums every metric is a
+ratio of).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dark.analysis import paper
+from dark.codecs import ENCODINGS
+from dark.experiment import profiles, runs
+
+from .labels import display_name
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One evaluated training: its directory, identity, evaluation and per-frame sums per decoder."""
+
+    path: Path
+    model: str
+    encoding: str
+    seed: int
+    config: dict
+    evaluation: dict
+    groups: np.ndarray  #: (G,) sorted test frame labels
+    columns: tuple[str, ...]  #: the frame-sum columns (:func:`dark.metrics.frame_sum_columns`)
+    tables: dict[str, np.ndarray] = field(repr=False)  #: decoder -> (G, C) frame sums
+    clusters: np.ndarray | None = field(default=None, repr=False)  #: (G,) each frame's test cluster, or None
+
+
+def load_run(path: str | os.PathLike) -> RunRecord:
+    """Read one run directory (``config.json``, ``evaluation.json``, ``frame_sums.npz``)."""
+    p = Path(path)
+    for name in (runs.CONFIG, runs.EVALUATION, runs.FRAME_SUMS):
+        if not (p / name).is_file():
+            raise FileNotFoundError(f"{p / name} not found: run `dark evaluate --run {p}` first")
+    config, ev, sums = runs.load_config(p), runs.load_evaluation(p), runs.load_frame_sums(p)
+    tables, groups, columns = sums["decoders"], sums["groups"], tuple(sums["columns"].tolist())
+    r = ev.get("run", {})
+    return RunRecord(
+        path=p, model=config.get("model", r.get("model")), encoding=config.get("encoding", r.get("encoding")),
+        seed=int(config.get("seed", r.get("seed", 0))), config=config, evaluation=ev, groups=groups,
+        columns=columns, tables=tables, clusters=sums.get("clusters"),
+    )  # fmt: skip
+
+
+def load_runs(paths: Iterable[str | os.PathLike]) -> list[RunRecord]:
+    """:func:`load_run` for every run directory, in order."""
+    return [load_run(p) for p in paths]
+
+
+def load_evaluations(paths: Iterable[str | os.PathLike]) -> list[dict]:
+    """Read ``RUN/evaluation.json`` of every run directory (or the JSON file itself), in order."""
+    out = []
+    for r in paths:
+        p = Path(r)
+        p = p / runs.EVALUATION if p.is_dir() else p
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} not found: run `dark evaluate --run {p.parent}` first")
+        out.append(json.loads(p.read_text()))
+    return out
+
+
+def cells(records: Sequence[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
+    """Runs grouped by ``(model, encoding)``: the report's models first, encodings in the table's order,
+    each cell's runs by seed (:data:`dark.experiment.profiles.REPORT_SEED`, the report's seed, first).
+    Duplicate
+    seeds raise."""
+    models = list(paper.MODEL_NAMES) + sorted({r.model for r in records} - set(paper.MODEL_NAMES))
+    encs = list(ENCODINGS)
+    encs += sorted({r.encoding for r in records} - set(encs))
+    out: dict[tuple[str, str], list[RunRecord]] = {}
+    for m in models:
+        for e in encs:
+            sub = sorted(
+                (r for r in records if (r.model, r.encoding) == (m, e)),
+                key=lambda r: (r.seed != profiles.REPORT_SEED, r.seed),
+            )
+            if len({r.seed for r in sub}) != len(sub):
+                raise ValueError(f"two runs of {display_name(m, e)} with the same seed")
+            if sub:
+                out[(m, e)] = sub
+    return out
+
+
+def check_paired(records: Sequence[RunRecord]) -> None:
+    """Raise unless every run was evaluated on the same test frames (same frame labels and columns)."""
+    first = records[0]
+    for r in records[1:]:
+        if r.columns != first.columns or not np.array_equal(r.groups, first.groups):
+            raise ValueError(f"{r.path} and {first.path} were not evaluated on the same test frames")
+
+
+def focus(records: Sequence[RunRecord]) -> RunRecord:
+    """The run the book looks at closely: the report's best model (SH w/o quant) at its first seed, else
+    the first run."""
+    c = cells(records)
+    return c.get(("sh", "unbiased"), next(iter(c.values()), [None]))[0] or records[0]

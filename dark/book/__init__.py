@@ -1,0 +1,1 @@
+"""The book's machinery: the papermill plan, its executor, recorded runs, provenance, widgets."""

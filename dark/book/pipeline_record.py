@@ -1,0 +1,97 @@
+"""``dark book`` on a recorded profile: reuse the record's runs, train only the missing ones, record each.
+
+:func:`plan_with_record` executes the steps the trainings need (the data), digests the training data
+(:func:`dark.experiment.run_digest.training_data_digest`), asks the record which of the profile's trainings
+it holds
+with matching digests (:func:`dark.experiment.run_store.match`: the build log lists them, and every stale run
+with
+its reason), and resolves the plan again without those trainings: the analysis reads the recorded runs
+from the record and the new ones from the work folder. :func:`recorder` is the executor's ``after``
+hook that adds each training to the record as soon as its step (training and evaluation,
+``notebooks/03_train.md``) is done, so an interruption between trainings loses nothing recorded.
+:func:`first_trainings` cuts a plan to its first trainings (``dark book --max-trainings N``: grow a
+record by N runs in a session that cannot fit them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from dark.book.executor import RunReport, execute_plan
+from dark.book.plan import Plan, Step, load_plan
+from dark.experiment import run_store
+from dark.experiment.run_digest import training_data_digest
+
+
+def _needed(plan: Plan, steps: list[Step]) -> set[str]:
+    """Ids of ``steps`` and every step they need, transitively."""
+    by_id = {s.id: s for s in plan.steps}
+    found: set[str] = set()
+    todo = [s.id for s in steps]
+    while todo:
+        step_id = todo.pop()
+        if step_id not in found:
+            found.add(step_id)
+            todo.extend(by_id[step_id].needs)
+    return found
+
+
+def plan_with_record(
+    plan_file: Path,
+    profile: str,
+    record: Path,
+    *,
+    log: Callable[[str], None],
+    **options: Any,
+) -> tuple[Plan, run_store.Match | None, str | None, RunReport]:
+    """The plan of ``profile`` without the trainings that ``record`` holds; what the record holds; the
+    training data's digest; what was executed here (the steps the trainings need: the data).
+
+    Args:
+        plan_file: ``notebooks/pipeline.yml``.
+        options: ``work``, ``root``, ``source``, ``executed`` for :func:`dark.book.plan.load_plan`, and
+            ``out_dir``, ``force``, ``quiet``, ``execute`` for :func:`dark.book.executor.execute_plan`.
+    """
+    plan_options = {k: options[k] for k in ("work", "root", "source", "executed")}
+    full = load_plan(plan_file, profile, **plan_options)
+    trainings = [s for s in full.steps if s.run]
+    if not trainings:
+        return full, None, None, RunReport()
+    before = _needed(full, trainings[:1]) - {trainings[0].id}
+    first = replace(full, steps=tuple(s for s in full.steps if s.id in before))
+    done = execute_plan(first, options["out_dir"], cwd=options["work"], force=options["force"],
+                 quiet=options["quiet"], log=log, execute=options["execute"])  # fmt: skip
+    digest = training_data_digest(Path(options["work"]) / trainings[0].parameters["data"])
+    status = run_store.match(record, profile, digest)
+    for line in status.lines():
+        log(line)
+    plan = load_plan(plan_file, profile, recorded=status.matched, precision=status.precision, **plan_options)
+    return plan, status, digest, done
+
+
+def first_trainings(plan: Plan, n: int) -> Plan:
+    """``plan`` cut to its first ``n`` trainings and the steps they need (nothing after them)."""
+    keep = [s for s in plan.steps if s.run][: max(0, int(n))]
+    needed = _needed(plan, keep)
+    return replace(plan, steps=tuple(s for s in plan.steps if s.id in needed))
+
+
+def recorder(
+    record: Path, work: Path, data_digest: str, log: Callable[[str], None]
+) -> Callable[[Step, float | None], None]:
+    """The executor's ``after`` hook: a finished training step's run is added to ``record`` (unless the
+    record holds it already, same digest and evaluation)."""
+
+    def after(step: Step, seconds: float | None) -> None:
+        if not step.run:
+            return
+        run_dir = Path(work) / step.parameters["out"]
+        if run_store.holds(record, run_dir, data_digest):
+            return
+        run_store.add_run(record, run_dir, data_digest=data_digest, wall_s=seconds)
+        log(f"record: {step.run} recorded in {record}")
+
+    return after

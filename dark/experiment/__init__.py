@@ -1,0 +1,1 @@
+"""The experiment: what a profile means, training, the run directory, evaluation."""

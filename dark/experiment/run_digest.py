@@ -1,0 +1,85 @@
+"""The digest of a training: everything that determines what it produces, in one hash.
+
+A recorded run (:mod:`dark.experiment.run_store`) counts as done for a profile when its digest equals the
+digest
+the profile's training would have now. :func:`run_digest` hashes
+
+- the run's settings (:class:`dark.experiment.runs.RunConfig`, every field but the profile's name and what was
+  measured): model and its configuration, encoding, seed, recipe (epochs, batch size, learning rate,
+  schedule, ...), target width and sizes, and the RESOLVED precision (``"auto"`` resolves to bf16 or fp32
+  by processor: runs of different precision never match one another, so a record never pairs or mixes
+  them);
+- :data:`dark.experiment.runs.TRAINING_REVISION`, bumped when the training code changes what it produces;
+- :func:`training_data_digest`: the data the training reads, the TRAINING and VALIDATION splits only.
+  The test split is left out on purpose: a change of the evaluation's data (more test clusters, another
+  test placement) re-evaluates the recorded runs' predictions but never invalidates a training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dark.data import open_split
+from dark.experiment import runs
+from dark.experiment.runs import RunConfig
+
+#: the splits a training reads (the test split is the evaluation's)
+TRAINING_SPLITS = ("train", "val")
+
+
+def _sha(payload: Any) -> str:
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def training_data_digest(data: str | os.PathLike) -> str:
+    """sha256 of the data a training reads: the train and val shards' sha256 of a rendered dataset's
+    ``manifest.json`` (the files' contents, not the generator's version: a new generator that renders the
+    same training data keeps every recorded run), or, without a manifest (a HUMAN4D root), of the two
+    splits' ground truth (joints, visibility, head sizes, labels)."""
+    manifest = Path(data) / "manifest.json"
+    if manifest.is_file():
+        shards = json.loads(manifest.read_text())["shards"]
+        kept = sorted((s["split"], s["file"], s["sha256"]) for s in shards if s["split"] in TRAINING_SPLITS)
+        if not kept:
+            raise ValueError(f"{manifest}: no train or val shards")
+        return _sha({"shards": kept})
+    h = hashlib.sha256()
+    for split in TRAINING_SPLITS:
+        samples = open_split(data, split=split)
+        for s in samples:
+            h.update(np.ascontiguousarray(s.joints, dtype=np.float64).tobytes())
+            h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
+            h.update(f"{s.head_size!r}/{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
+    return h.hexdigest()
+
+
+def digest_inputs(config: RunConfig, data_digest: str, revision: int | None = None) -> dict[str, Any]:
+    """What :func:`run_digest` hashes, as JSON: the settings (no profile name, nothing measured), the
+    training data's digest and the training code's revision (``None``: the current one,
+    :data:`dark.experiment.runs.TRAINING_REVISION`)."""
+    revision = runs.TRAINING_REVISION if revision is None else revision
+    settings = {k: v for k, v in config.to_json().items() if k != "profile"}
+    for f in dataclasses.fields(runs.Measured):
+        settings.pop(f.name, None)
+    return {"settings": settings, "training_data": data_digest, "training_revision": int(revision)}
+
+
+def run_digest(config: RunConfig, data_digest: str, revision: int | None = None) -> str:
+    """The sha256 of :func:`digest_inputs` (64 hex digits).
+
+    >>> from dark.experiment.runs import RunConfig
+    >>> a = RunConfig.resolve("sh", "ceil", "smoke", seed=2)
+    >>> run_digest(a, "d") == run_digest(RunConfig.resolve("sh", "ceil", "smoke", seed=2), "d")
+    True
+    >>> run_digest(a, "d") == run_digest(RunConfig.resolve("sh", "ceil", "smoke", seed=3), "d")
+    False
+    """
+    return _sha(digest_inputs(config, data_digest, revision))

@@ -1,0 +1,238 @@
+"""A record's store of finished runs: ``results/<record>/runs/<run>/``, each a training and its evaluation.
+
+A recorded run keeps what its analysis needs and no weights (:data:`RUN_FILES`): ``config.json`` (the
+run's settings, plus a ``"record"`` block: the run's digest (:func:`dark.experiment.run_digest.run_digest`),
+the
+training code's revision, the digest of the training data, and the run's provenance: commit, machine,
+precision, date, wall time), ``metrics.jsonl``, ``evaluation.json``, ``frame_sums.npz`` and
+``predictions_test.npz`` (compact, :mod:`dark.experiment.prediction_file`), from which every metric can be
+recomputed without retraining.
+
+``dark book`` on a recorded profile (:mod:`dark.book.pipeline`) asks :func:`match` which of the profile's
+trainings the store already holds with the digest they would have now: those are done; the missing ones
+are trained, and each is added (:func:`add_run`) as soon as it is trained and evaluated, so an
+interrupted build loses no recorded run. A recorded run of the same name whose digest differs is
+*stale*: reported (build log and ``record.json``), never analysed, and replaced when retrained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dark.book import provenance
+from dark.experiment import profiles, runs
+from dark.experiment.device import resolve_precision
+from dark.experiment.run_digest import run_digest
+from dark.experiment.runs import RECORD_KEY, RunConfig
+from dark.files import atomic_write
+
+RUNS = "runs"
+#: the files of each recorded run (no checkpoint, no heatmap cache)
+RUN_FILES = (runs.CONFIG, runs.METRICS, runs.EVALUATION, runs.FRAME_SUMS, runs.PREDICTIONS)
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """One run of a store: its folder, its ``config.json`` and the record block in it (``{}`` if none)."""
+
+    name: str
+    path: Path
+    config: dict[str, Any]
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.config.get(RECORD_KEY) or {}
+
+    @property
+    def digest(self) -> str | None:
+        return self.record.get("digest")
+
+
+def recorded_runs(dest: str | os.PathLike) -> dict[str, RecordedRun]:
+    """Every run folder of the store ``dest`` with a ``config.json``, by name (sorted)."""
+    found = {}
+    for path in sorted(Path(dest, RUNS).glob("*/" + runs.CONFIG)):
+        if not path.parent.name.startswith("."):
+            found[path.parent.name] = RecordedRun(path.parent.name, path.parent, json.loads(path.read_text()))
+    return found
+
+
+def _copy_arrays(src: Path, dst: Path, name: str) -> None:
+    """Copy a run's npz compressed (predictions through their compact writer; the readers are unchanged)."""
+    if name == runs.PREDICTIONS:
+        runs.save_predictions(dst, runs.load_predictions(src))
+        return
+    with np.load(src / name) as z:
+        arrays = {k: z[k] for k in z.files}
+    atomic_write(dst / name, lambda f: np.savez_compressed(f, **arrays))
+
+
+def add_run(
+    dest: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    *,
+    data_digest: str,
+    name: str | None = None,
+    wall_s: float | None = None,
+    machine: str | None = None,
+    commit: str | None = None,
+    date: str | None = None,
+) -> RecordedRun:
+    """Record the finished run ``run_dir`` in the store ``dest`` as ``runs/<name>`` (default: the run
+    folder's name), replacing a run of that name; return it.
+
+    Args:
+        data_digest: :func:`dark.experiment.run_digest.training_data_digest` of the data it was trained on.
+        wall_s: seconds the training and its evaluation took (``None``: the epochs' training time).
+        machine, commit, date: the run's provenance (default: this machine, this checkout, now).
+
+    Raises:
+        FileNotFoundError: the run is not finished (a file of :data:`RUN_FILES` is missing).
+    """
+    run_dir, dest = Path(run_dir), Path(dest)
+    missing = [f for f in RUN_FILES if not (run_dir / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{run_dir} lacks {missing}: the run is not finished and evaluated")
+    name = name or run_dir.name
+    config = json.loads((run_dir / runs.CONFIG).read_text())
+    typed = RunConfig.from_json(config)
+    history = runs.load_history(run_dir)
+    state = provenance.git_state()
+    config[RECORD_KEY] = {
+        "digest": run_digest(typed, data_digest),
+        "training_revision": runs.TRAINING_REVISION,
+        "training_data": data_digest,
+        "precision": typed.precision,
+        "commit": commit or state[0],
+        "dirty": state[1] if commit is None else None,
+        "machine": machine or provenance.device_description(),
+        "date": date or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "train_s": round(sum(float(h.get("time_s", 0.0)) for h in history), 1),
+        "wall_s": None if wall_s is None else round(float(wall_s), 1),
+        "epochs": len(history),
+    }
+    tmp = dest / RUNS / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for f in (runs.METRICS, runs.EVALUATION):
+        shutil.copy2(run_dir / f, tmp / f)
+    for f in (runs.FRAME_SUMS, runs.PREDICTIONS):
+        _copy_arrays(run_dir, tmp, f)
+    atomic_write(tmp / runs.CONFIG, json.dumps(config, indent=2) + "\n")
+    final = dest / RUNS / name
+    old = dest / RUNS / f".{name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return RecordedRun(name, final, config)
+
+
+def holds(dest: str | os.PathLike, run_dir: str | os.PathLike, data_digest: str) -> bool:
+    """Whether the store ``dest`` holds the finished run ``run_dir`` already: a run of its name with the
+    digest of its settings on ``data_digest`` and the same ``evaluation.json``."""
+    run_dir = Path(run_dir)
+    held = recorded_runs(dest).get(run_dir.name)
+    if held is None or held.digest != run_digest(RunConfig.from_json(runs.load_config(run_dir)), data_digest):
+        return False
+    return json.loads((held.path / runs.EVALUATION).read_text()) == runs.load_evaluation(run_dir)
+
+
+def expected_digests(
+    profile: str, data_digest: str, precision: str
+) -> dict[str, tuple[profiles.Training, str]]:
+    """The profile's trainings by run name, each with the digest it has when trained now at the resolved
+    ``precision`` (``"fp32"`` or ``"bf16"``) on the data of ``data_digest``."""
+    out = {}
+    for t in profiles.get(profile).runs():
+        config = RunConfig.resolve(
+            t.model, t.encoding, profile, seed=t.seed, batch_size=t.batch_size, precision=precision
+        )
+        out[t.name] = (t, run_digest(config, data_digest))
+    return out
+
+
+@dataclass
+class Match:
+    """What a store holds of a profile (:func:`match`).
+
+    Attributes:
+        precision: the resolved precision the profile's trainings use (the record's, see :func:`match`).
+        matched: run name -> recorded folder, for the trainings recorded with the digest they have now.
+        missing: the trainings to train, in the profile's order.
+        stale: ``{"run", "digest", "expected", "reason"}`` of recorded runs of the profile's names whose
+            digest differs (never analysed; replaced when retrained).
+        extra: recorded runs that are no training of the profile (kept, not analysed).
+    """
+
+    precision: str
+    matched: dict[str, Path] = field(default_factory=dict)
+    missing: list[profiles.Training] = field(default_factory=list)
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The build log's account: reused, to train, stale (each with its reason), extra."""
+        out = [
+            f"record: {len(self.matched)} of {len(self.matched) + len(self.missing)} trainings recorded "
+            f"with matching digests ({self.precision}); {len(self.missing)} to train"
+        ]
+        out += [f"record: STALE {s['run']}: {s['reason']} (not analysed; retrained)" for s in self.stale]
+        out += [f"record: {n} is no training of this profile (kept, not analysed)" for n in self.extra]
+        return out
+
+
+def _why(recorded: RecordedRun, expected_config: RunConfig, data_digest: str) -> str:
+    """A short reason why a recorded run's digest differs from the expected one."""
+    rec = recorded.record
+    if not rec:
+        return "recorded without a digest (an older record)"
+    if rec.get("training_revision") != runs.TRAINING_REVISION:
+        return f"training revision {rec.get('training_revision')} (now {runs.TRAINING_REVISION})"
+    if rec.get("training_data") != data_digest:
+        return "trained on other training data"
+    now = expected_config.to_json()
+    then = {k: v for k, v in recorded.config.items() if k in now and k != "profile"}
+    changed = sorted(k for k, v in then.items() if json.dumps(v) != json.dumps(now[k]))
+    return f"settings changed: {', '.join(changed)}" if changed else "settings changed"
+
+
+def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision: str | None = None) -> Match:
+    """Which of ``profile``'s trainings the store ``dest`` holds with matching digests.
+
+    ``precision``: the resolved precision (default: the recipe's, with ``"auto"`` resolved for this
+    machine's CPU or GPU). When the recipe says ``"auto"`` and the store's matching runs have one
+    precision, that precision is kept (a record never mixes bf16 and fp32 runs, so a machine of the
+    other kind trains the missing runs in the record's precision); with none recorded, this machine's.
+    """
+    recipe = profiles.get(profile).recipe.precision
+    own = precision or resolve_precision("auto", recipe)
+    stored = recorded_runs(dest)
+    options = [own] if precision or recipe != "auto" else [own, *({"fp32", "bf16"} - {own})]
+    by_precision = {p: expected_digests(profile, data_digest, p) for p in options}
+    counts = {p: sum(stored.get(n) is not None and stored[n].digest == d for n, (_, d) in e.items())
+              for p, e in by_precision.items()}  # fmt: skip
+    chosen = max(options, key=lambda p: (counts[p], p == own))
+    result = Match(precision=chosen)
+    for name, (training, digest) in by_precision[chosen].items():
+        run = stored.get(name)
+        if run is not None and run.digest == digest:
+            result.matched[name] = run.path
+            continue
+        result.missing.append(training)
+        if run is not None:
+            config = RunConfig.resolve(training.model, training.encoding, profile, seed=training.seed,
+                                       batch_size=training.batch_size, precision=chosen)  # fmt: skip
+            reason = _why(run, config, data_digest)
+            result.stale.append({"run": name, "digest": run.digest, "expected": digest, "reason": reason})
+    result.extra = sorted(set(stored) - set(by_precision[chosen]))
+    return result

@@ -1,0 +1,392 @@
+"""A run directory: the files one training and its evaluation leave, the run's typed configuration,
+and how to read them.
+
+One run is one ``(model, encoding, seed)`` training, in ``RUNS/<model>-<encoding>-s<seed>/``
+(:func:`run_name`). Everything that reads or writes a run's files goes through the names here, and
+reading goes through :class:`Run` (or the ``load_*`` functions it calls). A run's settings are one
+:class:`RunConfig`: resolved from a profile by :meth:`RunConfig.resolve`, written to ``config.json`` by
+:meth:`RunConfig.to_json` and read back by :meth:`RunConfig.from_json`, the one place that knows the
+older spellings of ``config.json``.
+
+Files (all written atomically through :func:`dark.files.atomic_write`):
+
+- ``config.json``: the resolved configuration (:meth:`RunConfig.to_json`), written first;
+- ``metrics.jsonl``: one JSON line per finished epoch (validation scores of every decoder included);
+- ``last.pt`` / ``best.pt``: resume state / weights of the best validation epoch; ``curves.png``;
+- ``heatmaps_test.npy`` + ``heatmaps_test.json``: the cached test heatmaps and their key;
+- ``evaluation.json``, ``evaluation.csv``: every decoder's test scores with intervals over frames;
+- ``frame_sums.npz``: per test frame and decoder, the sums every metric is a ratio of
+  (:func:`dark.metrics.frame_sums`): what the two-level (seeds x frames) intervals resample;
+- ``predictions_test.npz``: every decoder's test coordinates (input px), stored compactly by
+  :func:`save_predictions` and read by :func:`load_predictions` (:mod:`dark.experiment.prediction_file`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from dark import codecs, models
+from dark.experiment import checkpoint, profiles
+from dark.experiment.device import resolve_device, resolve_precision
+
+# the compact predictions file (its writer and the one reader), re-exported: a run's files are named here
+from dark.experiment.prediction_file import PREDICTIONS as PREDICTIONS
+from dark.experiment.prediction_file import load_predictions as load_predictions
+from dark.experiment.prediction_file import save_predictions as save_predictions
+from dark.skeleton import INPUT_SIZE, STRIDE
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+LAST = "last.pt"
+BEST = "best.pt"
+CURVES = "curves.png"
+HEATMAPS = "heatmaps_test.npy"
+HEATMAPS_KEY = "heatmaps_test.json"
+EVALUATION = "evaluation.json"
+EVALUATION_CSV = "evaluation.csv"
+FRAME_SUMS = "frame_sums.npz"
+
+
+def run_name(model: str, encoding: str, seed: int, batch_size: int | None = None) -> str:
+    """The directory name of one training (:attr:`dark.experiment.profiles.Training.name`): a cell's options
+    (``batch_size`` other than the recipe's) are part of it.
+
+    >>> run_name("sh", "ceil", 3), run_name("sh", "quantized", 2, 24)
+    ('sh-ceil-s3', 'sh-quantized-b24-s2')
+    """
+    return profiles.Training(model, encoding, int(seed), batch_size).name
+
+
+#: target standard deviation, heatmap px (the report's)
+SIGMA = 2.0
+#: Adam's learning rate (the report's)
+LR = 2e-3
+#: the profile ``dark.experiment.train.train`` and ``dark train`` use when none is named (the book's default
+#: too)
+DEFAULT_PROFILE = "quick"
+
+#: the revision of the training code: bump it when a change of dark/experiment/train.py, dark/models/ or the
+#: target encoding changes what a training produces at the same settings, so that every recorded run's
+#: digest (:func:`dark.experiment.run_digest.run_digest`) stops matching and the record retrains it
+TRAINING_REVISION = 1
+#: ``config.json``'s block that a record adds (:mod:`dark.experiment.run_store`: digest and provenance of the
+#: run);
+#: :meth:`RunConfig.from_json` skips it
+RECORD_KEY = "record"
+
+#: ``config.json`` keys of older versions that :meth:`RunConfig.from_json` reads and drops: ``config`` (the
+#: profile's old name), ``grid`` and ``rounding`` (copies of the encoding's row), ``original_size``
+_OLD_KEYS = ("config", "grid", "rounding", "original_size")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a training found when it set up (:func:`dark.experiment.train.set_up`), recorded in
+    ``config.json``.
+
+    ``n_val`` is ``None`` where no validation split was loaded.
+    """
+
+    n_train: int
+    n_val: int | None
+    world_size: int
+    device: str  #: ``"cpu"`` or ``"cuda"``
+    torch: str  #: torch's version
+    parameters: int  #: trainable parameters of the network
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run's settings: what ``config.json`` holds, typed.
+
+    Built by :meth:`resolve` (from a profile of :data:`dark.experiment.profiles.PROFILES` and the arguments of
+    :func:`dark.experiment.train.train`) or :meth:`from_json`; every setting is stored once (the encoding's
+    grid and
+    rounding are its row of :data:`dark.codecs.ENCODINGS`; the codec is :attr:`codec`).
+
+    Attributes:
+        model: a name of :data:`dark.models.MODELS`.
+        encoding: a name of :data:`dark.codecs.ENCODINGS`.
+        profile: a name of :data:`dark.experiment.profiles.PROFILES` (the recipe's source).
+        seed: seeds the weights, every epoch's shuffling and random rounding.
+        model_config: the model configuration (:data:`dark.models.CONFIGS`) of the profile.
+        model_kwargs: the model constructor's arguments (JSON form: lists, not tuples).
+        sigma: target standard deviation, heatmap px.
+        input_size: ``(H, W)`` of the NETWORK's input (the original 160x320 map downsampled).
+        heatmap_size: ``(h, w)`` of the heatmaps.
+        heatmap_stride: original input px per heatmap px.
+        scaling: ``"stride"`` or ``"udp"`` (:func:`dark.codecs.to_heatmap`).
+        precision: ``"fp32"`` or ``"bf16"`` (resolved for the device).
+        measured: what the training measured when it set up (``None`` before it ran).
+
+    Example:
+        >>> c = RunConfig.resolve("sh", "ceil", "quick", seed=3)
+        >>> c.profile, c.model_config, c.input_size, c.heatmap_size, c.heatmap_stride
+        ('quick', 'quick', (80, 160), (20, 40), 8)
+        >>> c.codec.spec.rounding, c.codec.input_size
+        ('ceil', (160, 320))
+        >>> RunConfig.from_json(c.to_json()) == c
+        True
+    """
+
+    model: str
+    encoding: str
+    profile: str
+    seed: int
+    model_config: str
+    model_kwargs: dict[str, Any]
+    sigma: float
+    input_size: tuple[int, int]
+    heatmap_size: tuple[int, int]
+    heatmap_stride: int
+    scaling: str
+    epochs: int
+    batch_size: int
+    lr: float
+    betas: tuple[float, float]
+    weight_decay: float
+    schedule: str
+    precision: str
+    loss: str = "mse"
+    decoder: str = "dark"
+    measured: Measured | None = None
+
+    def __post_init__(self) -> None:
+        if self.model not in models.MODELS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {sorted(models.MODELS)}")
+        if self.encoding not in codecs.ENCODINGS:
+            raise ValueError(f"unknown encoding {self.encoding!r}; expected one of {list(codecs.ENCODINGS)}")
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            got = f"{self.epochs}, {self.batch_size}, {self.lr}"
+            raise ValueError(f"expected epochs >= 1, batch_size >= 1, lr > 0; got {got}")
+        for name in ("input_size", "heatmap_size", "betas"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    @classmethod
+    def resolve(
+        cls,
+        model: str,
+        encoding: str,
+        profile: str = DEFAULT_PROFILE,
+        *,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        lr: float = LR,
+        seed: int = profiles.REPORT_SEED,
+        precision: str | None = None,
+        device: str | torch.device = "cpu",
+        **model_overrides: Any,
+    ) -> RunConfig:
+        """The settings of one training: ``profile``'s recipe and model configuration, the arguments
+        given, ``precision`` resolved for ``device`` (``None``: the recipe's). ``ValueError`` names a bad one.
+        """
+        p = profiles.get(profile)
+        recipe = p.recipe
+        kwargs = models.model_kwargs(model, p.model_config, **model_overrides)
+        input_size = (INPUT_SIZE[0] // recipe.input_scale, INPUT_SIZE[1] // recipe.input_scale)
+        return cls(
+            model=model,
+            encoding=encoding,
+            profile=p.name,
+            seed=int(seed),
+            model_config=p.model_config,
+            model_kwargs={k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
+            sigma=SIGMA,
+            input_size=input_size,
+            heatmap_size=tuple(math.ceil(s / STRIDE) for s in input_size),
+            heatmap_stride=STRIDE * recipe.input_scale,
+            scaling="stride",
+            epochs=recipe.epochs if epochs is None else int(epochs),
+            batch_size=recipe.batch_size if batch_size is None else int(batch_size),
+            lr=float(lr),
+            betas=(0.9, 0.999),
+            weight_decay=0.0,
+            schedule=recipe.schedule,
+            precision=resolve_precision(device, recipe.precision if precision is None else precision),
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunConfig:
+        """A ``config.json`` (or a checkpoint's ``"config"``) of this or an older version.
+
+        Older spellings: ``"config"`` is the profile; ``"encoding": "quantized"`` with ``"grid": "heatmap"``
+        is ``"quantized-heatmap"``; ``"encoding": "udp"`` is ``"unbiased"`` with ``scaling="udp"``;
+        ``"grid"``, ``"rounding"`` (the encoding's row) and ``"original_size"`` are dropped; a missing
+        ``"scaling"`` is ``"stride"``, a missing ``"precision"`` ``"fp32"``, a missing ``"schedule"``
+        ``"constant"``. ``ValueError`` names a missing or unknown key, or a grid the encoding does not
+        round on.
+
+        >>> old = RunConfig.resolve("sh", "unbiased", "smoke").to_json()
+        >>> old |= {"encoding": "quantized", "grid": "heatmap", "rounding": "nearest", "config": "smoke"}
+        >>> c = RunConfig.from_json({k: v for k, v in old.items() if k != "profile"})
+        >>> c.encoding, c.profile
+        ('quantized-heatmap', 'smoke')
+        """
+        d = dict(data)
+        d.pop(RECORD_KEY, None)
+        old = {k: d.pop(k) for k in _OLD_KEYS if k in d}
+        d.setdefault("profile", old.get("config"))
+        d.setdefault("scaling", "stride")
+        d.setdefault("precision", "fp32")
+        d.setdefault("schedule", "constant")
+        if d.get("encoding") == "quantized" and old.get("grid") == "heatmap":
+            d["encoding"] = "quantized-heatmap"
+        elif d.get("encoding") == "udp":
+            d["encoding"], d["scaling"] = "unbiased", "udp"
+        row = codecs.ENCODINGS.get(d.get("encoding"))
+        if row is not None and row.grid is not None and old.get("grid") not in (None, row.grid):
+            raise ValueError(f"encoding {row.name!r} rounds on the {row.grid} grid, not on {old['grid']!r}")
+        measured_keys = [f.name for f in dataclasses.fields(Measured)]
+        fields = {f.name for f in dataclasses.fields(cls)} - {"measured"}
+        unknown = sorted(set(d) - fields - set(measured_keys))
+        if unknown:
+            raise ValueError(f"unknown run configuration keys {unknown}")
+        missing = sorted(f.name for f in dataclasses.fields(cls) if f.name in fields and
+                         f.default is dataclasses.MISSING and d.get(f.name) is None)  # fmt: skip
+        if missing:
+            raise ValueError(f"run configuration without {missing}")
+        measured = {k: d.pop(k) for k in measured_keys if k in d}
+        if measured:
+            measured = Measured(**{k: measured.get(k) for k in measured_keys})
+        return cls(**d, measured=measured or None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (``config.json``): every setting, then what was measured (if anything)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "measured"}
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        out["model_kwargs"] = dict(self.model_kwargs)
+        return out | (dataclasses.asdict(self.measured) if self.measured else {})
+
+    @property
+    def codec(self) -> codecs.Codec:
+        """The run's :class:`dark.codecs.Codec`: its targets in training, its decoding in evaluation.
+
+        The original input grid is ``heatmap_size * heatmap_stride`` (:attr:`input_size` is the
+        network's, smaller when the input is downsampled).
+        """
+        original = tuple(round(s * self.heatmap_stride) for s in self.heatmap_size)
+        return codecs.Codec(self.encoding, float(self.sigma), self.heatmap_stride, self.scaling, original,
+                            self.heatmap_size)  # fmt: skip
+
+    def build_model(self) -> nn.Module:
+        """The untrained network (:data:`dark.models.MODELS`) with :attr:`model_kwargs`."""
+        kwargs = dict(self.model_kwargs)
+        if "modules" in kwargs:
+            kwargs["modules"] = tuple(kwargs["modules"])
+        return models.MODELS[self.model](**kwargs)
+
+
+def build_model(config: RunConfig | Mapping[str, Any]) -> nn.Module:
+    """The untrained network a run configuration describes (a :class:`RunConfig` or its JSON)."""
+    config = config if isinstance(config, RunConfig) else RunConfig.from_json(config)
+    return config.build_model()
+
+
+class Trained(NamedTuple):
+    """A run's trained network (eval mode), its configuration and the epoch its weights come from."""
+
+    model: nn.Module
+    config: RunConfig
+    epoch: int
+
+
+def load_model(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> Trained:
+    """The trained network of a run, in eval mode on ``device`` (channels-last), with its configuration.
+
+    Args:
+        run_dir: a run directory written by :func:`dark.experiment.train.train`.
+        which: ``"best"`` (the best validation epoch) or ``"last"``.
+        device: where to put the model (``"auto"`` as :func:`dark.experiment.device.resolve_device`).
+
+    Returns:
+        ``(model, config, epoch)``: ``epoch`` is the (1-based) epoch the weights come from.
+    """
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+    dev = resolve_device(device)
+    state = checkpoint.load(Path(run_dir) / (BEST if which == "best" else LAST), map_location=dev)
+    config = RunConfig.from_json(state["config"])
+    net = config.build_model()
+    net.load_state_dict(state["model"])
+    return Trained(net.to(dev, memory_format=torch.channels_last).eval(), config, int(state["epoch"]))
+
+
+def load_config(run_dir: str | Path) -> dict[str, Any]:
+    """The run's ``config.json`` as stored (typed: :meth:`Run.config`, :meth:`RunConfig.from_json`)."""
+    return json.loads((Path(run_dir) / CONFIG).read_text())
+
+
+def load_history(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The run's ``metrics.jsonl``: one dict per finished epoch (``"epoch"`` 1-based); ``[]`` if none."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_evaluation(run_dir: str | Path) -> dict[str, Any]:
+    """The run's ``evaluation.json`` (:func:`dark.experiment.evaluate.evaluate`)."""
+    return json.loads((Path(run_dir) / EVALUATION).read_text())
+
+
+def load_frame_sums(run_dir: str | Path) -> dict[str, Any]:
+    """``frame_sums.npz`` as ``{"groups": (G,), "columns": (C,), "clusters": (G,) or None (files written
+    before test clusters), "decoders": {name: (G, C) float64}}``.
+
+    Rows are the sorted test-frame labels (the same for every run of one dataset, so two runs pair on
+    frames by row); columns are those of :func:`dark.metrics.frame_sums`.
+    """
+    with np.load(Path(run_dir) / FRAME_SUMS) as z:
+        return {
+            "groups": z["groups"],
+            "columns": z["columns"],
+            "clusters": z["clusters"] if "clusters" in z.files else None,
+            "decoders": {k.removeprefix("decoder:"): z[k] for k in z.files if k.startswith("decoder:")},
+        }
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run directory and its files (a thin handle: every method reads the file when called).
+
+    >>> Run("runs/sh-ceil-s2").file(CONFIG).as_posix()
+    'runs/sh-ceil-s2/config.json'
+    """
+
+    path: Path
+
+    def __init__(self, path: str | Path) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    def file(self, name: str) -> Path:
+        """The path of one of the run's files (a name of this module, e.g. :data:`EVALUATION`)."""
+        return self.path / name
+
+    def config(self) -> RunConfig:
+        """The run's settings (``config.json`` through :meth:`RunConfig.from_json`)."""
+        return RunConfig.from_json(load_config(self.path))
+
+    def history(self) -> list[dict[str, Any]]:
+        return load_history(self.path)
+
+    def evaluation(self) -> dict[str, Any]:
+        return load_evaluation(self.path)
+
+    def predictions(self) -> dict[str, np.ndarray]:
+        return load_predictions(self.path)
+
+    def frame_sums(self) -> dict[str, Any]:
+        return load_frame_sums(self.path)
+
+    def load_model(self, which: str = "best", device: str = "cpu") -> Trained:
+        return load_model(self.path, which, device)
