@@ -236,3 +236,20 @@ def test_clustered_paired_intervals_cover_the_truth_and_ignoring_either_costs(n)
     assert 0.917 <= cover["cell"] <= 0.983, cover
     assert cover["cell_frames"] < 0.85, cover
     assert width["paired"] < 0.9 * width["welch"] and cover["welch"] >= cover["paired"], (width, cover)
+
+
+def test_a_two_term_combination_is_the_within_run_difference():
+    """within_run_combination with (+1, a), (-1, b) is within_run_difference_estimates of a and b, bitwise,
+    with and without clusters; a third term adds its own per-run values."""
+    rng = np.random.default_rng(3)
+    cols = M.frame_sum_columns(M.ALL_METRIC_NAMES)
+    a = [rng.uniform(0.0, 5.0, (12, len(cols))) + 1.0 for _ in range(3)]
+    b = [rng.uniform(0.0, 5.0, (12, len(cols))) + 1.0 for _ in range(3)]
+    for clusters in (None, np.repeat(np.arange(4), 3)):
+        kw = {"clusters": clusters, "n_resamples": 300, "seed": 2}
+        want = M.within_run_difference_estimates(a, b, ["rmse"], cols, **kw)["rmse"]
+        got = M.within_run_combination([(1.0, a, "rmse"), (-1.0, b, "rmse")], cols, **kw)
+        assert (got.value, got.low, got.high, got.seeds) == (want.value, want.low, want.high, want.seeds)
+    three = M.within_run_combination([(1.0, a, "rmse"), (-1.0, b, "rmse"), (1.0, b, "rmse")], cols)
+    rmse_a = [float(M.from_sums(t.sum(0), ["rmse"], cols)[0]) for t in a]
+    np.testing.assert_allclose(three.seeds, rmse_a, rtol=1e-12)

@@ -14,6 +14,8 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
 - :mod:`~dark.metrics.sums`: the per-frame sums every metric is a ratio of (:func:`frame_sums`,
   :func:`from_sums`);
 - :mod:`~dark.metrics.bootstrap`: frame-bootstrap intervals of one set of predictions (:func:`summarize`);
+- :mod:`~dark.metrics.combination`: a linear combination of metrics within each run, over the runs
+  (:func:`within_run_combination`);
 - :mod:`~dark.metrics.intervals`: two-level (seeds x test clusters) intervals of trained cells, paired
   by seed where cells share seeds, and the design's minimum detectable effect (:func:`cell_estimates`,
   :func:`paired_difference_estimates`, :func:`mde`, :data:`INTERVALS`).
@@ -21,6 +23,7 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
 
 from dark.metrics.axis import REPORT_HEAD, REPORT_INPUT_SIZE, fov_mask, pckh_per_axis
 from dark.metrics.bootstrap import Interval, summarize
+from dark.metrics.combination import within_run_combination
 from dark.metrics.frames import Frames, joint_errors
 from dark.metrics.intervals import (
     INTERVALS,
@@ -95,5 +98,6 @@ __all__ = [
     "score",
     "scores",
     "summarize",
+    "within_run_combination",
     "within_run_difference_estimates",
 ]

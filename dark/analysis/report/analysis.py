@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from dark import metrics
 from dark.analysis import paper
+from dark.analysis.protocols import PROTOCOLS
 from dark.metrics import Estimate, Interval, higher_is_better
 
 from .endpoints import ENDPOINTS, endpoint_estimate, shared_clusters
@@ -43,9 +44,21 @@ class Analysis:
         return [r for rs in self.cells.values() for r in rs]
 
 
+def carries(columns: Sequence[str], metric: str) -> bool:
+    """Whether frame-sum tables with ``columns`` hold every sum ``metric`` is a ratio of (runs evaluated
+    before a metric existed lack its columns)."""
+    try:
+        return all(s.name in columns for s in metrics.metric(metric).sums)
+    except ValueError:
+        return False
+
+
 def _metrics_of(columns: Sequence[str]) -> list[str]:
-    names = [*paper.TABLE_METRICS, "mean_error"]
-    return names + list(metrics.BIAS_METRICS) if "dx" in columns else names
+    """The metrics a cell is estimated on: every protocol's Table 2 metrics, the mean error and the
+    signed bias, those the runs' tables carry."""
+    protocol_metrics = [m for p in PROTOCOLS.values() for m in p.metrics]
+    names = [*dict.fromkeys([*paper.TABLE_METRICS, *protocol_metrics]), "mean_error", *metrics.BIAS_METRICS]
+    return [m for m in names if carries(columns, m)]
 
 
 def analyse(

@@ -20,7 +20,6 @@ from dark.codecs import ENCODINGS
 from dark.metrics import Estimate
 
 from .analysis import Analysis
-from .endpoints import shared_clusters
 from .labels import display_name, heading, interval_text, seeds_text
 
 
@@ -111,31 +110,8 @@ def table2(
 
 
 def _values(a: Analysis, key: tuple[str, str, str], metrics_: Sequence[str]) -> dict[str, Estimate]:
-    """The cell's estimates of ``metrics_`` for one decoder: the analysis's, and, for a metric it did not
-    compute (e.g. the report protocol's per-axis PCKh) but every run of the cell carries, the same
-    two-level estimate (:func:`dark.metrics.cell_estimates`, the analysis's settings and clusters)."""
-    have = dict(a.values.get(key, {}))
-    rs = a.cells.get(key[:2], [])
-    todo = [
-        mt for mt in metrics_
-        if mt not in have and rs and all(key[2] in r.tables and _carries(r.columns, mt) for r in rs)
-    ]  # fmt: skip
-    if todo:
-        kw = {k: a.settings[k] for k in ("confidence", "n_resamples", "seed") if k in a.settings}
-        clusters = shared_clusters(rs) if a.settings.get("clusters") else None
-        have.update(
-            metrics.cell_estimates(
-                [r.tables[key[2]] for r in rs], todo, rs[0].columns, clusters=clusters, **kw
-            )
-        )
-    return have
-
-
-def _carries(columns: Sequence[str], metric: str) -> bool:
-    try:
-        return all(s.name in columns for s in metrics.metric(metric).sums)
-    except ValueError:
-        return False
+    """The cell's estimates of ``metrics_`` for one decoder (none for a metric its runs do not carry)."""
+    return {mt: iv for mt, iv in a.values.get(key, {}).items() if mt in metrics_}
 
 
 def _report_metric(metric: str) -> str:

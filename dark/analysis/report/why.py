@@ -28,14 +28,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from dark import metrics
 from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS
 from dark.metrics import Estimate
-from dark.metrics.intervals import _combine, _Resampler  # no public function takes a combination yet
 
 from .counterfactual import counterfactual
 from .labels import interval_text
@@ -82,14 +80,14 @@ def combination(
     ``training_variance`` False, for one run), the test set resampled once for every term and run, by
     cluster when the runs carry ``clusters``.
     """
-    clusters = getattr(records[0], "clusters", None)
-    design = _Resampler(len(records[0].groups), clusters, n_resamples, seed)
-    point, boot = 0.0, 0.0
-    for sign, decoder, metric in terms:
-        arr = np.stack([np.asarray(r.tables[decoder], dtype=np.float64) for r in records])  # (n, G, C)
-        p, b = design.replicates(arr, [metric], records[0].columns)  # (n, 1), (B, n, 1)
-        point, boot = point + sign * p, boot + sign * b
-    return _combine([(1, point, boot)], ["c"], confidence, False, design, paired=True)["c"]
+    return metrics.within_run_combination(
+        [(sign, [r.tables[decoder] for r in records], metric) for sign, decoder, metric in terms],
+        records[0].columns,
+        clusters=getattr(records[0], "clusters", None),
+        confidence=confidence,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
 
 
 def _gap_terms(step: tuple[str, str, str, str], alpha: str) -> list[tuple[float, str, str]]:
