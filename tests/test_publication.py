@@ -164,7 +164,7 @@ def _fake_build(tmp_path: Path) -> dict:
             "model": "sh",
             "encoding": "unbiased",
             "seed": 1314,
-            "config_name": "smoke",
+            "profile": "smoke",
             "best_epoch": 1,
             "epochs": 1,
         },

@@ -44,7 +44,7 @@ def make_run(root, model, encoding, seed, score, jitter=0.0):
     np.savez(d / runs.FRAME_SUMS, groups=np.array([f"f{i:02d}" for i in range(G)]), columns=np.array(COLS),
              **tables)  # fmt: skip
     ev = {
-        "run": {"model": model, "encoding": encoding, "seed": seed, "config_name": "smoke", "dir": str(d)},
+        "run": {"model": model, "encoding": encoding, "seed": seed, "profile": "smoke", "dir": str(d)},
         "data": {"profile": "smoke", "path": "/data/smoke", "samples": 32, "frames": G},
         "bootstrap": {"confidence": 0.95, "n_resamples": 100, "seed": 0, "unit": "frames"},
         "decoders": {dec: {"metrics": {"rmse": {"value": 4.0, "low": 3.9, "high": 4.1}}} for dec in DECODERS},

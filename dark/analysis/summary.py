@@ -154,7 +154,7 @@ def runs_table(evaluations: Sequence[Mapping]) -> pd.DataFrame:
         r = ev.get("run", {})
         rows.append({
             "model": r.get("model", "?"), "encoding": r.get("encoding", "?"), "seed": r.get("seed", "?"),
-            "configuration": r.get("config_name", "?"),
+            "configuration": r.get("profile", "?"),
             "evaluated epoch": (
                 f"{r.get('epoch', '?')} (last) of {r.get('epochs', '?')}"
                 if r.get("checkpoint") == "last"

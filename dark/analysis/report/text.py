@@ -144,7 +144,7 @@ def _evaluated_epoch(r: Mapping) -> str:
 def _run_text(r: Mapping) -> str:
     seed = f", seed {r['seed']}" if "seed" in r else ""
     return (
-        f"{display_name(r['model'], r['encoding'])}{seed}: config {r.get('config_name', '?')}, "
+        f"{display_name(r['model'], r['encoding'])}{seed}: profile {r.get('profile', '?')}, "
         f"input {r.get('input_size', '?')}, heatmaps {r.get('heatmap_size', '?')}, "
         f"sigma {r.get('sigma', '?')}, "
         f"{_evaluated_epoch(r)} of {_known(r.get('epochs'))} ({_shown(r.get('dir'))})"
@@ -186,7 +186,7 @@ def caption(runs_or_analysis: Analysis | Sequence[RunRecord] | Sequence[Mapping]
     if not evaluations:
         return "No evaluated runs."
     data, b = evaluations[0].get("data", {}), evaluations[0].get("bootstrap", {})
-    configs = sorted({str(ev["run"].get("config_name")) for ev in evaluations})
+    configs = sorted({str(ev["run"].get("profile")) for ev in evaluations})
     what = "bootstrap interval over test frames"
     if isinstance(runs_or_analysis, Analysis):
         what = "interval over training seeds and test frames (one training: test frames only)"
