@@ -146,3 +146,41 @@ def test_profile_epoch_labels_the_loop(smoke_data, tmp_path):
     kinds = {(p, k): s for p, k, s in r["kinds"]}
     assert sum(kinds.values()) == pytest.approx(sum(parts.values()))
     assert kinds["train", "convolution"] > 0
+    # unprofiled: the epoch's ratio alone
+    assert profile_epoch.main([*args, "--no-profile"]) == 0
+    r = json.loads(out.read_text())
+    assert not r["profiled"] and "parts" not in r and r["steps"] == 4
+    useful = 64 * r["flops_per_image"] + 32 * r["val_flops_per_image"]
+    assert r["of_matmul"] == pytest.approx(useful / r["epoch_s"] / r["matmul_flop_s"])
+    assert r["of_matmul_cpu"] == pytest.approx(useful / r["epoch_cpu_s"] / r["matmul_flop_cpu_s"])
+    assert 0 < r["epoch_cpu_s"] <= 1.1 * r["epoch_s"] * r["threads"]  # one thread here
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_faster_step_trains_the_same_weights(smoke_data, tmp_path, monkeypatch, precision):
+    """Issue 20's changes to the step (foreach Adam, no host sync without a progress bar, validation
+    loss summed on the device) leave what is trained bitwise as the plain loop trains it."""
+    import torch
+
+    from dark.experiment import checkpoint, runs
+    from dark.experiment.train import train
+
+    def run(out):
+        train(smoke_data, out, "sh", profile="smoke", epochs=2, device="cpu", quiet=True, precision=precision)
+        return checkpoint.load(out / runs.LAST), runs.load_history(out)
+
+    fast, fast_history = run(tmp_path / "fast")
+
+    class PlainAdam(torch.optim.Adam):  # the single-tensor loop over the parameters
+        def __init__(self, *args, foreach=None, **kwargs):
+            super().__init__(*args, foreach=False, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", PlainAdam)
+    plain, plain_history = run(tmp_path / "plain")
+    assert fast["model"].keys() == plain["model"].keys()
+    for name, weight in fast["model"].items():
+        assert torch.equal(weight, plain["model"][name]), name
+    for key in ("train_loss", "val_loss", "val_pckh@0.5", "val_decoders"):
+        assert [h[key] for h in fast_history] == [h[key] for h in plain_history], key
+    assert fast["optimizer"]["param_groups"][0]["foreach"] is True
+    assert plain["optimizer"]["param_groups"][0]["foreach"] is False

@@ -118,7 +118,7 @@ def validate(
         with autocast(device, config.precision):
             outputs = model(x)
         targets, weights = codec.targets(joints, visible, generator=generator)
-        total += float(heatmap_loss(outputs, targets, weights)) * len(x)
+        total += heatmap_loss(outputs, targets, weights).double() * len(x)  # float64, no host sync
         maps.append(outputs[-1].float().cpu())
     model.train()
     batch = codecs.report_test_batch(config.model, config.encoding)
@@ -129,7 +129,7 @@ def validate(
     }
     dark = scores["dark"]
     return {
-        "val_loss": total / max(n, 1),
+        "val_loss": float(total) / max(n, 1),
         "val_pckh@0.5": dark["pckh@0.5"],
         "val_pckh@0.1": dark["pckh@0.1"],
         "val_rmse": dark["rmse"],
@@ -249,8 +249,10 @@ def set_up(
     loop.net = cfg.build_model().to(dev, memory_format=torch.channels_last)
     measured = Measured(n_train, box[0], world, dev.type, str(torch.__version__), count_parameters(loop.net))
     loop.cfg = dataclasses.replace(cfg, measured=measured)
+    # foreach: one call per update over every tensor instead of a Python loop over them; on a CPU the
+    # same per-tensor kernels run, so the weights are bitwise those of the loop (tests/test_benchmarks.py)
     loop.optimizer = torch.optim.Adam(
-        loop.net.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
+        loop.net.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, foreach=True
     )
     loop.scheduler = torch.optim.lr_scheduler.LambdaLR(
         loop.optimizer, _lr_lambda(cfg.schedule, steps * cfg.epochs)
@@ -302,7 +304,7 @@ def run_epoch(loop: Loop, epoch: int, order: Tensor, kill_at: tuple[int, int] | 
         loop.scheduler.step()
         loss_sum += loss.detach()
         bar.update()
-        if step % 10 == 9 or step == loop.steps - 1:
+        if not disable and (step % 10 == 9 or step == loop.steps - 1):  # a host sync: only for the bar
             rate = (step + 1) * cfg.batch_size / (time.perf_counter() - t0)
             bar.set_postfix(loss=f"{loss_sum.item() / (step + 1):.4g}", img_s=f"{rate:.1f}")
     bar.close()
