@@ -20,7 +20,10 @@ The ratio of the issue: the epoch's useful FLOPs (training views x the forward-a
 one image + validation views x the forward FLOPs, :func:`train_step.step_flops`) over its time
 (``time_s`` of ``metrics.jsonl``: training and validation), over the fp32 2048x2048 matmul rate
 measured right before and right after the run (``/mm``). Under the profiler every operator costs a
-few microseconds more, so the ratio that counts comes from a run with ``--no-profile``.
+few microseconds more, so the ratio that counts comes from a run with ``--no-profile``. The same ratio
+per CPU-second of this process (the epoch's CPU time, and the matmul's) is printed beside it: on a
+machine shared with other jobs, threads that wait for a descheduled sibling make wall time the
+neighbours' measure more than the loop's (one thread is then the fair comparison).
 
 Run: ``python benchmarks/profile_epoch.py --data DIR [--model sh] [--profile quick] [--precision P]
 [--train-views N] [--no-profile] [--threads T] [--json OUT]``; prints the tables, exits 0.
@@ -47,8 +50,8 @@ from torch.profiler import ProfilerActivity, profile, record_function
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_step
 
-from dark.cli import main as dark_main
 from dark.experiment import runs
+from dark.cli import main as dark_main
 from dark.experiment.profiles import PROFILES
 
 #: operator kinds, first match wins (lower-case operator names)
@@ -117,12 +120,13 @@ class Labels:
 
         return wrapped
 
-    def targets(self) -> list[tuple[object, str, str, str | None]]:
-        """``(owner, attribute, label, where)``: a label without a dot is prefixed by ``where``."""
-        import dark.codecs
+    def targets(self) -> list[tuple[object, str | tuple[str, ...], str, str | None]]:
+        """``(owner, attribute or alternatives, label, where)``: a label without a dot is prefixed by
+        ``where``."""
         import dark.experiment.checkpoint
-        import dark.experiment.train
+        import dark.codecs
         import dark.metrics
+        import dark.experiment.train
 
         t = dark.experiment.train
         return [
@@ -133,7 +137,7 @@ class Labels:
             (dark.codecs.Codec, "targets", "targets", None),
             (t, "heatmap_loss", "loss", None),
             (torch.Tensor, "backward", "train.backward", None),
-            (t, "decode_heatmaps", "validate.decode", None),
+            (t, ("decode_predictions", "decode_heatmaps"), "validate.decode", None),
             (dark.metrics, "decoder_scores", "validate.scores", None),
             (dark.experiment.checkpoint, "save", "save.checkpoint", None),
             (t, "_write_history", "save.metrics", None),
@@ -146,9 +150,11 @@ class Labels:
         import dark.experiment.runs
 
         saved = []
-        for owner, attr, label, where in self.targets():
-            if not hasattr(owner, attr):  # the loop was refactored: say so, profile the rest
-                self.missing.append(f"{getattr(owner, '__name__', owner)}.{attr}")
+        for owner, names, label, where in self.targets():
+            names = (names,) if isinstance(names, str) else names  # alternatives: the first found
+            attr = next((n for n in names if hasattr(owner, n)), None)
+            if attr is None:  # the loop was refactored: say so, profile the rest
+                self.missing.append(f"{getattr(owner, '__name__', owner)}.{names[0]}")
                 continue
             saved.append((owner, attr, getattr(owner, attr)))
             setattr(owner, attr, self.wrap(getattr(owner, attr), label, where))
@@ -202,6 +208,43 @@ def tables(prof, own: set[str]) -> tuple[dict, dict]:
     return dict(parts), dict(kinds)
 
 
+def matmul_cpu_rate(n: int = 2048, reps: int = 3) -> float:
+    """FLOP per CPU-second of this process of an fp32 ``n x n`` matmul on the CPU (mean of ``reps``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    t0 = time.process_time()
+    for _ in range(reps):
+        a @ b
+    return reps * 2 * n**3 / (time.process_time() - t0)
+
+
+@contextmanager
+def epoch_cpu_time(into: list[float]) -> Iterator[None]:
+    """Adds the process CPU seconds spent in ``dark.experiment.train.run_epoch`` and ``validate`` to ``into[0]``."""
+    import dark.experiment.train
+
+    saved = [(name, getattr(dark.experiment.train, name)) for name in ("run_epoch", "validate")]
+
+    def timed(fn):
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                into[0] += time.process_time() - t0
+
+        return wrapped
+
+    for name, fn in saved:
+        setattr(dark.experiment.train, name, timed(fn))
+    try:
+        yield
+    finally:
+        for name, fn in saved:
+            setattr(dark.experiment.train, name, fn)
+
+
 def measure(args, data: Path, tmp: Path) -> dict:
     """One ``dark train`` epoch (profiled or not) with the matmul rate around it; its numbers."""
     device = torch.device(args.device)
@@ -212,16 +255,18 @@ def measure(args, data: Path, tmp: Path) -> dict:
     argv += ["--threads", str(args.threads)] if args.threads else []
     labels = Labels()
     load = [os.getloadavg()[0]]
-    rate = train_step.matmul_rate(device)
+    rate, cpu_rate, epoch_cpu = train_step.matmul_rate(device), matmul_cpu_rate(), [0.0]
     t0 = time.perf_counter()
-    if args.profile:
-        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-        with labels.installed(), profile(activities=activities) as prof:
+    with epoch_cpu_time(epoch_cpu):
+        if args.profiled:
+            activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+            with labels.installed(), profile(activities=activities) as prof:
+                code = dark_main(argv)
+        else:
             code = dark_main(argv)
-    else:
-        code = dark_main(argv)
     wall = time.perf_counter() - t0
     rate = (rate + train_step.matmul_rate(device)) / 2
+    cpu_rate = (cpu_rate + matmul_cpu_rate()) / 2
     load.append(os.getloadavg()[0])
     if code != 0:
         raise SystemExit(f"dark train exited {code}")
@@ -233,13 +278,15 @@ def measure(args, data: Path, tmp: Path) -> dict:
     useful = steps * cfg["batch_size"] * flops + cfg["n_val"] * val_flops
     result = {
         "argv": argv, "precision": cfg["precision"], "threads": args.threads or torch.get_num_threads(),
-        "n_train": cfg["n_train"], "n_val": cfg["n_val"], "steps": steps, "profiled": args.profile,
+        "n_train": cfg["n_train"], "n_val": cfg["n_val"], "steps": steps, "profiled": args.profiled,
         "epoch_s": epoch["time_s"], "train_s": steps * cfg["batch_size"] / epoch["images_per_s"],
         "command_s": wall, "flops_per_image": flops, "val_flops_per_image": val_flops,
         "useful_flop_s": useful / epoch["time_s"], "matmul_flop_s": rate,
         "of_matmul": useful / epoch["time_s"] / rate, "loadavg": load, "labels_missing": labels.missing,
+        "epoch_cpu_s": epoch_cpu[0], "matmul_flop_cpu_s": cpu_rate,
+        "of_matmul_cpu": useful / epoch_cpu[0] / cpu_rate,
     }  # fmt: skip
-    if args.profile:
+    if args.profiled:
         own = {label if "." in label else f"{w}.{label}" for _, _, label, _ in labels.targets()
                for w in ("train", "validate")} | {"train.forward", "validate.forward"}  # fmt: skip
         parts, kinds = tables(prof, own)
@@ -265,7 +312,8 @@ def report(result: dict, profile: str) -> str:
         f"epoch {result['epoch_s']:.1f} s (training {result['train_s']:.1f} s), "
         f"command {result['command_s']:.1f} s; "
         f"useful {result['useful_flop_s'] / 1e9:.1f} GFLOP/s over matmul "
-        f"{result['matmul_flop_s'] / 1e9:.1f} GFLOP/s = **{result['of_matmul']:.0%}**",
+        f"{result['matmul_flop_s'] / 1e9:.1f} GFLOP/s = **{result['of_matmul']:.0%}**; per CPU-second of "
+        f"this process (the steadier on a shared machine) {result['of_matmul_cpu']:.0%}",
     ]
     if result["labels_missing"]:
         lines.append(f"(not labelled, not found: {', '.join(result['labels_missing'])})")
@@ -309,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--train-views", type=int, help="train on the first shards holding this many views")
-    parser.add_argument("--no-profile", dest="profile", action="store_false", help="time the epoch only")
+    parser.add_argument("--no-profile", dest="profiled", action="store_false", help="time the epoch only")
     parser.add_argument("--json", help="write the numbers and tables to this JSON file")
     args = parser.parse_args(argv)
     if args.threads:
