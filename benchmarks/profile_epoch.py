@@ -50,8 +50,8 @@ from torch.profiler import ProfilerActivity, profile, record_function
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_step
 
-from dark.experiment import runs
 from dark.cli import main as dark_main
+from dark.experiment import runs
 from dark.experiment.profiles import PROFILES
 
 #: operator kinds, first match wins (lower-case operator names)
@@ -123,10 +123,10 @@ class Labels:
     def targets(self) -> list[tuple[object, str | tuple[str, ...], str, str | None]]:
         """``(owner, attribute or alternatives, label, where)``: a label without a dot is prefixed by
         ``where``."""
-        import dark.experiment.checkpoint
         import dark.codecs
-        import dark.metrics
+        import dark.experiment.checkpoint
         import dark.experiment.train
+        import dark.metrics
 
         t = dark.experiment.train
         return [
@@ -220,7 +220,8 @@ def matmul_cpu_rate(n: int = 2048, reps: int = 3) -> float:
 
 @contextmanager
 def epoch_cpu_time(into: list[float]) -> Iterator[None]:
-    """Adds the process CPU seconds spent in ``dark.experiment.train.run_epoch`` and ``validate`` to ``into[0]``."""
+    """Adds the process CPU seconds spent in ``dark.experiment.train.run_epoch`` and ``validate`` to
+    ``into[0]``."""
     import dark.experiment.train
 
     saved = [(name, getattr(dark.experiment.train, name)) for name in ("run_epoch", "validate")]

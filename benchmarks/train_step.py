@@ -1,9 +1,11 @@
 """Training-step speed of every model at the input size of every profile: fp32 against bf16 autocast.
 
-A training step is what ``dark.experiment.train`` runs per batch: index a batch of the split's tensors, move it
+A training step is what ``dark.experiment.train`` runs per batch: index a batch of the split's tensors, move
+it
 to the device, encode its targets (``dark.codecs.encode``, unbiased), forward, the stacked MSE
 (``dark.experiment.train.heatmap_loss``), backward, Adam (``foreach``, as training). Cells: every model of
-``dark.models.MODELS`` in the ``model_config`` of every profile of ``dark.experiment.profiles.PROFILES``, at that
+``dark.models.MODELS`` in the ``model_config`` of every profile of ``dark.experiment.profiles.PROFILES``, at
+that
 profile's input (160/s x 320/s for ``recipe.input_scale`` s) and batch size; profiles with the same
 cell share it.
 
@@ -60,12 +62,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from dark import codecs, models
-from dark.experiment import runs
 from dark.data.dataset import normalise_depth
+from dark.experiment import runs
 from dark.experiment.device import resolve_precision
 from dark.experiment.profiles import PROFILES
-from dark.skeleton import INPUT_SIZE, STRIDE
 from dark.experiment.train import heatmap_loss, train
+from dark.skeleton import INPUT_SIZE, STRIDE
 
 REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS, REPORT_BATCH = 73_248, 30, 20.0, 32
 REPORT_VAL_IMAGES = 12_236
@@ -347,7 +349,8 @@ def small_split(folder: Path) -> Path:
 
 
 def real_epoch(cell: Cell, data: Path, precision: str, device: torch.device, epochs: int = 2) -> dict:
-    """A real ``dark.experiment.train.train`` run of ``cell`` on ``data``: its last epoch scaled to the profile's.
+    """A real ``dark.experiment.train.train`` run of ``cell`` on ``data``: its last epoch scaled to the
+    profile's.
 
     Training time = steps x batch / ``images_per_s``, validation time = ``time_s`` - training time
     (``metrics.jsonl``); the epoch of the cell's first profile = training time per step x its steps +
@@ -393,8 +396,8 @@ def epoch_line(e: dict, auto: str) -> str:
 def run_epochs(todo: Sequence[Cell], data: Path, device: torch.device, epochs: int) -> list[dict]:
     """The real loop of every cell in fp32 and in the ``auto`` precision; prints one line per run."""
     auto = resolve_precision(device, "auto")
-    print(f"\nreal loop: dark.experiment.train, the last of {epochs} epochs on {data}, scaled to one epoch of the "
-          "profile (training + validation with every decoder); * = precision 'auto'")  # fmt: skip
+    print(f"\nreal loop: dark.experiment.train, the last of {epochs} epochs on {data}, scaled to one "
+          "epoch of the profile (training + validation, every decoder); * = precision 'auto'")  # fmt: skip
     print(f"{'model':<6} {'config':<6} {'input':>7} {'profile':<7} {'precision':>9} {'step s':>7} "
           f"{'val s/view':>10} {'epoch s':>8} {'val share':>9} {'GFLOP/s':>8} {'/mm':>5}")  # fmt: skip
     out = []
@@ -438,7 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--epoch-epochs", type=int, default=2, help="epochs of each real-loop run (last timed)"
     )
-    parser.add_argument("--no-epoch", action="store_true", help="skip the real loop (dark.experiment.train runs)")
+    parser.add_argument(
+        "--no-epoch", action="store_true", help="skip the real loop (dark.experiment.train runs)"
+    )
     parser.add_argument("--json", help="write the results (rows, per-cell summaries) to this JSON file")
     args = parser.parse_args(argv)
     if args.threads:
