@@ -1,13 +1,11 @@
 """Training-step speed of every model at the input size of every profile: fp32 against bf16 autocast.
 
-A training step is what ``dark.experiment.train`` runs per batch: index a batch of the split's tensors, move
-it
-to the device, encode its targets (``dark.codecs.encode``, unbiased), forward, the stacked MSE
-(``dark.experiment.train.heatmap_loss``), backward, Adam (``foreach``, as training). Cells: every model of
-``dark.models.MODELS`` in the ``model_config`` of every profile of ``dark.experiment.profiles.PROFILES``, at
-that
-profile's input (160/s x 320/s for ``recipe.input_scale`` s) and batch size; profiles with the same
-cell share it.
+A training step is what ``dark.experiment.train`` runs per batch: index a batch of the split's
+tensors, move it to the device, encode its targets (``dark.codecs.encode``, unbiased), forward, the
+stacked MSE (``dark.experiment.train.heatmap_loss``), backward, Adam (``foreach``, as training). Cells:
+every model of ``dark.models.MODELS`` in the ``model_config`` of every profile of
+``dark.experiment.profiles.PROFILES``, at that profile's input (160/s x 320/s for
+``recipe.input_scale`` s) and batch size; profiles with the same cell share it.
 
 Variants, all channels-last (the project's memory format) and measured in the same run, so the ratio
 bf16/fp32 is not a comparison across machines or days:
