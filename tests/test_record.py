@@ -205,8 +205,7 @@ def test_the_superseded_cpu_record_is_kept_labelled_and_reported_stale():
     predictions) stays readable beside results/cpu as superseded; its runs carry no digest, so the store
     reports them as stale, never mixes them in."""
     old = [p for p in record.superseded(ROOT) if p.name.startswith("cpu-")]
-    if not old:
-        pytest.skip("the earlier cpu record is not moved aside yet")
+    assert old, "results/cpu-2026-12-02 (the superseded record) is missing"
     rec = record.load(old[0])
     assert rec["schema"] == 1 and rec["superseded_by"] == "cpu" and rec["superseded_because"]
     assert "Superseded" in record.describe(rec)
