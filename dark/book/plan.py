@@ -2,8 +2,7 @@
 
 The plan is one YAML file (``notebooks/pipeline.yml``); what a profile means (data sizes, recipe,
 seeds, decoder-study sizes, its ``about`` paragraph) is a row of :data:`dark.experiment.profiles.PROFILES`,
-which
-the plan reads by name::
+which the plan reads by name::
 
     paths:                          # templates, expanded with the variables below
       generated: "{work}/data/generated/{profile}"
@@ -34,8 +33,7 @@ Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for
 profile (:meth:`dark.experiment.profiles.Profile.runs`, one per cell and seed of the cell) that is not
 recorded
 already (``recorded``: run name -> the recorded run's folder, :func:`dark.experiment.run_store.match`), with
-the
-extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` (the cell's option, ``None``:
+the extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` (the cell's option, ``None``:
 the recipe's) and ``{run}`` (the run directory's name, :func:`dark.experiment.runs.run_name`); its ``id``
 becomes
 ``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}`` is

@@ -2,8 +2,7 @@
 
 ``dark book --profile cpu`` (or ``full`` on a GPU; the GPU check's ``--unpack``) grows ``results/<name>/``:
 each training is added to the record's store of runs (:mod:`dark.experiment.run_store`) as soon as it is
-trained and
-evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
+trained and evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
 sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`); the
 default book renders the record in its own chapter (``book/pages/recorded.md``)::
 
@@ -48,8 +47,7 @@ KEYS = ("schema", "profile", "command", "created", "provenance", "steps", "runs"
 def folder(root: str | Path, profile: str) -> Path | None:
     """Where ``dark book --profile <profile>`` records its run in the repository ``root``:
     ``root/results/<recorded>`` (:attr:`dark.experiment.profiles.Profile.recorded`); ``None`` for a profile
-    that is
-    not recorded.
+    that is not recorded.
 
     >>> folder("/repo", "full").as_posix(), folder("/repo", "quick")
     ('/repo/results/gpu', None)

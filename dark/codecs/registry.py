@@ -20,8 +20,7 @@ A decoder function has the signature::
 whose norm runs over the batch): it gets every map of the call, invalid ones too (sanitised), in
 ``(..., K)`` row-major order and ``channels=K``, and ``decode`` replaces its result for invalid maps. Its
 result depends on what else is in the call: callers choose the batch (``dark.experiment.decoding`` decodes it
-in
-batches of the report's test batch).
+in batches of the report's test batch).
 
 ``sanitise=False`` marks a decoder that reads nothing but ``peak`` and windows gathered with
 :func:`dark.codecs._maps.window` (which zeroes non-finite values itself): ``decode`` then skips the

@@ -4,11 +4,9 @@
 
 1. Predict the test split once with the last epoch's weights (``last.pt``,
    :data:`dark.experiment.predict.CHECKPOINT`: the schedule decays to zero; the best validation epochs by our
-   rule
-   and by the report's are reported beside it, :func:`epochs_by_rule`) and keep the heatmaps on disk
+   rule and by the report's are reported beside it, :func:`epochs_by_rule`) and keep the heatmaps on disk
    (:func:`dark.experiment.predict.cached_heatmaps`: ``RUN_DIR/heatmaps_test.npy``, reused while ``last.pt``
-   and
-   the dataset are unchanged).
+   and the dataset are unchanged).
 2. Decode them with every decoder of :data:`dark.codecs.DECODERS`
 (:func:`dark.experiment.decoding.decode_predictions`,
    the path training's validation takes) through the codec that trained
@@ -27,8 +25,7 @@
 Writes (names of :mod:`dark.experiment.runs`, all through :func:`dark.files.atomic_write`) ``evaluation.json``
 (schema below), ``evaluation.csv`` (one row per decoder), ``predictions_test.npz``
 (read by :func:`dark.experiment.runs.load_predictions`: every decoder's coordinates ``coords`` (D, N, K, 2)
-input px,
-``decoders`` (D,), ``pred_visible`` (D, N, K) bool, and the ground truth ``gt``, ``visible``,
+input px, ``decoders`` (D,), ``pred_visible`` (D, N, K) bool, and the ground truth ``gt``, ``visible``,
 ``head_size``, ``groups``, ``names``, ``clusters``: any metric can be recomputed from it) and
 ``frame_sums.npz`` (per test frame and decoder, the sums of :func:`dark.metrics.frame_sums` for every
 metric: arrays ``"groups"`` (G,) sorted frame labels, ``"columns"`` (C,), ``"clusters"`` (G,) each
@@ -194,8 +191,7 @@ def _run_info(run_dir: Path, config: RunConfig, epoch: int | None) -> dict:
 
     ``grid`` and ``rounding`` are the encoding's row; ``config_name`` repeats ``profile`` for the readers
     of older evaluations (the profile's name before :class:`dark.experiment.runs.RunConfig`); ``best_epoch``
-    is
-    ``epochs_by_rule["ours"]``, as older evaluations named it.
+    is ``epochs_by_rule["ours"]``, as older evaluations named it.
     """
     history = runs.load_history(run_dir)
     by_rule, values = epochs_by_rule(history, epoch)

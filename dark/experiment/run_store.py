@@ -2,8 +2,7 @@
 
 A recorded run keeps what its analysis needs and no weights (:data:`RUN_FILES`): ``config.json`` (the
 run's settings, plus a ``"record"`` block: the run's digest (:func:`dark.experiment.run_digest.run_digest`),
-the
-training code's revision, the digest of the training data, and the run's provenance: commit, machine,
+the training code's revision, the digest of the training data, and the run's provenance: commit, machine,
 precision, date, wall time), ``metrics.jsonl``, ``evaluation.json``, ``frame_sums.npz`` and
 ``predictions_test.npz`` (compact, :mod:`dark.experiment.prediction_file`), from which every metric can be
 recomputed without retraining.

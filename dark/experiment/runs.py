@@ -111,8 +111,7 @@ class RunConfig:
 
     Built by :meth:`resolve` (from a profile of :data:`dark.experiment.profiles.PROFILES` and the arguments of
     :func:`dark.experiment.train.train`) or :meth:`from_json`; every setting is stored once (the encoding's
-    grid and
-    rounding are its row of :data:`dark.codecs.ENCODINGS`; the codec is :attr:`codec`).
+    grid and rounding are its row of :data:`dark.codecs.ENCODINGS`; the codec is :attr:`codec`).
 
     Attributes:
         model: a name of :data:`dark.models.MODELS`.

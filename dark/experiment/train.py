@@ -18,13 +18,11 @@ from a
 
 Each epoch's validation decodes its heatmaps with every decoder of :data:`dark.codecs.DECODERS`
 (:func:`dark.experiment.decoding.decode_predictions`, the evaluation's path): ``metrics.jsonl`` keeps DARK's
-scores
-under ``val_*`` and every decoder's PCKh@0.1, PCKh@0.5, RMSE, signed bias and the report's per-axis
+scores under ``val_*`` and every decoder's PCKh@0.1, PCKh@0.5, RMSE, signed bias and the report's per-axis
 PCKh@0.1, @0.5 (:data:`dark.metrics.PER_EPOCH_METRICS`) under ``"val_decoders"``.
 
 Run directory (``out``, names of :mod:`dark.experiment.runs`): ``config.json`` (first), ``metrics.jsonl`` (a
-line
-per finished epoch), ``last.pt`` (all a resume needs), ``best.pt``, ``curves.png``, each written
+line per finished epoch), ``last.pt`` (all a resume needs), ``best.pt``, ``curves.png``, each written
 atomically. ``resume=True`` continues from ``last.pt`` and, on a CPU, ends with exactly the weights of an
 uninterrupted run (the shuffling is a function of ``(seed, epoch)``; optimiser, schedule and RNG states
 are restored). Devices: CUDA when available, else the CPU (channels-last both); under ``torchrun

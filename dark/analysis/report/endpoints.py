@@ -12,8 +12,7 @@ axis):
 Every other comparison is secondary: an estimate with its interval, no verdict word. A primary endpoint's
 verdict (:func:`endpoint_verdict`) reads its interval against zero and against the report's effect
 (:data:`dark.analysis.paper.REPORT_EFFECTS`); beside it stands the design's minimum detectable effect at 80%
-power
-(:func:`dark.metrics.mde`).
+power (:func:`dark.metrics.mde`).
 """
 
 from __future__ import annotations
