@@ -543,3 +543,19 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     assert len(stale) == 2 * len(names) and "training revision" in stale[0]
     rec = record.load(store)
     assert rec["runs"] == trained and len(rec["stale"]) == 2 * len(names)
+
+
+def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing(tmp_path, monkeypatch):
+    """With --work-dir and no --record, a recorded profile's build writes no record, and says so (a
+    session once trained a pair that way and believed it recorded)."""
+    from dataclasses import replace
+
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], recorded="smoke-x"))
+    lines: list[str] = []
+    pipeline.run_book(
+        "smoke", root=ROOT, book=tmp_path / "book", work=tmp_path / "w", build=False, quiet=True,
+        log=lines.append, execute=_FakeBook(),
+    )  # fmt: skip
+    said = [s for s in lines if s.startswith("record: none written")]
+    assert len(said) == 1 and "--record DIR" in said[0] and "smoke-x" in said[0]
+    assert not (ROOT / "results" / "smoke-x").exists()

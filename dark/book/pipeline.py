@@ -192,6 +192,11 @@ def run_book(
     plan_file = root / "notebooks" / "pipeline.yml"
     if record is None and work == root:
         record = recording.folder(root, profile)
+    elif record is None and (home := recording.folder(root, profile)) is not None:
+        log(
+            f"record: none written: profile {profile!r} is recorded in {home} only when the work folder "
+            "is the repository; pass --record DIR to record this build's runs"
+        )
     status, digest, first = None, None, RunReport()
     if record:
         plan, status, digest, first = plan_with_record(
