@@ -547,8 +547,12 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
 
 def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing(tmp_path, monkeypatch):
     """With --work-dir and no --record, a recorded profile's build writes no record, and says so (a
-    session once trained a pair that way and believed it recorded)."""
+    session once trained a pair that way and believed it recorded); the next build there with --record
+    records those trainings instead of retraining them (their precision was null without a record and
+    resolved with one, which changed every training step's hash)."""
     from dataclasses import replace
+
+    from dark.experiment import run_store
 
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], recorded="smoke-x"))
     lines: list[str] = []
@@ -559,3 +563,14 @@ def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing
     said = [s for s in lines if s.startswith("record: none written")]
     assert len(said) == 1 and "--record DIR" in said[0] and "smoke-x" in said[0]
     assert not (ROOT / "results" / "smoke-x").exists()
+    # the same work folder built again with --record: the finished trainings are up to date (their steps
+    # keep their hashes) and are recorded, none is trained again
+    fake = _FakeBook()
+    pipeline.run_book(
+        "smoke", root=ROOT, book=tmp_path / "book", work=tmp_path / "w", record=tmp_path / "rec", build=False,
+        quiet=True, log=lines.append, execute=fake,
+    )  # fmt: skip
+    names = [t.name for t in profiles.PROFILES["smoke"].runs()]
+    assert [s for s in fake.executed if s.startswith("03_train-")] == []
+    assert sorted(run_store.recorded_runs(tmp_path / "rec")) == sorted(names)
+    assert not [line for line in lines if "made from other inputs" in line]

@@ -31,6 +31,7 @@ from dark.book.book_assets import prepare_assets, sync_file
 from dark.book.executor import RunReport, StepFailed, clock, execute_plan, execute_step
 from dark.book.pipeline_record import first_trainings, plan_with_record, recorder
 from dark.book.plan import Plan, PlanError, load_plan
+from dark.experiment import run_store
 from dark.experiment.profiles import PROFILES as PROFILE_TABLE
 from dark.files import atomic_write, sha256_file
 
@@ -204,7 +205,10 @@ def run_book(
             out_dir=out_dir, force=force, quiet=quiet, execute=execute,
         )  # fmt: skip
     else:
-        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir)
+        # the trainings' precision resolved here as a record resolves it: a run trained without a record
+        # keeps its step's hash when the next build records it (it is recorded, not retrained)
+        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir,
+                         precision=run_store.own_precision(profile))  # fmt: skip
     if max_trainings is not None:
         plan = first_trainings(plan, max_trainings)
     log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")

@@ -205,6 +205,13 @@ def _why(recorded: RecordedRun, expected_config: RunConfig, data_digest: str) ->
     return f"settings changed: {', '.join(changed)}" if changed else "settings changed"
 
 
+def own_precision(profile: str) -> str:
+    """The resolved precision (``"fp32"`` or ``"bf16"``) of ``profile``'s recipe on this machine (``"auto"``
+    resolved for its CPU or GPU): what a build without a record trains in, and what a build with an empty
+    record trains in, so that the two give a training step the same parameters (and hash)."""
+    return resolve_precision("auto", profiles.get(profile).recipe.precision)
+
+
 def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision: str | None = None) -> Match:
     """Which of ``profile``'s trainings the store ``dest`` holds with matching digests.
 
@@ -214,7 +221,7 @@ def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision:
     other kind trains the missing runs in the record's precision); with none recorded, this machine's.
     """
     recipe = profiles.get(profile).recipe.precision
-    own = precision or resolve_precision("auto", recipe)
+    own = precision or own_precision(profile)
     stored = recorded_runs(dest)
     options = [own] if precision or recipe != "auto" else [own, *({"fp32", "bf16"} - {own})]
     by_precision = {p: expected_digests(profile, data_digest, p) for p in options}
