@@ -61,10 +61,12 @@ def test_resolve_takes_the_profile_and_stores_each_setting_once():
     assert not {"config", "grid", "rounding", "n_train"} & set(j) and j["input_size"] == [160, 320]
     assert c.codec == codecs.Codec("random-heatmap", 2.0, 4, "stride", (160, 320), (40, 80))
     assert RunConfig.from_json(json.loads(json.dumps(j))) == c
-    measured = dataclasses.replace(c, measured=Measured(10, 5, 1, "cpu", "2.x", 1234))
+    measured = dataclasses.replace(c, measured=Measured(10, 5, 1, "cpu", "2.x", 1234, threads=2))
     assert measured.to_json() == {**j, "n_train": 10, "n_val": 5, "world_size": 1, "device": "cpu",
-                                  "torch": "2.x", "parameters": 1234}  # fmt: skip
+                                  "torch": "2.x", "parameters": 1234, "threads": 2}  # fmt: skip
     assert RunConfig.from_json(measured.to_json()) == measured
+    older = {k: v for k, v in measured.to_json().items() if k != "threads"}  # a run that predates threads
+    assert RunConfig.from_json(older).measured.threads is None
     bad_input = [
         (("resnet", "ceil", "quick"), "unknown model"),
         (("sh", "banker", "quick"), "encoding"),

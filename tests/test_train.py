@@ -135,6 +135,7 @@ def test_run_directory(data, tmp_path):
     codec = RunConfig.from_json(config).codec
     assert (codec.spec.grid, codec.spec.rounding, codec.input_size) == ("input", "nearest", (160, 320))
     assert (config["n_train"], config["world_size"], config["device"]) == (32, 1, "cpu")
+    assert config["threads"] == 1  # run() trains on one thread; recorded, and not in the run's digest
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2, 3]
     for r in lines:

@@ -241,7 +241,8 @@ def describe(rec: dict[str, Any]) -> str:
 
 def runs_table(rec: dict[str, Any]):
     """The history of a record's runs: a DataFrame indexed by run with ``model, encoding, seed,
-    batch_size, precision, commit`` (12 hex digits), ``machine, date, train_min`` (the epochs' training
+    batch_size, precision, commit`` (12 hex digits), ``machine, threads`` (torch's CPU threads, ``None`` where
+    the run predates recording them), ``date, train_min`` (the epochs' training
     time) and ``wall_min`` (training and evaluation, where the build timed it); ``None`` where a record
     of schema 1 does not say (its runs carry no provenance of their own: the record's is theirs)."""
     import pandas as pd  # pandas is the book's; the pipeline needs none of it
@@ -261,6 +262,7 @@ def runs_table(rec: dict[str, Any]):
                 "precision": own.get("precision") or config.get("precision"),
                 "commit": str(own.get("commit") or prov.get("commit") or "unknown")[:12],
                 "machine": own.get("machine") or prov.get("device"),
+                "threads": config.get("threads"),
                 "date": own.get("date") or prov.get("date"),
                 "train_min": round(own["train_s"] / 60, 1) if own.get("train_s") is not None else None,
                 "wall_min": round(own["wall_s"] / 60, 1) if own.get("wall_s") is not None else None,

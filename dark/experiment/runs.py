@@ -103,6 +103,9 @@ class Measured:
     device: str  #: ``"cpu"`` or ``"cuda"``
     torch: str  #: torch's version
     parameters: int  #: trainable parameters of the network
+    #: torch's CPU threads (``None``: not recorded, an older run). Not in the run's digest: 1 and 2 threads
+    #: sum in another order and train other weights, as other processors do; both are samples of one recipe
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -260,11 +263,15 @@ class RunConfig:
         return cls(**d, measured=measured or None)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form (``config.json``): every setting, then what was measured (if anything)."""
+        """The JSON form (``config.json``): every setting, then what was measured (if anything; an older
+        run's unrecorded ``threads`` is left out, so its file reads back as it was written)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "measured"}
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
         out["model_kwargs"] = dict(self.model_kwargs)
-        return out | (dataclasses.asdict(self.measured) if self.measured else {})
+        measured = dataclasses.asdict(self.measured) if self.measured else {}
+        if measured.get("threads", 0) is None:
+            del measured["threads"]
+        return out | measured
 
     @property
     def codec(self) -> codecs.Codec:

@@ -245,7 +245,8 @@ def set_up(
     torch.manual_seed(cfg.seed)
     loop = Loop(out, cfg, dev, rank, world, quiet, train_split, val_split, steps)
     loop.net = cfg.build_model().to(dev, memory_format=torch.channels_last)
-    measured = Measured(n_train, box[0], world, dev.type, str(torch.__version__), count_parameters(loop.net))
+    measured = Measured(n_train, box[0], world, dev.type, str(torch.__version__), count_parameters(loop.net),
+                        threads=torch.get_num_threads())  # fmt: skip
     loop.cfg = dataclasses.replace(cfg, measured=measured)
     # foreach: one call per update over every tensor instead of a Python loop over them; on a CPU the
     # same per-tensor kernels run, so the weights are bitwise those of the loop (tests/test_benchmarks.py)
