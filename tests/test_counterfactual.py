@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dark.analysis.protocols import PROTOCOLS
-from dark.analysis.report.counterfactual import counterfactual
+from dark.analysis.report.counterfactual import counterfactual, counterfactual_display
 from dark.analysis.report.load import RunRecord
 from dark.experiment import runs
 
@@ -63,6 +63,11 @@ def test_shifted_unbiased_runs_reproduce_a_pure_shift_exactly(tmp_path):
             for p in (runs.load_predictions(x.path)["coords"].astype(np.float64) for x in recs[::2])
         ])  # fmt: skip
         assert r.expected_cost == pytest.approx(direct, abs=1e-9)
+    shown = counterfactual_display(rows)  # what the results and recorded pages show: the primary metrics
+    primary = {name: p.primary_metric for name, p in PROTOCOLS.items()}
+    assert len(shown) == sum(len(p.decoders) for p in PROTOCOLS.values())
+    kept = rows[[m == primary[p] for p, m in zip(rows.protocol, rows.metric, strict=True)]]
+    np.testing.assert_allclose(shown.observed.to_numpy(), kept.observed.round(2).to_numpy())
     rmse = rows[(rows.protocol == "report") & (rows.metric == "rmse") & (rows.role == "dark")]
     assert rmse.decoder.tolist() == ["dark_report"] and rmse.expected_cost.iloc[0] == pytest.approx(
         rmse.observed.iloc[0],

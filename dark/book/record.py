@@ -201,8 +201,9 @@ def superseded(root: str | Path) -> list[Path]:
 
 
 def describe(rec: dict[str, Any]) -> str:
-    """One Markdown paragraph: which profile, how many runs from how many commits and machines, the last
-    build (when, at which commit, on what, how long), how to grow it; stale runs and supersession."""
+    """One Markdown paragraph: which profile, how many runs (of how many the profile plans) from how many
+    commits and machines, the last build (when, at which commit, on what, how long), how to grow it; stale
+    runs and supersession."""
     p = rec["provenance"]
     commit = str(p.get("commit", "unknown"))[:12] + (
         " (uncommitted changes)" if p.get("dirty") is True else ""
@@ -231,8 +232,17 @@ def describe(rec: dict[str, Any]) -> str:
             f"**Superseded** by the record `results/{rec['superseded_by']}` (which `{rec['command']}` now "
             f"grows): {rec.get('superseded_because', '')}"
         )
+    row = profiles.PROFILES.get(rec["profile"])
+    planned = [t.name for t in row.runs()] if row else []
+    left = [n for n in planned if n not in rec["runs"]]
+    count = f"{len(rec['runs'])} trainings"
+    if left and not rec.get("superseded_by"):
+        count += (
+            f"; the profile plans {len(planned)}, {len(left)} of them not trained yet (`{rec['command']} "
+            "--max-trainings N` adds the next N, in the profile's order)"
+        )
     return (
-        f"Recorded run of the **{rec['profile']} profile**: {len(rec['runs'])} trainings.{history} Last "
+        f"Recorded run of the **{rec['profile']} profile**: {count}.{history} Last "
         f"build {p.get('date', rec['created'])} at commit `{commit}` on {machine} "
         f"({versions}); {minutes:.0f} minutes for the steps it executed. "
         f"{grow}{stale}"

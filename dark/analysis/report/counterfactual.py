@@ -24,7 +24,7 @@ from dark.experiment import runs
 
 from .load import RunRecord, cells
 
-__all__ = ["COUNTERFACTUAL_COLUMNS", "counterfactual", "mean_bias", "scores"]
+__all__ = ["COUNTERFACTUAL_COLUMNS", "counterfactual", "counterfactual_display", "mean_bias", "scores"]
 
 COUNTERFACTUAL_COLUMNS = [
     "model", "encoding", "protocol", "role", "decoder", "metric", "shift_x", "shift_y", "unbiased",
@@ -116,3 +116,13 @@ def counterfactual(
         for protocol in protocols.values():
             rows += _cell_rows(model, encoding, unbiased, other, protocol)
     return pd.DataFrame(rows, columns=COUNTERFACTUAL_COLUMNS), missing
+
+
+def counterfactual_display(cf: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """The rows of :func:`counterfactual` a page shows: each protocol's primary metric, with the shift
+    (input px), the expected cost and the observed difference (points), indexed by model, encoding and
+    protocol."""
+    primary = [p.primary_metric for p in PROTOCOLS.values()]
+    shown = cf[cf.metric.isin(primary)]
+    columns = ["model", "encoding", "protocol", "decoder", "shift_x", "shift_y", "expected_cost", "observed"]
+    return shown[columns].round(digits).set_index(["model", "encoding", "protocol"])
