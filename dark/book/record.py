@@ -278,7 +278,9 @@ def runs_table(rec: dict[str, Any]):
                 "wall_min": round(own["wall_s"] / 60, 1) if own.get("wall_s") is not None else None,
             }
         )
-    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).astype({"threads": "Int64"}).set_index("run")  # None where not recorded
 
 
 def step_table(rec: dict[str, Any]):
