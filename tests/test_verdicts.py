@@ -121,3 +121,23 @@ def test_old_evaluations_say_best_epoch_and_frames(tmp_path):
               ("sh", "standard", "dark - standard")]  # fmt: skip
     assert row["checkpoint"] == "best" and row["resampled"] == "frames"
     assert any("best validation epoch" in n for n in report.verdicts(a)[1]["notes"])
+
+
+def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_path, monkeypatch):
+    """A record grown by --max-trainings builds keeps runs but no analysis: the summary computes its
+    primary endpoints from those runs, as the recorded chapter does, instead of saying none were saved."""
+    from dark.analysis import summary
+
+    clusters = np.repeat([0, 1, 2, 3], 3)
+    paths = [_run(tmp_path, enc, s, 40 + s - 2 * (enc == "ceil"), 37 + s, clusters)
+             for s in (1, 2) for enc in ("unbiased", "ceil")]  # fmt: skip
+    grown = {"results_dir": str(tmp_path / "no-results"), "run_dirs": [str(p) for p in paths]}
+    monkeypatch.setattr(summary.record, "load", lambda folder: grown)
+    [(name, rec, found)] = summary.recorded_runs([tmp_path / "results" / "cpu"])
+    assert name == "results/cpu" and rec is grown
+    computed = report.verdicts(report.analyse(report.load_runs(paths)))
+    two = [r for r in found[2]["primary"] if r["model"] == "sh" and r["protocol"] == "standard"]
+    assert two[0]["n_pairs"] == 2 and two[0]["paired"]
+    assert [r["estimate"] for r in found[2]["primary"]] == [r["estimate"] for r in computed[2]["primary"]]
+    assert "No verdicts were saved" not in summary.primary_text(found)
+    assert "w/o quant - ceil" in summary.primary_text(found)
