@@ -1,13 +1,11 @@
 """Figures of the results chapter, from evaluation dicts, ``predictions_test.npz``, the report's analysis
 and the runs' ``metrics.jsonl`` (matplotlib).
 
-Every function draws into a new figure (or the ``ax`` given) and returns the figure; the notebooks
-only call them. Inputs are what :mod:`dark.experiment.evaluate` writes: an evaluation dict
-(``evaluation.json``),
-the predictions of :func:`dark.experiment.evaluate.load_predictions` (coords in input px), the per-frame sums
+Every function draws into a new figure (or the ``ax`` given) and returns the figure; the notebooks only call
+them. Inputs are what :mod:`dark.experiment.evaluate` writes: an evaluation dict (``evaluation.json``), the
+predictions of :func:`dark.experiment.evaluate.load_predictions` (coords in input px), the per-frame sums
 (:class:`dark.analysis.report.RunRecord`) and the :class:`dark.analysis.report.Analysis` of the runs with
-their seeds.
-:func:`plot_curves` is the one training writes (``curves.png``, no pyplot state involved).
+their seeds. :func:`plot_curves` is the one training writes (``curves.png``, no pyplot state involved).
 """
 
 from __future__ import annotations

@@ -34,8 +34,7 @@ class Protocol:
 
     ``metrics``: metric names of :mod:`dark.metrics` (Table 2's columns, in order); ``decoders``: row role
     (``"argmax"``, ``"standard"``, ``"com"``, ``"dark"``, the keys of ``dark.analysis.paper.DECODER_NAMES``)
-    ->
-    decoder name in :data:`dark.codecs.DECODERS`; ``primary_metric``: the endpoints' metric.
+    -> decoder name in :data:`dark.codecs.DECODERS`; ``primary_metric``: the endpoints' metric.
     """
 
     name: str

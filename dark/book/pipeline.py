@@ -11,8 +11,7 @@ JavaScript from ``node_modules`` into ``book/_widgets`` (:mod:`dark.book.book_as
 (:attr:`dark.experiment.profiles.Profile.recorded`) ends by writing its record (:mod:`dark.book.record`).
 
 ``run_book``'s result and failure (:class:`dark.book.executor.RunReport`,
-:class:`dark.book.executor.StepFailed`)
-are importable from here.
+:class:`dark.book.executor.StepFailed`) are importable from here.
 """
 
 from __future__ import annotations

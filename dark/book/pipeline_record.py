@@ -1,15 +1,14 @@
 """``dark book`` on a recorded profile: reuse the record's runs, train only the missing ones, record each.
 
 :func:`plan_with_record` executes the steps the trainings need (the data), digests the training data
-(:func:`dark.experiment.run_digest.training_data_digest`), asks the record which of the profile's trainings
-it holds
-with matching digests (:func:`dark.experiment.run_store.match`: the build log lists them, and every stale run
-with its reason), and resolves the plan again without those trainings: the analysis reads the recorded runs
-from the record and the new ones from the work folder. :func:`recorder` is the executor's ``after``
-hook that adds each training to the record as soon as its step (training and evaluation,
+(:func:`dark.experiment.run_digest.training_data_digest`), asks the record which of the profile's trainings it
+holds with matching digests (:func:`dark.experiment.run_store.match`: the build log lists them, and every
+stale run with its reason), and resolves the plan again without those trainings: the analysis reads the
+recorded runs from the record and the new ones from the work folder. :func:`recorder` is the executor's
+``after`` hook that adds each training to the record as soon as its step (training and evaluation,
 ``notebooks/03_train.md``) is done, so an interruption between trainings loses nothing recorded.
-:func:`first_trainings` cuts a plan to its first trainings (``dark book --max-trainings N``: grow a
-record by N runs in a session that cannot fit them all).
+:func:`first_trainings` cuts a plan to its first trainings (``dark book --max-trainings N``: grow a record by
+N runs in a session that cannot fit them all).
 """
 
 from __future__ import annotations

@@ -18,28 +18,24 @@ which the plan reads by name::
           seed: "{seed}"
           trials: "{study.trials}"                      # a field of the profile's row
 
-Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``,
-``{about}`` (the profile's paragraph), ``{study}`` (its :class:`dark.experiment.profiles.DecoderStudy`: write
+Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``, ``{about}``
+(the profile's paragraph), ``{study}`` (its :class:`dark.experiment.profiles.DecoderStudy`: write
 ``{study.sigmas}``), ``{report_seed}`` (:data:`dark.experiment.profiles.REPORT_SEED`), ``{records}`` (the
-record
-folders of the recorded profiles, :func:`dark.book.record.folder`, then the superseded records kept beside
-them, :func:`dark.book.record.superseded`), ``{run_dirs}`` and the expanded
-``paths``), applied recursively inside lists and mappings; a string that is exactly one ``{name}`` or
-``{name.field}`` takes the value as it is (a list or a number stays one; a tuple becomes a list).
-A mapping keyed by profile names is refused: per-profile values belong in the profile table, so that
-adding a profile is one row there.
+record folders of the recorded profiles, :func:`dark.book.record.folder`, then the superseded records kept
+beside them, :func:`dark.book.record.superseded`), ``{run_dirs}`` and the expanded ``paths``), applied
+recursively inside lists and mappings; a string that is exactly one ``{name}`` or ``{name.field}`` takes the
+value as it is (a list or a number stays one; a tuple becomes a list). A mapping keyed by profile names is
+refused: per-profile values belong in the profile table, so that adding a profile is one row there.
 
-Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the
-profile (:meth:`dark.experiment.profiles.Profile.runs`, one per cell and seed of the cell) that is not
-recorded
+Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the profile
+(:meth:`dark.experiment.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
 already (``recorded``: run name -> the recorded run's folder, :func:`dark.experiment.run_store.match`), with
 the extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` (the cell's option, ``None``:
 the recipe's) and ``{run}`` (the run directory's name, :func:`dark.experiment.runs.run_name`); its ``id``
-becomes
-``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}`` is
-the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
-``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings
-use (``None``: the recipe's).
+becomes ``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}``
+is the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
+``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings use
+(``None``: the recipe's).
 
 Paths under ``{work}`` are given to the notebooks *relative* to it (the kernels run there), so the
 published pages never show the building machine's folders; ``outputs`` and ``clean`` stay absolute.

@@ -97,10 +97,9 @@ __all__ = [
 
 #: version of what :func:`evaluate` writes; a stored evaluation of another version is redone. 3
 #: (:data:`dark.experiment.checkpoint_rules.LAST_EPOCH_FORMAT`): the last epoch is evaluated
-#: (``run.checkpoint``),
-#: intervals resample test clusters, ``frame_sums.npz`` has them; 4: every decoder's metrics include the
-#: report's per-axis PCKh, ``predictions_test.npz`` keeps ``pred_visible``, ``"decoding"`` says how
-#: ``standard_report`` was batched
+#: (``run.checkpoint``), intervals resample test clusters, ``frame_sums.npz`` has them; 4: every decoder's
+#: metrics include the report's per-axis PCKh, ``predictions_test.npz`` keeps ``pred_visible``, ``"decoding"``
+#: says how ``standard_report`` was batched
 FORMAT = LAST_EPOCH_FORMAT + 1
 
 #: PCKh curve alphas stored for the book's plots

@@ -1,9 +1,8 @@
 """The training chapter's tables: one run's settings, and every profile's recipe beside the models.
 
 ``settings_markdown(config)`` is the run's :class:`dark.experiment.runs.RunConfig` (and what its training
-measured)
-as a Markdown table; ``recipes_table()`` the recipes of :data:`dark.experiment.profiles.PROFILES` with every
-model's configuration in each (:data:`dark.models.CONFIGS`), one row per profile.
+measured) as a Markdown table; ``recipes_table()`` the recipes of :data:`dark.experiment.profiles.PROFILES`
+with every model's configuration in each (:data:`dark.models.CONFIGS`), one row per profile.
 """
 
 from __future__ import annotations

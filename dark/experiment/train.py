@@ -2,19 +2,17 @@
 
 ``train(data, out, model="sh", encoding="unbiased", profile="quick", ...) -> Path`` (the command line
 ``dark train ...`` is :mod:`dark.experiment.train_cli`); the settings are one
-:class:`dark.experiment.runs.RunConfig`, resolved
-from a profile of :data:`dark.experiment.profiles.PROFILES` (its recipe, and its ``model_config``).
+:class:`dark.experiment.runs.RunConfig`, resolved from a profile of :data:`dark.experiment.profiles.PROFILES`
+(its recipe, and its ``model_config``).
 
-Recipe (the report's, section 3.4): Adam (0.9, 0.999), learning rate 2e-3, no weight decay, MSE between
-the predicted and the target heatmaps (summed over the hourglass stacks; each joint weighted by its
-target weight, 0 for an invisible or out-of-map joint), seed :data:`dark.experiment.profiles.REPORT_SEED`,
-the best
-epoch chosen on the validation split's PCKh@0.5 with DARK decoding. Targets are unit-peak Gaussians of
-``sigma = 2`` heatmap px made per batch on the training device by the run's codec
+Recipe (the report's, section 3.4): Adam (0.9, 0.999), learning rate 2e-3, no weight decay, MSE between the
+predicted and the target heatmaps (summed over the hourglass stacks; each joint weighted by its target weight,
+0 for an invisible or out-of-map joint), seed :data:`dark.experiment.profiles.REPORT_SEED`, the best epoch
+chosen on the validation split's PCKh@0.5 with DARK decoding. Targets are unit-peak Gaussians of ``sigma = 2``
+heatmap px made per batch on the training device by the run's codec
 (:attr:`dark.experiment.runs.RunConfig.codec`) from the float joints; ``"random-heatmap"`` draws its rounding
-from a
-``torch.Generator`` seeded with ``(seed, epoch)``, so a resumed run draws what an uninterrupted one does.
-``precision=None`` takes the recipe's (:mod:`dark.experiment.device`); ``config.json`` records what ran.
+from a ``torch.Generator`` seeded with ``(seed, epoch)``, so a resumed run draws what an uninterrupted one
+does. ``precision=None`` takes the recipe's (:mod:`dark.experiment.device`); ``config.json`` records what ran.
 
 Each epoch's validation decodes its heatmaps with every decoder of :data:`dark.codecs.DECODERS`
 (:func:`dark.experiment.decoding.decode_predictions`, the evaluation's path): ``metrics.jsonl`` keeps DARK's

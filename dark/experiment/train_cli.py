@@ -3,8 +3,8 @@
 The command line of :func:`dark.experiment.train.train`, flag for argument: ``--profile`` (default
 :data:`dark.experiment.runs.DEFAULT_PROFILE`, as the Python API's), ``--seed`` (default the report's,
 :data:`dark.experiment.profiles.REPORT_SEED`) and ``--encoding`` reach the run's
-:class:`dark.experiment.runs.RunConfig`, and
-from it the codec that makes the targets, unchanged. Bad input is one line on stderr and exit code 2.
+:class:`dark.experiment.runs.RunConfig`, and from it the codec that makes the targets, unchanged. Bad input is
+one line on stderr and exit code 2.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Reading evaluated run directories, and grouping them into cells ``(model, encoding)``.
 
 A run directory (one per ``(model, encoding, seed)`` training, :mod:`dark.experiment.runs`) holds
-``config.json``,
-``evaluation.json`` and ``frame_sums.npz`` (per decoder and test frame, the sums every metric is a
-ratio of).
+``config.json``, ``evaluation.json`` and ``frame_sums.npz`` (per decoder and test frame, the sums every metric
+is a ratio of).
 """
 
 from __future__ import annotations
@@ -73,9 +72,8 @@ def load_evaluations(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 
 def cells(records: Sequence[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
-    """Runs grouped by ``(model, encoding)``: the report's models first, encodings in the table's order,
-    each cell's runs by seed (:data:`dark.experiment.profiles.REPORT_SEED`, the report's seed, first).
-    Duplicate
+    """Runs grouped by ``(model, encoding)``: the report's models first, encodings in the table's order, each
+    cell's runs by seed (:data:`dark.experiment.profiles.REPORT_SEED`, the report's seed, first). Duplicate
     seeds raise."""
     models = list(paper.MODEL_NAMES) + sorted({r.model for r in records} - set(paper.MODEL_NAMES))
     encs = list(ENCODINGS)

@@ -42,9 +42,8 @@ def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
 
     ``verdicts.json``: ``{"1": verdict dict, "2": ..., "provenance": str, "intervals": str,
     "counterfactual_missing": [runs without predictions]}``, each verdict dict as
-    :func:`dark.analysis.report.claims.verdicts` (its ``primary`` endpoints first) with ``evidence`` as a
-    list of
-    records (what the intro and the discussion pages read)."""
+    :func:`dark.analysis.report.claims.verdicts` (its ``primary`` endpoints first) with ``evidence`` as a list
+    of records (what the intro and the discussion pages read)."""
     out = Path(out)
     written = {}
     for name, t in {"table2": table2(a), "table3": table3(a)}.items():

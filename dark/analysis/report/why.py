@@ -282,8 +282,7 @@ def table(rows: Sequence[Contribution], digits: int = 2) -> pd.DataFrame:
 
 def deviation_effects(records: Sequence[RunRecord], digits: int = 2) -> dict[str, str]:
     """Effects for :func:`dark.analysis.deviations.table`'s ``measured`` that need the runs' configurations:
-    the
-    batch size (:func:`batch_contribution`), only where runs measure it."""
+    the batch size (:func:`batch_contribution`), only where runs measure it."""
     c = batch_contribution(records) if records else None
     if c is None or c.estimate is None:
         return {}
