@@ -30,7 +30,6 @@ from dark.book.book_assets import prepare_assets, sync_file
 from dark.book.executor import RunReport, StepFailed, clock, execute_plan, execute_step
 from dark.book.pipeline_record import first_trainings, plan_with_record, recorder
 from dark.book.plan import Plan, PlanError, load_plan
-from dark.experiment import run_store
 from dark.experiment.profiles import PROFILES as PROFILE_TABLE
 from dark.files import atomic_write, sha256_file
 
@@ -203,11 +202,8 @@ def run_book(
             plan_file, profile, Path(record), log=log, work=work, root=root, source=source, executed=out_dir,
             out_dir=out_dir, force=force, quiet=quiet, execute=execute,
         )  # fmt: skip
-    else:
-        # the trainings' precision resolved here as a record resolves it: a run trained without a record
-        # keeps its step's hash when the next build records it (it is recorded, not retrained)
-        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir,
-                         precision=run_store.own_precision(profile))  # fmt: skip
+    else:  # the trainings in this machine's precision, as an empty record resolves it
+        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir)
     if max_trainings is not None:
         plan = first_trainings(plan, max_trainings)
     log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")
@@ -229,8 +225,6 @@ def run_book(
         )
         log(f"record written to {where}")
     if not build or max_trainings is not None:
-        return report, None
-    if not build:
         return report, None
     t0 = time.monotonic()
     prepare_assets(book, root / "node_modules")
