@@ -537,13 +537,18 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     trained, _ = _build(tmp_path, "w2", _FakeBook())
     assert sorted(trained) == sorted(f"{c.model}-{c.encoding}-s5" for c in cells)
     # the training code changes: every recorded run is stale (listed with the reason) and retrained
+    # (--max-trainings: the record's runs are analysed once they are recorded; these fake runs have no
+    # evaluation to analyse, so the call is only counted here: tests/test_verdicts.py runs it)
     monkeypatch.setattr(runs, "TRAINING_REVISION", runs.TRAINING_REVISION + 1)
+    analysed_: list = []
+    monkeypatch.setattr(record, "save_analysis", lambda dest, run_dirs: analysed_.append((dest, run_dirs)))
     trained, lines = _build(tmp_path, "w3", _FakeBook(), max_trainings=1)
     assert len(trained) == 1
     stale = [line for line in lines if "STALE" in line]
     assert len(stale) == 2 * len(names) and "training revision" in stale[0]
     rec = record.load(store)
     assert rec["runs"] == trained and len(rec["stale"]) == 2 * len(names)
+    assert analysed_ == [(store, [str(store / "runs" / trained[0])])]  # the record's one run, after it
 
 
 def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing(tmp_path, monkeypatch):

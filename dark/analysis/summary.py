@@ -30,9 +30,10 @@ SCORE_METRICS: tuple[str, ...] = ("pckh@0.1", "rmse")
 def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[str, dict]]]:
     """The recorded runs among ``folders`` (``results/cpu``, ...): ``(name, record, claims)`` each, ``name``
     the folder's last two parts (``results/cpu``: no machine's absolute path), the claims read from the
-    record's ``results/verdicts.json`` (:func:`claims`), or, for a record grown by ``--max-trainings``
-    builds that saved no analysis, computed from its runs here (:func:`dark.analysis.report.verdicts`, as
-    the recorded chapter does); folders without a record are left out."""
+    record's ``results/verdicts.json`` (:func:`claims`; ``dark book`` saves them, with ``--max-trainings``
+    too), or, for a record that has none (a build stopped after its trainings), computed from its runs
+    here (:func:`dark.analysis.report.verdicts`, as the recorded chapter does); folders without a record
+    are left out."""
     found = []
     for folder in folders:
         try:
@@ -42,7 +43,8 @@ def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[s
         if rec is not None:
             saved = claims(rec["results_dir"])
             if not saved and rec["run_dirs"]:
-                saved = report.verdicts(report.analyse(report.load_runs(rec["run_dirs"])))
+                computed = report.verdicts(report.analyse(report.load_runs(rec["run_dirs"])))
+                saved = {str(k): v for k, v in computed.items()}  # keyed as verdicts.json is
             found.append(("/".join(Path(folder).parts[-2:]), rec, saved))
     return found
 

@@ -178,8 +178,9 @@ def run_book(
             when the work folder is the repository; none for a profile that is not recorded. A record's runs
             whose digest matches are reused, the others trained and added one by one
             (:mod:`dark.book.pipeline_record`).
-        max_trainings: train at most this many of the missing runs, record them and stop (no analysis,
-            no book): grows a record in steps that fit a session.
+        max_trainings: train at most this many of the missing runs, record them, save the analysis of
+            every recorded run into the record and stop (no notebooks after the trainings, no book): grows
+            a record in steps that fit a session.
         log: where progress lines go; execute: the step executor (tests substitute one).
     """
     root = Path(root).resolve()
@@ -224,6 +225,10 @@ def run_book(
             plan, out_dir, record, cwd=work, status=status, partial=max_trainings is not None
         )
         log(f"record written to {where}")
+        if max_trainings is not None and (runs := recording.load(where)["run_dirs"]):
+            t0 = time.monotonic()
+            saved = recording.save_analysis(where, runs)
+            log(f"record: analysis of its {len(runs)} runs saved in {saved} ({time.monotonic() - t0:.0f} s)")
     if not build or max_trainings is not None:
         return report, None
     t0 = time.monotonic()
@@ -252,7 +257,8 @@ def cli(argv: list[str]) -> int:
         "--max-trainings",
         type=int,
         metavar="N",
-        help="train at most N of the runs the record lacks, record them and stop (no analysis, no book)",
+        help="train at most N of the runs the record lacks, record them, save the record's analysis and stop "
+        "(no book)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars or build chatter")
     parser.add_argument("--book-dir", metavar="DIR", help="the book's source folder (default: ROOT/book)")
