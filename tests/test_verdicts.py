@@ -175,3 +175,42 @@ def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_pat
     assert two[0]["estimate"] == pytest.approx(np.mean(by_seed))  # unbiased - ceil, paired by seed
     assert "No verdicts were saved" not in summary.primary_text(found)
     assert "w/o quant - ceil" in summary.primary_text(found)
+
+
+def test_claim2_per_reading_of_w_quant_is_the_primary_estimate_against_every_quantised_cell(tmp_path):
+    """Every quantised cell trained gets claim 2's endpoint (DARK's PCKh@0.1 of w/o quant minus the cell,
+    paired by seed): ceil's row is the primary endpoint with its verdict; the others are secondary (no
+    verdict word), each the mean of the per-seed differences read straight from the frame sums, set
+    against the report's one effect; the summary and the recorded chapter show them."""
+    from dark.analysis import summary
+    from dark.analysis.report.endpoints import SECONDARY
+
+    clusters = np.repeat([0, 1, 2, 3], 3)
+    offsets = {"unbiased": 0.0, "ceil": -2.0, "quantized": -1.0}
+    paths = {
+        (enc, s): _run(tmp_path, enc, s, 40 + s + off + 0.5 * (s == 2) * (enc == "quantized"), 37, clusters)
+        for s in (1, 2, 3)
+        for enc, off in offsets.items()
+    }
+    a = report.analyse(report.load_runs(list(paths.values())), n_resamples=300)
+    v = report.verdicts(a)
+    rows = {(r["quantiser"], r["protocol"]): r for r in v[2]["by_reading"]}
+    assert set(rows) == {(q, p) for q in ("ceil", "quantized") for p in PROTOCOLS}
+    primary = next(r for r in v[2]["primary"] if (r["model"], r["protocol"]) == ("sh", "standard"))
+    assert {k: x for k, x in rows["ceil", "standard"].items() if k != "quantiser"} == primary
+    q = rows["quantized", "standard"]
+    by_seed = [_dark_pckh(paths["unbiased", s]) - _dark_pckh(paths["quantized", s]) for s in (1, 2, 3)]
+    assert q["estimate"] == pytest.approx(np.mean(by_seed)) and q["n_pairs"] == 3 and q["paired"]
+    assert q["low"] < q["estimate"] < q["high"] and q["verdict"] == SECONDARY
+    assert q["report_effect"] == paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")]
+    assert rows["quantized", "report"]["verdict"] == NOT_MEASURED  # no report-protocol decoders here
+    # shown: the recorded chapter's table has both readings, the summary the other one under claim 2
+    shown = report.readings_display(v[2]["by_reading"])
+    assert list(shown["w/ quant"]) == [report.encoding_label(r["quantiser"]) for r in v[2]["by_reading"]]
+    assert list(report.readings_display(v[2]["by_reading"], primary=False)["w/ quant"].unique()) == [
+        "w/ quant (nearest, input grid)"
+    ]
+    report.save(tmp_path / "results", a)
+    text = summary.primary_text(summary.claims(tmp_path / "results"))  # as the summary reads verdicts.json
+    assert "The other readings of" in text and "w/ quant (nearest, input grid)" in text
+    assert f"{q['estimate']:.2f} [{q['low']:.2f}, {q['high']:.2f}]" in text

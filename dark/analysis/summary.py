@@ -80,9 +80,11 @@ def primary_rows(found: Mapping[str, Mapping]) -> list[dict]:
 def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
     """The primary endpoints as Markdown: per claim its statement and a narrow table (model, protocol,
     endpoint, estimate [95% CI], pairs or seeds, the report's effect, the MDE, the verdict with its limit
-    when it rests on one training: :func:`dark.analysis.report.primary_display`), the models without runs, and
-    what limits every verdict (the verdicts' ``notes``). Verdicts saved before the endpoints existed show
-    their overall verdict per claim instead, and say so."""
+    when it rests on one training: :func:`dark.analysis.report.primary_display`), the models without runs,
+    claim 2 against the other readings of "w/ quant" that were trained (``by_reading``, secondary:
+    :func:`dark.analysis.report.readings_display`), and what limits every verdict (the verdicts'
+    ``notes``). Verdicts saved before the endpoints existed show their overall verdict per claim instead,
+    and say so."""
     rows = primary_rows(found)
     if not rows:
         if not found:
@@ -102,6 +104,12 @@ def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
         )
         if absent:
             text += f"\n\nNo runs of {', '.join(absent)}: its endpoints were not evaluated."
+        others = [r for r in v.get("by_reading", []) if r["quantiser"] != "ceil"]
+        if others:
+            text += (
+                '\n\nThe other readings of "w/ quant" trained here, estimated the same way (secondary: an '
+                "interval, no verdict):\n\n" + markdown(report.readings_display(others, digits))
+            )
         parts.append(text)
     notes = next((v.get("notes") for v in found.values() if v.get("notes")), None)
     if notes:
