@@ -184,3 +184,24 @@ def test_the_faster_step_trains_the_same_weights(smoke_data, tmp_path, monkeypat
         assert [h[key] for h in fast_history] == [h[key] for h in plain_history], key
     assert fast["optimizer"]["param_groups"][0]["foreach"] is True
     assert plain["optimizer"]["param_groups"][0]["foreach"] is False
+
+
+def test_the_readme_criterion_table_is_the_committed_run_output():
+    """benchmarks/README.md's table of the issue-20 criterion carries the numbers of
+    benchmarks/results/profile_epoch.txt (the run's own output), row by row, with the useful rate that
+    the ratio states (useful / matmul), so a rerun that updates the output cannot leave the table behind."""
+    import re
+
+    out = (ROOT / "benchmarks" / "results" / "profile_epoch.txt").read_text()
+    readme = (ROOT / "benchmarks" / "README.md").read_text().split("### The criterion")[1].split("\n#")[0]
+    found = re.findall(
+        r"views, (bf16|fp32), 2 threads;.*\n"
+        r"epoch ([\d.]+) s .*useful ([\d.]+) GFLOP/s over matmul ([\d.]+) GFLOP/s = \*\*(\d+)%\*\*",
+        out,
+    )
+    assert sorted(p for p, *_ in found) == ["bf16", "fp32"]
+    for precision, epoch, useful, matmul, ratio in found:
+        assert round(100 * float(useful) / float(matmul)) == int(ratio)
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {precision} ("))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1:] == [f"{epoch} s", f"{useful} GFLOP/s", f"{matmul} GFLOP/s", f"**{ratio}%**"], row

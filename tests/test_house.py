@@ -180,13 +180,16 @@ def test_the_cpu_profile_grows_the_claim_2_record_in_the_issues_order():
     assert len(names) == 31
     # paired cells train pair by pair: a build stopped part-way leaves complete pairs
     assert names[:4] == ["sh-unbiased-s1314", "sh-ceil-s1314", "sh-unbiased-s2", "sh-ceil-s2"]
-    assert names[16:18] == ["hrnet-unbiased-s1314", "hrnet-ceil-s1314"]
+    # (b), the HRNet pair, is complete before (c) and (d) start (the order the record grows in)
+    assert names[16:22] == [f"hrnet-{e}-s{s}" for s in (1314, 2, 3) for e in ("unbiased", "ceil")]
+    assert names[22:25] == [f"sh-{e}-s1314" for e in ("quantized", "quantized-heatmap", "random-heatmap")]
     assert names[-1] == "sh-random-heatmap-s3"
     # the quick, smoke and full profiles keep their trainings
     for name, seeds in (("smoke", (1314,)), ("quick", (1314,)), ("full", three)):
         p = profiles.PROFILES[name]
         cells = [("sh", "quantized"), ("sh", "unbiased"), ("hrnet", "quantized"), ("hrnet", "unbiased")]
         assert sorted(p.runs()) == sorted((m, e, s, None) for m, e in cells for s in seeds)
+        assert [t.model for t in p.runs()] == ["sh"] * 2 * len(seeds) + ["hrnet"] * 2 * len(seeds)
 
 
 def test_a_cells_batch_size_is_an_option_of_its_runs_name_and_digest():

@@ -16,7 +16,7 @@ import yaml
 
 from dark.book import book_assets, executor, pipeline, record
 from dark.book.plan import PlanError, load_plan, step_hash
-from dark.experiment import profiles
+from dark.experiment import profiles, run_store
 from dark.experiment.runs import run_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,7 +170,8 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
         got = [(s.parameters["model"], s.parameters["encoding"], s.parameters["seed"]) for s in trains]
         assert got == [t[:3] for t in table.runs()]
         assert [s.parameters["batch_size"] for s in trains] == [t.batch_size for t in table.runs()]
-        assert all(s.parameters["precision"] is None for s in trains)  # no record: the recipe's
+        own = run_store.own_precision(profile)  # no record: this machine's, as an empty record's
+        assert own in ("fp32", "bf16") and all(s.parameters["precision"] == own for s in trains)
         assert [s.run for s in trains] == [t.name for t in table.runs()]
         assert all(isinstance(s.parameters["seed"], int) for s in trains)  # a number, not "1314"
         assert [s.id for s in trains] == [f"03_train-{run_name(*r)}" for r in table.runs()]
@@ -505,7 +506,7 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     whose digest no longer matches is reported stale and retrained, never mixed in."""
     from dataclasses import replace
 
-    from dark.experiment import run_store, runs
+    from dark.experiment import runs
 
     names = [t.name for t in profiles.PROFILES["smoke"].runs()]
     with pytest.raises(KeyboardInterrupt):
@@ -536,13 +537,18 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     trained, _ = _build(tmp_path, "w2", _FakeBook())
     assert sorted(trained) == sorted(f"{c.model}-{c.encoding}-s5" for c in cells)
     # the training code changes: every recorded run is stale (listed with the reason) and retrained
+    # (--max-trainings: the record's runs are analysed once they are recorded; these fake runs have no
+    # evaluation to analyse, so the call is only counted here: tests/test_verdicts.py runs it)
     monkeypatch.setattr(runs, "TRAINING_REVISION", runs.TRAINING_REVISION + 1)
+    analysed_: list = []
+    monkeypatch.setattr(record, "save_analysis", lambda dest, run_dirs: analysed_.append((dest, run_dirs)))
     trained, lines = _build(tmp_path, "w3", _FakeBook(), max_trainings=1)
     assert len(trained) == 1
     stale = [line for line in lines if "STALE" in line]
     assert len(stale) == 2 * len(names) and "training revision" in stale[0]
     rec = record.load(store)
     assert rec["runs"] == trained and len(rec["stale"]) == 2 * len(names)
+    assert analysed_ == [(store, [str(store / "runs" / trained[0])])]  # the record's one run, after it
 
 
 def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing(tmp_path, monkeypatch):
@@ -551,8 +557,6 @@ def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing
     records those trainings instead of retraining them (their precision was null without a record and
     resolved with one, which changed every training step's hash)."""
     from dataclasses import replace
-
-    from dark.experiment import run_store
 
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], recorded="smoke-x"))
     lines: list[str] = []

@@ -130,9 +130,14 @@ def test_an_unfinished_run_is_not_recorded(finished, tmp_path):
     with pytest.raises(FileNotFoundError, match="not finished"):
         record.write(plan, out_dir, tmp_path / "rec", cwd=work)
     assert not (tmp_path / "rec" / "runs" / names[1]).exists()
-    # a partial build (dark book --max-trainings) records what is finished
+    # a partial build (dark book --max-trainings) records what is finished; the work folder's results are
+    # not of these runs and are not copied, and the record's former analysis is removed (the pipeline
+    # saves the record's own: record.save_analysis)
+    (tmp_path / "rec" / "results").mkdir(parents=True)
+    (tmp_path / "rec" / "results" / "verdicts.json").write_text("{}")
     dest = record.write(plan, out_dir, tmp_path / "rec", cwd=work, partial=True)
     assert record.load(dest)["runs"] == names[:1]
+    assert (work / "runs" / "cpu" / "results" / "verdicts.json").is_file() and not (dest / "results").exists()
 
 
 # ------------------------------------------------------------------------------ the store of runs

@@ -123,6 +123,39 @@ def test_old_evaluations_say_best_epoch_and_frames(tmp_path):
     assert any("best validation epoch" in n for n in report.verdicts(a)[1]["notes"])
 
 
+def test_a_record_grown_in_steps_saves_the_analysis_of_every_recorded_run(tmp_path, monkeypatch):
+    """dark book --max-trainings saves the analysis of the record's runs into its results/ (what the summary
+    reads): claim 2's primary endpoint there is the paired difference of DARK's PCKh@0.1 read straight from
+    the runs' frame sums."""
+    from dark.analysis import summary
+    from dark.book import record
+
+    clusters = np.repeat([0, 1, 2, 3], 3)
+    dest = tmp_path / "results" / "cpu"
+    paths = [_run(dest / "runs", enc, s, 40 + s - 2 * (enc == "ceil") + (s == 3), 37 + s, clusters)
+             for s in (1, 2, 3) for enc in ("unbiased", "ceil")]  # fmt: skip
+    assert record.save_analysis(dest, paths) == dest / "results"
+    saved = report.load_saved(dest / "results")
+    two = [r for r in saved[2]["primary"] if r["model"] == "sh" and r["protocol"] == "standard"]
+    by_seed = [_dark_pckh(u) - _dark_pckh(c) for u, c in zip(paths[::2], paths[1::2], strict=True)]
+    assert two[0]["n_pairs"] == 3 and two[0]["estimate"] == pytest.approx(np.mean(by_seed))
+    written = {p.name for p in (dest / "results").iterdir()}
+    assert {"table2.csv", "evidence.csv", "counterfactual.csv"} <= written
+    # the summary reads them (nothing computed there)
+    grown = {"results_dir": str(dest / "results"), "run_dirs": [str(p) for p in paths]}
+    monkeypatch.setattr(summary.record, "load", lambda folder: grown)
+    monkeypatch.setattr(report, "analyse", None)
+    [(_, _, found)] = summary.recorded_runs([dest])
+    assert [r["estimate"] for r in found["2"]["primary"]] == [r["estimate"] for r in saved[2]["primary"]]
+
+
+def _dark_pckh(path):
+    """DARK's PCKh@0.1 of one run, straight from its frame sums."""
+    with np.load(path / runs.FRAME_SUMS) as z:
+        t = z["decoder:dark"]
+    return 100 * t[:, COLS.index("correct@0.1")].sum() / t[:, COLS.index("n")].sum()
+
+
 def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_path, monkeypatch):
     """A record grown by --max-trainings builds keeps runs but no analysis: the summary computes its
     primary endpoints from those runs, as the recorded chapter does, instead of saying none were saved."""
@@ -135,15 +168,49 @@ def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_pat
     monkeypatch.setattr(summary.record, "load", lambda folder: grown)
     [(name, rec, found)] = summary.recorded_runs([tmp_path / "results" / "cpu"])
     assert name == "results/cpu" and rec is grown
-    two = [r for r in found[2]["primary"] if r["model"] == "sh" and r["protocol"] == "standard"]
+    two = [r for r in found["2"]["primary"] if r["model"] == "sh" and r["protocol"] == "standard"]
     assert two[0]["n_pairs"] == 2 and two[0]["paired"]
 
-    def dark_pckh(path):  # DARK's PCKh@0.1 of one run, straight from its frame sums
-        with np.load(path / runs.FRAME_SUMS) as z:
-            t = z["decoder:dark"]
-        return 100 * t[:, COLS.index("correct@0.1")].sum() / t[:, COLS.index("n")].sum()
-
-    by_seed = [dark_pckh(u) - dark_pckh(c) for u, c in zip(paths[::2], paths[1::2], strict=True)]
+    by_seed = [_dark_pckh(u) - _dark_pckh(c) for u, c in zip(paths[::2], paths[1::2], strict=True)]
     assert two[0]["estimate"] == pytest.approx(np.mean(by_seed))  # unbiased - ceil, paired by seed
     assert "No verdicts were saved" not in summary.primary_text(found)
     assert "w/o quant - ceil" in summary.primary_text(found)
+
+
+def test_claim2_per_reading_of_w_quant_is_the_primary_estimate_against_every_quantised_cell(tmp_path):
+    """Every quantised cell trained gets claim 2's endpoint (DARK's PCKh@0.1 of w/o quant minus the cell,
+    paired by seed): ceil's row is the primary endpoint with its verdict; the others are secondary (no
+    verdict word), each the mean of the per-seed differences read straight from the frame sums, set
+    against the report's one effect; the summary and the recorded chapter show them."""
+    from dark.analysis import summary
+    from dark.analysis.report.endpoints import SECONDARY
+
+    clusters = np.repeat([0, 1, 2, 3], 3)
+    offsets = {"unbiased": 0.0, "ceil": -2.0, "quantized": -1.0}
+    paths = {
+        (enc, s): _run(tmp_path, enc, s, 40 + s + off + 0.5 * (s == 2) * (enc == "quantized"), 37, clusters)
+        for s in (1, 2, 3)
+        for enc, off in offsets.items()
+    }
+    a = report.analyse(report.load_runs(list(paths.values())), n_resamples=300)
+    v = report.verdicts(a)
+    rows = {(r["quantiser"], r["protocol"]): r for r in v[2]["by_reading"]}
+    assert set(rows) == {(q, p) for q in ("ceil", "quantized") for p in PROTOCOLS}
+    primary = next(r for r in v[2]["primary"] if (r["model"], r["protocol"]) == ("sh", "standard"))
+    assert {k: x for k, x in rows["ceil", "standard"].items() if k != "quantiser"} == primary
+    q = rows["quantized", "standard"]
+    by_seed = [_dark_pckh(paths["unbiased", s]) - _dark_pckh(paths["quantized", s]) for s in (1, 2, 3)]
+    assert q["estimate"] == pytest.approx(np.mean(by_seed)) and q["n_pairs"] == 3 and q["paired"]
+    assert q["low"] < q["estimate"] < q["high"] and q["verdict"] == SECONDARY
+    assert q["report_effect"] == paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")]
+    assert rows["quantized", "report"]["verdict"] == NOT_MEASURED  # no report-protocol decoders here
+    # shown: the recorded chapter's table has both readings, the summary the other one under claim 2
+    shown = report.readings_display(v[2]["by_reading"])
+    assert list(shown["w/ quant"]) == [report.encoding_label(r["quantiser"]) for r in v[2]["by_reading"]]
+    assert list(report.readings_display(v[2]["by_reading"], primary=False)["w/ quant"].unique()) == [
+        "w/ quant (nearest, input grid)"
+    ]
+    report.save(tmp_path / "results", a)
+    text = summary.primary_text(summary.claims(tmp_path / "results"))  # as the summary reads verdicts.json
+    assert "The other readings of" in text and "w/ quant (nearest, input grid)" in text
+    assert f"{q['estimate']:.2f} [{q['low']:.2f}, {q['high']:.2f}]" in text

@@ -317,3 +317,37 @@ def plot_curves(history: Sequence[Mapping], path: str | os.PathLike) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     atomic_write(path, buffer.getvalue())
+
+
+def joint_bias(bias, decoder: str = "dark"):
+    """Per model (rows) and axis (columns): each joint's signed mean error (input px) for every cell, from
+    :func:`dark.analysis.report.joints.joint_bias` (one marker per cell at the mean over its runs, the bar
+    one standard deviation over the runs). A quantiser's constant shift moves every joint alike; a trained
+    model's systematic error differs from joint to joint."""
+    models = list(dict.fromkeys(bias.model)) or ["?"]
+    joints = list(dict.fromkeys(bias.joint))
+    fig, axes = plt.subplots(
+        len(models), 2, figsize=(10, 0.28 * len(joints) * len(models) + 1.2), squeeze=False
+    )
+    y = np.arange(len(joints))
+    for row, model in enumerate(models):
+        sub = bias[bias.model == model]
+        encodings = list(dict.fromkeys(sub.encoding))
+        for col, axis in enumerate("xy"):
+            ax = axes[row, col]
+            ax.axvline(0, color="0.6", lw=0.8)
+            for i, enc in enumerate(encodings):
+                e = sub[sub.encoding == enc].set_index("joint").reindex(joints)
+                offset = (i - (len(encodings) - 1) / 2) * 0.18
+                ax.errorbar(e[f"bias_{axis}"], y + offset, xerr=e[f"sd_{axis}"].fillna(0), fmt="o", ms=4,
+                            capsize=2, label=report.encoding_label(enc))  # fmt: skip
+            ax.set_yticks(y, joints if col == 0 else [], fontsize=8)
+            ax.invert_yaxis()
+            ax.set_xlabel(f"mean signed error in {axis} (input px)")
+            ax.set_title(
+                f"{paper.MODEL_NAMES.get(model, model)} + {report.decoder_label(decoder)}: {axis}",
+                fontsize=10,
+            )
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -30,9 +30,10 @@ SCORE_METRICS: tuple[str, ...] = ("pckh@0.1", "rmse")
 def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[str, dict]]]:
     """The recorded runs among ``folders`` (``results/cpu``, ...): ``(name, record, claims)`` each, ``name``
     the folder's last two parts (``results/cpu``: no machine's absolute path), the claims read from the
-    record's ``results/verdicts.json`` (:func:`claims`), or, for a record grown by ``--max-trainings``
-    builds that saved no analysis, computed from its runs here (:func:`dark.analysis.report.verdicts`, as
-    the recorded chapter does); folders without a record are left out."""
+    record's ``results/verdicts.json`` (:func:`claims`; ``dark book`` saves them, with ``--max-trainings``
+    too), or, for a record that has none (a build stopped after its trainings), computed from its runs
+    here (:func:`dark.analysis.report.verdicts`, as the recorded chapter does); folders without a record
+    are left out."""
     found = []
     for folder in folders:
         try:
@@ -42,7 +43,8 @@ def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[s
         if rec is not None:
             saved = claims(rec["results_dir"])
             if not saved and rec["run_dirs"]:
-                saved = report.verdicts(report.analyse(report.load_runs(rec["run_dirs"])))
+                computed = report.verdicts(report.analyse(report.load_runs(rec["run_dirs"])))
+                saved = {str(k): v for k, v in computed.items()}  # keyed as verdicts.json is
             found.append(("/".join(Path(folder).parts[-2:]), rec, saved))
     return found
 
@@ -78,9 +80,11 @@ def primary_rows(found: Mapping[str, Mapping]) -> list[dict]:
 def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
     """The primary endpoints as Markdown: per claim its statement and a narrow table (model, protocol,
     endpoint, estimate [95% CI], pairs or seeds, the report's effect, the MDE, the verdict with its limit
-    when it rests on one training: :func:`dark.analysis.report.primary_display`), the models without runs, and
-    what limits every verdict (the verdicts' ``notes``). Verdicts saved before the endpoints existed show
-    their overall verdict per claim instead, and say so."""
+    when it rests on one training: :func:`dark.analysis.report.primary_display`), the models without runs,
+    claim 2 against the other readings of "w/ quant" that were trained (``by_reading``, secondary:
+    :func:`dark.analysis.report.readings_display`), and what limits every verdict (the verdicts'
+    ``notes``). Verdicts saved before the endpoints existed show their overall verdict per claim instead,
+    and say so."""
     rows = primary_rows(found)
     if not rows:
         if not found:
@@ -100,6 +104,12 @@ def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
         )
         if absent:
             text += f"\n\nNo runs of {', '.join(absent)}: its endpoints were not evaluated."
+        others = [r for r in v.get("by_reading", []) if r["quantiser"] != "ceil"]
+        if others:
+            text += (
+                '\n\nThe other readings of "w/ quant" trained here, estimated the same way (secondary: an '
+                "interval, no verdict):\n\n" + markdown(report.readings_display(others, digits))
+            )
         parts.append(text)
     notes = next((v.get("notes") for v in found.values() if v.get("notes")), None)
     if notes:

@@ -30,7 +30,6 @@ from dark.book.book_assets import prepare_assets, sync_file
 from dark.book.executor import RunReport, StepFailed, clock, execute_plan, execute_step
 from dark.book.pipeline_record import first_trainings, plan_with_record, recorder
 from dark.book.plan import Plan, PlanError, load_plan
-from dark.experiment import run_store
 from dark.experiment.profiles import PROFILES as PROFILE_TABLE
 from dark.files import atomic_write, sha256_file
 
@@ -179,8 +178,9 @@ def run_book(
             when the work folder is the repository; none for a profile that is not recorded. A record's runs
             whose digest matches are reused, the others trained and added one by one
             (:mod:`dark.book.pipeline_record`).
-        max_trainings: train at most this many of the missing runs, record them and stop (no analysis,
-            no book): grows a record in steps that fit a session.
+        max_trainings: train at most this many of the missing runs, record them, save the analysis of
+            every recorded run into the record and stop (no notebooks after the trainings, no book): grows
+            a record in steps that fit a session.
         log: where progress lines go; execute: the step executor (tests substitute one).
     """
     root = Path(root).resolve()
@@ -203,11 +203,8 @@ def run_book(
             plan_file, profile, Path(record), log=log, work=work, root=root, source=source, executed=out_dir,
             out_dir=out_dir, force=force, quiet=quiet, execute=execute,
         )  # fmt: skip
-    else:
-        # the trainings' precision resolved here as a record resolves it: a run trained without a record
-        # keeps its step's hash when the next build records it (it is recorded, not retrained)
-        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir,
-                         precision=run_store.own_precision(profile))  # fmt: skip
+    else:  # the trainings in this machine's precision, as an empty record resolves it
+        plan = load_plan(plan_file, profile, work=work, root=root, source=source, executed=out_dir)
     if max_trainings is not None:
         plan = first_trainings(plan, max_trainings)
     log(f"dark book: profile {profile!r}, {len(plan.steps)} notebook executions -> {out_dir}")
@@ -228,9 +225,11 @@ def run_book(
             plan, out_dir, record, cwd=work, status=status, partial=max_trainings is not None
         )
         log(f"record written to {where}")
+        if max_trainings is not None and (runs := recording.load(where)["run_dirs"]):
+            t0 = time.monotonic()
+            saved = recording.save_analysis(where, runs)
+            log(f"record: analysis of its {len(runs)} runs saved in {saved} ({time.monotonic() - t0:.0f} s)")
     if not build or max_trainings is not None:
-        return report, None
-    if not build:
         return report, None
     t0 = time.monotonic()
     prepare_assets(book, root / "node_modules")
@@ -258,7 +257,8 @@ def cli(argv: list[str]) -> int:
         "--max-trainings",
         type=int,
         metavar="N",
-        help="train at most N of the runs the record lacks, record them and stop (no analysis, no book)",
+        help="train at most N of the runs the record lacks, record them, save the record's analysis and stop "
+        "(no book)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars or build chatter")
     parser.add_argument("--book-dir", metavar="DIR", help="the book's source folder (default: ROOT/book)")

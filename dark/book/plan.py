@@ -59,6 +59,7 @@ import yaml
 from dark.book.record import folder as record_folder
 from dark.book.record import superseded as superseded_records
 from dark.experiment import profiles as profile_table
+from dark.experiment.run_store import own_precision
 from dark.files import sha256_file
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
@@ -254,7 +255,9 @@ def load_plan(
         executed: where the executed notebooks go (``{executed}``); default
             ``{root}/book/executed/{profile}``.
         recorded: run name -> folder of the profile's trainings that a record holds (not trained again).
-        precision: the resolved precision of the trainings (``{precision}``; ``None``: the recipe's).
+        precision: the resolved precision of the trainings (``{precision}``: a record's); ``None``: this
+            machine's for the profile's recipe (:func:`dark.experiment.run_store.own_precision`, what an
+            empty record resolves to), so a training step keeps its hash whether or not a record is written.
 
     Returns:
         the :class:`Plan`, steps in dependency order, all paths absolute.
@@ -284,7 +287,7 @@ def load_plan(
     where = {t.name: recorded.get(t.name, f"{variables['runs']}/{t.name}") for t in every}
     variables["run_dirs"] = [_relative(where[t.name], variables["work"], variables["root"]) for t in every]
     variables["trained_dirs"] = [_relative(where[t.name], variables["work"]) for t in runs]
-    variables["precision"] = precision
+    variables["precision"] = precision or own_precision(profile)
     steps: list[Step] = []
     groups: dict[str, list[str]] = {}
     for i, entry in enumerate(raw["steps"]):

@@ -3,8 +3,9 @@
 ``dark book --profile cpu`` (or ``full`` on a GPU; the GPU check's ``--unpack``) grows ``results/<name>/``:
 each training is added to the record's store of runs (:mod:`dark.experiment.run_store`) as soon as it is
 trained and evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
-sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`); the
-default book renders the record in its own chapter (``book/pages/recorded.md``)::
+sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`; a build that
+trained part of the profile analyses the record's runs itself, :func:`save_analysis`); the default book
+renders the record in its own chapter (``book/pages/recorded.md``)::
 
     results/cpu/
       record.json             schema, profile, the command that grows it, the last build's provenance
@@ -91,7 +92,8 @@ def write(
         extra runs
             and the precision are written down.
         partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
-            left out instead of refused.
+            left out instead of refused, and no analysis is copied (the work folder's ``results`` are not
+            of these runs; the record's former analysis is removed: :func:`save_analysis` writes its own).
 
     Raises:
         FileNotFoundError: a run of the plan is neither recorded nor finished (unless ``partial``).
@@ -111,7 +113,9 @@ def write(
                 add_run(dest, run, data_digest=digest)
         names.append(run.name)
     results = Path(plan.variables["results"])
-    if results.is_dir():
+    if partial:  # no analysis ran; the record's former one no longer covers its runs (save_analysis)
+        shutil.rmtree(dest / "results", ignore_errors=True)
+    elif results.is_dir():
         shutil.rmtree(dest / "results", ignore_errors=True)
         # the sample browser's state (heatmap crops) is the build's, not evidence
         shutil.copytree(
@@ -142,6 +146,19 @@ def write(
     }
     atomic_write(dest / RECORD, json.dumps(record, indent=1, default=str) + "\n")
     return dest
+
+
+def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
+    """Analyse ``run_dirs`` (a record's runs) and save the analysis into ``dest/results``
+    (:func:`dark.analysis.report.save`: Tables 2 and 3, ``verdicts.json``, evidence, counterfactual); return
+    that folder. What a build that trained part of the profile (``dark book --max-trainings``) leaves, so
+    the summary reads the verdicts of every recorded run, as after a whole build."""
+    from dark.analysis import report  # the analysis needs pandas; the rest of the pipeline does not
+
+    out = Path(dest) / "results"
+    shutil.rmtree(out, ignore_errors=True)
+    report.save(out, report.analyse(report.load_runs([Path(d) for d in run_dirs])))
+    return out
 
 
 def check(dest: str | Path) -> list[str]:

@@ -152,15 +152,17 @@ class Profile:
 
     def runs(self) -> list[Training]:
         """Every training of the profile, in the order the book trains them: cells in order, except that
-        consecutive cells with the same seeds train seed by seed (``sh-unbiased-s1314``,
-        ``sh-ceil-s1314``, ``sh-unbiased-s2``, ...), so a build stopped part-way leaves complete pairs.
+        consecutive cells of one model with the same seeds train seed by seed (``sh-unbiased-s1314``,
+        ``sh-ceil-s1314``, ``sh-unbiased-s2``, ...), so a build stopped part-way leaves complete pairs, and
+        a model's cells are complete before the next model's start (the cpu profile grows (a), then (b),
+        then (c) with (d)).
 
         >>> [t.name for t in get("cpu").runs()][:3]
         ['sh-unbiased-s1314', 'sh-ceil-s1314', 'sh-unbiased-s2']
         """
         groups: list[list[Cell]] = []
         for cell in self.cells:
-            if groups and groups[-1][0].seeds == cell.seeds:
+            if groups and (groups[-1][0].model, groups[-1][0].seeds) == (cell.model, cell.seeds):
                 groups[-1].append(cell)
             else:
                 groups.append([cell])

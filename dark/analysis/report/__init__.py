@@ -8,21 +8,21 @@ Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`
 - :mod:`~dark.analysis.report.analysis`: :func:`analyse` computes every estimate once (cell means, differences
   within runs and between cells, with two-level seeds x test-frames intervals) into an :class:`Analysis`;
 - :mod:`~dark.analysis.report.tables`: Tables 2 and 3 of the report next to ours (:func:`table2`,
-:func:`table3`),
-  Table 2 under both scoring protocols (:func:`compare_protocols`), the primary endpoints
+  :func:`table3`), Table 2 under both scoring protocols (:func:`compare_protocols`), the primary endpoints
   (:func:`primary_display`), the bias probe, one run's decoders, and their display for the book;
-- :mod:`~dark.analysis.report.why`: the report's effect sizes decomposed into contributions measured on our
-runs;
+- :mod:`~dark.analysis.report.why`: the report's effect sizes decomposed into contributions measured on
+  our runs;
 - :mod:`~dark.analysis.report.endpoints`: the primary endpoints fixed before any result (:data:`ENDPOINTS`),
-their
-  estimates and verdict words (:func:`endpoint_verdict`);
+  their estimates and verdict words (:func:`endpoint_verdict`);
 - :mod:`~dark.analysis.report.claims`: the verdict on each claim from its primary endpoints (:func:`verdicts`,
   :func:`primary_table`), with the secondary evidence (its module docstring states the rule and why);
 - :mod:`~dark.analysis.report.counterfactual`: the shift-only counterfactual (the unbiased runs' predictions
   shifted by another encoding's mean bias, re-scored under both protocols);
+- :mod:`~dark.analysis.report.joints`: the bias per joint (what a cell's mean bias is made of, and a
+  quantiser's shift joint by joint);
 - :mod:`~dark.analysis.report.text`: sentences for the pages, the provenance paragraph and the table captions;
-- :mod:`~dark.analysis.report.saving`: :func:`save` writes the tables and verdicts, :func:`load_saved` reads
-them;
+- :mod:`~dark.analysis.report.saving`: :func:`save` writes the tables and verdicts, :func:`load_saved`
+  reads them;
 - :mod:`~dark.analysis.report.labels`: display names (models, encodings, decoders) and number formats.
 
 The claim metrics are the report's Table 2 columns, :data:`dark.analysis.paper.TABLE_METRICS`.
@@ -41,6 +41,7 @@ from .tables import (
     compare_protocols,
     display_table,
     primary_display,
+    readings_display,
     run_table,
     styled,
     table2,
@@ -86,6 +87,7 @@ __all__ = [
     "primary_display",
     "primary_table",
     "provenance",
+    "readings_display",
     "report_text",
     "run_table",
     "save",

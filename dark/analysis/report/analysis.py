@@ -4,7 +4,8 @@
 and computes, with the two-level (seeds x test frames) intervals of :mod:`dark.metrics`
 (:data:`dark.metrics.INTERVALS` states the method), each cell's mean per decoder, the ``DARK - reference``
 differences within runs, the ``unbiased - q`` differences between cells (paired by seed where the cells
-share seeds), and the primary endpoints (:data:`dark.analysis.report.endpoints.ENDPOINTS`). Everything else in
+share seeds), the primary endpoints (:data:`dark.analysis.report.endpoints.ENDPOINTS`) and claim 2's endpoint
+against every quantised cell (each reading of "w/ quant"). Everything else in
 :mod:`dark.analysis.report` is a pure function of that :class:`Analysis`.
 """
 
@@ -18,7 +19,7 @@ from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS
 from dark.metrics import Estimate, Interval, higher_is_better
 
-from .endpoints import ENDPOINTS, endpoint_estimate, shared_clusters
+from .endpoints import ENDPOINTS, claim2_endpoint, endpoint_estimate, shared_clusters
 from .labels import display_name
 from .load import RunRecord, cells, check_paired
 
@@ -38,6 +39,9 @@ class Analysis:
     settings: dict
     #: (claim, model, protocol, comparison) -> Estimate, or why there is none: the primary endpoints
     primary: dict[tuple[int, str, str, str], Estimate | str] = field(default_factory=dict)
+    #: (model, protocol, quantiser) -> Estimate or why none: claim 2's endpoint against every quantised
+    #: cell trained (each reading of "w/ quant"; ``ceil``'s is the primary endpoint)
+    readings: dict[tuple[str, str, str], Estimate | str] = field(default_factory=dict)
 
     @property
     def records(self) -> list[RunRecord]:
@@ -110,8 +114,16 @@ def analyse(
         for e in ENDPOINTS
         for m in models
     }
+    readings = {}
+    for m, q in by_cell:
+        if q == "unbiased" or (m, "unbiased") not in by_cell:
+            continue
+        for p in PROTOCOLS:
+            e = claim2_endpoint(p, q)
+            key = (2, m, p, e.comparison)  # ceil: the primary endpoint, estimated above
+            readings[(m, p, q)] = primary[key] if key in primary else endpoint_estimate(e, m, by_cell, **ckw)
     settings = dict(kw, method=metrics.INTERVALS, clusters=clusters is not None)
-    return Analysis(by_cell, values, within, between, settings, primary)
+    return Analysis(by_cell, values, within, between, settings, primary, readings)
 
 
 def improvement(difference: Interval, metric: str) -> Interval:

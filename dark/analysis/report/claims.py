@@ -33,7 +33,7 @@ from dark.experiment.checkpoint_rules import evaluated_checkpoint
 from dark.metrics import Estimate, Interval
 
 from .analysis import Analysis, improvement, seeds_per_cell
-from .endpoints import ENDPOINTS, NO_RUNS, endpoint_verdict
+from .endpoints import ENDPOINTS, NO_RUNS, SECONDARY, Endpoint, claim2_endpoint, endpoint_verdict
 from .labels import decoder_label, display_name, encoding_label, interval_text, seeds_text
 
 #: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
@@ -161,32 +161,48 @@ def notes(a: Analysis) -> list[str]:
     return out
 
 
+def _endpoint_row(e: Endpoint, model: str, est: Estimate | str, a: Analysis, primary: bool = True) -> dict:
+    """One endpoint's row: estimate, interval, pairs, the report's effect, the MDE (80% power) and the
+    verdict (a secondary row's is :data:`SECONDARY`); a row without an estimate carries the reason as its
+    verdict."""
+    # claim 2: every reading of "w/ quant" is set against the report's one w/o quant - w/ quant effect
+    effect = paper.REPORT_EFFECTS.get((e.claim, model, "unbiased - ceil" if e.claim == 2 else e.comparison))
+    row = {
+        "claim": e.claim, "model": model, "protocol": e.protocol, "comparison": e.comparison,
+        "metric": e.metric, "decoders": list(e.decoders), "report_effect": effect,
+    }  # fmt: skip
+    if isinstance(est, str):
+        return {**row, "estimate": None, "low": None, "high": None, "verdict": est}
+    n = est.n_seeds if isinstance(est.n_seeds, tuple) else (est.n_seeds,)
+    return {
+        **row, "estimate": est.value, "low": est.low, "high": est.high,
+        "n_pairs": n[0] if est.paired or len(n) == 1 else None, "n_seeds": list(n), "paired": est.paired,
+        "mde": metrics.mde(est), "verdict": endpoint_verdict(est, effect) if primary else SECONDARY,
+        "training_variance": est.training_variance, "se_seeds": est.se_seeds, "se_frames": est.se_frames,
+        "df": None if math.isinf(est.df) else est.df, "checkpoint": _checkpoint(a.records),
+        "resampled": "clusters" if a.settings.get("clusters") else "frames",
+    }  # fmt: skip
+
+
 def primary_rows(a: Analysis) -> list[dict]:
-    """One row per primary endpoint, model and protocol: estimate, interval, pairs, the report's effect,
-    the MDE (80% power) and the verdict (see the module docstring). Rows without an estimate carry the
-    reason as their verdict (``"not measured in these runs"``, ``"not evaluated (no runs)"``)."""
+    """One row per primary endpoint, model and protocol (:func:`_endpoint_row`; see the module
+    docstring)."""
     rows = []
-    checkpoint = _checkpoint(a.records)
-    resampled = "clusters" if a.settings.get("clusters") else "frames"
     for (claim, model, protocol, comparison), est in a.primary.items():
         e = next(x for x in ENDPOINTS if (x.claim, x.protocol, x.comparison) == (claim, protocol, comparison))
-        effect = paper.REPORT_EFFECTS.get((claim, model, comparison))
-        row = {
-            "claim": claim, "model": model, "protocol": protocol, "comparison": comparison,
-            "metric": e.metric, "decoders": list(e.decoders), "report_effect": effect,
-        }  # fmt: skip
-        if isinstance(est, str):
-            rows.append({**row, "estimate": None, "low": None, "high": None, "verdict": est})
-            continue
-        n = est.n_seeds if isinstance(est.n_seeds, tuple) else (est.n_seeds,)
-        rows.append({
-            **row, "estimate": est.value, "low": est.low, "high": est.high,
-            "n_pairs": n[0] if est.paired or len(n) == 1 else None, "n_seeds": list(n), "paired": est.paired,
-            "mde": metrics.mde(est), "verdict": endpoint_verdict(est, effect),
-            "training_variance": est.training_variance, "se_seeds": est.se_seeds, "se_frames": est.se_frames,
-            "df": None if math.isinf(est.df) else est.df, "checkpoint": checkpoint, "resampled": resampled,
-        })  # fmt: skip
+        rows.append(_endpoint_row(e, model, est, a))
     return rows
+
+
+def reading_rows(a: Analysis) -> list[dict]:
+    """Claim 2 against every quantised cell trained, one row per model, reading of "w/ quant" and protocol
+    (:attr:`Analysis.readings`), each with a ``"quantiser"``: ceil's row is the primary endpoint with its
+    verdict; the others (nearest on the input grid, the DARK paper's heatmap grid, randomised) are the same
+    estimate, secondary, with no verdict word, each set against the report's one effect."""
+    return [
+        {**_endpoint_row(claim2_endpoint(p, q), m, est, a, primary=q == "ceil"), "quantiser": q}
+        for (m, p, q), est in a.readings.items()
+    ]
 
 
 def _summary(rows: Sequence[Mapping]) -> str:
@@ -209,14 +225,15 @@ def _tally(ev: pd.DataFrame) -> str:
 
 
 def verdicts(a: Analysis) -> dict[int, dict]:
-    """Claim -> ``{"claim", "verdict", "primary", "notes", "by_metric", "by_encoding" (claim 2), "counts",
-    "seeds", "covers", "evidence", "missing"}``.
+    """Claim -> ``{"claim", "verdict", "primary", "notes", "by_metric", "by_encoding" and "by_reading"
+    (claim 2), "counts", "seeds", "covers", "evidence", "missing"}``.
 
     ``primary``: :func:`primary_rows` of the claim; ``verdict``: its endpoints' verdicts in one line;
     ``notes``: what limits them (:func:`notes`). The secondary comparisons: ``evidence`` (the DataFrame of
     every comparison, oriented improvement with its interval and status), ``counts`` (the statuses
     tallied), ``by_metric`` / ``by_encoding`` (the tally per claim metric / per quantiser: no verdict
-    words); ``seeds``: trainings per cell; ``covers``: what the intervals include.
+    words); ``by_reading``: claim 2's endpoint against each quantised cell (:func:`reading_rows`);
+    ``seeds``: trainings per cell; ``covers``: what the intervals include.
     """
     out = {}
     rows = primary_rows(a)
@@ -235,6 +252,7 @@ def verdicts(a: Analysis) -> dict[int, dict]:
             "missing": missing,
         }
         if claim == 2:
+            out[claim]["by_reading"] = reading_rows(a)
             out[claim]["by_encoding"] = {
                 enc.split(" - ", 1)[1]: _tally(ev[ev.encoding == enc]) for enc in dict.fromkeys(ev.encoding)
             }

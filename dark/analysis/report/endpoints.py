@@ -68,6 +68,14 @@ class Endpoint:
         return self.encodings[0] == self.encodings[1]
 
 
+def claim2_endpoint(protocol: str, quantiser: str = "ceil") -> Endpoint:
+    """Claim 2 against one reading of "w/ quant": ``unbiased - quantiser`` on DARK, the protocol's primary
+    metric. With ``"ceil"`` (the report's code) it is the primary endpoint; against the other quantised
+    encodings (nearest on the input grid, the DARK paper's heatmap grid, randomised) the same estimate is
+    secondary: an interval beside the primary, no verdict word."""
+    return Endpoint(2, protocol, f"unbiased - {quantiser}", ("dark", "dark"), ("unbiased", quantiser))
+
+
 #: the primary endpoints, per protocol (applied to every model): fixed before any result (issue 19)
 ENDPOINTS: tuple[Endpoint, ...] = tuple(
     e
@@ -75,9 +83,11 @@ ENDPOINTS: tuple[Endpoint, ...] = tuple(
     for e in (
         Endpoint(1, p, "dark - standard", ("dark", "standard"), ("unbiased", "unbiased")),
         Endpoint(1, p, "dark - argmax", ("dark", "argmax"), ("unbiased", "unbiased")),
-        Endpoint(2, p, "unbiased - ceil", ("dark", "dark"), ("unbiased", "ceil")),
+        claim2_endpoint(p),
     )
 )
+#: the verdict cell of claim 2 against a reading of "w/ quant" that is not the primary endpoint's
+SECONDARY = "secondary: no verdict (the primary reading is ceil)"
 
 
 def endpoint_verdict(estimate: Estimate, report_effect: float | None) -> str:

@@ -20,7 +20,7 @@ from dark.codecs import ENCODINGS
 from dark.metrics import Estimate
 
 from .analysis import Analysis
-from .labels import display_name, heading, interval_text, seeds_text
+from .labels import display_name, encoding_label, heading, interval_text, seeds_text
 
 
 def _row_order(a: Analysis, roles: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
@@ -300,6 +300,18 @@ def primary_display(rows, digits: int = 2, claim: int | None = None) -> pd.DataF
         })  # fmt: skip
     cols = ["model", "protocol", "endpoint", "estimate [95% CI]", "n", "report", "MDE", "verdict"]
     return pd.DataFrame(out, columns=["claim", *cols]).set_index("claim")
+
+
+def readings_display(rows, digits: int = 2, primary: bool = True) -> pd.DataFrame:
+    """Claim 2 against each reading of "w/ quant" (``verdicts.json``'s ``"by_reading"`` rows: DARK's
+    PCKh@0.1 of w/o quant minus that cell, per axis under the report's code) for the page, as
+    :func:`primary_display` with the reading (``w/ quant``: the cell's encoding label) in place of the
+    endpoint's name. ``primary=False`` leaves out the primary endpoint's own row (ceil's). Indexed by
+    ``model``."""
+    recs = [dict(r) for r in rows if primary or r["quantiser"] != "ceil"]
+    t = primary_display(recs, digits).reset_index(drop=True)
+    t.insert(1, "w/ quant", [encoding_label(r["quantiser"]) for r in recs])
+    return t.drop(columns="endpoint").set_index("model")
 
 
 def styled(table: pd.DataFrame, digits: int = 2):
