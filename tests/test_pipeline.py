@@ -578,3 +578,60 @@ def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing
     assert [s for s in fake.executed if s.startswith("03_train-")] == []
     assert sorted(run_store.recorded_runs(tmp_path / "rec")) == sorted(names)
     assert not [line for line in lines if "made from other inputs" in line]
+
+
+def test_the_record_pages_render_a_record_that_grew_and_only_then(tmp_path, monkeypatch):
+    """The recorded chapter (and the summary, which needs it) carry a digest of what the records show: a
+    build that writes its record executes them again with what it just recorded; a rebuild that records
+    nothing new leaves them alone; a record that changed elsewhere (a pull) renders again."""
+    import shutil
+    from dataclasses import replace
+
+    root = tmp_path / "repo"  # a repository whose results/ the builds write
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(ROOT / "book" / "pages", root / "book" / "pages")
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], recorded="smoke-x"))
+    store = root / "results" / "smoke-x"
+
+    def build() -> list[str]:
+        fake = _FakeBook()
+        pipeline.run_book(
+            "smoke", root=root, book=tmp_path / "book", work=tmp_path / "w", record=store, build=False,
+            quiet=True, log=lambda line: None, execute=fake,
+        )  # fmt: skip
+        return fake.executed
+
+    first = build()
+    assert first.count("recorded") == 2 and first.count("summary") == 2  # before the record, then with it
+    assert first.index("recorded", first.index("summary") + 1) > first.index("summary")
+    # the next build reads the runs from the record (the analysis runs again once) and records nothing new
+    assert "recorded" not in build() and build() == []
+    (store / "results").mkdir()
+    (store / "results" / "verdicts.json").write_text('{"2": {"verdict": "grown elsewhere"}}')
+    assert build() == ["recorded", "summary"]  # pulled: rendered again, once
+
+
+def test_the_records_digest_follows_what_the_pages_show(tmp_path):
+    """record.shown_digest: the runs, stale runs, precision and saved verdicts of each record, not the
+    timestamps of the build that wrote it; a folder without a record has its own stable digest."""
+    folder = tmp_path / "results" / "cpu"
+    empty = record.shown_digest([folder])
+    assert empty == record.shown_digest([folder]) and len(empty) == 16
+    folder.mkdir(parents=True)
+    rec = {"schema": 2, "profile": "cpu", "runs": ["a", "b"], "stale": [], "precision": "bf16",
+           "created": "2026-12-03T10:00:00Z", "provenance": {"commit": "1"}}  # fmt: skip
+    (folder / "record.json").write_text(json.dumps(rec))
+    digest = record.shown_digest([folder])
+    assert digest != empty
+    rewritten = {**rec, "created": "later", "provenance": {"commit": "2"}}
+    (folder / "record.json").write_text(json.dumps(rewritten))
+    assert record.shown_digest([folder]) == digest  # rewritten with the same runs
+    (folder / "record.json").write_text(json.dumps({**rec, "runs": ["a", "b", "c"]}))
+    grown = record.shown_digest([folder])
+    assert grown != digest
+    (folder / "results").mkdir()
+    (folder / "results" / "verdicts.json").write_text("{}")
+    assert record.shown_digest([folder]) != grown
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "smoke", work="/w", root=ROOT)
+    shown = record.shown_digest(plan.variables["records"])
+    assert plan.step("recorded").parameters["records_digest"] == shown

@@ -28,7 +28,7 @@ from pathlib import Path
 from dark.book import record as recording
 from dark.book.book_assets import prepare_assets, sync_file
 from dark.book.executor import RunReport, StepFailed, clock, execute_plan, execute_step
-from dark.book.pipeline_record import first_trainings, plan_with_record, recorder
+from dark.book.pipeline_record import finish_record, first_trainings, plan_with_record, recorder
 from dark.book.plan import Plan, PlanError, load_plan
 from dark.experiment.profiles import PROFILES as PROFILE_TABLE
 from dark.files import atomic_write, sha256_file
@@ -221,14 +221,10 @@ def run_book(
     report.executed = first.executed + report.executed
     report.skipped = [s for s in report.skipped if s not in first.executed]
     if record:
-        where = recording.write(
-            plan, out_dir, record, cwd=work, status=status, partial=max_trainings is not None
-        )
-        log(f"record written to {where}")
-        if max_trainings is not None and (runs := recording.load(where)["run_dirs"]):
-            t0 = time.monotonic()
-            saved = recording.save_analysis(where, runs)
-            log(f"record: analysis of its {len(runs)} runs saved in {saved} ({time.monotonic() - t0:.0f} s)")
+        report.executed += finish_record(
+            plan, out_dir, Path(record), work=work, status=status, partial=max_trainings is not None, log=log,
+            quiet=quiet, execute=execute,
+        )  # fmt: skip
     if not build or max_trainings is not None:
         return report, None
     t0 = time.monotonic()

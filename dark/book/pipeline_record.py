@@ -8,18 +8,22 @@ recorded runs from the record and the new ones from the work folder. :func:`reco
 ``after`` hook that adds each training to the record as soon as its step (training and evaluation,
 ``notebooks/03_train.md``) is done, so an interruption between trainings loses nothing recorded.
 :func:`first_trainings` cuts a plan to its first trainings (``dark book --max-trainings N``: grow a record by
-N runs in a session that cannot fit them all).
+N runs in a session that cannot fit them all). :func:`finish_record` writes the record after the plan, and
+either saves the analysis of every recorded run (a build cut by ``--max-trainings``, whose pages did not run)
+or renders the record's pages again with what was just recorded.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dark.book import record as recording
 from dark.book.executor import RunReport, execute_plan
-from dark.book.plan import Plan, Step, load_plan
+from dark.book.plan import Plan, Step, load_plan, with_fresh_records
 from dark.experiment import run_store
 from dark.experiment.run_digest import training_data_digest
 
@@ -93,3 +97,36 @@ def recorder(
         log(f"record: {step.run} recorded in {record}")
 
     return after
+
+
+def finish_record(
+    plan: Plan,
+    out_dir: Path,
+    record: Path,
+    *,
+    work: Path,
+    status: run_store.Match | None,
+    partial: bool,
+    log: Callable[[str], None],
+    quiet: bool,
+    execute: Callable[..., Path],
+) -> list[str]:
+    """Write ``record`` after ``plan`` was executed (:func:`dark.book.record.write`), then either save the
+    analysis of every recorded run into it (``partial``: a build cut by ``--max-trainings``, whose pages did
+    not run; :func:`dark.book.record.save_analysis`) or execute the pages that render the records again,
+    now that the record holds this build's runs (:func:`dark.book.plan.with_fresh_records`: nothing else
+    re-executes). Returns the ids of the steps executed again."""
+    where = recording.write(plan, out_dir, record, cwd=work, status=status, partial=partial)
+    log(f"record written to {where}")
+    if partial:
+        runs = recording.load(where)["run_dirs"]
+        if runs:
+            t0 = time.monotonic()
+            saved = recording.save_analysis(where, runs)
+            log(f"record: analysis of its {len(runs)} runs saved in {saved} ({time.monotonic() - t0:.0f} s)")
+        return []
+    again = execute_plan(
+        with_fresh_records(plan), out_dir, cwd=work, quiet=quiet, execute=execute,
+        log=lambda line: "up to date, skipped" in line or log(line),
+    )  # fmt: skip
+    return again.executed

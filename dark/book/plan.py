@@ -22,10 +22,12 @@ Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``
 (the profile's paragraph), ``{study}`` (its :class:`dark.experiment.profiles.DecoderStudy`: write
 ``{study.sigmas}``), ``{report_seed}`` (:data:`dark.experiment.profiles.REPORT_SEED`), ``{records}`` (the
 record folders of the recorded profiles, :func:`dark.book.record.folder`, then the superseded records kept
-beside them, :func:`dark.book.record.superseded`), ``{run_dirs}`` and the expanded ``paths``), applied
-recursively inside lists and mappings; a string that is exactly one ``{name}`` or ``{name.field}`` takes the
-value as it is (a list or a number stays one; a tuple becomes a list). A mapping keyed by profile names is
-refused: per-profile values belong in the profile table, so that adding a profile is one row there.
+beside them, :func:`dark.book.record.superseded`), ``{records_digest}`` (what those records show,
+:func:`dark.book.record.shown_digest`: the pages that render them re-execute when it changes), ``{run_dirs}``
+and the expanded ``paths``), applied recursively inside lists and mappings; a string that is exactly one
+``{name}`` or ``{name.field}`` takes the value as it is (a list or a number stays one; a tuple becomes a
+list). A mapping keyed by profile names is refused: per-profile values belong in the profile table, so that
+adding a profile is one row there.
 
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the profile
 (:meth:`dark.experiment.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
@@ -57,6 +59,7 @@ from typing import Any
 import yaml
 
 from dark.book.record import folder as record_folder
+from dark.book.record import shown_digest
 from dark.book.record import superseded as superseded_records
 from dark.experiment import profiles as profile_table
 from dark.experiment.run_store import own_precision
@@ -228,9 +231,23 @@ def _variables(
         "study": row.study,
         "report_seed": profile_table.REPORT_SEED,
         # the recorded profiles' folders, then the records kept beside those that replaced them
-        "records": [str(f) for name in profile_table.PROFILES if (f := record_folder(root, name))]
-        + [str(f) for f in superseded_records(root)],
-    }
+        "records": (records := [str(f) for name in profile_table.PROFILES if (f := record_folder(root, name))]
+                    + [str(f) for f in superseded_records(root)]),
+        "records_digest": shown_digest(records),
+    }  # fmt: skip
+
+
+def with_fresh_records(plan: Plan) -> Plan:
+    """``plan`` with ``{records_digest}`` computed again, after the build wrote its record: executing it
+    re-executes the pages that render the records (and the steps that need them), nothing else."""
+    digest = shown_digest(plan.variables["records"])
+    steps = tuple(
+        replace(s, parameters={**s.parameters, "records_digest": digest})
+        if "records_digest" in s.parameters
+        else s
+        for s in plan.steps
+    )
+    return replace(plan, steps=steps, variables={**plan.variables, "records_digest": digest})
 
 
 def load_plan(

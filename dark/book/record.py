@@ -23,6 +23,7 @@ digests) still loads; :func:`superseded` finds records kept beside the one that 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -159,6 +160,28 @@ def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     report.save(out, report.analyse(report.load_runs([Path(d) for d in run_dirs])))
     return out
+
+
+#: the keys of record.json that the pages rendering a record show (not the build's timestamps)
+SHOWN_KEYS = ("schema", "profile", "runs", "stale", "precision", "superseded_by")
+
+
+def shown_digest(folders: list[str | Path]) -> str:
+    """A digest of what the pages rendering the records in ``folders`` show: each record's runs, stale runs,
+    precision and supersession (:data:`SHOWN_KEYS`) and its saved verdicts; ``"none"`` for a folder without
+    a record. A parameter of those pages in the plan, so that a record that grew (a pull, a build that
+    recorded runs) renders again, and one rewritten with the same runs does not."""
+    h = hashlib.sha256()
+    for folder in map(Path, folders):
+        try:
+            rec = json.loads((folder / RECORD).read_text())
+            shown = json.dumps({k: rec.get(k) for k in SHOWN_KEYS}, sort_keys=True, default=str)
+        except (OSError, ValueError):
+            shown = "none"
+        verdicts = folder / "results" / "verdicts.json"
+        h.update(f"{folder.name}\0{shown}\0".encode())
+        h.update(verdicts.read_bytes() if verdicts.is_file() else b"no verdicts")
+    return h.hexdigest()[:16]
 
 
 def check(dest: str | Path) -> list[str]:
