@@ -203,6 +203,9 @@ def test_the_recorded_cpu_runs_have_the_digests_the_profile_plans():
         m = run_store.match(dest, "cpu", own["training_data"], precision=own["precision"])
         assert name in m.matched, [s for s in m.stale if s["run"] == name]
         assert own["commit"] != "unknown" and own["machine"]
+    # the record is complete: every training the profile plans is recorded with a matching digest, so a
+    # rerun of `dark book --profile cpu` on it plans no training
+    assert set(rec.get("runs", [])) == planned
     if rec:
         assert rec["schema"] == record.SCHEMA and set(rec["runs"]) <= planned
         assert len({stored[n].record["precision"] for n in rec["runs"]}) == 1  # one precision
