@@ -24,7 +24,14 @@ from dark.experiment import runs
 
 from .load import RunRecord, cells
 
-__all__ = ["COUNTERFACTUAL_COLUMNS", "counterfactual", "counterfactual_display", "mean_bias", "scores"]
+__all__ = [
+    "COUNTERFACTUAL_COLUMNS",
+    "counterfactual",
+    "counterfactual_display",
+    "decoder_predictions",
+    "mean_bias",
+    "scores",
+]
 
 COUNTERFACTUAL_COLUMNS = [
     "model", "encoding", "protocol", "role", "decoder", "metric", "shift_x", "shift_y", "unbiased",
@@ -32,7 +39,7 @@ COUNTERFACTUAL_COLUMNS = [
 ]  # fmt: skip
 
 
-def _decoder(pred: Mapping[str, np.ndarray], decoder: str) -> dict[str, np.ndarray] | None:
+def decoder_predictions(pred: Mapping[str, np.ndarray], decoder: str) -> dict[str, np.ndarray] | None:
     """One decoder's coordinates ``(N, K, 2)`` and its per-decoder extras from a predictions file."""
     names = [str(d) for d in pred["decoders"].tolist()]
     if decoder not in names:
@@ -56,7 +63,7 @@ def mean_bias(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray) -> np.ndarr
 def scores(pred: Mapping[str, np.ndarray], decoder: str, metric_names: Sequence[str], shift=(0.0, 0.0)):
     """``{metric: value}`` of one decoder's predictions shifted by ``shift`` (x, y input px), or ``None``
     where the file lacks the decoder; a metric whose inputs the file lacks is NaN."""
-    d = _decoder(pred, decoder)
+    d = decoder_predictions(pred, decoder)
     if d is None:
         return None
     shifted = d.pop("pred") + np.asarray(shift, dtype=np.float64)
@@ -74,8 +81,8 @@ def _cell_rows(model, encoding, unbiased, other, protocol: Protocol) -> list[dic
     """The counterfactual rows of one (model, encoding) against the unbiased cell under ``protocol``."""
     rows = []
     for role, decoder in protocol.decoders.items():
-        parts_u = [(p, _decoder(p, decoder)) for p in unbiased]
-        parts_e = [(p, _decoder(p, decoder)) for p in other]
+        parts_u = [(p, decoder_predictions(p, decoder)) for p in unbiased]
+        parts_e = [(p, decoder_predictions(p, decoder)) for p in other]
         if any(d is None for _, d in parts_u + parts_e):
             continue
         bias_u = np.mean([mean_bias(d["pred"], p["gt"], p["visible"]) for p, d in parts_u], axis=0)

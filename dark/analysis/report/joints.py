@@ -20,6 +20,7 @@ from dark import metrics
 from dark.experiment import runs
 from dark.skeleton import JOINTS_18
 
+from .counterfactual import decoder_predictions
 from .labels import display_name, encoding_label
 from .load import RunRecord, cells
 
@@ -28,10 +29,10 @@ JOINT_BIAS_COLUMNS = ["model", "encoding", "joint", "bias_x", "bias_y", "sd_x", 
 
 def _per_joint(pred: dict[str, np.ndarray], decoder: str) -> np.ndarray | None:
     """``(K, 2)`` signed mean error per joint of ``decoder`` in one predictions file (None: no decoder)."""
-    names = [str(d) for d in pred["decoders"].tolist()]
-    if decoder not in names:
+    d = decoder_predictions(pred, decoder)
+    if d is None:
         return None
-    coords, gt, visible = pred["coords"][names.index(decoder)], pred["gt"], pred["visible"]
+    coords, gt, visible = d["pred"], pred["gt"], pred["visible"]
     return np.stack([metrics.bias(coords[:, [k]], gt[:, [k]], visible[:, [k]]) for k in range(gt.shape[1])])
 
 
