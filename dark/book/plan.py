@@ -37,7 +37,7 @@ the recipe's) and ``{run}`` (the run directory's name, :func:`dark.experiment.ru
 becomes ``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}``
 is the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
 ``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings use
-(``None``: the recipe's).
+(a record's, else this machine's for the recipe: :func:`dark.experiment.run_store.own_precision`).
 
 Paths under ``{work}`` are given to the notebooks *relative* to it (the kernels run there), so the
 published pages never show the building machine's folders; ``outputs`` and ``clean`` stay absolute.

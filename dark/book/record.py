@@ -90,8 +90,7 @@ def write(
         dest: the record's folder.
         cwd: the folder the plan's relative paths are relative to (the work folder).
         status: what the build found in the store (:func:`dark.experiment.run_store.match`): its stale and
-        extra runs
-            and the precision are written down.
+            extra runs and the precision are written down.
         partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
             left out instead of refused, and no analysis is copied (the work folder's ``results`` are not
             of these runs; the record's former analysis is removed: :func:`save_analysis` writes its own).
