@@ -238,6 +238,20 @@ def test_the_test_split_has_a_cluster_per_placement_of_each_clip(segmented):
         assert not dark.data.open_split(segmented, split).records["placement"].any()
 
 
+def test_clip_clusters_map_each_placement_to_its_clip(segmented):
+    """The clip of a placement cluster (the intervals' resampling unit) is the record's own clip."""
+    data = dark.data.open_split(segmented, "test")
+    rec, ids = data.records, synth.clusters(data)
+    clips = synth.clip_clusters(ids)
+    # independent: number the records' (subject, activity) in order of first appearance
+    first: dict = {}
+    expected = [first.setdefault(k, len(first)) for k in _clip_keys(rec)]
+    np.testing.assert_array_equal(clips, expected)
+    assert len(set(clips.tolist())) == 8
+    with pytest.raises(ValueError, match="whole clips"):
+        synth.clip_clusters(np.arange(6), placements=4)
+
+
 def test_each_test_segment_has_a_placement_of_its_own(segmented):
     """Each segment is placed by its own rng ``[seed, subject, motion, 1 + placement]``."""
     motions, rig = all_motions(), human4d_rig()

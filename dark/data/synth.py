@@ -159,6 +159,31 @@ def clusters(data: RenderedDataset | Sequence | np.ndarray) -> np.ndarray:
     return np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
 
 
+def clip_clusters(clusters: np.ndarray, placements: int = TEST_PLACEMENTS) -> np.ndarray:
+    """The test clip of every placement cluster: ``(G,)`` placement ids of :func:`clusters` -> ``(G,)``
+    clip ids ``0 .. K / placements - 1``.
+
+    :func:`clusters` numbers ``(subject, activity, placement)`` in order of first appearance, and a test
+    clip's placements follow each other (:func:`segments` cuts each clip into ``placements`` contiguous
+    segments, rendered in that order), so placement cluster ``k`` belongs to clip ``k // placements``. The
+    placements of one clip replay the same motion, so their errors correlate: the clip, not the
+    placement, is the independent unit of the test set (the book's intervals resample clips).
+
+    >>> clip_clusters(np.array([0, 0, 1, 2, 3, 4, 5, 6, 7, 7]), placements=4).tolist()
+    [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    """
+    c = np.asarray(clusters, dtype=np.int64)
+    if placements < 1:
+        raise ValueError(f"placements must be >= 1, got {placements}")
+    k = int(c.max()) + 1 if c.size else 0
+    if c.size and (c.min() < 0 or k % placements):
+        raise ValueError(
+            f"{k} placement clusters are not whole clips of {placements} placements each "
+            "(expected the numbering of dark.data.synth.clusters)"
+        )
+    return c // placements
+
+
 def place(joints: np.ndarray, rng: np.random.Generator, max_radius: float = MAX_RADIUS) -> np.ndarray:
     """Turn a clip about the vertical by a random yaw, shift it, keep the hips within ``max_radius``.
 

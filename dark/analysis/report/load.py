@@ -17,6 +17,7 @@ import numpy as np
 
 from dark.analysis import paper
 from dark.codecs import ENCODINGS
+from dark.data import synth
 from dark.experiment import profiles, runs
 
 from .labels import display_name
@@ -36,6 +37,9 @@ class RunRecord:
     columns: tuple[str, ...]  #: the frame-sum columns (:func:`dark.metrics.frame_sum_columns`)
     tables: dict[str, np.ndarray] = field(repr=False)  #: decoder -> (G, C) frame sums
     clusters: np.ndarray | None = field(default=None, repr=False)  #: (G,) each frame's test cluster, or None
+    #: (G,) each frame's test clip (the intervals' resampling unit: :func:`dark.data.synth.clip_clusters`), or
+    #: None for runs evaluated without clusters
+    clips: np.ndarray | None = field(default=None, repr=False)
 
 
 def load_run(path: str | os.PathLike) -> RunRecord:
@@ -47,11 +51,22 @@ def load_run(path: str | os.PathLike) -> RunRecord:
     config, ev, sums = runs.load_config(p), runs.load_evaluation(p), runs.load_frame_sums(p)
     tables, groups, columns = sums["decoders"], sums["groups"], tuple(sums["columns"].tolist())
     r = ev.get("run", {})
+    clusters = sums.get("clusters")
     return RunRecord(
         path=p, model=config.get("model", r.get("model")), encoding=config.get("encoding", r.get("encoding")),
         seed=int(config.get("seed", r.get("seed", 0))), config=config, evaluation=ev, groups=groups,
-        columns=columns, tables=tables, clusters=sums.get("clusters"),
+        columns=columns, tables=tables, clusters=clusters, clips=test_clips(clusters, ev),
     )  # fmt: skip
+
+
+def test_clips(clusters: np.ndarray | None, evaluation: dict) -> np.ndarray | None:
+    """``(G,)`` the test clip of each frame group from its ``(G,)`` placement clusters: on rendered data a
+    clip has :data:`dark.data.synth.TEST_PLACEMENTS` placements (:func:`dark.data.synth.clip_clusters`); on
+    HUMAN4D a cluster is already one recording, placed once. ``None`` without clusters."""
+    if clusters is None:
+        return None
+    rendered = "rendered" in str(evaluation.get("data", {}).get("source", "rendered"))
+    return synth.clip_clusters(clusters, synth.TEST_PLACEMENTS if rendered else 1)
 
 
 def load_runs(paths: Iterable[str | os.PathLike]) -> list[RunRecord]:
