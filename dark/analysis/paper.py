@@ -111,3 +111,22 @@ def _report_effects() -> dict[tuple[int, str, str], float]:
 #: w/ quant (the report's code rounds up: our ``ceil``) on DARK. The report gives one PCKh, so both
 #: protocols' endpoints stand beside the same number.
 REPORT_EFFECTS: dict[tuple[int, str, str], float] = _report_effects()
+
+#: the regime the report trained its models in (its text and configs, ``moverseai/moai`` at 2f066bf): what a
+#: verdict's regime is set against (:mod:`dark.analysis.report.regime`). Heatmaps and inputs are H x W.
+REPORT_REGIME: dict[str, object] = {
+    "heatmap": (40, 80),
+    "input": (160, 320),
+    "epochs": 30,
+    "precision": "fp32",
+    "data": "HUMAN4D depth maps, 73,248 training views",
+    "batch": 16,
+    "hardware": "one RTX 2080 Ti",
+    "hours_per_model": 20.0,
+}
+
+#: the report's models, in words (its text and the configs of its code)
+REPORT_MODELS: dict[str, str] = {
+    "sh": "Stacked Hourglass, 4 stacks, 128 features",
+    "hrnet": "HRNet, width 32, 4 stages",
+}

@@ -49,6 +49,19 @@ def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[s
     return found
 
 
+def main_record(folders: Sequence[str | Path] = ()) -> tuple[str, dict, dict] | None:
+    """The record whose verdicts the book states (the first of ``folders``, or of the repository's records,
+    that saved verdicts): ``(name, record, verdicts)`` as :func:`recorded_runs` gives them, the verdicts
+    with every top-level key of its ``verdicts.json`` (scope, counterfactual); ``None`` without one."""
+    for name, rec, _ in recorded_runs(list(folders) or repository_records()):
+        try:
+            saved = json.loads((Path(rec["results_dir"]) / "verdicts.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return name, rec, saved
+    return None
+
+
 def seeds_text(run_dirs: Sequence[str | Path]) -> str:
     """The training seeds of ``run_dirs`` (their ``config.json``) and how many trainings each cell has:
     ``"seeds 7, 2, 3: 3 trainings in each of 3 cells"``."""

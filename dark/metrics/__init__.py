@@ -34,6 +34,7 @@ from dark.metrics.intervals import (
     paired_difference_estimates,
     within_run_difference_estimates,
 )
+from dark.metrics.multiplicity import holm, holm_levels, interval_at, p_value
 from dark.metrics.scores import (
     bias,
     decoder_scores,
@@ -84,11 +85,15 @@ __all__ = [
     "frame_sums",
     "from_sums",
     "higher_is_better",
+    "holm",
+    "holm_levels",
+    "interval_at",
     "joint_errors",
     "mde",
     "mean_error",
     "median_bias",
     "metric",
+    "p_value",
     "paired_difference_estimates",
     "pckh",
     "pckh_curve",

@@ -19,9 +19,10 @@ from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS
 from dark.metrics import Estimate, Interval, higher_is_better
 
-from .endpoints import ENDPOINTS, claim2_endpoint, endpoint_estimate, shared_clusters
+from .endpoints import ENDPOINTS, PLACEBO, claim2_endpoint, endpoint_estimate, shared_clusters
 from .labels import display_name
 from .load import RunRecord, cells, check_paired
+from .regime import split_regimes
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class Analysis:
     #: (model, protocol, quantiser) -> Estimate or why none: claim 2's endpoint against every quantised
     #: cell trained (each reading of "w/ quant"; ``ceil``'s is the primary endpoint)
     readings: dict[tuple[str, str, str], Estimate | str] = field(default_factory=dict)
+    #: (model, protocol, quantiser) -> ceil's endpoint on the seeds that quantiser's cell shares with the
+    #: unbiased cell (the primary reading on the same pairs as a secondary one)
+    ceil_on_shared: dict[tuple[str, str, str], Estimate | str] = field(default_factory=dict)
+    #: the primary endpoints with one placement of a clip as the resampling unit (sensitivity)
+    primary_placements: dict[tuple[int, str, str, str], Estimate | str] = field(default_factory=dict)
 
     @property
     def records(self) -> list[RunRecord]:
@@ -80,11 +86,15 @@ def analyse(
     differences are on the claim metrics (:data:`dark.analysis.paper.TABLE_METRICS`); the primary endpoints on
     their protocol's primary metric. Raises if the runs were not evaluated on the same test frames.
     """
+    regimes = split_regimes(records)
+    records = next(iter(regimes.values()), [])
+    left_out = [r.path.name for rs in list(regimes.values())[1:] for r in rs]
     by_cell = cells(records)
     if records:
         check_paired(records)
     claim_metrics = paper.TABLE_METRICS
-    clusters = shared_clusters(records)
+    clusters = shared_clusters(records, "clips")
+    placements = shared_clusters(records, "clusters")
     kw = {"confidence": confidence, "n_resamples": n_resamples, "seed": seed}
     ckw = {**kw, "clusters": clusters}
     values, within, between = {}, {}, {}
@@ -114,16 +124,39 @@ def analyse(
         for e in ENDPOINTS
         for m in models
     }
-    readings = {}
+    primary_placements = (
+        {
+            (e.claim, m, e.protocol, e.comparison): endpoint_estimate(
+                e, m, by_cell, **kw, clusters=placements
+            )
+            for e in ENDPOINTS
+            for m in models
+        }
+        if placements is not None and clusters is not None
+        else {}
+    )
+    readings, ceil_on_shared = {}, {}
     for m, q in by_cell:
-        if q == "unbiased" or (m, "unbiased") not in by_cell:
+        if q in ("unbiased", PLACEBO) or (m, "unbiased") not in by_cell:
             continue
+        shared = sorted({r.seed for r in by_cell[m, q]} & {r.seed for r in by_cell[m, "unbiased"]})
         for p in PROTOCOLS:
             e = claim2_endpoint(p, q)
             key = (2, m, p, e.comparison)  # ceil: the primary endpoint, estimated above
-            readings[(m, p, q)] = primary[key] if key in primary else endpoint_estimate(e, m, by_cell, **ckw)
-    settings = dict(kw, method=metrics.INTERVALS, clusters=clusters is not None)
-    return Analysis(by_cell, values, within, between, settings, primary, readings)
+            if key in primary:
+                readings[(m, p, q)] = primary[key]
+                continue
+            # a secondary reading is paired on the seeds it shares with the unbiased cell, and ceil's
+            # endpoint on those same seeds stands beside it
+            readings[(m, p, q)] = endpoint_estimate(e, m, by_cell, seeds=shared or None, **ckw)
+            ceil_on_shared[(m, p, q)] = endpoint_estimate(claim2_endpoint(p), m, by_cell, seeds=shared, **ckw)
+    settings = dict(
+        kw, method=metrics.INTERVALS, clusters=clusters is not None, unit="clip" if clusters is not None
+        else "frame", left_out=left_out,
+    )  # fmt: skip
+    return Analysis(
+        by_cell, values, within, between, settings, primary, readings, ceil_on_shared, primary_placements
+    )
 
 
 def improvement(difference: Interval, metric: str) -> Interval:

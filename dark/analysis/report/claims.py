@@ -33,24 +33,50 @@ from dark.experiment.checkpoint_rules import evaluated_checkpoint
 from dark.metrics import Estimate, Interval
 
 from .analysis import Analysis, improvement, seeds_per_cell
-from .endpoints import ENDPOINTS, NO_RUNS, SECONDARY, Endpoint, claim2_endpoint, endpoint_verdict
+from .endpoints import (
+    CONTRADICTED,
+    ENDPOINTS,
+    INCONCLUSIVE,
+    NO_RUNS,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    SECONDARY,
+    Endpoint,
+    claim2_endpoint,
+    endpoint_verdict,
+)
 from .labels import decoder_label, display_name, encoding_label, interval_text, seeds_text
+from .regime import comparable, regime, regime_text
+from .replication import replicate
 
 #: the decision rule in one paragraph, for the book (the module docstring has the reasoning)
 DECISION_RULE: str = (
-    "Each claim is judged on its primary endpoints, fixed in the code before any result: claim 1, DARK - "
-    "Standard and DARK - ArgMax on PCKh@0.1 within each training with unbiased targets, over the seeds; "
-    "claim 2, unbiased - ceil (the report's code's w/ quant) on DARK's PCKh@0.1, paired by seed; one line "
-    "per model and scoring protocol (the standard one and the report's code). An endpoint is **reproduced** "
-    "when its 95% interval lies above zero, **contradicted** when below, **smaller than reported** when it "
-    "lies below the report's effect (the report's effect is ruled out), **larger than reported** when "
-    "above it, possibly combined, and **inconclusive** otherwise. Beside each stand the report's effect and "
-    "the minimum detectable effect of our design at 80% power. An endpoint with one training per cell "
-    "covers the test frames only and says so. Every other comparison is secondary: an estimate with its "
-    "interval, no verdict."
+    "Each claim is judged on its primary endpoints, fixed in the code before the record's runs: claim 1, "
+    "DARK - Standard and DARK - ArgMax on PCKh@0.1 within each training with unbiased targets, over the "
+    "seeds; claim 2, unbiased - ceil (the report's code's w/ quant) on DARK's PCKh@0.1, paired by seed; one "
+    "line per model and scoring protocol (the standard one and the report's code). Each claim's endpoints, "
+    "both models and both protocols, form one family, and Holm's step-down correction keeps the chance of "
+    "any false finding in the family at 5%. An endpoint is **reproduced** when its Holm-adjusted p-value is "
+    "below 0.05 with the estimate in the claimed direction (its interval at its Holm level excludes 0), "
+    "**contradicted** when the same holds in the other direction, **not reproduced: the report's effect is "
+    "excluded; sign undetermined** when 0 is not excluded but that adjusted interval lies below the "
+    "report's effect, **inconclusive (underpowered)** when none holds and the smallest effect the design "
+    "detects with 80% power (MDE) exceeds the report's effect, and **inconclusive** otherwise. Words about "
+    "size (smaller or larger than reported) are used only at the report's heatmap size: effects shrink "
+    "as heatmaps grow, so elsewhere the verdict names its regime and leaves sizes uncompared. A claim is "
+    "**reproduced** when all its endpoints are, **partly reproduced** when some are, **contradicted** when "
+    "some endpoint is contradicted and none reproduced, **not reproduced** when none is reproduced or "
+    "contradicted and some excludes the report's effect, and **inconclusive** otherwise. Intervals "
+    "resample test clips and seeds; every other comparison is secondary: an estimate with its interval, "
+    "no verdict."
 )
 
 NOT_EVALUATED = "not evaluated (no runs)"
+#: what each claim's family of primary endpoints holds
+FAMILY: dict[int, str] = {
+    1: "DARK - Standard and DARK - ArgMax, both models, both protocols",
+    2: "unbiased - ceil, both models, both protocols",
+}
 
 #: statuses of one secondary comparison (where its interval lies; no verdict)
 STATUSES: tuple[str, ...] = ("better", "unclear", "worse", "one training")
@@ -158,55 +184,132 @@ def notes(a: Analysis) -> list[str]:
         )
     if a.records and not a.settings.get("clusters"):
         out.append("test frames resampled one by one: these runs carry no test-clip clusters")
+    if a.settings.get("left_out"):
+        out.append(
+            f"{len(a.settings['left_out'])} runs of other regimes (resolution, precision or batch) are left "
+            "out of these verdicts and analysed on their own"
+        )
     return out
 
 
-def _endpoint_row(e: Endpoint, model: str, est: Estimate | str, a: Analysis, primary: bool = True) -> dict:
-    """One endpoint's row: estimate, interval, pairs, the report's effect, the MDE (80% power) and the
-    verdict (a secondary row's is :data:`SECONDARY`); a row without an estimate carries the reason as its
-    verdict."""
+def _shared_seeds(a: Analysis, model: str, encodings: tuple[str, str]) -> list[int]:
+    """The seeds both cells of a comparison were trained with (one cell: its seeds)."""
+    seeds = [{r.seed for r in a.cells.get((model, enc), [])} for enc in encodings]
+    return sorted(int(s) for s in seeds[0] & seeds[1])
+
+
+def _endpoint_row(
+    e: Endpoint, model: str, est: Estimate | str, a: Analysis, primary: bool = True, test: dict | None = None
+) -> dict:
+    """One endpoint's row: estimate, 95% interval, pairs, the report's effect, the MDE (80% power), the
+    resampling unit and, for a primary endpoint, its family test (``test``: ``p``, ``p_holm``, ``level``,
+    ``family``), the interval at its Holm level, the verdict, the regime, the sensitivity to the
+    placement as resampling unit and the replication on the validation motions; a secondary row's verdict
+    is :data:`SECONDARY`; a row without an estimate carries the reason as its verdict."""
     # claim 2: every reading of "w/ quant" is set against the report's one w/o quant - w/ quant effect
     effect = paper.REPORT_EFFECTS.get((e.claim, model, "unbiased - ceil" if e.claim == 2 else e.comparison))
+    reg = regime(a.records)
     row = {
         "claim": e.claim, "model": model, "protocol": e.protocol, "comparison": e.comparison,
         "metric": e.metric, "decoders": list(e.decoders), "report_effect": effect,
+        "regime": reg, "regime_text": regime_text(reg), "comparable": comparable(reg),
     }  # fmt: skip
     if isinstance(est, str):
         return {**row, "estimate": None, "low": None, "high": None, "verdict": est}
     n = est.n_seeds if isinstance(est.n_seeds, tuple) else (est.n_seeds,)
-    return {
-        **row, "estimate": est.value, "low": est.low, "high": est.high,
+    mde = metrics.mde(est)
+    row |= {
+        "estimate": est.value, "low": est.low, "high": est.high,
         "n_pairs": n[0] if est.paired or len(n) == 1 else None, "n_seeds": list(n), "paired": est.paired,
-        "mde": metrics.mde(est), "verdict": endpoint_verdict(est, effect) if primary else SECONDARY,
-        "training_variance": est.training_variance, "se_seeds": est.se_seeds, "se_frames": est.se_frames,
-        "df": None if math.isinf(est.df) else est.df, "checkpoint": _checkpoint(a.records),
-        "resampled": "clusters" if a.settings.get("clusters") else "frames",
+        "seeds": _shared_seeds(a, model, e.encodings),
+        "mde": mde, "training_variance": est.training_variance, "se_seeds": est.se_seeds,
+        "se_frames": est.se_frames, "df": None if math.isinf(est.df) else est.df,
+        "checkpoint": _checkpoint(a.records),
+        "resampled": "clips" if a.settings.get("clusters") else "frames",
+        "cluster_unit": a.settings.get("unit", "frame"),
+    }  # fmt: skip
+    if not primary:
+        return {**row, "verdict": SECONDARY}
+    test = test or {"p": metrics.p_value(est), "p_holm": metrics.p_value(est), "level": 0.95, "family": ""}
+    adj_low, adj_high = metrics.interval_at(est, test["level"])
+    placed = a.primary_placements.get((e.claim, model, e.protocol, e.comparison))
+    return {
+        **row, **test, "adj_low": adj_low, "adj_high": adj_high,
+        "verdict": endpoint_verdict(
+            est, effect, p_adjusted=test["p_holm"], adjusted=(adj_low, adj_high), mde=mde,
+            comparable=row["comparable"],
+        ),
+        "placements": None if not isinstance(placed, Estimate) else {"low": placed.low, "high": placed.high},
+        "replication": replicate(e, model, a.cells),
     }  # fmt: skip
 
 
 def primary_rows(a: Analysis) -> list[dict]:
-    """One row per primary endpoint, model and protocol (:func:`_endpoint_row`; see the module
-    docstring)."""
-    rows = []
+    """One row per primary endpoint, model and protocol (:func:`_endpoint_row`), each claim's measured
+    endpoints one family with Holm's adjustment (:func:`dark.metrics.holm`)."""
+    items = []
     for (claim, model, protocol, comparison), est in a.primary.items():
         e = next(x for x in ENDPOINTS if (x.claim, x.protocol, x.comparison) == (claim, protocol, comparison))
-        rows.append(_endpoint_row(e, model, est, a))
-    return rows
+        items.append((e, model, est))
+    tests: dict[int, dict] = {}
+    for claim in sorted({e.claim for e, _, _ in items}):
+        fam = [i for i, (e, _, est) in enumerate(items) if e.claim == claim and isinstance(est, Estimate)]
+        if not fam:
+            continue
+        p = [metrics.p_value(items[i][2]) for i in fam]
+        adjusted, levels = metrics.holm(p), metrics.holm_levels(p)
+        name = f"claim {claim}: {len(fam)} endpoints ({FAMILY[claim]}), Holm"
+        for j, i in enumerate(fam):
+            tests[i] = {"p": p[j], "p_holm": float(adjusted[j]), "level": float(levels[j]), "family": name}
+    return [_endpoint_row(e, m, est, a, test=tests.get(i)) for i, (e, m, est) in enumerate(items)]
 
 
 def reading_rows(a: Analysis) -> list[dict]:
     """Claim 2 against every quantised cell trained, one row per model, reading of "w/ quant" and protocol
     (:attr:`Analysis.readings`), each with a ``"quantiser"``: ceil's row is the primary endpoint with its
-    verdict; the others (nearest on the input grid, the DARK paper's heatmap grid, randomised) are the same
-    estimate, secondary, with no verdict word, each set against the report's one effect."""
-    return [
-        {**_endpoint_row(claim2_endpoint(p, q), m, est, a, primary=q == "ceil"), "quantiser": q}
-        for (m, p, q), est in a.readings.items()
-    ]
+    verdict; the others (nearest on the input grid, the DARK paper's heatmap grid, randomised) are
+    secondary (no verdict word), paired on the seeds they share with the unbiased cell, and each is
+    followed by ceil's endpoint on the same seeds (``"same_seeds_as"``: that quantiser), so that the two
+    readings are compared on the same pairs."""
+    primary = {(r["model"], r["protocol"], r["comparison"]): r for r in primary_rows(a)}
+    out, seen = [], set()
+    for (m, p, q), est in a.readings.items():
+        e = claim2_endpoint(p, q)
+        if q == "ceil" and (m, p, e.comparison) in primary:
+            out.append({**primary[m, p, e.comparison], "quantiser": q})
+            continue
+        out.append({**_endpoint_row(e, m, est, a, primary=False), "quantiser": q})
+        same = a.ceil_on_shared.get((m, p, q))
+        key = (m, p, tuple(out[-1].get("seeds", ())))
+        if same is not None and key not in seen:
+            seen.add(key)
+            row = _endpoint_row(claim2_endpoint(p), m, same, a, primary=False)
+            out.append({**row, "quantiser": "ceil", "same_seeds_as": q, "seeds": out[-1].get("seeds", [])})
+    return out
+
+
+def claim_verdict(rows: Sequence[Mapping]) -> str:
+    """One verdict for a claim from its endpoints' verdicts (the rule of :data:`DECISION_RULE`)."""
+    words = [str(r["verdict"]) for r in rows if r.get("estimate") is not None]
+    if not words:
+        return NOT_EVALUATED
+    n = len(words)
+    rep = sum(w.startswith(REPRODUCED) for w in words)
+    con = sum(w.startswith(CONTRADICTED) for w in words)
+    out = sum(w.startswith(NOT_REPRODUCED) for w in words)
+    if rep == n:
+        return REPRODUCED
+    if rep:
+        return f"partly reproduced ({rep} of {n} endpoints)" + (f"; {con} contradicted" if con else "")
+    if con:
+        return CONTRADICTED
+    if out:
+        return "not reproduced"
+    return INCONCLUSIVE
 
 
 def _summary(rows: Sequence[Mapping]) -> str:
-    """The claim's verdict line: each evaluated primary endpoint's verdict."""
+    """Each evaluated primary endpoint's verdict in one line."""
     shown = [r for r in rows if r["verdict"] != NO_RUNS]
     if not shown:
         return NOT_EVALUATED
@@ -239,9 +342,20 @@ def verdicts(a: Analysis) -> dict[int, dict]:
     rows = primary_rows(a)
     for claim, (ev, missing) in {1: claim1_evidence(a), 2: claim2_evidence(a)}.items():
         primary = [r for r in rows if r["claim"] == claim]
+        reg = regime(a.records)
         out[claim] = {
             "claim": paper.CLAIMS[claim],
-            "verdict": _summary(primary),
+            "verdict": claim_verdict(primary),
+            "by_model": {
+                m: claim_verdict([r for r in primary if r["model"] == m])
+                for m in dict.fromkeys(r["model"] for r in primary)
+            },
+            "endpoints": _summary(primary),
+            "family": next((r["family"] for r in primary if r.get("family")), ""),
+            "regime": reg,
+            "regime_text": regime_text(reg),
+            "comparable": comparable(reg),
+            "rule": DECISION_RULE,
             "primary": primary,
             "notes": notes(a),
             "by_metric": {mt: _tally(ev[ev.metric == mt]) for mt in paper.TABLE_METRICS},

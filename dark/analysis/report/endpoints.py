@@ -30,9 +30,13 @@ from .load import RunRecord
 
 REPRODUCED = "reproduced"
 CONTRADICTED = "contradicted"
+NOT_REPRODUCED = "not reproduced: the report's effect is excluded"
+SIGN_UNDETERMINED = "sign undetermined"
+INCONCLUSIVE = "inconclusive"
 SMALLER = "smaller than reported"
 LARGER = "larger than reported"
-INCONCLUSIVE = "inconclusive"
+#: the family-wise error rate of each claim's endpoints (Holm within the claim)
+ALPHA = 0.05
 #: appended to the verdict of an endpoint whose interval has no training variance in it
 ONE_TRAINING_NOTE = " (test frames only: one training per cell)"
 NOT_MEASURED = "not measured in these runs"
@@ -86,39 +90,63 @@ ENDPOINTS: tuple[Endpoint, ...] = tuple(
         claim2_endpoint(p),
     )
 )
+#: the A/A placebo encoding (a rounding that changes nothing measurable): claim 2's null, never a reading of
+#: "w/ quant"
+PLACEBO = "placebo"
 #: the verdict cell of claim 2 against a reading of "w/ quant" that is not the primary endpoint's
 SECONDARY = "secondary: no verdict (the primary reading is ceil)"
 
 
-def endpoint_verdict(estimate: Estimate, report_effect: float | None) -> str:
-    """The verdict of a primary endpoint from its 95% interval ``[low, high]`` (positive = the claimed
-    direction) and the report's effect.
+def endpoint_verdict(
+    estimate: Estimate,
+    report_effect: float | None,
+    *,
+    p_adjusted: float | None = None,
+    adjusted: tuple[float, float] | None = None,
+    mde: float | None = None,
+    comparable: bool = False,
+    alpha: float = ALPHA,
+) -> str:
+    """The verdict of a primary endpoint (positive = the claimed direction), each word by its rule:
 
-    "reproduced" when the interval lies above zero, "contradicted" when below; "smaller than reported" when
-    it lies below the report's effect, "larger than reported" when above it; combined where both hold
-    ("reproduced, smaller than reported"); "inconclusive" when none holds. An interval without training
-    variance (one training per cell) says so: :data:`ONE_TRAINING_NOTE`.
+    - "reproduced": the Holm-adjusted p-value (``p_adjusted``) is below ``alpha`` and the estimate is
+      positive (the adjusted interval excludes 0 in the claimed direction);
+    - "contradicted": the same, the estimate negative;
+    - "not reproduced: the report's effect is excluded; sign undetermined": 0 not excluded, and the
+      adjusted interval (``adjusted``, at the endpoint's Holm level) lies below the report's effect;
+    - "inconclusive (underpowered: MDE x > the report's effect y)": none of these, and the design's
+      minimum detectable effect exceeds the report's effect; otherwise "inconclusive".
 
-    >>> endpoint_verdict(Estimate(1.0, 0.5, 1.5, training_variance=True), 3.99)
+    Size words ("smaller / larger than reported", the adjusted interval against the report's effect) are
+    added to "reproduced" only when ``comparable`` (the report's heatmap size: effects shrink with
+    resolution). Without ``p_adjusted`` / ``adjusted`` the unadjusted p-value and 95% interval are used. An
+    interval without training variance (one training per cell) says so (:data:`ONE_TRAINING_NOTE`).
+
+    >>> e = Estimate(1.0, 0.2, 1.8, se_seeds=0.3, df=7, training_variance=True)
+    >>> endpoint_verdict(e, 5.6, p_adjusted=0.01, adjusted=(0.1, 1.9))
+    'reproduced'
+    >>> endpoint_verdict(e, 5.6, p_adjusted=0.08, adjusted=(-0.1, 2.1))
+    "not reproduced: the report's effect is excluded; sign undetermined"
+    >>> endpoint_verdict(e, 5.6, p_adjusted=0.01, adjusted=(0.1, 1.9), comparable=True)
     'reproduced, smaller than reported'
-    >>> endpoint_verdict(Estimate(1.0, -0.5, 2.5, training_variance=True), 3.99)
-    'smaller than reported'
-    >>> endpoint_verdict(Estimate(4.0, -0.5, 8.5, training_variance=True), 3.99)
-    'inconclusive'
-    >>> endpoint_verdict(Estimate(5.0, 4.5, 5.5), 3.99)
-    'reproduced, larger than reported (test frames only: one training per cell)'
+    >>> print(endpoint_verdict(Estimate(4.0, -0.5, 8.5), 3.99, p_adjusted=0.3, mde=6.44))
+    inconclusive (underpowered: MDE 6.4 > the report's effect 4.0) (test frames only: one training per cell)
     """
-    words = []
-    if estimate.low > 0:
-        words.append(REPRODUCED)
-    elif estimate.high < 0:
-        words.append(CONTRADICTED)
-    if report_effect is not None and report_effect > 0 and not words == [CONTRADICTED]:
-        if estimate.high < report_effect:
-            words.append(SMALLER)
-        elif estimate.low > report_effect:
-            words.append(LARGER)
-    text = ", ".join(words) or INCONCLUSIVE
+    p = metrics.p_value(estimate) if p_adjusted is None else p_adjusted
+    low, high = (estimate.low, estimate.high) if adjusted is None else adjusted
+    effect = report_effect if report_effect is not None and report_effect > 0 else None
+    if p < alpha and estimate.value > 0:
+        text = REPRODUCED
+        if comparable and effect is not None:
+            text += f", {SMALLER}" if high < effect else (f", {LARGER}" if low > effect else "")
+    elif p < alpha and estimate.value < 0:
+        text = CONTRADICTED
+    elif effect is not None and high < effect:
+        text = f"{NOT_REPRODUCED}; {SIGN_UNDETERMINED}"
+    elif effect is not None and mde is not None and mde > effect:
+        text = f"{INCONCLUSIVE} (underpowered: MDE {mde:.1f} > the report's effect {effect:.1f})"
+    else:
+        text = INCONCLUSIVE
     return text if estimate.training_variance else text + ONE_TRAINING_NOTE
 
 
@@ -131,21 +159,35 @@ def measured(record: RunRecord, decoders: Sequence[str], metric: str) -> bool:
     return all(d in record.tables for d in decoders) and all(s.name in record.columns for s in sums)
 
 
-def shared_clusters(records: Sequence[RunRecord]) -> np.ndarray | None:
-    """The frames' test clusters when every run has the same ones, else ``None`` (resample frames)."""
-    first = records[0].clusters if records else None
-    if first is None or any(r.clusters is None or not np.array_equal(r.clusters, first) for r in records):
+def shared_clusters(records: Sequence[RunRecord], unit: str = "clips") -> np.ndarray | None:
+    """The frames' resampling units when every run has the same ones, else ``None`` (resample frames).
+
+    ``unit``: ``"clips"`` (the test clip, the intervals' unit: its placements replay one motion) or
+    ``"clusters"`` (one placement of a clip, the sensitivity analysis)."""
+    first = getattr(records[0], unit) if records else None
+    if first is None or any(
+        getattr(r, unit) is None or not np.array_equal(getattr(r, unit), first) for r in records
+    ):
         return None
     return first
 
 
 def endpoint_estimate(
-    e: Endpoint, model: str, cells: Mapping[tuple[str, str], Sequence[RunRecord]], **kw
+    e: Endpoint,
+    model: str,
+    cells: Mapping[tuple[str, str], Sequence[RunRecord]],
+    seeds: Sequence[int] | None = None,
+    **kw,
 ) -> Estimate | str:
     """The estimate of endpoint ``e`` for ``model`` from the cells' runs, or why there is none
-    (:data:`NO_RUNS`, :data:`NOT_MEASURED`). ``kw``: ``clusters``, ``confidence``, ``n_resamples``,
-    ``seed`` of :mod:`dark.metrics`' interval functions."""
+    (:data:`NO_RUNS`, :data:`NOT_MEASURED`). ``seeds``: only the runs of these seeds (a secondary reading
+    paired on the seeds it shares with the unbiased cell). ``kw``: ``clusters``, ``confidence``,
+    ``n_resamples``, ``seed`` of :mod:`dark.metrics`' interval functions."""
     ra, rb = cells.get((model, e.encodings[0])), cells.get((model, e.encodings[1]))
+    if seeds is not None:
+        keep = {int(s) for s in seeds}
+        ra = [r for r in ra or [] if r.seed in keep]
+        rb = [r for r in rb or [] if r.seed in keep]
     if not ra or not rb:
         return NO_RUNS
     da, db = e.decoders

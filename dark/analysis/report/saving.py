@@ -18,6 +18,7 @@ from dark.metrics import Interval
 from .analysis import Analysis
 from .claims import verdicts
 from .counterfactual import counterfactual
+from .regime import regime
 from .tables import table2, table3
 from .text import provenance
 
@@ -34,6 +35,41 @@ def _flat(t: pd.DataFrame) -> pd.DataFrame:
     flat = t.copy()
     flat.columns = [f"{m}_{f}" for m, f in flat.columns]
     return flat.reset_index()
+
+
+def scope(a: Analysis) -> dict:
+    """What the verdicts rest on, as plain JSON for the first screen: the regime, the trainings (runs,
+    seeds per cell, summed wall time, machines), each model's configuration against the report's, and the
+    absolute accuracy of the unbiased cells beside the report's Table 2 (DARK's PCKh@0.1 under the report's
+    per-axis metric and the standard one, and RMSE)."""
+    recs = a.records
+    wall = [float(r.config.get("record", {}).get("wall_s") or 0.0) for r in recs]
+    models = {}
+    for m in dict.fromkeys(r.model for r in recs):
+        c = next(r.config for r in recs if r.model == m)
+        models[m] = {
+            "config": c.get("model_config"), "kwargs": c.get("model_kwargs", {}),
+            "parameters": c.get("parameters"), "report": paper.REPORT_MODELS.get(m, ""),
+        }  # fmt: skip
+    absolute = []
+    for m in models:
+        for metric, decoder in (("pckh_axis@0.1", "dark_report"), ("pckh@0.1", "dark"), ("rmse", "dark")):
+            est = a.values.get((m, "unbiased", decoder), {}).get(metric)
+            if est is None:
+                continue
+            absolute.append({
+                "model": m, "metric": metric, "decoder": decoder, "ours": est.value, "low": est.low,
+                "high": est.high,
+                "report": paper.published(m, "unbiased", "dark").get(metric.replace("_axis", "")),
+            })  # fmt: skip
+    machines = sorted({str(r.config.get("record", {}).get("machine", "?")) for r in recs})
+    return {
+        "regime": regime(recs), "runs": len(recs),
+        "cells": {f"{m} {e}": len(rs) for (m, e), rs in a.cells.items()}, "wall_s": sum(wall),
+        "machines": machines,
+        "report": paper.REPORT_REGIME, "models": models, "absolute": absolute,
+        "left_out": a.settings.get("left_out", []),
+    }  # fmt: skip
 
 
 def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
@@ -62,7 +98,9 @@ def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
     }
     payload["provenance"] = provenance(a)
     payload["intervals"] = metrics.INTERVALS
+    payload["scope"] = scope(a)
     shifts, payload["counterfactual_missing"] = counterfactual(a.records)
+    payload["counterfactual"] = json.loads(shifts.to_json(orient="records"))
     atomic_write(out / "counterfactual.csv", shifts.to_csv(index=False))
     written["counterfactual.csv"] = out / "counterfactual.csv"
     atomic_write(out / "verdicts.json", json.dumps(payload, indent=1, default=_json_default))

@@ -305,12 +305,23 @@ def primary_display(rows, digits: int = 2, claim: int | None = None) -> pd.DataF
 def readings_display(rows, digits: int = 2, primary: bool = True) -> pd.DataFrame:
     """Claim 2 against each reading of "w/ quant" (``verdicts.json``'s ``"by_reading"`` rows: DARK's
     PCKh@0.1 of w/o quant minus that cell, per axis under the report's code) for the page, as
-    :func:`primary_display` with the reading (``w/ quant``: the cell's encoding label) in place of the
-    endpoint's name. ``primary=False`` leaves out the primary endpoint's own row (ceil's). Indexed by
-    ``model``."""
-    recs = [dict(r) for r in rows if primary or r["quantiser"] != "ceil"]
+    :func:`primary_display` with the reading (``w/ quant``: the cell's encoding label, and for ceil's
+    endpoint on a secondary reading's seeds, which seeds) in place of the endpoint's name. The primary
+    endpoint's verdict is not repeated here (the verdict renderer, :mod:`dark.analysis.report.render`,
+    states it): its row says "primary endpoint". ``primary=False`` leaves out the primary endpoint's own
+    row (ceil's on all its seeds). Indexed by ``model``."""
+    recs = [dict(r) for r in rows if primary or r["quantiser"] != "ceil" or r.get("same_seeds_as")]
     t = primary_display(recs, digits).reset_index(drop=True)
-    t.insert(1, "w/ quant", [encoding_label(r["quantiser"]) for r in recs])
+    labels = [
+        encoding_label(r["quantiser"])
+        + (f", on the seeds of {encoding_label(r['same_seeds_as'])}" if r.get("same_seeds_as") else "")
+        for r in recs
+    ]
+    t.insert(1, "w/ quant", labels)
+    t["verdict"] = [
+        "primary endpoint (its verdict: above)" if r["quantiser"] == "ceil" and not r.get("same_seeds_as")
+        else "secondary: no verdict" for r in recs
+    ]  # fmt: skip
     return t.drop(columns="endpoint").set_index("model")
 
 

@@ -161,13 +161,15 @@ def provenance(runs_or_analysis: Analysis | Sequence[RunRecord] | Sequence[Mappi
     data = evaluations[0].get("data", {})
     b = evaluations[0].get("bootstrap", {})
     intervals = (
-        f"Intervals: {100 * b.get('confidence', 0.95):g}% over test frames ({b.get('method', 'percentile')} "
+        f"Intervals: {100 * b.get('confidence', 0.95):g}% over {b.get('unit', 'test frames')} "
+        f"({b.get('method', 'percentile')} "
         f"bootstrap, {b.get('n_resamples', '?')} resamples, seed {b.get('seed', '?')}) within a run"
     )
     if isinstance(runs_or_analysis, Analysis):
         st = runs_or_analysis.settings
         intervals += (
-            f"; over seeds and test frames (t on the seed level, frame bootstrap of {st['n_resamples']} "
+            f"; over seeds and test {st.get('unit', 'frame')}s (t on the seed level, bootstrap of "
+            f"{st['n_resamples']} "
             f"resamples, seed {st['seed']}) for cell means and claims. Trainings per cell: "
             f"{seeds_per_cell(runs_or_analysis)}"
         )
@@ -187,9 +189,10 @@ def caption(runs_or_analysis: Analysis | Sequence[RunRecord] | Sequence[Mapping]
         return "No evaluated runs."
     data, b = evaluations[0].get("data", {}), evaluations[0].get("bootstrap", {})
     configs = sorted({str(ev["run"].get("profile")) for ev in evaluations})
-    what = "bootstrap interval over test frames"
+    what = "bootstrap interval over test clusters"
     if isinstance(runs_or_analysis, Analysis):
-        what = "interval over training seeds and test frames (one training: test frames only)"
+        unit = runs_or_analysis.settings.get("unit", "frame")
+        what = f"interval over training seeds and test {unit}s (one training: test {unit}s only)"
     return (
         f"Profile {data.get('profile', '?')}, data {_shown(data.get('path'))} "
         f"({data.get('samples', '?')} test samples, {data.get('frames', '?')} frames), "
