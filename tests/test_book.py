@@ -66,20 +66,86 @@ def test_no_error_outputs_in_notebooks_or_pages(smoke_book):
         assert 'class="output traceback' not in text and "cell_output error" not in text, page
 
 
-def test_intro_states_the_profile_and_shows_the_runs_verdicts(smoke_book):
-    intro = (smoke_book.html / "executed" / "intro.html").read_text()
-    assert "smoke profile" in intro
-    results = Path(smoke_book.plan.variables["results"])
-    saved = json.loads((results / "verdicts.json").read_text())
+class _Verdicts(HTMLParser):
+    """The verdicts a page states: ``(data-verdict key, text)`` of every ``span.dark-verdict``
+    (dark.analysis.report.render writes each one so)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._key: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "span" and "dark-verdict" in (a.get("class") or "").split():
+            self._key, self._text = a.get("data-verdict"), []
+
+    def handle_data(self, data):
+        if self._key is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._key is not None:
+            self.found.append((self._key, "".join(self._text)))
+            self._key = None
+
+
+def _expected_verdicts(saved: dict) -> dict[str, str]:
+    """Every verdict of a ``verdicts.json`` by its key, read independently of the renderer."""
+    out = {}
     for claim in ("1", "2"):
-        shown = [r for r in saved[claim]["primary"] if not r["verdict"].startswith("not evaluated")]
-        if not shown:  # e.g. claim 2 in a profile without a quantised cell
-            assert "No endpoint has runs." in intro, f"claim {claim}: no runs, and the intro does not say so"
-        for row in shown:  # each primary endpoint's verdict, a one-training one with its limit
-            assert row["verdict"] in intro, f"claim {claim}'s verdict {row['verdict']!r} is not on the intro"
-            if not row.get("training_variance", True) and "one training" not in row["verdict"]:
-                assert f"{row['verdict']} (one training per cell" in intro
+        v = saved[claim]
+        out[f"claim/{claim}"] = v["verdict"]
+        out |= {f"claim/{claim}/{m}": w for m, w in v["by_model"].items()}
+        for r in v["primary"]:
+            out[f"claim/{claim}/{r['model']}/{r['protocol']}/{r['comparison']}"] = r["verdict"]
+    return out
+
+
+def test_every_page_states_the_verdicts_of_verdicts_json(smoke_book):
+    """One source, one renderer: every verdict stated on any page equals the record's verdicts.json; the
+    landing page and the summary open with the at-a-glance table (nothing above it but the title) and
+    state every claim's verdict; the build's own results are a pipeline check with no verdict."""
+    saved = json.loads((ROOT / "results" / "cpu" / "results" / "verdicts.json").read_text())
+    expected = _expected_verdicts(saved)
+    stated: dict[str, set[str]] = {}
+    for page in smoke_book.html.rglob("*.html"):
+        parser = _Verdicts()
+        parser.feed(page.read_text())
+        for k, text in parser.found:
+            assert k in expected, f"{page.name} states a verdict {k!r} that verdicts.json does not have"
+            assert text == expected[k], f"{page.name}: {k} reads {text!r}, verdicts.json {expected[k]!r}"
+            stated.setdefault(page.name, set()).add(k)
+    for name in ("intro.html", "summary.html"):
+        assert {"claim/1", "claim/2"} <= stated.get(name, set()), f"{name} does not state both claims"
+        page = (smoke_book.html / "executed" / name).read_text()
+        main = page[page.index("<main") :]
+        body = main[main.index("</h1>") :]
+        first = re.search(r"<(table|p|div class=\"(?:admonition|cell_output))", body)
+        assert (
+            first
+            and first.group(1) == "table"
+            and 'class="dark-table"' in body[first.start() : first.start() + 80]
+        )
+    assert "summary.html" in stated and "recorded.html" in stated and "discussion.html" in stated
+    intro = (smoke_book.html / "executed" / "intro.html").read_text()
+    assert "smoke profile" in intro and "A check of the pipeline, not evidence" in intro
     assert "injected-parameters" not in intro  # the prose pages hide their parameters
+
+
+def test_no_page_says_best_epoch_or_over_frames_where_the_code_uses_the_last_and_clips(smoke_book):
+    text = lambda page: " ".join(re.sub(r"<[^>]+>", " ", page).split())  # noqa: E731
+    for page in smoke_book.html.rglob("*.html"):
+        t = text(page.read_text())
+        phrases = (
+            "best epoch on the validation split is the one evaluated",
+            "best checkpoint (best epoch",
+            "bootstrap over test frames",
+            "over seeds and test frames",
+        )
+        for phrase in phrases:
+            assert phrase not in t, f"{page.name} says {phrase!r}"
 
 
 def test_pages_load_nothing_from_other_hosts(smoke_book):

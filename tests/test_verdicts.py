@@ -21,15 +21,89 @@ def _e(value, low, high, seeds=True):
 
 
 def test_endpoint_verdict_words():
-    assert endpoint_verdict(_e(2, 1, 3), 5.6) == "reproduced, smaller than reported"
-    assert endpoint_verdict(_e(6, 5, 7), 5.6) == "reproduced"  # the report's effect inside the interval
-    assert endpoint_verdict(_e(9, 7, 11), 5.6) == "reproduced, larger than reported"
-    assert endpoint_verdict(_e(-2, -3, -1), 5.6) == "contradicted"
-    assert endpoint_verdict(_e(1, -1, 3), 5.6) == "smaller than reported"
-    assert endpoint_verdict(_e(1, -1, 7), 5.6) == "inconclusive"
-    assert endpoint_verdict(_e(1, -1, 3), None) == "inconclusive"
-    assert endpoint_verdict(_e(2, 1, 3, seeds=False), None) == "reproduced" + ONE_TRAINING_NOTE
+    """Each word by its rule: the Holm-adjusted p against zero, the adjusted interval against the report's
+    effect, the MDE against it, size words only in the report's regime."""
+    up, down, x = _e(2, 1, 3), _e(-2, -3, -1), (1.0, 3.0)
+    assert endpoint_verdict(up, 5.6, p_adjusted=0.01, adjusted=x) == "reproduced"
+    assert endpoint_verdict(up, 5.6, p_adjusted=0.01, adjusted=x, comparable=True) == (
+        "reproduced, smaller than reported"
+    )
+    assert endpoint_verdict(_e(9, 7, 11), 5.6, p_adjusted=0.01, adjusted=(7, 11), comparable=True) == (
+        "reproduced, larger than reported"
+    )
+    assert (
+        endpoint_verdict(_e(6, 5, 7), 5.6, p_adjusted=0.01, adjusted=(5, 7), comparable=True) == "reproduced"
+    )
+    assert endpoint_verdict(down, 5.6, p_adjusted=0.01, adjusted=(-3, -1)) == "contradicted"
+    # zero not excluded after the correction, the report's effect excluded
+    assert endpoint_verdict(up, 5.6, p_adjusted=0.08, adjusted=(-0.5, 4.5)) == (
+        "not reproduced: the report's effect is excluded; sign undetermined"
+    )
+    # the report's effect inside: underpowered when the MDE exceeds it
+    assert endpoint_verdict(up, 3.0, p_adjusted=0.08, adjusted=(-0.5, 4.5), mde=4.2) == (
+        "inconclusive (underpowered: MDE 4.2 > the report's effect 3.0)"
+    )
+    assert endpoint_verdict(up, 3.0, p_adjusted=0.08, adjusted=(-0.5, 4.5), mde=2.0) == "inconclusive"
+    assert endpoint_verdict(_e(1, -1, 3), None, p_adjusted=0.4) == "inconclusive"
+    assert (
+        endpoint_verdict(_e(2, 1, 3, seeds=False), None, p_adjusted=0.01) == "reproduced" + ONE_TRAINING_NOTE
+    )
     assert ONE_TRAINING_NOTE == " (test frames only: one training per cell)"
+
+
+def test_p_value_inverts_the_interval_and_holm_is_the_step_down():
+    """The p-value is the level whose interval touches zero (analytic for one normal or one t part); Holm's
+    adjustment matches its textbook step-down on a hand-worked family."""
+    from scipy import stats
+
+    e = Estimate(1.5, 0.0, 0.0, se_frames=1.0)
+    assert metrics.p_value(e) == pytest.approx(2 * stats.norm.sf(1.5), rel=1e-6)
+    t = Estimate(1.5, 0.0, 0.0, se_seeds=0.5, df=4, training_variance=True)
+    assert metrics.p_value(t) == pytest.approx(2 * stats.t.sf(3.0, 4), rel=1e-6)
+    # two parts: at the p-value's level the interval's edge is exactly zero
+    both = Estimate(2.0, 0.0, 0.0, se_seeds=0.6, df=7, se_frames=0.5, df_frames=3, training_variance=True)
+    p = metrics.p_value(both)
+    assert metrics.interval_at(both, 1 - p)[0] == pytest.approx(0.0, abs=1e-7)
+    assert metrics.interval_at(both, 0.95)[0] > 0 if p < 0.05 else metrics.interval_at(both, 0.95)[0] <= 0
+    # Holm by hand: sorted 0.01, 0.02, 0.04, 0.30 -> 4 x 0.01, 3 x 0.02, max(2 x 0.04, .), 0.30
+    np.testing.assert_allclose(metrics.holm([0.04, 0.01, 0.30, 0.02]), [0.08, 0.04, 0.30, 0.06])
+    np.testing.assert_allclose(metrics.holm([0.03, 0.02]), [0.04, 0.04])  # monotone: max with the earlier
+    np.testing.assert_allclose(metrics.holm_levels([0.04, 0.01]), [0.95, 0.975])
+    with pytest.raises(ValueError):
+        metrics.holm([0.5, 1.2])
+
+
+def test_holm_controls_the_family_wise_error_under_the_null():
+    """A simulation with a known truth: four endpoints with no effect, correlated, 4000 families; the
+    chance of any adjusted p below 0.05 stays at or under 5% (unadjusted it is far above)."""
+    rng = np.random.default_rng(0)
+    cov = 0.5 + 0.5 * np.eye(4)
+    z = rng.multivariate_normal(np.zeros(4), cov, size=4000)
+    from scipy import stats
+
+    p = 2 * stats.norm.sf(np.abs(z))
+    any_raw = (p < 0.05).any(1).mean()
+    any_holm = np.array([(metrics.holm(row) < 0.05).any() for row in p]).mean()
+    assert any_raw > 0.10 and any_holm <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 4000)
+
+
+def test_claim_verdict_rule():
+    from dark.analysis.report.claims import claim_verdict
+
+    def rows(*words):
+        return [{"verdict": w, "estimate": 1.0} for w in words]
+
+    nr = "not reproduced: the report's effect is excluded; sign undetermined"
+    assert claim_verdict(rows("reproduced", "reproduced")) == "reproduced"
+    assert claim_verdict(rows("reproduced", "inconclusive", nr)) == "partly reproduced (1 of 3 endpoints)"
+    assert claim_verdict(rows("contradicted", "inconclusive")) == "contradicted"
+    assert claim_verdict(rows(nr, "inconclusive (underpowered: MDE 8.8 > the report's effect 4.0)")) == (
+        "not reproduced"
+    )
+    assert claim_verdict(rows("inconclusive")) == "inconclusive"
+    assert (
+        claim_verdict([{"verdict": "not evaluated (no runs)", "estimate": None}]) == "not evaluated (no runs)"
+    )
 
 
 def test_endpoints_are_fixed_per_claim_and_protocol():
@@ -57,7 +131,8 @@ def test_report_effects_are_table2_differences_at_pckh01():
 
 
 def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
-    """A run on 12 frames in 4 clusters: DARK and Standard score ``dark_p01`` / ``std_p01`` + frame noise."""
+    """A run on ``len(clusters)`` frames in placement ``clusters`` (4 placements a clip): DARK and
+    Standard score ``dark_p01`` / ``std_p01`` + frame noise."""
     d = root / runs.run_name("sh", encoding, seed)
     d.mkdir(parents=True)
     (d / runs.CONFIG).write_text(json.dumps({"model": "sh", "encoding": encoding, "seed": seed}))
@@ -83,7 +158,7 @@ def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
 
 
 def test_primary_rows_paired_clustered_with_mde_and_limits(tmp_path):
-    clusters = np.repeat([0, 1, 2, 3], 3)
+    clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     paths = [_run(tmp_path, "unbiased", s, 40 + s, 37 + s, clusters) for s in (1, 2, 3)]
     paths += [_run(tmp_path, "ceil", s, 38 + s, 35 + s, clusters) for s in (1, 2, 3)]
     a = report.analyse(report.load_runs(paths), n_resamples=300)
@@ -97,12 +172,25 @@ def test_primary_rows_paired_clustered_with_mde_and_limits(tmp_path):
     assert (
         two["paired"]
         and two["n_pairs"] == 3
-        and two["resampled"] == "clusters"
+        and two["resampled"] == "clips"
+        and two["cluster_unit"] == "clip"
         and two["checkpoint"] == "last"
     )
     assert two["estimate"] == pytest.approx(est.value) and two["mde"] == pytest.approx(metrics.mde(est))
-    assert est.df_frames == pytest.approx(3.0)  # 4 equal clusters: K_eff - 1
-    assert two["verdict"] == endpoint_verdict(est, paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")])
+    assert est.df_frames == pytest.approx(3.0)  # 4 equal clips: K_eff - 1
+    # the family: claim 2's measured endpoints (SH standard only here) with Holm's p and its level
+    assert two["family"].startswith("claim 2: 1 endpoints") and two["p_holm"] == pytest.approx(two["p"])
+    assert two["p"] == pytest.approx(metrics.p_value(est))
+    lo, hi = metrics.interval_at(est, two["level"])
+    assert (two["adj_low"], two["adj_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert two["verdict"] == endpoint_verdict(
+        est,
+        paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")],
+        p_adjusted=two["p_holm"],
+        adjusted=(lo, hi),
+        mde=two["mde"],
+    )
+    assert two["regime_text"] and two["comparable"] is False
     assert rows[(1, "report", "dark - standard")]["verdict"] == NOT_MEASURED
     assert all(r["verdict"] == NO_RUNS for r in v[1]["primary"] if r["model"] == "hrnet")
     saved = json.loads(json.dumps(two))  # the row is plain JSON
@@ -130,7 +218,7 @@ def test_a_record_grown_in_steps_saves_the_analysis_of_every_recorded_run(tmp_pa
     from dark.analysis import summary
     from dark.book import record
 
-    clusters = np.repeat([0, 1, 2, 3], 3)
+    clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     dest = tmp_path / "results" / "cpu"
     paths = [_run(dest / "runs", enc, s, 40 + s - 2 * (enc == "ceil") + (s == 3), 37 + s, clusters)
              for s in (1, 2, 3) for enc in ("unbiased", "ceil")]  # fmt: skip
@@ -161,7 +249,7 @@ def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_pat
     primary endpoints from those runs, as the recorded chapter does, instead of saying none were saved."""
     from dark.analysis import summary
 
-    clusters = np.repeat([0, 1, 2, 3], 3)
+    clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     paths = [_run(tmp_path, enc, s, 40 + s - 2 * (enc == "ceil"), 37 + s, clusters)
              for s in (1, 2) for enc in ("unbiased", "ceil")]  # fmt: skip
     grown = {"results_dir": str(tmp_path / "no-results"), "run_dirs": [str(p) for p in paths]}
@@ -182,10 +270,9 @@ def test_claim2_per_reading_of_w_quant_is_the_primary_estimate_against_every_qua
     paired by seed): ceil's row is the primary endpoint with its verdict; the others are secondary (no
     verdict word), each the mean of the per-seed differences read straight from the frame sums, set
     against the report's one effect; the summary and the recorded chapter show them."""
-    from dark.analysis import summary
     from dark.analysis.report.endpoints import SECONDARY
 
-    clusters = np.repeat([0, 1, 2, 3], 3)
+    clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     offsets = {"unbiased": 0.0, "ceil": -2.0, "quantized": -1.0}
     paths = {
         (enc, s): _run(tmp_path, enc, s, 40 + s + off + 0.5 * (s == 2) * (enc == "quantized"), 37, clusters)
@@ -194,23 +281,32 @@ def test_claim2_per_reading_of_w_quant_is_the_primary_estimate_against_every_qua
     }
     a = report.analyse(report.load_runs(list(paths.values())), n_resamples=300)
     v = report.verdicts(a)
-    rows = {(r["quantiser"], r["protocol"]): r for r in v[2]["by_reading"]}
+    rows = {(r["quantiser"], r["protocol"]): r for r in v[2]["by_reading"] if not r.get("same_seeds_as")}
     assert set(rows) == {(q, p) for q in ("ceil", "quantized") for p in PROTOCOLS}
     primary = next(r for r in v[2]["primary"] if (r["model"], r["protocol"]) == ("sh", "standard"))
     assert {k: x for k, x in rows["ceil", "standard"].items() if k != "quantiser"} == primary
     q = rows["quantized", "standard"]
     by_seed = [_dark_pckh(paths["unbiased", s]) - _dark_pckh(paths["quantized", s]) for s in (1, 2, 3)]
     assert q["estimate"] == pytest.approx(np.mean(by_seed)) and q["n_pairs"] == 3 and q["paired"]
+    assert q["seeds"] == [1, 2, 3]
     assert q["low"] < q["estimate"] < q["high"] and q["verdict"] == SECONDARY
     assert q["report_effect"] == paper.REPORT_EFFECTS[(2, "sh", "unbiased - ceil")]
     assert rows["quantized", "report"]["verdict"] == NOT_MEASURED  # no report-protocol decoders here
-    # shown: the recorded chapter's table has both readings, the summary the other one under claim 2
-    shown = report.readings_display(v[2]["by_reading"])
-    assert list(shown["w/ quant"]) == [report.encoding_label(r["quantiser"]) for r in v[2]["by_reading"]]
-    assert list(report.readings_display(v[2]["by_reading"], primary=False)["w/ quant"].unique()) == [
-        "w/ quant (nearest, input grid)"
+    # beside each secondary reading: ceil's endpoint on the same seeds, secondary too
+    same = [
+        r for r in v[2]["by_reading"] if r.get("same_seeds_as") == "quantized" and r["protocol"] == "standard"
     ]
+    assert len(same) == 1 and same[0]["quantiser"] == "ceil" and same[0]["verdict"] == SECONDARY
+    ceil_by_seed = [_dark_pckh(paths["unbiased", s]) - _dark_pckh(paths["ceil", s]) for s in (1, 2, 3)]
+    assert same[0]["estimate"] == pytest.approx(np.mean(ceil_by_seed)) and same[0]["n_pairs"] == 3
+    # shown: the primary row points at its verdict instead of repeating it; the others say secondary
+    shown = report.readings_display(v[2]["by_reading"])
+    assert "on the seeds of w/ quant (nearest, input grid)" in " ".join(shown["w/ quant"])
+    assert set(shown["verdict"]) == {"primary endpoint (its verdict: above)", "secondary: no verdict"}
+    others = report.readings_display(v[2]["by_reading"], primary=False)
+    assert "w/ quant (nearest, input grid)" in list(others["w/ quant"])
     report.save(tmp_path / "results", a)
-    text = summary.primary_text(summary.claims(tmp_path / "results"))  # as the summary reads verdicts.json
-    assert "The other readings of" in text and "w/ quant (nearest, input grid)" in text
-    assert f"{q['estimate']:.2f} [{q['low']:.2f}, {q['high']:.2f}]" in text
+    saved = json.loads((tmp_path / "results" / "verdicts.json").read_text())
+    assert [r["estimate"] for r in saved["2"]["by_reading"]] == pytest.approx(
+        [r["estimate"] for r in v[2]["by_reading"]]
+    )

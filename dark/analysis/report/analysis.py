@@ -135,6 +135,20 @@ def analyse(
         if placements is not None and clusters is not None
         else {}
     )
+    readings, ceil_on_shared = _readings(by_cell, primary, ckw)
+    settings = dict(
+        kw, method=metrics.INTERVALS, clusters=clusters is not None, unit="clip" if clusters is not None
+        else "frame", left_out=left_out,
+    )  # fmt: skip
+    return Analysis(
+        by_cell, values, within, between, settings, primary, readings, ceil_on_shared, primary_placements
+    )
+
+
+def _readings(by_cell, primary, ckw) -> tuple[dict, dict]:
+    """Claim 2's endpoint against every quantised cell but the placebo (``ceil``'s is the primary endpoint),
+    and ceil's endpoint on each secondary reading's shared seeds: ``(readings, ceil_on_shared)`` of
+    :class:`Analysis`."""
     readings, ceil_on_shared = {}, {}
     for m, q in by_cell:
         if q in ("unbiased", PLACEBO) or (m, "unbiased") not in by_cell:
@@ -150,13 +164,7 @@ def analyse(
             # endpoint on those same seeds stands beside it
             readings[(m, p, q)] = endpoint_estimate(e, m, by_cell, seeds=shared or None, **ckw)
             ceil_on_shared[(m, p, q)] = endpoint_estimate(claim2_endpoint(p), m, by_cell, seeds=shared, **ckw)
-    settings = dict(
-        kw, method=metrics.INTERVALS, clusters=clusters is not None, unit="clip" if clusters is not None
-        else "frame", left_out=left_out,
-    )  # fmt: skip
-    return Analysis(
-        by_cell, values, within, between, settings, primary, readings, ceil_on_shared, primary_placements
-    )
+    return readings, ceil_on_shared
 
 
 def improvement(difference: Interval, metric: str) -> Interval:

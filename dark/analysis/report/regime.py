@@ -46,7 +46,8 @@ def regime(records: Sequence[RunRecord]) -> dict:
     configuration name). A value on which the runs differ is the list of their values."""
 
     def one(values):
-        vals = list(dict.fromkeys(values))
+        vals = list(dict.fromkeys(tuple(v) if isinstance(v, list) else v for v in values))
+        vals = [list(v) if isinstance(v, tuple) else v for v in vals]
         return vals[0] if len(vals) == 1 else vals
 
     cfg = [r.config for r in records]
@@ -56,8 +57,8 @@ def regime(records: Sequence[RunRecord]) -> dict:
     )
     views = one(c.get("n_train") for c in cfg)
     return {
-        "heatmap": one(tuple(c.get("heatmap_size") or ()) for c in cfg),
-        "input": one(tuple(c.get("input_size") or ()) for c in cfg),
+        "heatmap": one(list(c.get("heatmap_size") or ()) for c in cfg),
+        "input": one(list(c.get("input_size") or ()) for c in cfg),
         "epochs": one(c.get("epochs") for c in cfg),
         "precision": one(c.get("precision") for c in cfg),
         "batch": one(c.get("batch_size") for c in cfg),
