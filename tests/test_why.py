@@ -228,3 +228,34 @@ def test_table2_under_the_report_protocol_shows_the_analysis_per_axis_cells():
     assert row["seeds"] == pytest.approx([59.5, 60.5]) and row["report"] == 71.65
     side = report.compare_protocols(a)["PCKh@0.5 (%)"].loc["SH_4S (w/o quant) + DARK"]
     assert side["report's code"].startswith("60.00 [") and side["standard"].startswith("80.00 [")
+
+
+def test_resolution_reads_the_sizes_and_the_head_and_scores_the_floor(tmp_path):
+    """Runs of input 80 x 160 and heatmaps 20 x 40 (stride 4) whose test heads have median 20 px: the
+    PCKh@0.1 radius is 2 px at our size, 1 and 4 at half and twice; ArgMax's noiseless grid error is at
+    most 2 input px per axis (half a heatmap px), its RMS 4 / sqrt(12)."""
+    from dark.experiment import runs
+
+    n = 5
+    path = tmp_path / "sh-unbiased-s1"
+    path.mkdir()
+    runs.save_predictions(path, {
+        "coords": np.zeros((1, n, 2, 2), np.float32), "decoders": np.array(["dark"]),
+        "gt": np.zeros((n, 2, 2)), "visible": np.ones((n, 2), bool),
+        "head_size": np.array([10.0, 18.0, 20.0, 25.0, 40.0]),
+        "groups": np.array([f"f{i}" for i in range(n)]), "names": np.array([f"f{i}" for i in range(n)]),
+    })  # fmt: skip
+    sizes = {"input_size": [80, 160], "heatmap_size": [20, 40], "sigma": 2.0}
+    r = RunRecord(path, "sh", "unbiased", 1, sizes, {}, np.array([]), (), {})
+    res = why.resolution([r], trials=400, noise_levels=(0.0,))
+    assert res["stride"] == 4.0 and res["head"] == 20.0 and res["radius"] == pytest.approx(2.0)
+    assert res["sizes"] == [((10, 20), (40, 80)), ((20, 40), (80, 160)), ((40, 80), (160, 320))]
+    f = res["floor"].set_index(["H", "decoder"])
+    assert f.loc[(10, "argmax"), "radius"] == pytest.approx(1.0) and f.loc[(40, "dark"), "radius"] == 4.0
+    assert f.loc[(20, "argmax"), "max_axis"] <= 2.0 and f.loc[(20, "argmax"), "rmse_axis"] == pytest.approx(
+        4 / math.sqrt(12), rel=0.1
+    )
+    text = why.grid_text(res)
+    assert "20 x 40 pixels for an input of 80 x 160" in text and "radius is 2.00 pixels" in text
+    assert why.floor_table(res).shape == (3, 3)
+    assert why.resolution([RunRecord(path, "sh", "unbiased", 1, {}, {}, np.array([]), (), {})]) is None
