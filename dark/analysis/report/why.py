@@ -52,7 +52,12 @@ from .load import RunRecord, cells
 CHAIN: tuple[tuple[str, str, str, str], ...] = (
     ("standard protocol", "pckh", "standard", "dark"),
     ("metric: per-axis PCKh with the report's visibility rule", "pckh_axis", "standard", "dark"),
-    ("Standard decoder: the report's (_argmax_sub)", "pckh_axis", "standard_report", "dark"),
+    (
+        "Standard decoder: the report's (its step normalised over the test batch)",
+        "pckh_axis",
+        "standard_report",
+        "dark",
+    ),
     ("DARK decoder: the report's (5 x 5 blur)", "pckh_axis", "standard_report", "dark_report"),
 )
 
