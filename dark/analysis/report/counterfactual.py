@@ -24,6 +24,7 @@ from dark import metrics
 from dark.analysis.protocols import PROTOCOLS, Protocol
 from dark.experiment import runs
 
+from .labels import interval_text
 from .load import RunRecord, cells
 from .load import test_clips as clips_of  # (not "test_": pytest would collect it)
 
@@ -283,9 +284,18 @@ def counterfactual(
 
 def counterfactual_display(cf: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """The rows of :func:`counterfactual` a page shows: each protocol's primary metric, with the shift
-    (input px), the expected cost and the observed difference (points), indexed by model, encoding and
-    protocol."""
+    (input px), the expected cost with its 95% interval, the observed difference, and what the shift
+    leaves (observed - expected) with its interval (points), indexed by model, encoding and protocol."""
     primary = [p.primary_metric for p in PROTOCOLS.values()]
-    shown = cf[cf.metric.isin(primary)]
-    columns = ["model", "encoding", "protocol", "decoder", "shift_x", "shift_y", "expected_cost", "observed"]
+    shown = cf[cf.metric.isin(primary)].copy()
+
+    def iv(v, lo, hi):
+        return [
+            interval_text(a, b, c, digits) for a, b, c in zip(shown[v], shown[lo], shown[hi], strict=True)
+        ]
+
+    shown["expected [95% CI]"] = iv("expected_cost", "expected_low", "expected_high")
+    shown["observed - expected [95% CI]"] = iv("unexplained", "unexplained_low", "unexplained_high")
+    columns = ["model", "encoding", "protocol", "decoder", "shift_x", "shift_y", "expected [95% CI]",
+               "observed", "observed - expected [95% CI]"]  # fmt: skip
     return shown[columns].round(digits).set_index(["model", "encoding", "protocol"])
