@@ -4,9 +4,10 @@ whose quantised cell is the unbiased one shifted by a known bias)."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from dark.analysis.protocols import PROTOCOLS
-from dark.analysis.report.counterfactual import counterfactual, counterfactual_display
+from dark.analysis.report.counterfactual import counterfactual, counterfactual_display, shift_estimates
 from dark.analysis.report.load import RunRecord
 from dark.experiment import runs
 
@@ -102,3 +103,73 @@ def test_shift_is_the_difference_of_mean_biases_and_noise_is_not_shifted(tmp_pat
     )
     assert r.expected_cost == pytest.approx(direct) and r.observed == pytest.approx(observed)
     assert r.observed > r.expected_cost > 0  # the extra noise of the ceil runs costs beyond the shift
+
+
+# a simulation of known truth for the intervals: each run's error per joint and axis is a seed offset
+# (shared by the two runs of a seed when paired), a test-clip offset shared by every run, and its own noise;
+# the quantised runs add a known shift, a seed-to-seed spread of their bias, and more noise (the part the
+# shift leaves)
+G, J, CLIPS, RADIUS = 48, 6, 8, 2.0  # frame groups, joints, clips; PCKh@0.1 radius (0.1 x head 20) input px
+SIG_U, SIG_E, TAU_SEED, TAU_CLIP, TAU_BIAS = 1.2, 1.4, 0.3, 0.4, 0.25
+DELTA = np.array([0.5, 0.5])
+
+
+def _within(mu, var):
+    """Independent truth: percent of joints within RADIUS of an isotropic normal error N(mu, var I) (2-D)."""
+    return 100 * stats.ncx2.cdf(RADIUS**2 / var, 2, float(mu @ mu) / var)
+
+
+def _experiment(rng, n_u, n_e, paired):
+    gt = rng.uniform(20, 60, (G, J, 2))
+    clip = np.arange(G) % CLIPS
+    c = rng.normal(0, TAU_CLIP, (CLIPS, 2))[clip][:, None, :]
+    common = {
+        "gt": gt, "visible": np.ones((G, J), bool), "head_size": np.full(G, 20.0),
+        "groups": np.array([f"g{i:03d}" for i in range(G)]), "decoders": np.array(["dark"]),
+    }  # fmt: skip
+    seeds = rng.normal(0, TAU_SEED, (max(n_u, n_e), 2))
+    seeds_e = seeds if paired else rng.normal(0, TAU_SEED, (n_e, 2))
+    u = [{**common, "coords": (gt + a + c + rng.normal(0, SIG_U, (G, J, 2)))[None]} for a in seeds[:n_u]]
+    e = [
+        {
+            **common,
+            "coords": (gt + DELTA + a + rng.normal(0, TAU_BIAS, 2) + c + rng.normal(0, SIG_E, (G, J, 2)))[
+                None
+            ],
+        }
+        for a in seeds_e[:n_e]
+    ]
+    return u, e, clip
+
+
+@pytest.mark.parametrize(("n_u", "n_e", "paired"), [(8, 8, True), (8, 3, False)])
+def test_intervals_cover_the_known_expected_cost_and_rest(n_u, n_e, paired):
+    """Over 300 simulated records (8 clips, seeds paired or not), the 95% intervals of the expected cost
+    (at the population's mean shift) and of the rest beyond it cover the truth, computed independently in
+    closed form (the non-central chi-square of a 2-D normal error), within three binomial standard
+    deviations of 95%; the point expected cost is the one the unbiased runs give at the estimated shift."""
+    var_u = TAU_SEED**2 + TAU_CLIP**2 + SIG_U**2
+    var_e = TAU_SEED**2 + TAU_BIAS**2 + TAU_CLIP**2 + SIG_E**2
+    truth_expected = _within(np.zeros(2), var_u) - _within(DELTA, var_u)
+    truth_rest = _within(DELTA, var_u) - _within(DELTA, var_e)
+    assert truth_expected > 3 and truth_rest > 3  # both parts matter in this design
+    rng, reps, hits = np.random.default_rng(0), 300, np.zeros(2)
+    for k in range(reps):
+        u, e, clip = _experiment(rng, n_u, n_e, paired)
+        shift, rows = shift_estimates(
+            u, e, "dark", ["pckh@0.1"], paired=paired, clusters=clip, n_resamples=500, seed=k
+        )
+        r = rows["pckh@0.1"]
+        if k == 0:
+            direct = np.mean([_pckh(p["coords"][0], p["gt"], p["visible"], p["head_size"], 0.1)
+                              - _pckh(p["coords"][0] + shift, p["gt"], p["visible"], p["head_size"], 0.1)
+                              for p in u])  # fmt: skip
+            assert r["expected"].value == pytest.approx(direct)
+            assert r["expected"].value + r["unexplained"].value == pytest.approx(r["observed"])
+            assert r["expected"].paired == paired and r["expected"].df_frames == pytest.approx(CLIPS - 1)
+        hits += [
+            r[k_].low <= t <= r[k_].high
+            for k_, t in (("expected", truth_expected), ("unexplained", truth_rest))
+        ]
+    sd = np.sqrt(0.95 * 0.05 / reps)
+    assert np.all(np.abs(hits / reps - 0.95) <= 3 * sd), hits / reps

@@ -581,9 +581,9 @@ def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing
 
 
 def test_the_record_pages_render_a_record_that_grew_and_only_then(tmp_path, monkeypatch):
-    """The recorded chapter (and the summary, which needs it) carry a digest of what the records show: a
-    build that writes its record executes them again with what it just recorded; a rebuild that records
-    nothing new leaves them alone; a record that changed elsewhere (a pull) renders again."""
+    """The recorded chapter and the why page (and the summary, which needs them) carry a digest of what the
+    records show: a build that writes its record executes them again with what it just recorded; a rebuild
+    that records nothing new leaves them alone; a record that changed elsewhere (a pull) renders again."""
     import shutil
     from dataclasses import replace
 
@@ -608,7 +608,7 @@ def test_the_record_pages_render_a_record_that_grew_and_only_then(tmp_path, monk
     assert "recorded" not in build() and build() == []
     (store / "results").mkdir()
     (store / "results" / "verdicts.json").write_text('{"2": {"verdict": "grown elsewhere"}}')
-    assert build() == ["recorded", "summary"]  # pulled: rendered again, once
+    assert build() == ["06_why", "recorded", "summary"]  # pulled: rendered again, once
 
 
 def test_the_records_digest_follows_what_the_pages_show(tmp_path):

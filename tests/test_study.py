@@ -139,3 +139,27 @@ def test_plot_per_sigma_draws_a_line_per_decoder_and_the_bound():
         axes[1].get_lines()[0].get_ydata(),
         df[(df.sigma == 2.0) & (df.noise > 0) & (df.decoder == "argmax")].rmse,
     )
+
+
+def test_argmax_within_is_the_area_of_the_disc_in_the_square():
+    """The closed form against Monte Carlo points uniform on the square (an independent computation)."""
+    pts = np.random.default_rng(0).uniform(-2.0, 2.0, (400_000, 2))
+    for r in (1.0, 2.0, 2.3, 2.7, 3.0):
+        mc = 100 * (np.hypot(pts[:, 0], pts[:, 1]) <= r).mean()
+        assert study.argmax_within(r, 4.0) == pytest.approx(mc, abs=0.2), r
+
+
+def test_resolution_floor_has_the_analytic_grid_errors():
+    """Noiseless Gaussians far from the border: ArgMax's per-axis error is uniform over a pixel (RMSE
+    stride / sqrt(12), at most stride / 2), Standard's a quarter pixel less (RMSE stride / sqrt(48), at most
+    stride / 4), DARK's nearly none; ArgMax's PCKh is the closed form's within binomial noise."""
+    n = 4000
+    df = study.resolution_floor([(32, 64)], [2.3], noise_levels=[0.0], trials=n, margin=8.0, seed=1)
+    row = df.set_index("decoder")
+    assert row.loc["argmax", "rmse_axis"] == pytest.approx(4 / math.sqrt(12), rel=0.03)
+    assert row.loc["standard", "rmse_axis"] == pytest.approx(4 / math.sqrt(48), rel=0.03)
+    assert 1.95 < row.loc["argmax", "max_axis"] <= 2.0 and 0.95 < row.loc["standard", "max_axis"] <= 1.0
+    assert row.loc["dark", "rmse_axis"] < 0.02 and row.loc["dark", "pckh"] == 100.0
+    p = study.argmax_within(2.3, 4.0)
+    assert abs(row.loc["argmax", "pckh"] - p) < 3 * 100 * math.sqrt(p / 100 * (1 - p / 100) / n)
+    assert row.loc["standard", "pckh"] == 100.0  # its error never exceeds sqrt(2) px < 2.3

@@ -101,9 +101,11 @@ def test_runs_without_the_report_protocol_say_not_measured():
     rows = why.decompose_claim1([old], "sh")
     assert rows[0].estimate.value == pytest.approx(1.0)
     assert all(r.estimate is None for r in rows[1:])
-    shown = why.table(rows)
-    assert shown["ours [95% CI]"].iloc[2].startswith("not measured")
-    assert shown.loc["unexplained (report - the report protocol on our runs)", "report"] == "+2.60"
+    shown = why.table(rows)  # the measured row only; one sentence names the others
+    assert list(shown.index) == ["standard protocol: DARK - Standard"]
+    said = why.unmeasured_text(rows)
+    assert said.startswith("Not measured on these runs: metric: per-axis PCKh") and "batch size" in said
+    assert why.unmeasured_text(rows[:1]) == ""
 
 
 def test_batch_size_is_measured_only_with_runs_of_both_sizes():
@@ -126,33 +128,93 @@ def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
         - paper.TABLE2[("sh", "quantized", "dark")]["pckh@0.1"]
     )
     obs = {"standard": Estimate(1.5, 0.5, 2.5, n_seeds=3, training_variance=True), "report": None}
-    exp = {"standard": Estimate(1.2, 0.9, 1.5), "report": None}
-    rows = {r.name: r for r in why.claim2_rows(obs, exp, rep)}
-    beyond = rows["standard: beyond the shift"].estimate
-    assert beyond.value == pytest.approx(0.3)
-    assert beyond.high - beyond.value == pytest.approx(math.hypot(1.0, 0.3))
+    parts = {"expected": Estimate(1.2, 0.9, 1.5, n_seeds=3), "beyond": Estimate(0.3, -0.7, 1.3, n_seeds=3)}
+    rows = {r.name: r for r in why.claim2_rows(obs, {"standard": parts, "report": None}, rep)}
+    assert rows["standard: beyond the shift"].estimate is parts["beyond"]
     assert rows["standard: unexplained (report - observed)"].estimate.value == pytest.approx(rep - 1.5)
     assert rows["report: observed unbiased - ceil"].estimate is None
-    assert why.table(list(rows.values())).loc["report: beyond the shift", "ours [95% CI]"] == "not measured"
+    shown = why.table(list(rows.values()))
+    assert list(shown.index) == [n for n in rows if n.startswith("standard")]  # nothing of "report" measured
+    assert shown.loc["standard: beyond the shift", "ours [95% CI]"] == "0.30 [-0.70, 1.30]"
+    assert "report: beyond the shift (the runs carry no test predictions" in why.unmeasured_text(
+        rows.values()
+    )
 
 
-def test_claim2_expected_reads_the_counterfactual_row_of_dark_on_the_primary_metric(monkeypatch):
+def test_claim2_shift_reads_the_counterfactual_row_of_dark_on_the_primary_metric(monkeypatch):
     import pandas as pd
 
     from dark.analysis.protocols import PROTOCOLS
 
     rows = [
-        {"model": "sh", "encoding": "ceil", "protocol": p, "role": role, "metric": m, "expected_cost": cost}
+        {"model": "sh", "encoding": "ceil", "protocol": p, "role": role, "metric": m, "expected_cost": cost,
+         "expected_low": cost - 1, "expected_high": cost + 1, "unexplained": 2 * cost,
+         "unexplained_low": 0.0, "unexplained_high": 9.0, "paired": True, "n_unbiased": 8, "n_encoding": 8}
         for p, proto in PROTOCOLS.items()
         for role in ("dark", "standard")
         for m, cost in zip(proto.metrics, (1.25 if role == "dark" else 9.0, 7.0, 8.0), strict=True)
-    ]
+    ]  # fmt: skip
     rows[0]["expected_cost"] = 0.75  # the standard protocol's DARK PCKh@0.1
     monkeypatch.setattr(why, "counterfactual", lambda records: (pd.DataFrame(rows), []))
-    assert why.claim2_expected([], "sh", "ceil") == {"standard": 0.75, "report": 1.25}
-    assert why.claim2_expected([], "hrnet", "ceil") == {"standard": None, "report": None}
-    shown = why.table(why.claim2_rows({"standard": None}, {"standard": 0.75}, 5.63))
-    assert shown.loc["standard: the ceil bias alone (shift-only)", "ours [95% CI]"] == "0.75 (point value)"
+    got = why.claim2_shift([], "sh", "ceil")
+    assert got["standard"]["expected"].value == 0.75 and got["standard"]["expected"].low == pytest.approx(
+        0.25
+    )
+    assert got["report"]["beyond"].value == 2.5 and got["report"]["beyond"].high == 9.0
+    assert got["report"]["expected"].training_variance and got["report"]["expected"].paired
+    assert why.claim2_shift([], "hrnet", "ceil") == {"standard": None, "report": None}
+
+
+def _bias_run(seed, encoding, dx, dy):
+    """A run of G frame groups with K joints each whose signed errors sum to dx, dy per joint."""
+    cols = tuple(metrics.frame_sum_columns(["bias_x", "bias_y"]))
+    t = np.zeros((G, len(cols)))
+    col = {c: i for i, c in enumerate(cols)}
+    t[:, col["n"]], t[:, col["dx"]], t[:, col["dy"]] = K, K * dx, K * dy
+    return RunRecord(
+        path=Path(f"/runs/sh-{encoding}-s{seed}"), model="sh", encoding=encoding, seed=seed, config={},
+        evaluation={}, groups=np.array([f"f{i:02d}" for i in range(G)]), columns=cols,
+        tables={"dark": t, "dark_report": t}, clips=np.arange(G) % 4,
+    )  # fmt: skip
+
+
+def test_claim2_bias_is_the_paired_difference_of_mean_signed_errors():
+    # ceil runs: +0.5 +- per seed in x, +0.4 in y; the unbiased runs 0.1 and -0.1 -> per seed 0.4, 0.6 (x)
+    runs_ = [_bias_run(1, "unbiased", 0.1, 0.0), _bias_run(2, "unbiased", -0.1, 0.0)]
+    runs_ += [_bias_run(2, "ceil", 0.5, 0.4), _bias_run(1, "ceil", 0.5, 0.4)]
+    got = why.claim2_bias(runs_, "sh", "ceil")
+    x, y = got["standard"]["x"], got["standard"]["y"]
+    assert x.value == pytest.approx(0.5) and y.value == pytest.approx(0.4) and x.paired
+    half = 12.706204736174707 * 0.1  # t(1) x sd of (0.4, 0.6) / sqrt 2 = 0.1; no test-set noise
+    assert (x.low, x.high) == pytest.approx((0.5 - half, 0.5 + half))
+    shown = why.bias_table(got)
+    assert shown.loc[("report", "y"), "predicted"] == "+0.5" and len(shown) == 4
+    assert why.claim2_bias(runs_, "hrnet", "ceil") == {"standard": None, "report": None}
+
+
+def test_decoder_effects_give_dark_against_standard_and_argmax_at_both_radii():
+    truth = {**TRUTH, "argmax": (70.0, 50.0)}
+    runs_ = []
+    for seed in (1, 2):
+        r = run(seed)
+        r.tables["argmax"] = _table(*truth["argmax"])
+        runs_.append(r)
+    t = why.decoder_effects(runs_, ["sh"], alphas=("0.5",))
+    assert t.loc[("SH_4S", "standard", "DARK - Standard"), "PCKh@0.5"] == "1.00 [1.00, 1.00]"
+    assert t.loc[("SH_4S", "standard", "DARK - ArgMax"), "PCKh@0.5"] == "10.00 [10.00, 10.00]"
+    assert t.loc[("SH_4S", "report", "DARK - Standard"), "PCKh@0.5"] == "2.00 [2.00, 2.00]"  # per-axis
+    rep = (
+        paper.TABLE2[("sh", "unbiased", "dark")]["pckh@0.5"]
+        - paper.TABLE2[("sh", "unbiased", "argmax")]["pckh@0.5"]
+    )
+    assert t.loc[("SH_4S", "report", "DARK - ArgMax"), "report @0.5"] == f"{rep:+.2f}"
+    assert why.decoder_effects(runs_, ["hrnet"]).empty
+
+
+def test_runs_text_names_every_cell_with_its_seeds_and_the_record_is_found():
+    text = why.runs_text([run(2), run(1), run(1, encoding="ceil")])
+    assert text.startswith("SH_4S (w/o quant): 2 trainings (seeds 1, 2)") and "1 training (seed 1)" in text
+    assert why.recorded(["/nonexistent"]) is None
 
 
 def test_table2_under_the_report_protocol_shows_the_analysis_per_axis_cells():
@@ -166,3 +228,34 @@ def test_table2_under_the_report_protocol_shows_the_analysis_per_axis_cells():
     assert row["seeds"] == pytest.approx([59.5, 60.5]) and row["report"] == 71.65
     side = report.compare_protocols(a)["PCKh@0.5 (%)"].loc["SH_4S (w/o quant) + DARK"]
     assert side["report's code"].startswith("60.00 [") and side["standard"].startswith("80.00 [")
+
+
+def test_resolution_reads_the_sizes_and_the_head_and_scores_the_floor(tmp_path):
+    """Runs of input 80 x 160 and heatmaps 20 x 40 (stride 4) whose test heads have median 20 px: the
+    PCKh@0.1 radius is 2 px at our size, 1 and 4 at half and twice; ArgMax's noiseless grid error is at
+    most 2 input px per axis (half a heatmap px), its RMS 4 / sqrt(12)."""
+    from dark.experiment import runs
+
+    n = 5
+    path = tmp_path / "sh-unbiased-s1"
+    path.mkdir()
+    runs.save_predictions(path, {
+        "coords": np.zeros((1, n, 2, 2), np.float32), "decoders": np.array(["dark"]),
+        "gt": np.zeros((n, 2, 2)), "visible": np.ones((n, 2), bool),
+        "head_size": np.array([10.0, 18.0, 20.0, 25.0, 40.0]),
+        "groups": np.array([f"f{i}" for i in range(n)]), "names": np.array([f"f{i}" for i in range(n)]),
+    })  # fmt: skip
+    sizes = {"input_size": [80, 160], "heatmap_size": [20, 40], "sigma": 2.0}
+    r = RunRecord(path, "sh", "unbiased", 1, sizes, {}, np.array([]), (), {})
+    res = why.resolution([r], trials=400, noise_levels=(0.0,))
+    assert res["stride"] == 4.0 and res["head"] == 20.0 and res["radius"] == pytest.approx(2.0)
+    assert res["sizes"] == [((10, 20), (40, 80)), ((20, 40), (80, 160)), ((40, 80), (160, 320))]
+    f = res["floor"].set_index(["H", "decoder"])
+    assert f.loc[(10, "argmax"), "radius"] == pytest.approx(1.0) and f.loc[(40, "dark"), "radius"] == 4.0
+    assert f.loc[(20, "argmax"), "max_axis"] <= 2.0 and f.loc[(20, "argmax"), "rmse_axis"] == pytest.approx(
+        4 / math.sqrt(12), rel=0.1
+    )
+    text = why.grid_text(res)
+    assert "20 x 40 pixels for an input of 80 x 160" in text and "radius is 2.00 pixels" in text
+    assert why.floor_table(res).shape == (3, 3)
+    assert why.resolution([RunRecord(path, "sh", "unbiased", 1, {}, {}, np.array([]), (), {})]) is None

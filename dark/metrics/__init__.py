@@ -15,7 +15,7 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
   :func:`from_sums`);
 - :mod:`~dark.metrics.bootstrap`: frame-bootstrap intervals of one set of predictions (:func:`summarize`);
 - :mod:`~dark.metrics.combination`: a linear combination of metrics within each run, over the runs
-  (:func:`within_run_combination`);
+  (:func:`within_run_combination`), or over one or two cells of runs (:func:`cells_combination`);
 - :mod:`~dark.metrics.intervals`: two-level (seeds x test clusters) intervals of trained cells, paired
   by seed where cells share seeds, and the design's minimum detectable effect (:func:`cell_estimates`,
   :func:`paired_difference_estimates`, :func:`mde`, :data:`INTERVALS`).
@@ -23,7 +23,7 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
 
 from dark.metrics.axis import REPORT_HEAD, REPORT_INPUT_SIZE, fov_mask, pckh_per_axis
 from dark.metrics.bootstrap import Interval, summarize
-from dark.metrics.combination import within_run_combination
+from dark.metrics.combination import cells_combination, within_run_combination
 from dark.metrics.frames import Frames, joint_errors
 from dark.metrics.intervals import (
     INTERVALS,
@@ -79,6 +79,7 @@ __all__ = [
     "bias",
     "cell_difference_estimates",
     "cell_estimates",
+    "cells_combination",
     "decoder_scores",
     "fov_mask",
     "frame_sum_columns",

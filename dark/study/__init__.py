@@ -10,6 +10,8 @@ measures exactly what the library computes. Its rooms, re-exported here (``from 
   (:func:`decoder_rmse`, :func:`bias_curve`, :func:`threshold_curve`, :func:`kernel_sensitivity`);
 - :mod:`dark.study.oracle`: each encoding's own error before any network (:func:`quantisation_error`,
   :func:`oracle_table`, against the analytic :func:`predicted_error` of ``book/codecs.md``);
+- :mod:`dark.study.resolution`: each decoder's error and PCKh at several heatmap sizes, the radius scaled
+  with the image (:func:`resolution_floor`, against ArgMax's closed form :func:`argmax_within`);
 - :mod:`dark.study.timing`: each decoder's cost (:func:`time_decoders`; ``benchmarks/decode.py`` adds
   the per-heatmap reference loop to it);
 - :mod:`dark.study.figures`: :func:`decoder_colors` and :func:`plot_per_sigma`, one panel per sigma of
@@ -23,11 +25,13 @@ from __future__ import annotations
 from dark.study.curves import bias_curve, decoder_rmse, kernel_sensitivity, threshold_curve
 from dark.study.figures import decoder_colors, plot_per_sigma
 from dark.study.oracle import oracle_table, predicted_error, quantisation_error
+from dark.study.resolution import argmax_within, resolution_floor
 from dark.study.timing import CLOCKS, make_batch, time_decoders
 from dark.study.trials import decode_all, subseed
 
 __all__ = [
     "CLOCKS",
+    "argmax_within",
     "bias_curve",
     "decode_all",
     "decoder_colors",
@@ -38,6 +42,7 @@ __all__ = [
     "plot_per_sigma",
     "predicted_error",
     "quantisation_error",
+    "resolution_floor",
     "subseed",
     "threshold_curve",
     "time_decoders",

@@ -16,9 +16,13 @@ their order; :data:`CHAIN` states ours.
 
 **Batch size** (the report's SH quant trained with 24, its cont twin with 16) is a contribution only
 when runs of one cell were trained with two batch sizes (:func:`batch_contribution`), else *not
-measured*. Claim 2 (unbiased - quantised) uses the shift-only counterfactual
-(:mod:`dark.analysis.report.counterfactual`): the expected cost of the ceil bias alone beside the observed
-difference and the report's (:func:`claim2_rows`).
+measured*. Claim 1 at every PCKh radius, DARK against Standard and ArgMax, is :func:`decoder_effects`.
+Claim 2 (unbiased - quantised) uses the shift-only counterfactual
+(:mod:`dark.analysis.report.counterfactual`): the bias the quantised targets left (:func:`claim2_bias`),
+the expected cost of that bias alone and what the runs show beyond it, with intervals
+(:func:`claim2_shift`), beside the observed difference and the report's (:func:`claim2_rows`). Every
+interval resamples the seeds and the test clips (:func:`clips`). Rows no run measures are left out of
+the tables (:func:`table`) and named in one sentence (:func:`unmeasured_text`).
 """
 
 from __future__ import annotations
@@ -27,29 +31,40 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from dark import metrics
+from dark import metrics, study
 from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS
+from dark.book import record
+from dark.experiment import runs
 from dark.metrics import Estimate
 
 from .counterfactual import counterfactual
-from .labels import interval_text
-from .load import RunRecord
+from .labels import display_name, interval_text
+from .load import RunRecord, cells
 
 #: the instrument changes of claim 1's decomposition, in order: (name, metric family, Standard, DARK)
 #: after the change; the first entry is the standard protocol, the last the report's code
 CHAIN: tuple[tuple[str, str, str, str], ...] = (
     ("standard protocol", "pckh", "standard", "dark"),
     ("metric: per-axis PCKh with the report's visibility rule", "pckh_axis", "standard", "dark"),
-    ("Standard decoder: the report's (_argmax_sub)", "pckh_axis", "standard_report", "dark"),
+    (
+        "Standard decoder: the report's (its step normalised over the test batch)",
+        "pckh_axis",
+        "standard_report",
+        "dark",
+    ),
     ("DARK decoder: the report's (5 x 5 blur)", "pckh_axis", "standard_report", "dark_report"),
 )
 
 #: what a contribution no run measures says
 NOT_MEASURED = "not measured"
+#: the mean signed error (input px, per axis) that rounding a uniform sub-pixel fraction up adds
+CEIL_BIAS = 0.5
 
 
 @dataclass(frozen=True)
@@ -78,12 +93,12 @@ def combination(
     (:data:`dark.metrics.INTERVALS`) for the combination: the per-run values form one cell (t with
     n - 1 df on the seed level, plus the test-set part the runs share; frames only, with
     ``training_variance`` False, for one run), the test set resampled once for every term and run, by
-    cluster when the runs carry ``clusters``.
+    test clip when the runs carry them (:func:`clips`).
     """
     return metrics.within_run_combination(
         [(sign, [r.tables[decoder] for r in records], metric) for sign, decoder, metric in terms],
         records[0].columns,
-        clusters=getattr(records[0], "clusters", None),
+        clusters=clips(records),
         confidence=confidence,
         n_resamples=n_resamples,
         seed=seed,
@@ -177,6 +192,150 @@ def batch_contribution(
     return Contribution(name, None, why=f"every run was trained with batch {', '.join(map(str, found))}")
 
 
+def decoder_effects(
+    records: Sequence[RunRecord],
+    models: Sequence[str],
+    alphas: Sequence[str] = ("0.1", "0.5"),
+    against: Sequence[str] = ("standard", "argmax"),
+    digits: int = 2,
+    **kw,
+) -> pd.DataFrame:
+    """Claim 1's DARK - Standard and DARK - ArgMax at every PCKh radius ``alphas``, per model (its w/o
+    quant runs) and protocol (:data:`PROTOCOLS`: its DARK and the row's decoder, its PCKh family), each
+    within every run, over the seeds and the test clips (:func:`combination`), beside the report's
+    (its Table 2). Rows ``(model, protocol, comparison)``; columns ``PCKh@<alpha>`` (points, with the 95%
+    interval), ``report @<alpha>`` and ``trainings``. Comparisons the runs cannot score are left out."""
+    out = []
+    for model in models:
+        cell = [r for r in records if (r.model, r.encoding) == (model, "unbiased")]
+        for name, p in PROTOCOLS.items() if cell else ():
+            family = p.primary_metric.split("@")[0]
+            for role in against:
+                row = {"model": paper.MODEL_NAMES.get(model, model), "protocol": name,
+                       "comparison": f"DARK - {paper.DECODER_NAMES.get(role, role)}"}  # fmt: skip
+                for alpha in alphas:
+                    terms = [
+                        (1.0, p.decoders["dark"], f"{family}@{alpha}"),
+                        (-1.0, p.decoders[role], f"{family}@{alpha}"),
+                    ]
+                    if not _has(cell, terms):
+                        break
+                    e = combination(cell, terms, **kw)
+                    rep = paper.TABLE2[(model, "unbiased", "dark")][f"pckh@{alpha}"]
+                    rep -= paper.TABLE2[(model, "unbiased", role)][f"pckh@{alpha}"]
+                    row[f"PCKh@{alpha}"] = interval_text(e.value, e.low, e.high, digits)
+                    row[f"report @{alpha}"] = f"{rep:+.{digits}f}"
+                    row["trainings"] = str(e.n_seeds) + ("" if e.training_variance else " (test set only)")
+                else:
+                    out.append(row)
+    return pd.DataFrame(out).set_index(["model", "protocol", "comparison"]) if out else pd.DataFrame()
+
+
+#: the heatmap sizes of the resolution section, as multiples of the runs' own (half, ours, twice: twice
+#: ours is the report's 40 x 80 at its input 160 x 320)
+SCALES = (0.5, 1.0, 2.0)
+
+
+def resolution(
+    records: Sequence[RunRecord],
+    alpha: float = 0.1,
+    scales: Sequence[float] = SCALES,
+    noise_levels: Sequence[float] = (0.0, 0.05),
+    trials: int = 2000,
+    seed: int = 0,
+) -> dict | None:
+    """What decides how much a decoder's grid costs at PCKh@``alpha`` on these runs: their input and
+    heatmap sizes (``config.json``; stride = input / heatmap rows), the test split's median head segment
+    (input px, from the first run's ``predictions_test.npz``) and the radius ``alpha`` x that head, and
+    the decoders' floor on synthetic Gaussians at each heatmap size ``scales`` x ours
+    (:func:`dark.study.resolution_floor`, sigma of the runs, the radius scaled with the image).
+
+    Returns ``{"input": (H, W), "heatmap": (H, W), "stride", "head" (median, input px), "radius" (input
+    px, at our size), "sizes": [((H, W) heatmap, (H, W) input)], "floor": DataFrame}`` or None when the
+    runs keep no sizes or no test predictions."""
+    if not records or "heatmap_size" not in records[0].config or "input_size" not in records[0].config:
+        return None
+    try:
+        heads = runs.load_predictions(records[0].path)["head_size"]
+    except (FileNotFoundError, KeyError):
+        return None
+    cfg = records[0].config
+    (ih, iw), (hh, hw) = cfg["input_size"], cfg["heatmap_size"]
+    stride = ih / hh
+    head = float(np.median(np.asarray(heads, dtype=np.float64)))
+    sizes = [((round(hh * k), round(hw * k)), (round(ih * k), round(iw * k))) for k in scales]
+    floor = study.resolution_floor(
+        [hm for hm, _ in sizes], [alpha * head * k for k in scales], noise_levels, trials,
+        sigma=float(cfg.get("sigma", 2.0)), stride=stride, seed=seed,
+    )  # fmt: skip
+    return {"input": (ih, iw), "heatmap": (hh, hw), "stride": stride, "head": head, "radius": alpha * head,
+            "alpha": alpha, "sizes": sizes, "floor": floor}  # fmt: skip
+
+
+def floor_table(res: Mapping, digits: int = 1) -> pd.DataFrame:
+    """:func:`resolution`'s floor for the page: per heatmap size (with its input size and radius) and
+    noise level, each decoder's PCKh (%) on the synthetic maps."""
+    f = res["floor"].copy()
+    inputs = {hm: inp for hm, inp in res["sizes"]}
+    f["heatmap"] = [f"{h} x {w}" for h, w in zip(f.H, f.W, strict=True)]
+    f["input"] = [" x ".join(map(str, inputs[(h, w)])) for h, w in zip(f.H, f.W, strict=True)]
+    f["radius (input px)"] = f.radius.round(2)
+    f["noise"] = ["none" if n == 0 else f"N(0, {n:g}^2)" for n in f.noise]
+    f["decoder"] = [paper.DECODER_NAMES.get(d, d) for d in f.decoder]
+    index = ["heatmap", "input", "radius (input px)", "noise"]
+    return f.pivot_table(index=index, columns="decoder", values="pckh", sort=False).round(digits)
+
+
+def grid_text(res: Mapping, digits: int = 2) -> str:
+    """The grid errors at our heatmap size against the PCKh radius, in words, every number computed (the
+    noiseless row of :func:`resolution`'s floor at our size)."""
+    f = res["floor"]
+    hh, hw = res["heatmap"]
+    ours = f[(f.H == hh) & (f.W == hw) & (f.noise == 0)].set_index("decoder")
+    a, s = ours.loc["argmax"], ours.loc["standard"]
+    d, (ih, iw) = digits, res["input"]
+    return (
+        f"Our heatmaps are {hh} x {hw} pixels for an input of {ih} x {iw}, a stride "
+        f"of {res['stride']:g} input pixels. ArgMax rounds to the nearest heatmap pixel, so on a perfect map "
+        f"its error per axis is up to half a heatmap pixel, {a.max_axis:.{d}f} input pixels here, with a "
+        f"root mean square of {a.rmse_axis:.{d}f} (a uniform error over one pixel: stride over the square "
+        f"root of 12, {res['stride'] / math.sqrt(12):.{d}f}). Standard's quarter-pixel step halves that: up "
+        f"to {s.max_axis:.{d}f} input pixels per axis, {s.rmse_axis:.{d}f} root mean square. The median head "
+        f"segment of the test split is {res['head']:.{d}f} input pixels, so the PCKh@{res['alpha']:g} radius "
+        f"is {res['radius']:.{d}f} pixels: ArgMax's grid error alone, at most "
+        f"{math.hypot(a.max_axis, a.max_axis):.{d}f} pixels along a diagonal, can exceed it, and a perfect "
+        f"heatmap decoded by ArgMax scores {a.pckh:.1f}% (the closed form: "
+        f"{study.argmax_within(res['radius'], res['stride']):.1f}%), Standard {s.pckh:.1f}% and DARK "
+        f"{ours.loc['dark'].pckh:.1f}%."
+    )
+
+
+def recorded(folders: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The first of ``folders`` (``results/cpu``, ...; the pipeline's ``{records}``) that holds a record
+    with runs: ``(its last two path parts, its run directories)``; None when none does."""
+    for folder in folders:
+        try:
+            rec = record.load(folder)
+        except (OSError, ValueError):
+            rec = None
+        if rec is not None and rec["run_dirs"]:
+            return "/".join(Path(folder).parts[-2:]), list(rec["run_dirs"])
+    return None
+
+
+def runs_text(records: Sequence[RunRecord]) -> str:
+    """Which trainings a page decomposes: per model and encoding, the count and the seeds (``config.json``)
+    and the epochs trained; e.g. ``"SH_4S w/o quant: 8 trainings (seeds 1314, 2, ...), ..."``."""
+    parts = []
+    for (model, encoding), rs in cells(records).items():
+        seeds = ", ".join(str(r.seed) for r in rs)
+        parts.append(f"{display_name(model, encoding)}: {len(rs)} training{'s' * (len(rs) != 1)} (seed"
+                     f"{'s' * (len(rs) != 1)} {seeds})")  # fmt: skip
+    epochs = sorted({int(r.config["epochs"]) for r in records if "epochs" in r.config})
+    tail = f"; each trained for {' or '.join(map(str, epochs))} epochs" if epochs else ""
+    return "; ".join(parts) + tail + "." if parts else "No runs."
+
+
 def report_claim2(model: str, alpha: str = "0.1") -> float:
     """The report's claim-2 gap: w/o quant - w/ quant of DARK at PCKh@``alpha`` (its Table 2).
 
@@ -187,14 +346,29 @@ def report_claim2(model: str, alpha: str = "0.1") -> float:
     return t[(model, "unbiased", "dark")][f"pckh@{alpha}"] - t[(model, "quantized", "dark")][f"pckh@{alpha}"]
 
 
+def clips(records: Sequence[RunRecord]) -> np.ndarray | None:
+    """``(G,)`` the test clip of each frame group of ``records`` (the first run's; every run of a record is
+    evaluated on the same frames): the intervals' resampling unit. None for runs evaluated without
+    clusters (frame groups are resampled)."""
+    return getattr(records[0], "clips", None) if records else None
+
+
+def _cells(
+    records: Sequence[RunRecord], model: str, encoding: str
+) -> tuple[list[RunRecord], list[RunRecord]]:
+    return (
+        [r for r in records if (r.model, r.encoding) == (model, "unbiased")],
+        [r for r in records if (r.model, r.encoding) == (model, encoding)],
+    )
+
+
 def claim2_observed(
     records: Sequence[RunRecord], model: str, encoding: str = "ceil", **kw
 ) -> dict[str, Estimate | None]:
     """Our ``unbiased - encoding`` on each protocol's DARK and primary metric (:data:`PROTOCOLS`), paired
-    by seed where the cells share seeds (:func:`dark.metrics.cell_difference_estimates`); ``None`` where
-    a cell is missing or its runs lack the protocol's decoder or metric."""
-    ru = [r for r in records if (r.model, r.encoding) == (model, "unbiased")]
-    rq = [r for r in records if (r.model, r.encoding) == (model, encoding)]
+    by seed where the cells share seeds (:func:`dark.metrics.cell_difference_estimates`), test clips
+    resampled; ``None`` where a cell is missing or its runs lack the protocol's decoder or metric."""
+    ru, rq = _cells(records, model, encoding)
     out: dict[str, Estimate | None] = {}
     for name, p in PROTOCOLS.items():
         d, m = p.decoders["dark"], p.primary_metric
@@ -202,7 +376,7 @@ def claim2_observed(
         out[name] = (
             metrics.cell_difference_estimates(
                 [r.tables[d] for r in ru], [r.tables[d] for r in rq], [m], ru[0].columns,
-                seeds_a=[r.seed for r in ru], seeds_b=[r.seed for r in rq], **kw,
+                seeds_a=[r.seed for r in ru], seeds_b=[r.seed for r in rq], clusters=clips(ru), **kw,
             )[m]
             if ok
             else None
@@ -210,74 +384,135 @@ def claim2_observed(
     return out
 
 
-def claim2_expected(
-    records: Sequence[RunRecord], model: str, encoding: str = "ceil"
-) -> dict[str, float | None]:
-    """The shift-only counterfactual's expected cost of ``encoding``'s bias on each protocol's DARK and
-    primary metric (:func:`dark.analysis.report.counterfactual.counterfactual`: a point value, mean over the
-    unbiased runs); ``None`` where the runs lack predictions or the protocol's decoder."""
-    rows, _ = counterfactual(records)
-    out: dict[str, float | None] = {}
+def claim2_bias(
+    records: Sequence[RunRecord], model: str, encoding: str = "ceil", **kw
+) -> dict[str, dict[str, Estimate] | None]:
+    """The bias ``encoding``'s targets left in DARK's predictions: per protocol (its DARK decoder), per
+    axis (``"x"``, ``"y"``), the mean signed error of the ``encoding`` runs minus that of the unbiased runs
+    (input px; ceil's rounding predicts +0.5), paired by seed where the cells share seeds, test clips
+    resampled; ``None`` where a cell or the signed-error sums are missing."""
+    ru, rq = _cells(records, model, encoding)
+    out: dict[str, dict[str, Estimate] | None] = {}
+    for name, p in PROTOCOLS.items():
+        d = p.decoders["dark"]
+        ok = ru and rq and _has([*ru, *rq], [(1.0, d, "bias_x"), (1.0, d, "bias_y")])
+        est = (
+            metrics.cell_difference_estimates(
+                [r.tables[d] for r in rq], [r.tables[d] for r in ru], ["bias_x", "bias_y"], ru[0].columns,
+                seeds_a=[r.seed for r in rq], seeds_b=[r.seed for r in ru], clusters=clips(ru), **kw,
+            )
+            if ok
+            else None
+        )  # fmt: skip
+        out[name] = None if est is None else {"x": est["bias_x"], "y": est["bias_y"]}
+    return out
+
+
+def claim2_shift(
+    records: Sequence[RunRecord], model: str, encoding: str = "ceil", rows: pd.DataFrame | None = None
+) -> dict[str, dict[str, Estimate] | None]:
+    """The shift-only counterfactual on each protocol's DARK and primary metric: per protocol
+    ``{"expected": the cost of the bias alone, "beyond": observed - expected}`` with their 95% intervals
+    (:func:`dark.analysis.report.counterfactual.counterfactual`'s ``expected_*`` and ``unexplained_*``
+    columns), or ``None`` where the runs lack predictions or the protocol's decoder. ``rows``: that
+    function's table when the caller has it (it re-scores every run's predictions)."""
+    rows = counterfactual(records)[0] if rows is None else rows
+    out: dict[str, dict[str, Estimate] | None] = {}
     for name, p in PROTOCOLS.items():
         hit = rows[
             (rows.model == model) & (rows.encoding == encoding) & (rows.protocol == name)
             & (rows.role == "dark") & (rows.metric == p.primary_metric)
         ]  # fmt: skip
-        v = float(hit.expected_cost.iloc[0]) if len(hit) else math.nan
-        out[name] = None if math.isnan(v) else v
+        if not len(hit) or math.isnan(float(hit.expected_cost.iloc[0])):
+            out[name] = None
+            continue
+        r = hit.iloc[0]
+        paired = bool(r.get("paired", False))
+        n = (int(r.n_unbiased), int(r.n_encoding))  # as the observed difference's estimate counts them
+        kw = {
+            "n_seeds": n,
+            "training_variance": min(int(r.n_unbiased), int(r.n_encoding)) > 1,
+            "paired": paired,
+        }
+        out[name] = {
+            "expected": Estimate(float(r.expected_cost), float(r.expected_low), float(r.expected_high), **kw),
+            "beyond": Estimate(
+                float(r.unexplained), float(r.unexplained_low), float(r.unexplained_high), **kw
+            ),
+        }
     return out
 
 
 def claim2_rows(
-    observed: Mapping[str, Estimate | None], expected: Mapping[str, Estimate | float | None], report: float
+    observed: Mapping[str, Estimate | None], shift: Mapping[str, Mapping[str, Estimate] | None], report: float
 ) -> list[Contribution]:
-    """Claim 2's gap (unbiased - quantised, DARK's primary metric) per protocol: the report's value, our
-    observed difference, the part the ceil bias alone explains (the shift-only counterfactual's expected
-    cost), what our runs show beyond the shift (observed - expected; its interval combines the two
-    half-widths as if they were independent, which is conservative: the same unbiased runs enter both, so
-    they are positively correlated), and the unexplained rest (report - observed). ``observed`` /
-    ``expected``: protocol name -> estimate (``None``: not measured; a float: a point value).
+    """Claim 2's gap (unbiased - quantised, DARK's primary metric) per protocol: our observed difference
+    beside the report's, the part the bias alone explains (the shift-only counterfactual's expected cost),
+    what our runs show beyond the shift (observed - expected), each with its interval
+    (:func:`claim2_shift`), and the rest of the report's gap (report - observed). ``observed``: protocol
+    name -> estimate; ``shift``: protocol name -> :func:`claim2_shift`'s entry (``None``: not measured,
+    and the two shift rows say why).
 
-    >>> rows = claim2_rows({"standard": Estimate(2.0, 1.0, 3.0)}, {"standard": 1.5}, 5.6)
+    >>> e = Estimate(1.5, 1.0, 2.0)
+    >>> shift = {"standard": {"expected": e, "beyond": e}}
+    >>> rows = claim2_rows({"standard": Estimate(2.0, 1.0, 3.0)}, shift, 5.6)
     >>> [(r.name, round(r.estimate.value, 2)) for r in rows]
     [('standard: observed unbiased - ceil', 2.0), ('standard: the ceil bias alone (shift-only)', 1.5), \
-('standard: beyond the shift', 0.5), ('standard: unexplained (report - observed)', 3.6)]
+('standard: beyond the shift', 1.5), ('standard: unexplained (report - observed)', 3.6)]
     """
+    why = "the runs carry no test predictions to shift"
     out = []
     for p, obs in observed.items():
-        exp = expected.get(p)
-        exp_e = Estimate(float(exp), float(exp), float(exp)) if isinstance(exp, int | float) else exp
-        out.append(Contribution(f"{p}: observed unbiased - ceil", obs, report=report))
-        out.append(Contribution(f"{p}: the ceil bias alone (shift-only)", exp_e))
-        beyond = None
-        if obs is not None and exp_e is not None:
-            d = obs.value - exp_e.value
-            half = math.hypot(obs.high - obs.value, exp_e.high - exp_e.value)
-            beyond = Estimate(
-                d, d - half, d + half, n_seeds=obs.n_seeds, training_variance=obs.training_variance
-            )
-        out.append(Contribution(f"{p}: beyond the shift", beyond))
+        parts = shift.get(p) or {}
+        out.append(Contribution(f"{p}: observed unbiased - ceil", obs, report=report,
+                                why="" if obs else "a cell or its scores are missing"))  # fmt: skip
+        out.append(Contribution(f"{p}: the ceil bias alone (shift-only)", parts.get("expected"), why=why))
+        out.append(Contribution(f"{p}: beyond the shift", parts.get("beyond"), why=why))
         rest = None if obs is None else _minus(report, obs)
-        out.append(Contribution(f"{p}: unexplained (report - observed)", rest, report=report))
+        out.append(Contribution(f"{p}: unexplained (report - observed)", rest, report=report,
+                                why="" if rest else "our difference was not measured"))  # fmt: skip
     return out
 
 
+def bias_table(bias: Mapping[str, Mapping[str, Estimate] | None], digits: int = 2) -> pd.DataFrame:
+    """:func:`claim2_bias` for the page: per protocol and axis, ours with its interval (input px), the
+    trainings behind it, and what ceil's rounding predicts (+0.5 px: a uniform fraction rounded up)."""
+    out = []
+    for p, axes in bias.items():
+        for axis, e in (axes or {}).items():
+            n = str(e.n_seeds) + ("" if e.training_variance else " (test set only)")
+            out.append({"protocol": p, "axis": axis, "ours [95% CI], input px": interval_text(e.value, e.low,
+                        e.high, digits), "trainings": n, "predicted": f"{CEIL_BIAS:+.1f}"})  # fmt: skip
+    return pd.DataFrame(out).set_index(["protocol", "axis"]) if out else pd.DataFrame()
+
+
 def table(rows: Sequence[Contribution], digits: int = 2) -> pd.DataFrame:
-    """A decomposition for the page: ``part``, ``ours [95% CI]`` (``not measured (why)`` where no run
-    measures it), ``trainings`` and ``report`` (the report's value where it has one)."""
+    """The measured rows of a decomposition for the page: ``part``, ``ours [95% CI]`` (``(point value)``
+    for a value without an interval), ``trainings`` and ``report`` (the report's value where it has one).
+    Rows no run measures are left out: :func:`unmeasured_text` says which and why."""
     out = []
     for r in rows:
         e = r.estimate
-        if e is not None and e.low == e.high == e.value and not e.n_seeds:
+        if e is None:
+            continue
+        if e.low == e.high == e.value and not e.n_seeds:
             ours = f"{e.value:.{digits}f} (point value)"
-        elif e is not None:
-            ours = interval_text(e.value, e.low, e.high, digits)
         else:
-            ours = f"{NOT_MEASURED} ({r.why})" if r.why else NOT_MEASURED
-        n = "" if e is None else str(e.n_seeds) + ("" if e.training_variance else " (test set only)")
+            ours = interval_text(e.value, e.low, e.high, digits)
+        n = str(e.n_seeds) + ("" if e.training_variance else " (test set only)")
         rep = "" if r.report is None else f"{r.report:+.{digits}f}"
         out.append({"part": r.name, "ours [95% CI]": ours, "trainings": n, "report": rep})
-    return pd.DataFrame(out).set_index("part")
+    return pd.DataFrame(out, columns=["part", "ours [95% CI]", "trainings", "report"]).set_index("part")
+
+
+def unmeasured_text(rows: Sequence[Contribution]) -> str:
+    """One sentence naming the rows of a decomposition no run measures, each with why (``""`` if none).
+
+    >>> unmeasured_text([Contribution("batch size", None, why="every run had batch 16")])
+    'Not measured on these runs: batch size (every run had batch 16).'
+    """
+    gone = [f"{r.name} ({r.why})" if r.why else r.name for r in rows if r.estimate is None]
+    return f"Not measured on these runs: {'; '.join(gone)}." if gone else ""
 
 
 def deviation_effects(records: Sequence[RunRecord], digits: int = 2) -> dict[str, str]:
