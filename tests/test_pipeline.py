@@ -608,7 +608,8 @@ def test_the_record_pages_render_a_record_that_grew_and_only_then(tmp_path, monk
     assert "recorded" not in build() and build() == []
     (store / "results").mkdir()
     (store / "results" / "verdicts.json").write_text('{"2": {"verdict": "grown elsewhere"}}')
-    assert build() == ["06_why", "recorded", "summary"]  # pulled: rendered again, once
+    # pulled: every page that reads the record is rendered again, once
+    assert build() == ["06_why", "recorded", "intro", "discussion", "summary"]
 
 
 def test_the_records_digest_follows_what_the_pages_show(tmp_path):
