@@ -120,14 +120,13 @@ def test_every_page_states_the_verdicts_of_verdicts_json(smoke_book):
     for name in ("intro.html", "summary.html"):
         assert {"claim/1", "claim/2"} <= stated.get(name, set()), f"{name} does not state both claims"
         page = (smoke_book.html / "executed" / name).read_text()
-        main = page[page.index("<main") :]
-        body = main[main.index("</h1>") :]
-        first = re.search(r"<(table|p|div class=\"(?:admonition|cell_output))", body)
-        assert (
-            first
-            and first.group(1) == "table"
-            and 'class="dark-table"' in body[first.start() : first.start() + 80]
+        article = page[page.index('<article class="bd-article"') :]
+        body = article[article.index("</h1>") :]  # under the page's title
+        first = re.search(r"<(table|p|ul|ol|pre|img|h2)\b", body)
+        assert first and first.group(1) == "table", (
+            f"{name}: the first element under the title is not a table"
         )
+        assert 'class="dark-table"' in body[first.start() : first.start() + 40]
     assert "summary.html" in stated and "recorded.html" in stated and "discussion.html" in stated
     intro = (smoke_book.html / "executed" / "intro.html").read_text()
     assert "smoke profile" in intro and "A check of the pipeline, not evidence" in intro

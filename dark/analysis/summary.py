@@ -51,9 +51,12 @@ def recorded_runs(folders: Sequence[str | Path]) -> list[tuple[str, dict, dict[s
 
 def main_record(folders: Sequence[str | Path] = ()) -> tuple[str, dict, dict] | None:
     """The record whose verdicts the book states (the first of ``folders``, or of the repository's records,
-    that saved verdicts): ``(name, record, verdicts)`` as :func:`recorded_runs` gives them, the verdicts
-    with every top-level key of its ``verdicts.json`` (scope, counterfactual); ``None`` without one."""
+    that saved verdicts and is not superseded): ``(name, record, verdicts)`` as :func:`recorded_runs` gives
+    them, the verdicts with every top-level key of its ``verdicts.json`` (scope, counterfactual); ``None``
+    without one."""
     for name, rec, _ in recorded_runs(list(folders) or repository_records()):
+        if rec.get("superseded_by"):  # kept as history: its verdicts are not the book's
+            continue
         try:
             saved = json.loads((Path(rec["results_dir"]) / "verdicts.json").read_text())
         except (OSError, ValueError):

@@ -274,8 +274,9 @@ def claim_sentence(saved: Mapping, claim: int) -> str:
     )
 
 
-def pipeline_check(saved: Mapping, digits: int = 2) -> str:
-    """A build's own primary endpoints without a verdict word, under :data:`PIPELINE_CHECK`."""
+def pipeline_check(saved: Mapping, digits: int = 2, label: str = PIPELINE_CHECK) -> str:
+    """A build's own primary endpoints (or a superseded record's) without a verdict word, under ``label``
+    (:data:`PIPELINE_CHECK`)."""
     rows = []
     for c, v in claims_of(saved).items():
         for r in v.get("primary", []):
@@ -292,9 +293,9 @@ def pipeline_check(saved: Mapping, digits: int = 2) -> str:
                 ]
             )
     if not rows:
-        return f"<p>{PIPELINE_CHECK} This build evaluated no endpoint.</p>"
-    return f"<p><b>{PIPELINE_CHECK}</b></p>" + _table(
+        return f"<p>{label} No endpoint was evaluated.</p>"
+    return f"<p><b>{label}</b></p>" + _table(
         ["Claim", "Model", "Protocol", "Endpoint", "Estimate [95% CI]", "n"],
         rows,
-        "This build's own endpoints (no verdict: the runs are too short and too few).",
+        "The endpoints' estimates, without verdicts.",
     )
