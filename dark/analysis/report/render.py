@@ -78,16 +78,38 @@ def _model(m: str) -> str:
     return paper.MODEL_NAMES.get(m, m)
 
 
+def _reduced(m: str, saved: Mapping) -> str:
+    """A model's column name: the report's name, marked "reduced" when the record trained a smaller
+    configuration than the report's (any but ``full``)."""
+    config = saved.get("scope", {}).get("models", {}).get(m, {}).get("config")
+    return f"{_model(m)} (reduced)" if config and config != "full" else _model(m)
+
+
+def _settings(kwargs: Mapping) -> str:
+    """``{"stacks": 2, "features": 64}`` -> ``"stacks 2, features 64"``."""
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in kwargs.items())
+
+
 def _num(x, digits: int = 1, sign: str = "") -> str:
     return "–" if x is None else f"{x:{sign}.{digits}f}"
 
 
+#: the tables' look: compact, the caption under the table (what to read in it)
+STYLE = (
+    "<style>.dark-table{font-size:0.85em;margin-bottom:1em}.dark-table caption{caption-side:bottom;"
+    "text-align:left;font-size:0.9em;padding-top:0.3em}.dark-table td,.dark-table th{vertical-align:top;"
+    "padding:0.2em 0.5em}</style>"
+)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
-    """A plain HTML table (cells are already HTML) with an optional caption."""
+    """A plain HTML table (cells are already HTML) with an optional caption, under :data:`STYLE`."""
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
     cap = f"<caption>{caption}</caption>" if caption else ""
-    return f'<table class="dark-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'{STYLE}<table class="dark-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def _estimate(r: Mapping, digits: int = 1) -> str:
@@ -134,7 +156,7 @@ def glance(saved: Mapping, digits: int = 1) -> str:
         claim_cell = f"{c}. {CLAIM_SHORT.get(c, v.get('claim', ''))}"
         verdict = f"<b>{verdict_span(v['verdict'], key(c))}</b>"
         rows.append([claim_cell, verdict, *cells, report, html.escape(v.get("regime_text", "?"))])
-    header = ["Claim", "Verdict", *(_model(m) for m in models), "Report (its effect)", "Our regime"]
+    header = ["Claim", "Verdict", *(_reduced(m, saved) for m in models), "Report (its effect)", "Our regime"]
     caption = (
         "The verdicts of the recorded run. Each claim's endpoints (both models, both scoring protocols) form "
         "one family, corrected for multiplicity (Holm); intervals are 95%, over test clips and training "
@@ -160,7 +182,7 @@ def scope_table(saved: Mapping) -> str:
         return ""
     reg, rep = s["regime"], s["report"]
     models = "; ".join(
-        f"{_model(m)}: {d.get('config')} configuration {d.get('kwargs')}, "
+        f"{_model(m)}: {d.get('config')} configuration ({_settings(d.get('kwargs', {}))}), "
         f"{d.get('parameters') or 0:,} parameters (report: {d.get('report')})"
         for m, d in s["models"].items()
     )
