@@ -101,6 +101,29 @@ def test_same_seed_same_bytes_other_seed_other_bytes(smoke, tmp_path, capsys):
     assert _digest(other / "train-00000.npy") != _digest(smoke / "train-00000.npy")
 
 
+def test_a_damaged_shard_or_manifest_is_named_in_one_line(smoke, tmp_path):
+    """A truncated shard and a manifest that is not JSON each raise one line that names the file."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(smoke, copy)
+    shard = next(copy.glob("train-*.npy"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    with pytest.raises(ValueError) as e:
+        dark.data.open_split(copy, "train")
+    msg = str(e.value)
+    assert str(shard) in msg and "damaged shard" in msg and "checksum differs" in msg and "\n" not in msg
+    (copy / "manifest.json").write_text('{"format": "dark-rendered-human4d", "shards": [')
+    with pytest.raises(ValueError) as e:
+        dark.data.open_split(copy, "val")
+    msg = str(e.value)
+    assert str(copy / "manifest.json") in msg and "damaged" in msg and "\n" not in msg
+    from dark.experiment.run_digest import training_data_digest  # what `dark train` reads first
+
+    with pytest.raises(ValueError, match="manifest.json: damaged"):
+        training_data_digest(copy)
+
+
 def test_interrupted_run_resumes(smoke, tmp_path):
     out = tmp_path / "resumed"
     out.mkdir()

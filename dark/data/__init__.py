@@ -14,7 +14,21 @@ from dark.data.human4d import Human4D
 from dark.data.sample import Sample
 from dark.data.synth import RenderedDataset
 
-__all__ = ["Sample", "open_split"]
+__all__ = ["Sample", "open_split", "read_manifest"]
+
+
+def read_manifest(path: str | Path) -> dict:
+    """A dataset folder's ``manifest.json`` (``path`` is the folder or the file), or a one-line
+    ``ValueError`` naming the file when it is damaged (not JSON, or not an object)."""
+    path = Path(path)
+    file = path / "manifest.json" if path.is_dir() else path
+    try:
+        content = json.loads(file.read_text())
+    except ValueError as e:
+        raise ValueError(f"{file}: damaged, not JSON ({e}); render the dataset again") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"{file}: damaged, not a JSON object; render the dataset again")
+    return content
 
 
 def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Sample]:
@@ -32,9 +46,9 @@ def open_split(path: str | Path, split: str = "test", **kwargs) -> Sequence[Samp
     path = Path(path)
     manifest = path / "manifest.json"
     if manifest.is_file():
-        fmt = json.loads(manifest.read_text()).get("format")
-        if fmt == "human4d-root":  # written by dark.data.human4d.link_human4d
-            return open_split(json.loads(manifest.read_text())["root"], split, **kwargs)
+        content = read_manifest(manifest)
+        if content.get("format") == "human4d-root":  # human4d.link_human4d
+            return open_split(content["root"], split, **kwargs)
         return RenderedDataset(path, split, **kwargs)
     if (path / "device_repository.json").is_file():
         return Human4D(path, split, **kwargs)

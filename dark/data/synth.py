@@ -344,10 +344,14 @@ class RenderedDataset(Sequence):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         self.path, self.split = path, split
-        self.manifest = json.loads(manifest_path.read_text())
-        if self.manifest.get("format") != "dark-rendered-human4d":
+        try:
+            self.manifest = json.loads(manifest_path.read_text())
+        except ValueError as e:
+            raise ValueError(f"{manifest_path}: damaged, not JSON ({e}); render the dataset again") from None
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != "dark-rendered-human4d":
             raise ValueError(
-                f"{manifest_path}: not a rendered dataset (format {self.manifest.get('format')!r})"
+                f"{manifest_path}: not a rendered dataset "
+                f"(format {self.manifest.get('format') if isinstance(self.manifest, dict) else None!r})"
             )
         parts = []
         for shard in self.manifest["shards"]:
@@ -356,7 +360,16 @@ class RenderedDataset(Sequence):
             file = path / shard["file"]
             if verify and sha256_file(file) != shard["sha256"]:
                 raise ValueError(f"{file}: checksum differs from manifest.json (corrupt or modified)")
-            rec = np.load(file)
+            try:
+                rec = np.load(file)
+            except (OSError, ValueError, EOFError) as e:
+                if not file.is_file():
+                    reason = "missing"
+                elif sha256_file(file) != shard["sha256"]:
+                    reason = "checksum differs from manifest.json: truncated or modified"
+                else:
+                    reason = e
+                raise ValueError(f"{file}: damaged shard ({reason}); render the dataset again") from None
             if rec.dtype != RECORD or len(rec) != shard["views"]:
                 raise ValueError(
                     f"{file}: expected {shard['views']} records of {RECORD}, got {len(rec)} of {rec.dtype}"

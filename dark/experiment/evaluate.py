@@ -62,6 +62,7 @@ from pathlib import Path
 import numpy as np
 
 from dark import codecs, metrics
+from dark.data import read_manifest
 from dark.experiment import runs
 from dark.experiment.checkpoint_rules import LAST_EPOCH_FORMAT, epochs_by_rule, evaluated_checkpoint
 from dark.experiment.decoding import Decoded, decode_heatmaps, decode_predictions
@@ -218,7 +219,7 @@ def _run_info(run_dir: Path, config: RunConfig, epoch: int | None) -> dict:
 def _data_info(data: Path, n: int, frames: int, truth: Mapping) -> dict:
     manifest = {}  # a rendered dataset has one; a HUMAN4D root does not
     if (data / "manifest.json").is_file():
-        manifest = json.loads((data / "manifest.json").read_text())
+        manifest = read_manifest(data)
     return {
         "path": str(data),
         "profile": manifest.get("profile"),

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from dark.data import open_split
+from dark.data import open_split, read_manifest
 from dark.experiment import runs
 from dark.experiment.runs import RunConfig
 
@@ -45,7 +45,7 @@ def training_data_digest(data: str | os.PathLike) -> str:
     splits' ground truth (joints, visibility, head sizes, labels)."""
     manifest = Path(data) / "manifest.json"
     if manifest.is_file():
-        shards = json.loads(manifest.read_text())["shards"]
+        shards = read_manifest(manifest)["shards"]
         kept = sorted((s["split"], s["file"], s["sha256"]) for s in shards if s["split"] in TRAINING_SPLITS)
         if not kept:
             raise ValueError(f"{manifest}: no train or val shards")
