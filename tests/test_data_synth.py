@@ -120,7 +120,7 @@ def test_a_damaged_shard_or_manifest_is_named_in_one_line(smoke, tmp_path):
     assert str(copy / "manifest.json") in msg and "damaged" in msg and "\n" not in msg
     from dark.experiment.run_digest import training_data_digest  # what `dark train` reads first
 
-    with pytest.raises(ValueError, match="manifest.json: damaged"):
+    with pytest.raises(ValueError, match=r"manifest\.json: damaged"):
         training_data_digest(copy)
 
 

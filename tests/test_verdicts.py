@@ -310,3 +310,29 @@ def test_claim2_per_reading_of_w_quant_is_the_primary_estimate_against_every_qua
     assert [r["estimate"] for r in saved["2"]["by_reading"]] == pytest.approx(
         [r["estimate"] for r in v[2]["by_reading"]]
     )
+
+
+def test_clip_signs_count_the_clips_each_endpoint_favours(tmp_path):
+    """Per test clip, the endpoint's difference from the clip's summed sums (by hand here), and the exact
+    sign test."""
+    from dark.analysis.report.clips import clip_differences, clip_signs
+    from dark.analysis.report.endpoints import ENDPOINTS
+
+    clusters = np.arange(16)  # 4 clips of 4 placements, one frame each
+    paths = [_run(tmp_path, enc, s, 40 + s, 37, clusters) for s in (1, 2) for enc in ("unbiased", "ceil")]
+    recs = report.load_runs(paths)
+    cells = report.cells(recs)
+    e = next(
+        x for x in ENDPOINTS if (x.claim, x.protocol, x.comparison) == (1, "standard", "dark - standard")
+    )
+    d = clip_differences(e, "sh", cells)
+    i = COLS.index("correct@0.1")
+    by_hand = []
+    for r in cells["sh", "unbiased"]:
+        t_d, t_s = r.tables["dark"], r.tables["standard"]
+        by_hand.append([100 * (t_d[4 * c : 4 * c + 4, i].sum() - t_s[4 * c : 4 * c + 4, i].sum())
+                        / t_d[4 * c : 4 * c + 4, 0].sum() for c in range(4)])  # fmt: skip
+    np.testing.assert_allclose(d, np.mean(by_hand, axis=0))
+    s = clip_signs(d)
+    assert s["clips"] == 4 and s["favour"] == int((d > 0).sum())
+    assert clip_signs(np.array([1.0, -1.0, 0.0])) == {"favour": 1, "clips": 2, "p": 1.0}

@@ -33,6 +33,7 @@ from dark.experiment.checkpoint_rules import evaluated_checkpoint
 from dark.metrics import Estimate, Interval
 
 from .analysis import Analysis, improvement, seeds_per_cell
+from .clips import clip_differences, clip_signs
 from .endpoints import (
     ENDPOINTS,
     NO_RUNS,
@@ -209,6 +210,7 @@ def _endpoint_row(
         ),
         "placements": None if not isinstance(placed, Estimate) else {"low": placed.low, "high": placed.high},
         "replication": replicate(e, model, a.cells),
+        "clip_signs": clip_signs(clip_differences(e, model, a.cells)),
     }  # fmt: skip
 
 

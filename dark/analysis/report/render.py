@@ -253,6 +253,7 @@ def endpoints_table(saved: Mapping, claim: int | None = None, digits: int = 2) -
                     _num(r.get("report_effect"), digits, "+"),
                     _num(r.get("mde"), digits),
                     interval_text(r["estimate"], pl["low"], pl["high"], digits) if pl else "–",
+                    _signs(r.get("clip_signs")),
                     rep_text,
                     verdict_span(r["verdict"], key(c, r["model"], r["protocol"], r["comparison"])),
                 ]
@@ -268,6 +269,7 @@ def endpoints_table(saved: Mapping, claim: int | None = None, digits: int = 2) -
         "Report",
         "MDE",
         "Per placement",
+        "Clips the claimed way",
         "Validation",
         "Verdict",
     ]
@@ -275,10 +277,16 @@ def endpoints_table(saved: Mapping, claim: int | None = None, digits: int = 2) -
         "The primary endpoints. Estimate: points of PCKh@0.1, 95% interval over test clips and seeds. "
         "Holm p: the p-value adjusted within the claim's family. MDE: the smallest effect the design "
         "detects with 80% power. Per placement: the interval if placements of a clip were independent "
-        "(a sensitivity check). "
+        "(a sensitivity check). Clips the claimed way: in how many test clips the difference has the "
+        "claimed sign, averaged over the trainings, with the exact sign test's p (secondary, no verdict: "
+        "it treats these trainings as fixed). "
         "Validation: the same endpoint on the validation motions, interval over seeds only."
     )
     return _table(header, rows, caption)
+
+
+def _signs(s: Mapping | None) -> str:
+    return "–" if not s else f"{s['favour']} of {s['clips']} (p {s['p']:.3f})"
 
 
 def claim_sentence(saved: Mapping, claim: int) -> str:
