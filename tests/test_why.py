@@ -12,7 +12,7 @@ import pytest
 
 from dark import metrics
 from dark.analysis import paper
-from dark.analysis.report import why
+from dark.analysis.report import resolution, why
 from dark.analysis.report.load import RunRecord
 from dark.metrics import Estimate
 
@@ -199,7 +199,7 @@ def test_decoder_effects_give_dark_against_standard_and_argmax_at_both_radii():
         r = run(seed)
         r.tables["argmax"] = _table(*truth["argmax"])
         runs_.append(r)
-    t = why.decoder_effects(runs_, ["sh"], alphas=("0.5",))
+    t = resolution.decoder_effects(runs_, ["sh"], alphas=("0.5",))
     assert t.loc[("SH_4S", "standard", "DARK - Standard"), "PCKh@0.5"] == "1.00 [1.00, 1.00]"
     assert t.loc[("SH_4S", "standard", "DARK - ArgMax"), "PCKh@0.5"] == "10.00 [10.00, 10.00]"
     assert t.loc[("SH_4S", "report", "DARK - Standard"), "PCKh@0.5"] == "2.00 [2.00, 2.00]"  # per-axis
@@ -208,13 +208,13 @@ def test_decoder_effects_give_dark_against_standard_and_argmax_at_both_radii():
         - paper.TABLE2[("sh", "unbiased", "argmax")]["pckh@0.5"]
     )
     assert t.loc[("SH_4S", "report", "DARK - ArgMax"), "report @0.5"] == f"{rep:+.2f}"
-    assert why.decoder_effects(runs_, ["hrnet"]).empty
+    assert resolution.decoder_effects(runs_, ["hrnet"]).empty
 
 
 def test_runs_text_names_every_cell_with_its_seeds_and_the_record_is_found():
-    text = why.runs_text([run(2), run(1), run(1, encoding="ceil")])
+    text = resolution.runs_text([run(2), run(1), run(1, encoding="ceil")])
     assert text.startswith("SH_4S (w/o quant): 2 trainings (seeds 1, 2)") and "1 training (seed 1)" in text
-    assert why.recorded(["/nonexistent"]) is None
+    assert resolution.recorded(["/nonexistent"]) is None
 
 
 def test_table2_under_the_report_protocol_shows_the_analysis_per_axis_cells():
@@ -247,7 +247,7 @@ def test_resolution_reads_the_sizes_and_the_head_and_scores_the_floor(tmp_path):
     })  # fmt: skip
     sizes = {"input_size": [80, 160], "heatmap_size": [20, 40], "sigma": 2.0}
     r = RunRecord(path, "sh", "unbiased", 1, sizes, {}, np.array([]), (), {})
-    res = why.resolution([r], trials=400, noise_levels=(0.0,))
+    res = resolution.resolution([r], trials=400, noise_levels=(0.0,))
     assert res["stride"] == 4.0 and res["head"] == 20.0 and res["radius"] == pytest.approx(2.0)
     assert res["sizes"] == [((10, 20), (40, 80)), ((20, 40), (80, 160)), ((40, 80), (160, 320))]
     f = res["floor"].set_index(["H", "decoder"])
@@ -255,7 +255,7 @@ def test_resolution_reads_the_sizes_and_the_head_and_scores_the_floor(tmp_path):
     assert f.loc[(20, "argmax"), "max_axis"] <= 2.0 and f.loc[(20, "argmax"), "rmse_axis"] == pytest.approx(
         4 / math.sqrt(12), rel=0.1
     )
-    text = why.grid_text(res)
+    text = resolution.grid_text(res)
     assert "20 x 40 pixels for an input of 80 x 160" in text and "radius is 2.00 pixels" in text
-    assert why.floor_table(res).shape == (3, 3)
-    assert why.resolution([RunRecord(path, "sh", "unbiased", 1, {}, {}, np.array([]), (), {})]) is None
+    assert resolution.floor_table(res).shape == (3, 3)
+    assert resolution.resolution([RunRecord(path, "sh", "unbiased", 1, {}, {}, np.array([]), (), {})]) is None
