@@ -167,6 +167,8 @@ def window_np(maps: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
     pixels = maps.reshape(-1)
     count = pixels.size - s + 1  # the rows that fit in the buffer start at 0 .. count - 1
     y, x = np.divmod(peak, w)
+    if n == 0:
+        return np.zeros((0, s, s), dtype=maps.dtype)
     if count <= 0:  # the batch is smaller than one window row
         return _padded_windows(maps, y, x, radius)
     offsets = np.arange(-radius, radius + 1)
@@ -174,15 +176,13 @@ def window_np(maps: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
     item = pixels.itemsize
     rows = np.ndarray((count,), np.dtype((np.void, s * item)), buffer=pixels, strides=(item,))
     values = rows[np.clip(starts, 0, count - 1)].view(pixels.dtype).reshape(n, s, s)
-    border = (y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)
-    if border.any():  # only the windows the border cuts pay for masking
-        cut = np.flatnonzero(border)
-        ys, xs = y[cut, None] + offsets, x[cut, None] + offsets
+    if ((y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)).any():  # the border cuts
+        ys, xs = y[:, None] + offsets, x[:, None] + offsets  # (N, S) rows and columns of each window
         in_rows = (ys >= 0) & (ys < h)
-        inside = in_rows[:, :, None] & ((xs >= 0) & (xs < w))[:, None, :]
-        values[cut] = np.where(inside, values[cut], 0)
-        clipped = in_rows & ((starts[cut] < 0) | (starts[cut] >= count))  # a map row read misaligned
-        redo = cut[clipped.any(axis=1)]
+        values[~in_rows] = 0  # whole window rows outside the map (what they read is another row's)
+        values.transpose(0, 2, 1)[(xs < 0) | (xs >= w)] = 0  # whole window columns outside the map
+        clipped = in_rows & ((starts < 0) | (starts >= count))  # a map row read misaligned
+        redo = np.flatnonzero(clipped.any(axis=1))
         if redo.size:
             values[redo] = _padded_windows(maps[redo], y[redo], x[redo], radius)
     return values
