@@ -5,8 +5,16 @@ zeros, then take finite differences of its log at the integer argmax ``m``. Thos
 the blurred map at most 2 px from ``m``, and each blurred value reads the map at most ``(k - 1) / 2``
 px further: only a ``(5 + k - 1)^2`` window around ``m`` matters. So we gather that window (zeros
 outside the map: exactly the zero padding) and blur it, at the 13 points the steps read, with one
-small matrix product in float64 (cheap on a window, and it keeps float32 rounding out of the
-log-derivatives); the rest of the map is never touched.
+``(13, (4 + k)^2) @ ((4 + k)^2, N)`` matrix product in float64 (it keeps float32 rounding out of the
+log-derivatives); the rest of the map is never touched (``tests/test_codecs_patch_blur.py`` checks
+the result against a blur of the whole map, borders included).
+
+Where the time goes on the CPU (64 x 17 maps of 64 x 48, ``benchmarks/README.md``): numpy's argmax
+over the batch, copying the windows out of memory, that matrix product, and the steps, about forty
+element-wise operations on ``(N,)`` vectors. So on CPU float32/float64 maps the windows and the
+steps run in numpy (a CPU tensor is a numpy view for free, and a numpy operation on a thousand values
+costs a fraction of a torch one), the product in torch (on torch's threads, like every other
+operation); on any other device everything stays in torch. Both paths compute the same numbers.
 
 One deliberate change from DarkPose (documented in the book): the blurred values are divided by
 their maximum *before* the floor ``1e-10`` and the log. DarkPose floors at ``1e-10`` in absolute
@@ -116,9 +124,10 @@ def _stencil_weights(k: int, blur_sigma: float | None = None) -> np.ndarray:
 def _on_numpy(maps: Tensor) -> bool:
     """Whether :func:`_blurred_stencil` and the steps run in numpy: CPU float32/float64 maps.
 
-    On the CPU numpy's per-call cost (about a microsecond) is a few times torch's, and the steps are
-    some forty element-wise operations on ``(N,)`` vectors; a CPU tensor is a numpy view for free.
-    Other devices and dtypes stay in torch, where the data are.
+    On the CPU a numpy operation on a few thousand values costs a fraction of a torch one (about a
+    microsecond against several), and the steps are some forty element-wise operations on ``(N,)``
+    vectors; a CPU tensor is a numpy view for free. Other devices and dtypes stay in torch, where the
+    data are.
     """
     return maps.device.type == "cpu" and maps.dtype in (torch.float32, torch.float64)
 
