@@ -155,12 +155,13 @@ def window_np(maps: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
         (the caller checks its own result, as :func:`window` with ``finite=False``).
 
     Each row of a window is ``2r + 1`` consecutive values of the batch's buffer: the buffer is viewed
-    as overlapping rows of that many bytes (one opaque item each, at every value's offset), and one
-    fancy index copies the ``N (2r + 1)`` rows, each as a single item (several times faster than
-    indexing a strided ``(count, 2r+1, 2r+1)`` view value by value, in numpy or torch). A window the
-    border cuts reads the neighbouring rows (or maps) of the buffer there, which one ``where`` then
-    zeroes; the rare window with a map row that would start before the buffer or end after it (the
-    first map's top rows, the last map's bottom rows) is cut from a zero-padded copy of its map.
+    as overlapping items of that many values (one at every value's offset), and one fancy index copies
+    the ``N (2r + 1)`` rows, each as a single item (about twice as fast as indexing a strided ``(count,
+    2r+1, 2r+1)`` view value by value, in numpy or torch). A window the border cuts reads the
+    neighbouring rows (or maps) of the buffer there: its rows, then its columns, outside the map are
+    overwritten with zeros. The rare window with a map row that would start before the buffer or end
+    after it (the first map's top rows, the last map's bottom rows) is cut from a zero-padded copy of
+    its map.
     """
     n, h, w = maps.shape
     s = 2 * radius + 1
