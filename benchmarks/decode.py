@@ -5,9 +5,10 @@ tensor. Baselines:
 - the floor: numpy's ``argmax`` over the flattened batch (one read of the data);
 - the loop: DARK written like the reference code, one heatmap at a time (OpenCV blur of the zero-padded
   map, then a Python Taylor step).
-Targets (2-core CPU): argmax <= 2x the floor; dark <= 6x the floor (and >= 20x faster than the loop);
-every other decoder of the paper's study <= 20x the floor. ``mle`` (the decoder study's iterative fit,
-several Levenberg-Marquardt steps per map) has no speed target: its cost is reported, not judged.
+Targets (2-core CPU): argmax <= 2x the floor; dark <= 2x the floor (issue 30; not met, see README.md)
+and >= 20x faster than the loop; every other decoder of the paper's study <= 20x the floor. ``mle``
+(the decoder study's iterative fit, several Levenberg-Marquardt steps per map) has no speed target:
+its cost is reported, not judged.
 
 Run ``python benchmarks/decode.py`` (``--repeats``, ``--threads``); it prints a table and exits 0. The
 timing itself is :func:`dark.study.time_decoders` (the decoder study calls it too); this script adds
@@ -30,7 +31,7 @@ from dark import codecs, study
 from dark.study import CLOCKS, make_batch
 
 #: speed targets, as multiples of the floor
-TARGETS = {"argmax": 2.0, "dark": 6.0, "mle": math.inf}
+TARGETS = {"argmax": 2.0, "dark": 2.0, "mle": math.inf}
 DEFAULT_TARGET = 20.0
 #: dark must beat the per-heatmap loop by this factor
 LOOP_SPEEDUP = 20.0

@@ -10,18 +10,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["finite_maps", "first_max", "inside_window", "window"]
+__all__ = ["finite_maps", "first_max", "inside_window", "window", "window_np"]
 
 
 def _argmax_rows(flat: Tensor) -> Tensor:
-    """``(N, L) -> (N,)`` index of the first maximum; NaN counts as the maximum (numpy's rule).
+    """``(N, L) -> (N,)`` index of the first maximum of the sanitised rows (NaN and Inf as 0), in torch.
 
-    On the CPU numpy's SIMD argmax is several times faster than torch's, and a CPU tensor is a numpy
-    view for free. Elsewhere (a GPU reads the data fast) the maps are sanitised first, so nothing
-    depends on how the device's argmax treats NaN.
+    The path off the CPU (a GPU reads the data fast): sanitising first leaves nothing depending on how
+    the device's argmax treats NaN.
     """
-    if flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64):
-        return torch.from_numpy(np.argmax(flat.detach().numpy(), axis=1))
     return torch.where(torch.isfinite(flat), flat, 0.0).argmax(dim=1)
 
 
@@ -29,20 +26,32 @@ def first_max(flat: Tensor) -> tuple[Tensor, Tensor]:
     """First maximum of each row, ignoring non-finite values.
 
     Args:
-        flat: ``(N, L)`` float32/float64 maps, flattened row-major.
+        flat: ``(N, L)`` float maps, flattened row-major.
 
     Returns:
-        ``(index, value)``, both ``(N,)``: the flat index of the first largest value (first in
-        row-major order on ties) once non-finite values count as 0, and that value (so it is <= 0
-        exactly when no finite value is > 0).
+        ``(index, value)``, both ``(N,)`` tensors on ``flat``'s device: the flat index (int64) of the
+        first largest value (first in row-major order on ties) once non-finite values count as 0, and
+        that value (so it is <= 0 exactly when no finite value is > 0).
 
-    One read of the data in the common case on the CPU: numpy's argmax, which propagates NaN, lands
-    on a NaN or +Inf whenever a row holds one, and only those rows are searched again, sanitised.
+    On the CPU (float32/float64) it runs in numpy: a CPU tensor is a numpy view for free, numpy's SIMD
+    argmax is several times faster than torch's, and its small operations cost a fraction of torch's.
+    One read of the data in the common case: numpy's argmax, which propagates NaN, lands on a NaN or
+    +Inf whenever a row holds one, and only those rows are searched again, sanitised.
     """
+    if flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64):
+        a = flat.detach().numpy()
+        index = np.argmax(a, axis=1)
+        value = a[np.arange(len(a)), index]
+        dirty = np.flatnonzero(~np.isfinite(value))
+        if dirty.size:
+            rows = np.where(np.isfinite(a[dirty]), a[dirty], 0)
+            index[dirty] = np.argmax(rows, axis=1)
+            value[dirty] = rows[np.arange(len(rows)), index[dirty]]
+        return torch.from_numpy(index), torch.from_numpy(value)
     index = _argmax_rows(flat)
     value = flat.gather(1, index[:, None])[:, 0]
     dirty = ~torch.isfinite(value)
-    if bool(dirty.any()):
+    if bool(dirty.any()):  # a row with no finite value (its sanitised argmax is 0)
         rows = flat[dirty]
         rows = torch.where(torch.isfinite(rows), rows, torch.zeros((), dtype=rows.dtype, device=rows.device))
         index[dirty] = _argmax_rows(rows)
@@ -130,3 +139,57 @@ def window(
             torch.isfinite(values), values, torch.zeros((), dtype=values.dtype, device=values.device)
         )
     return values
+
+
+def window_np(maps: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
+    """:func:`window` for C-contiguous numpy maps on the CPU, non-finite values left in.
+
+    Args:
+        maps: ``(N, H, W)`` C-contiguous float32 or float64 array.
+        peak: ``(N,)`` int64 flat index ``y * W + x`` of each window's centre.
+        radius: ``r`` (px).
+
+    Returns:
+        ``(N, 2r+1, 2r+1)`` array of the maps' dtype: ``[n, r + dy, r + dx]`` is
+        ``maps[n, y + dy, x + dx]``, 0 outside the map; NaN and Inf inside the map are left as they are
+        (the caller checks its own result, as :func:`window` with ``finite=False``).
+
+    Each row of a window is ``2r + 1`` consecutive values of the batch's buffer: the buffer is viewed
+    as overlapping items of that many values (one at every value's offset), and one fancy index copies
+    the ``N (2r + 1)`` rows, each as a single item (about twice as fast as indexing a strided ``(count,
+    2r+1, 2r+1)`` view value by value, in numpy or torch). A window the border cuts reads the
+    neighbouring rows (or maps) of the buffer there: its rows, then its columns, outside the map are
+    overwritten with zeros. The rare window with a map row that would start before the buffer or end
+    after it (the first map's top rows, the last map's bottom rows) is cut from a zero-padded copy of
+    its map.
+    """
+    n, h, w = maps.shape
+    s = 2 * radius + 1
+    pixels = maps.reshape(-1)
+    count = pixels.size - s + 1  # the rows that fit in the buffer start at 0 .. count - 1
+    y, x = np.divmod(peak, w)
+    if n == 0:
+        return np.zeros((0, s, s), dtype=maps.dtype)
+    if count <= 0:  # the batch is smaller than one window row
+        return _padded_windows(maps, y, x, radius)
+    offsets = np.arange(-radius, radius + 1)
+    starts = (np.arange(n) * (h * w) + peak - radius)[:, None] + offsets * w  # (N, S) row starts, flat
+    item = pixels.itemsize
+    rows = np.ndarray((count,), np.dtype((np.void, s * item)), buffer=pixels, strides=(item,))
+    values = rows[np.clip(starts, 0, count - 1)].view(pixels.dtype).reshape(n, s, s)
+    if ((y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)).any():  # the border cuts
+        ys, xs = y[:, None] + offsets, x[:, None] + offsets  # (N, S) rows and columns of each window
+        in_rows = (ys >= 0) & (ys < h)
+        values[~in_rows] = 0  # whole window rows outside the map (what they read is another row's)
+        values.transpose(0, 2, 1)[(xs < 0) | (xs >= w)] = 0  # whole window columns outside the map
+        clipped = in_rows & ((starts < 0) | (starts >= count))  # a map row read misaligned
+        redo = np.flatnonzero(clipped.any(axis=1))
+        if redo.size:
+            values[redo] = _padded_windows(maps[redo], y[redo], x[redo], radius)
+    return values
+
+
+def _padded_windows(maps: np.ndarray, y: np.ndarray, x: np.ndarray, radius: int) -> np.ndarray:
+    """:func:`window_np` of a few maps through a zero-padded copy of them (no window leaves it)."""
+    padded = np.pad(maps, ((0, 0), (radius, radius), (radius, radius)))
+    return window_np(padded, (y + radius) * padded.shape[2] + x + radius, radius)
