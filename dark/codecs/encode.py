@@ -70,7 +70,8 @@ def centres(
     ``d = grid_step`` px of ``grid``: ``R_d(x) = d R(x / d)`` (``d = 1``: the grid's pixels).
 
     - ``unbiased``: the coordinates themselves (UDP's unbiased encoding is this one under UDP's mapping).
-    - ``quantized``, ``grid="heatmap"``: ``R_d(x_hm)`` (nearest, ``d = 1``: HRNet's ``int(x / stride + 0.5)``).
+    - ``quantized``, ``grid="heatmap"``: ``R_d(x_hm)`` (nearest, ``d = 1``: HRNet's
+      ``int(x / stride + 0.5)``).
     - ``quantized``, ``grid="input"``: ``R_d(x_hm * stride) / stride`` (rounded on the input grid).
 
     Example (nearest on a grid of 1/64 input px: at most 1/128 input px away, on the grid):
@@ -178,8 +179,8 @@ def encode(
         keep &= vis.to(torch.bool)
     x, y = coords[..., 0], coords[..., 1]
     keep &= (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
-    c = centres(torch.where(keep[..., None], coords, 0.0), (h, w), method, grid, stride, rounding, generator,
-                grid_step)
+    kept = torch.where(keep[..., None], coords, 0.0)
+    c = centres(kept, (h, w), method, grid, stride, rounding, generator, grid_step)
 
     # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) exp(-dy^2 / 2s^2): one product per pixel.
     dtype, device = coords.dtype, coords.device

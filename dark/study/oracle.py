@@ -57,9 +57,10 @@ def predicted_error(encoding: str, stride: float) -> tuple[float, float]:
     uniformly distributed on the grid (``book/codecs.md``).
 
     The rounding error on a grid of step ``g`` (1 input px on the input grid, ``stride`` on the heatmap
-    grid, times the encoding's ``grid_step``) is ``U(-g/2, g/2)`` for nearest (bias 0, RMS ``g sqrt(1/12)``), ``U(0, g)`` for ceil (bias
-    ``+g/2``, RMS ``g sqrt(1/3)``), ``U(-g, 0)`` for floor, and for random rounding ``f`` or ``f - 1``
-    with probabilities ``1 - f`` and ``f`` (``f`` the fractional part): bias 0, RMS ``g sqrt(1/6)``.
+    grid, times the encoding's ``grid_step``) is ``U(-g/2, g/2)`` for nearest (bias 0, RMS
+    ``g sqrt(1/12)``), ``U(0, g)`` for ceil (bias ``+g/2``, RMS ``g sqrt(1/3)``), ``U(-g, 0)`` for floor,
+    and for random rounding ``f`` or ``f - 1`` with probabilities ``1 - f`` and ``f`` (``f`` the
+    fractional part): bias 0, RMS ``g sqrt(1/6)``.
 
     Example:
         >>> [round(v, 3) for v in predicted_error("ceil", 4)]
