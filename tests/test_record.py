@@ -315,9 +315,11 @@ def _folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def test_the_whole_record_stays_under_60_mib_with_every_planned_run(tmp_path):
+def test_the_whole_record_stays_under_140_mib_with_every_planned_run(tmp_path):
     """One run on the quick test split (250 frames x 4 views, every decoder), recorded the way the store
-    records it, times the planned runs (cpu's 31 and the GPU check's), plus what results/ holds besides.
+    records it, times the planned runs (cpu's 83 since issue 28, 31 before; the GPU check's 6), plus what
+    results/ holds besides. (The budget was 60 MiB for issue 21's 31 cpu runs; issue 28's regime cells
+    need about 131 MiB at the measured 1.5 MB a run.)
 
     The run's predictions are drawn like the earlier cpu record's: mean error ~7 px (a few px, 8% of the
     joints tens of px off), decoders within about half a pixel of one another, argmax on the 8-px grid.
@@ -372,4 +374,4 @@ def test_the_whole_record_stays_under_60_mib_with_every_planned_run(tmp_path):
         f"record: {per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB = {total / 2**20:.1f} MiB"
     )
     assert per_run < 1.6e6, per_run
-    assert total < 60 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"
+    assert total < 140 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"
