@@ -145,6 +145,36 @@ def test_rounding_errors():
         codecs.encode(np.zeros((1, 2)), (H, W), method="quantized", rounding="banker")
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("stride", [4, 8, 16])
+def test_the_placebo_grid_moves_every_centre_by_at_most_half_a_step_onto_the_grid(dtype, stride):
+    """Nearest rounding on a grid of 1/64 input px: every centre lies exactly on the grid (a multiple of
+    1/64 input px: the step is a power of two, so dividing by it, rounding and multiplying back are exact)
+    and at most 1/128 input px from the joint; half-way points round up, as ``floor(x + 0.5)`` does."""
+    g = torch.Generator().manual_seed(0)
+    x_in = torch.rand(N, 2, generator=g, dtype=torch.float64) * torch.tensor([320.0, 160.0])
+    halves = torch.tensor([[10 + 1 / 128, 3 + 65 / 128], [0.0, 1 / 64]], dtype=torch.float64)
+    x_in = torch.cat([x_in, halves]).to(dtype)
+    c = codecs.centres(x_in / stride, (H, W), "quantized", "input", stride, "nearest", grid_step=1 / 64)
+    c_in = (c * stride).double()
+    on_grid = c_in * 64
+    assert torch.equal(on_grid, torch.round(on_grid))  # exactly on the 1/64 grid
+    assert float((c_in - x_in.double()).abs().max()) <= 1 / 128  # moved by at most half a step
+    assert c_in[-2:].tolist() == [[10 + 1 / 64, 3 + 66 / 128], [0.0, 1 / 64]]  # halves up; grid points stay
+    # the heatmap grid with a step: d R(x / d) in heatmap px
+    h = codecs.centres(torch.tensor([[2.3]], dtype=dtype), (H, W), "quantized", "heatmap", stride,
+                       "nearest", grid_step=0.25)  # fmt: skip
+    assert h.tolist() == [[2.25]]
+    # the placebo row's targets differ from the unbiased ones by at most the Gaussian's steepest slope
+    # (1 / (sigma sqrt(e)) per heatmap px) times the centre's shift (sqrt(2) / 128 input px at most)
+    codec = codecs.Codec("placebo", 2.0, stride, "stride", (160, 320), (160 // stride, 320 // stride))
+    t, _ = codec.targets(x_in[None, :4], torch.ones(1, 4, dtype=torch.bool))
+    u = codecs.encode(x_in[None, :4] / stride, codec.heatmap_size, 2.0)
+    assert float((t - u).abs().max()) <= math.sqrt(2) / (128 * stride) / (2.0 * math.exp(0.5)) + 1e-6
+    with pytest.raises(ValueError, match="grid_step"):
+        codecs.encode(np.zeros((1, 2)), (H, W), method="quantized", grid_step=0)
+
+
 # --- the table and the Codec ---------------------------------------------------------------------
 
 
@@ -157,7 +187,10 @@ def test_encodings_table_is_the_contract():
         "floor": ("quantized", "input", "floor"),
         "quantized-heatmap": ("quantized", "heatmap", "nearest"),
         "random-heatmap": ("quantized", "heatmap", "random"),
+        "placebo": ("quantized", "input", "nearest"),
     }
+    steps = {n: e.grid_step for n, e in codecs.ENCODINGS.items()}
+    assert steps == {n: 1 / 64 if n == "placebo" else 1.0 for n in codecs.ENCODINGS}
     assert codecs.ENCODINGS["unbiased"].label == "w/o quant"
     assert all(e.name == n and e.label and e.description for n, e in codecs.ENCODINGS.items())
 
@@ -180,7 +213,7 @@ def test_codec_targets_are_encode_with_the_row():
         t, w = codec.targets(j, vis, generator=torch.Generator().manual_seed(0))
         ref, ref_w = codecs.encode(
             j / STRIDE, (H, W), 2.0, e.method, e.grid, STRIDE, e.rounding,
-            torch.Generator().manual_seed(0), visible=vis, return_weights=True,
+            torch.Generator().manual_seed(0), visible=vis, return_weights=True, grid_step=e.grid_step,
         )  # fmt: skip
         assert torch.equal(t, ref) and torch.equal(w, ref_w) and w.tolist() == [[1.0, 0.0]]
 

@@ -144,8 +144,13 @@ def test_every_profile_names_known_model_configurations_and_starts_with_the_repo
     for name, p in profiles.PROFILES.items():
         assert p.name == name
         assert p.seeds[0] == profiles.REPORT_SEED == 1314
+        first: dict[tuple, tuple[int, ...]] = {}  # seeds of each (model, encoding, options), cell by cell
         for cell in p.cells:
-            assert cell.seeds[0] == profiles.REPORT_SEED and len(set(cell.seeds)) == len(cell.seeds)
+            key = (cell.model, cell.encoding, cell.batch_size, cell.input_scale, cell.precision)
+            # the report's seed first, unless the cell adds seeds to an earlier one of the same kind
+            assert cell.seeds[0] == profiles.REPORT_SEED or key in first, cell
+            assert len(set(cell.seeds)) == len(cell.seeds) and not set(cell.seeds) & set(first.get(key, ()))
+            first[key] = first.get(key, ()) + cell.seeds
             assert p.model_config in models.CONFIGS[cell.model]
         assert len(p.runs()) == sum(len(c.seeds) for c in p.cells) == len({t.name for t in p.runs()})
     assert len(profiles.PROFILES["full"].seeds) == 3
@@ -162,22 +167,42 @@ def test_every_profile_encoding_is_in_the_codecs_table():
 
 def test_the_cpu_profile_grows_the_claim_2_record_in_the_issues_order():
     """Issue 21: (a) SH unbiased vs ceil with 8 shared seeds, (b) HRNet unbiased vs ceil with 3, (c) the
-    two readings of "w/ quant" with 3 each, (d) random heatmap-grid rounding; the quick recipe, 8 epochs."""
+    two readings of "w/ quant" with 3 each, (d) random heatmap-grid rounding; the quick recipe, 8 epochs.
+    Then issue 28, after them: (1) the SH placebo, (2) SH ceil at batch 24, (3) the SH pair at input scale
+    4, (4) in fp32, (5) the HRNet pair on seeds 4-7, (6) the SH pair at input scale 1."""
     cpu = profiles.PROFILES["cpu"]
-    eight, three = (1314, 2, 3, 4, 5, 6, 7, 8), (1314, 2, 3)
-    assert [(c.model, c.encoding, c.seeds, c.batch_size) for c in cpu.cells] == [
-        ("sh", "unbiased", eight, None),
-        ("sh", "ceil", eight, None),
-        ("hrnet", "unbiased", three, None),
-        ("hrnet", "ceil", three, None),
-        ("sh", "quantized", three, None),
-        ("sh", "quantized-heatmap", three, None),
-        ("sh", "random-heatmap", three, None),
+    eight, three, four = (1314, 2, 3, 4, 5, 6, 7, 8), (1314, 2, 3), (1314, 2, 3, 4)
+    cells = [(c.model, c.encoding, c.seeds, c.batch_size, c.input_scale, c.precision) for c in cpu.cells]
+    assert cells == [
+        ("sh", "unbiased", eight, None, None, None),
+        ("sh", "ceil", eight, None, None, None),
+        ("hrnet", "unbiased", three, None, None, None),
+        ("hrnet", "ceil", three, None, None, None),
+        ("sh", "quantized", three, None, None, None),
+        ("sh", "quantized-heatmap", three, None, None, None),
+        ("sh", "random-heatmap", three, None, None, None),
+        ("sh", "placebo", four, None, None, None),
+        ("sh", "ceil", eight, 24, None, None),
+        ("sh", "unbiased", eight, None, 4, None),
+        ("sh", "ceil", eight, None, 4, None),
+        ("sh", "unbiased", four, None, None, "fp32"),
+        ("sh", "ceil", four, None, None, "fp32"),
+        ("hrnet", "unbiased", (4, 5, 6, 7), None, None, None),
+        ("hrnet", "ceil", (4, 5, 6, 7), None, None, None),
+        ("sh", "unbiased", four, None, 1, None),
+        ("sh", "ceil", four, None, 1, None),
     ]
     assert cpu.recipe == profiles.Recipe(epochs=8, batch_size=16, input_scale=2, schedule="cosine")
     assert cpu.model_config == "quick"
     names = [t.name for t in cpu.runs()]
-    assert len(names) == 31
+    assert len(names) == 31 + 4 + 8 + 16 + 8 + 8 + 8
+    # issue 28's cells: the single cells seed by seed, each pair pair by pair, in the issue's order
+    assert names[31:37] == [f"sh-placebo-s{s}" for s in four] + ["sh-ceil-b24-s1314", "sh-ceil-b24-s2"]
+    assert names[43:47] == ["sh-unbiased-x4-s1314", "sh-ceil-x4-s1314", "sh-unbiased-x4-s2", "sh-ceil-x4-s2"]
+    assert names[59:61] == ["sh-unbiased-fp32-s1314", "sh-ceil-fp32-s1314"]
+    assert names[67:69] == ["hrnet-unbiased-s4", "hrnet-ceil-s4"]
+    assert names[75:] == [f"sh-{e}-x1-s{s}" for s in four for e in ("unbiased", "ceil")]
+    names = names[:31]
     # paired cells train pair by pair: a build stopped part-way leaves complete pairs
     assert names[:4] == ["sh-unbiased-s1314", "sh-ceil-s1314", "sh-unbiased-s2", "sh-ceil-s2"]
     # (b), the HRNet pair, is complete before (c) and (d) start (the order the record grows in)
@@ -188,7 +213,7 @@ def test_the_cpu_profile_grows_the_claim_2_record_in_the_issues_order():
     for name, seeds in (("smoke", (1314,)), ("quick", (1314,)), ("full", three)):
         p = profiles.PROFILES[name]
         cells = [("sh", "quantized"), ("sh", "unbiased"), ("hrnet", "quantized"), ("hrnet", "unbiased")]
-        assert sorted(p.runs()) == sorted((m, e, s, None) for m, e in cells for s in seeds)
+        assert sorted(p.runs()) == sorted((m, e, s, None, None, None) for m, e in cells for s in seeds)
         assert [t.model for t in p.runs()] == ["sh"] * 2 * len(seeds) + ["hrnet"] * 2 * len(seeds)
 
 
@@ -203,6 +228,35 @@ def test_a_cells_batch_size_is_an_option_of_its_runs_name_and_digest():
     b = RunConfig.resolve("sh", "quantized", "cpu", seed=2, precision="fp32")
     assert a.batch_size == 24 and b.batch_size == 16
     assert run_digest(a, "data") != run_digest(b, "data")
+
+
+def test_a_cells_input_scale_and_precision_are_options_of_its_runs_name_and_digest():
+    from dark.experiment.run_digest import digest_inputs, run_digest
+    from dark.experiment.run_store import training_config
+    from dark.experiment.runs import RunConfig, run_name
+
+    scaled = profiles.Cell("sh", "unbiased", (1314, 2), input_scale=4)
+    assert [t.name for t in scaled.runs()] == ["sh-unbiased-x4-s1314", "sh-unbiased-x4-s2"]
+    fp32 = profiles.Cell("sh", "ceil", (2,), precision="fp32").runs()[0]
+    assert fp32.name == run_name("sh", "ceil", 2, None, None, "fp32") == "sh-ceil-fp32-s2"
+    assert run_name("sh", "ceil", 2, 24, 1, "bf16") == "sh-ceil-b24-x1-bf16-s2"
+    # the options reach the run's settings, and through them its digest
+    base = RunConfig.resolve("sh", "unbiased", "cpu", seed=2, precision="bf16")
+    for t, changed in ((scaled.runs()[1], {"input_size", "heatmap_size", "heatmap_stride"}),
+                       (fp32._replace(encoding="unbiased"), {"precision"})):  # fmt: skip
+        c = training_config("cpu", t, "bf16")
+        got = digest_inputs(c, "d")["settings"]
+        assert {k for k, v in got.items() if v != digest_inputs(base, "d")["settings"][k]} == changed
+        assert run_digest(c, "d") != run_digest(base, "d")
+    sizes = {s: RunConfig.resolve("sh", "ceil", "cpu", input_scale=s) for s in (1, 2, 4)}
+    assert [(c.input_size, c.heatmap_size, c.heatmap_stride) for c in sizes.values()] == [
+        ((160, 320), (40, 80), 4), ((80, 160), (20, 40), 8), ((40, 80), (10, 20), 16)
+    ]  # fmt: skip
+    assert sizes[2] == RunConfig.resolve("sh", "ceil", "cpu")  # the recipe's: the recorded runs' settings
+    with pytest.raises(ValueError, match="input_scale"):
+        profiles.Cell("sh", "ceil", (1314,), input_scale=3)
+    with pytest.raises(ValueError, match="precision"):
+        profiles.Cell("sh", "ceil", (1314,), precision="auto")
 
 
 def test_unknown_profile_names_the_known_ones():

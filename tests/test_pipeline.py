@@ -170,8 +170,11 @@ def test_the_books_plan_trains_every_cell_with_every_seed_of_the_profile_table()
         got = [(s.parameters["model"], s.parameters["encoding"], s.parameters["seed"]) for s in trains]
         assert got == [t[:3] for t in table.runs()]
         assert [s.parameters["batch_size"] for s in trains] == [t.batch_size for t in table.runs()]
-        own = run_store.own_precision(profile)  # no record: this machine's, as an empty record's
-        assert own in ("fp32", "bf16") and all(s.parameters["precision"] == own for s in trains)
+        assert [s.parameters["input_scale"] for s in trains] == [t.input_scale for t in table.runs()]
+        # no record: this machine's precision, as an empty record's; a cell's own where it sets one
+        own = run_store.own_precision(profile)
+        assert own in ("fp32", "bf16")
+        assert [s.parameters["precision"] for s in trains] == [t.precision or own for t in table.runs()]
         assert [s.run for s in trains] == [t.name for t in table.runs()]
         assert all(isinstance(s.parameters["seed"], int) for s in trains)  # a number, not "1314"
         assert [s.id for s in trains] == [f"03_train-{run_name(*r)}" for r in table.runs()]

@@ -188,28 +188,53 @@ def test_a_record_keeps_its_precision_on_a_machine_of_the_other_kind(tmp_path, m
     assert run_store.match(tmp_path / "empty", "cpu", digest).precision == "fp32"  # none recorded: own
 
 
-def test_the_recorded_cpu_runs_have_the_digests_the_profile_plans():
-    """Whatever results/cpu holds: every recorded run that the cpu profile plans carries the digest the
-    profile's training has now (its settings at the record's precision, on the record's training data,
-    at this TRAINING_REVISION), so a rerun of `dark book --profile cpu` on the same rendered data trains
-    none of them; and each run says which commit and machine produced it. (The training data's digest is
-    checked against the rendered data by the build itself: rendering is its first step.)"""
+def test_the_recorded_cpu_runs_are_the_first_trainings_of_the_profile_with_the_digests_it_plans():
+    """results/cpu grows across sessions (`dark book --profile cpu --max-trainings N` adds the next N): its
+    runs are exactly the first trainings of the cpu profile's plan, in order (a prefix), each recorded with
+    the digest the profile's training has now (its settings at the record's precision or its cell's own, on
+    the record's training data, at this TRAINING_REVISION), so a rerun of `dark book --profile cpu` on the
+    same rendered data trains none of them; each says which commit and machine produced it; and issue 21's
+    cells (the first 31 trainings) are all there. (The training data's digest is checked against the
+    rendered data by the build itself: rendering is its first step.)"""
     dest = ROOT / "results" / "cpu"
-    rec = record.load(dest) or {}
+    rec = record.load(dest)
+    assert rec is not None and rec["schema"] == record.SCHEMA
     stored = run_store.recorded_runs(dest)
-    planned = {t.name for t in profiles.PROFILES["cpu"].runs()}
-    for name in set(rec.get("runs", [])) & planned:
-        own = stored[name].record
-        m = run_store.match(dest, "cpu", own["training_data"], precision=own["precision"])
-        assert name in m.matched, [s for s in m.stale if s["run"] == name]
-        assert own["commit"] != "unknown" and own["machine"]
-    # the record is complete: every training the profile plans is recorded with a matching digest, so a
-    # rerun of `dark book --profile cpu` on it plans no training
-    assert set(rec.get("runs", [])) == planned
-    if rec:
-        assert rec["schema"] == record.SCHEMA and set(rec["runs"]) <= planned
-        assert len({stored[n].record["precision"] for n in rec["runs"]}) == 1  # one precision
-        assert len({stored[n].record["training_data"] for n in rec["runs"]}) == 1
+    plan = profiles.PROFILES["cpu"].runs()
+    names = [t.name for t in plan]
+    n = len(rec["runs"])
+    assert rec["runs"] == names[:n], "the record is not a prefix of the cpu profile's plan"
+    assert set(stored) == set(rec["runs"])  # no run folder besides the recorded ones
+    assert n >= 31 and names[:31] == rec["runs"][:31]  # issue 21's cells
+    own = {stored[name].record["training_data"] for name in rec["runs"]}
+    assert len(own) == 1  # one rendered training set
+    # one precision for the cells that set none (the record's), a cell's own where it sets one
+    trainings = {t.name: t for t in plan}
+    record_precision = {stored[n].record["precision"] for n in rec["runs"] if trainings[n].precision is None}
+    assert len(record_precision) == 1 and rec["precision"] in record_precision
+    for name in rec["runs"]:
+        if trainings[name].precision is not None:
+            assert stored[name].record["precision"] == trainings[name].precision
+    m = run_store.match(dest, "cpu", own.pop(), precision=rec["precision"])
+    assert list(m.matched) == rec["runs"], m.stale
+    assert [t.name for t in m.missing] == names[n:] and not m.stale and not m.extra
+    for name in rec["runs"]:
+        assert stored[name].record["commit"] != "unknown" and stored[name].record["machine"]
+
+
+def test_a_record_of_every_planned_training_plans_none():
+    """A complete cpu record (every training the profile plans, recorded with a matching digest) leaves
+    the book's plan without a training step: a rerun of `dark book --profile cpu` only analyses."""
+    from dark.book.plan import load_plan
+
+    names = [t.name for t in profiles.PROFILES["cpu"].runs()]
+    fake = {n: ROOT / "results" / "cpu" / "runs" / n for n in names}  # need not exist: the plan reads names
+    plan = load_plan(ROOT / "notebooks" / "pipeline.yml", "cpu", work=ROOT, root=ROOT, recorded=fake)
+    assert not [s for s in plan.steps if s.run] and plan.variables["trained_dirs"] == []
+    assert len(plan.variables["run_dirs"]) == len(names)
+    half = load_plan(ROOT / "notebooks" / "pipeline.yml", "cpu", work=ROOT, root=ROOT,
+                     recorded=dict(list(fake.items())[:31]))  # fmt: skip
+    assert [s.run for s in half.steps if s.run] == names[31:]
 
 
 def test_the_superseded_cpu_record_is_kept_labelled_and_reported_stale():
@@ -290,9 +315,11 @@ def _folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def test_the_whole_record_stays_under_60_mib_with_every_planned_run(tmp_path):
+def test_the_whole_record_stays_under_140_mib_with_every_planned_run(tmp_path):
     """One run on the quick test split (250 frames x 4 views, every decoder), recorded the way the store
-    records it, times the planned runs (cpu's 31 and the GPU check's), plus what results/ holds besides.
+    records it, times the planned runs (cpu's 83 since issue 28, 31 before; the GPU check's 6), plus what
+    results/ holds besides. (The budget was 60 MiB for issue 21's 31 cpu runs; issue 28's regime cells
+    need about 131 MiB at the measured 1.5 MB a run.)
 
     The run's predictions are drawn like the earlier cpu record's: mean error ~7 px (a few px, 8% of the
     joints tens of px off), decoders within about half a pixel of one another, argmax on the 8-px grid.
@@ -347,4 +374,4 @@ def test_the_whole_record_stays_under_60_mib_with_every_planned_run(tmp_path):
         f"record: {per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB = {total / 2**20:.1f} MiB"
     )
     assert per_run < 1.6e6, per_run
-    assert total < 60 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"
+    assert total < 140 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"

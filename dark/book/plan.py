@@ -32,8 +32,9 @@ adding a profile is one row there.
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the profile
 (:meth:`dark.experiment.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
 already (``recorded``: run name -> the recorded run's folder, :func:`dark.experiment.run_store.match`), with
-the extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` (the cell's option, ``None``:
-the recipe's) and ``{run}`` (the run directory's name, :func:`dark.experiment.runs.run_name`); its ``id``
+the extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` and ``{input_scale}`` (the
+cell's options, ``None``: the recipe's), ``{precision}`` (the cell's where it sets one, else the plan's
+below) and ``{run}`` (the run directory's name, :func:`dark.experiment.runs.run_name`); its ``id``
 becomes ``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}``
 is the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
 ``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings use
@@ -319,7 +320,10 @@ def load_plan(
             raise PlanError(f"{where}: for_each must be 'run', got {each!r}")
         if each:  # a step that needs the trainings needs none when every one is recorded
             groups.setdefault(str(entry["id"]), [])
-        for extra in [{**t._asdict(), "run": t.name} for t in runs] if each else [{}]:
+        # a cell's precision replaces the record's; its other options are null where the recipe's apply
+        trainings = [{**t._asdict(), "run": t.name, "precision": t.precision or variables["precision"]}
+                     for t in runs]  # fmt: skip
+        for extra in trainings if each else [{}]:
             step_id = f"{entry['id']}-{extra['run']}" if extra else str(entry["id"])
             if extra:
                 groups.setdefault(str(entry["id"]), []).append(step_id)

@@ -136,6 +136,7 @@ class Codec:
             generator=generator,
             visible=visible,
             return_weights=True,
+            grid_step=e.grid_step,
         )
 
     def decode(self, heatmaps: Any, decoder: str = "dark", **options: Any) -> tuple[Any, Any]:

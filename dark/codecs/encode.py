@@ -61,21 +61,37 @@ def centres(
     stride: float,
     rounding: str = "nearest",
     generator: torch.Generator | None = None,
+    grid_step: float = 1.0,
 ) -> torch.Tensor:
     """Where each encoder puts the Gaussian's centre: ``(..., 2) -> (..., 2)`` heatmap px.
 
     ``coords_hm`` are heatmap px under the codec's mapping (:func:`dark.codecs.to_heatmap`, ``x_img /
-    stride`` or UDP's scaling). ``R`` is :func:`round_coords` with ``rounding``.
+    stride`` or UDP's scaling). ``R`` is :func:`round_coords` with ``rounding`` on a grid of step
+    ``d = grid_step`` px of ``grid``: ``R_d(x) = d R(x / d)`` (``d = 1``: the grid's pixels).
 
     - ``unbiased``: the coordinates themselves (UDP's unbiased encoding is this one under UDP's mapping).
-    - ``quantized``, ``grid="heatmap"``: ``R(x_hm)`` (nearest: HRNet's ``int(x / stride + 0.5)``).
-    - ``quantized``, ``grid="input"``: ``R(x_hm * stride) / stride`` (rounded on the input grid).
+    - ``quantized``, ``grid="heatmap"``: ``R_d(x_hm)`` (nearest, ``d = 1``: HRNet's
+      ``int(x / stride + 0.5)``).
+    - ``quantized``, ``grid="input"``: ``R_d(x_hm * stride) / stride`` (rounded on the input grid).
+
+    Example (nearest on a grid of 1/64 input px: at most 1/128 input px away, on the grid):
+        >>> c = centres(torch.tensor([[10.30001, 5.6]], dtype=torch.float64), (16, 24), "quantized", "input",
+        ...             4, grid_step=1 / 64)
+        >>> (c * 4 * 64).tolist()
+        [[2637.0, 1434.0]]
     """
     if method != "quantized":
         return coords_hm
+    step = float(grid_step)
+
+    def on_grid(x: torch.Tensor) -> torch.Tensor:
+        if step == 1.0:
+            return round_coords(x, rounding, generator)
+        return round_coords(x / step, rounding, generator) * step
+
     if grid == "heatmap":
-        return round_coords(coords_hm, rounding, generator)
-    return to_heatmap(round_coords(to_input(coords_hm, stride), rounding, generator), stride)
+        return on_grid(coords_hm)
+    return to_heatmap(on_grid(to_input(coords_hm, stride)), stride)
 
 
 def encode(
@@ -89,6 +105,7 @@ def encode(
     generator: torch.Generator | None = None,
     visible: Any = None,
     return_weights: bool = False,
+    grid_step: float = 1.0,
 ) -> Any:
     """Gaussian target heatmaps of peak 1: ``(..., K, 2) -> (..., K, H, W)``.
 
@@ -115,6 +132,9 @@ def encode(
             afresh, so each epoch gets new roundings and a seeded generator makes training repeatable).
         visible: optional ``(..., K)`` bool; False gives a zero target and weight 0.
         return_weights: also return the ``(..., K)`` weights (1 or 0).
+        grid_step: ``quantized``'s grid step in px of ``grid`` (1: its pixels; ``1 / 64``: 64 steps a
+            pixel, the ``placebo`` encoding's, whose rounding moves no centre by more than 1/128 px);
+            a power of two keeps the rounding exact in floating point.
 
     Returns:
         ``targets`` ``(..., K, H, W)`` (and ``weights`` ``(..., K)``) in the library and on the device
@@ -122,8 +142,8 @@ def encode(
         coordinates).
 
     Raises:
-        ValueError: bad shapes, sizes, ``sigma``, ``method``, ``grid`` or ``rounding``; ``random``
-            without a generator.
+        ValueError: bad shapes, sizes, ``sigma``, ``method``, ``grid``, ``rounding`` or ``grid_step``;
+            ``random`` without a generator.
 
     Example:
         >>> import torch
@@ -145,6 +165,8 @@ def encode(
     grid = "heatmap" if grid is None else grid
     rounding = "nearest" if rounding is None else rounding
     _check(size, sigma, method, grid, stride, rounding, generator)
+    if not (isinstance(grid_step, (int, float)) and math.isfinite(grid_step) and grid_step > 0):
+        raise ValueError(f"grid_step must be a finite number > 0, got {grid_step!r}")
     h, w = int(size[0]), int(size[1])
     coords, was_numpy = _as_coords(coords_hm)
     lead = coords.shape[:-1]
@@ -157,7 +179,8 @@ def encode(
         keep &= vis.to(torch.bool)
     x, y = coords[..., 0], coords[..., 1]
     keep &= (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
-    c = centres(torch.where(keep[..., None], coords, 0.0), (h, w), method, grid, stride, rounding, generator)
+    kept = torch.where(keep[..., None], coords, 0.0)
+    c = centres(kept, (h, w), method, grid, stride, rounding, generator, grid_step)
 
     # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) exp(-dy^2 / 2s^2): one product per pixel.
     dtype, device = coords.dtype, coords.device

@@ -17,7 +17,10 @@ Profiles:
   (about 8 minutes per quick-SH training with bf16): (a) Stacked Hourglass unbiased vs the report's
   ``ceil`` with 8 shared seeds (claim 2's paired endpoint), (b) HRNet unbiased vs ``ceil`` with 3, (c) the
   two readings of "w/ quant" on the Stacked Hourglass (nearest on the input grid; the DARK paper's
-  heatmap-grid rounding), 3 seeds each, (d) random heatmap-grid rounding, 3 seeds.
+  heatmap-grid rounding), 3 seeds each, (d) random heatmap-grid rounding, 3 seeds; then issue 28's
+  claims along the regime: (1) the A/A ``placebo`` (4 seeds), (2) ``ceil`` at batch 24 (8), (3) the pair
+  at input scale 4 (8), (4) the pair in fp32 (4), (5) HRNet's pair on 4 more seeds, (6) the pair at
+  input scale 1 (4).
 - ``full``: the report's setting (SH 4x128, HRNet-W32, 320x160 input, 80x40 heatmaps, Adam 2e-3, 30
   epochs) on a GPU, three seeds starting with the report's 1314.
 """
@@ -90,16 +93,45 @@ class Training(NamedTuple):
     encoding: str
     seed: int
     batch_size: int | None = None
+    input_scale: int | None = None
+    precision: str | None = None
 
     @property
     def name(self) -> str:
-        """The run directory's name (:func:`dark.experiment.runs.run_name`'s spelling, options included).
+        """The run directory's name (:func:`dark.experiment.runs.run_name`'s spelling): the cell's options
+        that are set, in the order batch size (``-b24``), input scale (``-x4``), precision (``-fp32``),
+        between the encoding and the seed; a training without options keeps its plain name.
 
         >>> Training("sh", "quantized", 2, batch_size=24).name
         'sh-quantized-b24-s2'
+        >>> Training("sh", "unbiased", 2, input_scale=4).name
+        'sh-unbiased-x4-s2'
+        >>> Training("sh", "ceil", 2, precision="fp32").name
+        'sh-ceil-fp32-s2'
+        >>> Training("sh", "ceil", 1314).name
+        'sh-ceil-s1314'
         """
         options = "" if self.batch_size is None else f"-b{int(self.batch_size)}"
+        options += "" if self.input_scale is None else f"-x{int(self.input_scale)}"
+        options += "" if self.precision is None else f"-{self.precision}"
         return f"{self.model}-{self.encoding}{options}-s{int(self.seed)}"
+
+
+def run_name(
+    model: str,
+    encoding: str,
+    seed: int,
+    batch_size: int | None = None,
+    input_scale: int | None = None,
+    precision: str | None = None,
+) -> str:
+    """The directory name of one training (:attr:`Training.name`): a cell's options
+    (``batch_size``, ``input_scale``, ``precision``; ``None``: the recipe's) are part of it.
+
+    >>> run_name("sh", "ceil", 3), run_name("sh", "quantized", 2, 24), run_name("sh", "ceil", 2, None, 4)
+    ('sh-ceil-s3', 'sh-quantized-b24-s2', 'sh-ceil-x4-s2')
+    """
+    return Training(model, encoding, int(seed), batch_size, input_scale, precision).name
 
 
 @dataclass(frozen=True)
@@ -109,18 +141,40 @@ class Cell:
     Attributes:
         model: a name of :data:`dark.models.MODELS`.
         encoding: a name of :data:`dark.codecs.ENCODINGS`.
-        seeds: its trainings' seeds, :data:`REPORT_SEED` first; cells that share seeds pair by seed.
+        seeds: its trainings' seeds, :data:`REPORT_SEED` first (a cell that adds seeds to an earlier cell of
+            the same model, encoding and options goes on from its seeds); cells pair by seed.
         batch_size: ``None``: the recipe's; e.g. 24, the report's Stacked Hourglass batch on quantised
-            targets (``moai``'s configs; 16 on unbiased ones and for HRNet). Part of the run's digest.
+            targets (``moai``'s configs; 16 on unbiased ones and for HRNet).
+        input_scale: ``None``: the recipe's; else the 160x320 depth map is downsampled by this factor
+            (:attr:`Recipe.input_scale`: 1 gives 160x320 inputs and 40x80 heatmaps, 2 gives 80x160 and 20x40,
+            4 gives 40x80 and 10x20; the quick models accept all three).
+        precision: ``None``: the recipe's (resolved as the record's); else ``"fp32"`` or ``"bf16"``.
+
+    Each option that is set is part of the run's name (:attr:`Training.name`) and, through its
+    :class:`dark.experiment.runs.RunConfig` (batch size, input and heatmap sizes and stride, precision), of
+    its digest.
     """
 
     model: str
     encoding: str
     seeds: tuple[int, ...]
     batch_size: int | None = None
+    input_scale: int | None = None
+    precision: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.input_scale not in (None, 1, 2, 4):
+            raise ValueError(f"input_scale must be 1, 2, 4 or None (the recipe's), got {self.input_scale!r}")
+        if self.precision not in (None, "fp32", "bf16"):
+            raise ValueError(
+                f"precision must be 'fp32', 'bf16' or None (the recipe's), got {self.precision!r}"
+            )
 
     def runs(self) -> list[Training]:
-        return [Training(self.model, self.encoding, int(s), self.batch_size) for s in self.seeds]
+        return [
+            Training(self.model, self.encoding, int(s), self.batch_size, self.input_scale, self.precision)
+            for s in self.seeds
+        ]
 
 
 def cells(pairs: tuple[tuple[str, str], ...], seeds: tuple[int, ...], **options) -> tuple[Cell, ...]:
@@ -152,17 +206,21 @@ class Profile:
 
     def runs(self) -> list[Training]:
         """Every training of the profile, in the order the book trains them: cells in order, except that
-        consecutive cells of one model with the same seeds train seed by seed (``sh-unbiased-s1314``,
-        ``sh-ceil-s1314``, ``sh-unbiased-s2``, ...), so a build stopped part-way leaves complete pairs, and
-        a model's cells are complete before the next model's start (the cpu profile grows (a), then (b),
-        then (c) with (d)).
+        consecutive cells of one model with the same seeds and options train seed by seed
+        (``sh-unbiased-s1314``, ``sh-ceil-s1314``, ``sh-unbiased-s2``, ...), so a build stopped part-way
+        leaves complete pairs, and a group's cells are complete before the next group's start (the cpu
+        profile grows (a), then (b), then (c) with (d), then issue 28's regime cells one after another).
 
         >>> [t.name for t in get("cpu").runs()][:3]
         ['sh-unbiased-s1314', 'sh-ceil-s1314', 'sh-unbiased-s2']
         """
+
+        def key(c: Cell) -> tuple:
+            return c.model, c.seeds, c.batch_size, c.input_scale, c.precision
+
         groups: list[list[Cell]] = []
         for cell in self.cells:
-            if groups and (groups[-1][0].model, groups[-1][0].seeds) == (cell.model, cell.seeds):
+            if groups and key(groups[-1][0]) == key(cell):
                 groups[-1].append(cell)
             else:
                 groups.append([cell])
@@ -172,9 +230,13 @@ class Profile:
 #: the rendered data of the quick and cpu profiles (the same 6,000 / 500 / 1,000 views)
 _QUICK_DATA = Frames(train=1500, val=125, test=250)
 _REPORT_CELLS = (("sh", "quantized"), ("sh", "unbiased"), ("hrnet", "quantized"), ("hrnet", "unbiased"))
-#: the cpu profile's seeds: 8 for the decisive pair, 3 elsewhere
+#: the cpu profile's seeds: 8 for the decisive pair, 3 elsewhere (4 in issue 28's regime cells)
 _SEEDS_8 = (REPORT_SEED, *range(2, 9))
 _SEEDS_3 = (REPORT_SEED, 2, 3)
+_SEEDS_4 = (REPORT_SEED, 2, 3, 4)
+#: claim 2's pair, unbiased vs the report code's round-up, on each model
+_SH_PAIR = (("sh", "unbiased"), ("sh", "ceil"))
+_HRNET_PAIR = (("hrnet", "unbiased"), ("hrnet", "ceil"))
 #: the decoder study of the quick book (the full one has more noise levels and ten times the trials)
 _STUDY = DecoderStudy(
     sigmas=(1.0, 1.5, 2.0, 3.0),
@@ -237,6 +299,19 @@ PROFILES: dict[str, Profile] = {
             *cells((("sh", "quantized"), ("sh", "quantized-heatmap")), _SEEDS_3),
             # (d) random rounding on the heatmap grid
             Cell("sh", "random-heatmap", _SEEDS_3),
+            # issue 28, the claims along the regime; each cell pairs by seed with (a) or with its partner:
+            # (1) the A/A placebo (quantised path, 1/64 px grid) against (a)'s unbiased runs
+            Cell("sh", "placebo", _SEEDS_4),
+            # (2) ceil at the report's batch for quantised targets (24; unbiased stays at 16, as in (a))
+            Cell("sh", "ceil", _SEEDS_8, batch_size=24),
+            # (3) the pair at a quarter of the input resolution (40x80 input, 10x20 heatmaps, stride 16)
+            *cells(_SH_PAIR, _SEEDS_8, input_scale=4),
+            # (4) the pair without bf16 autocast
+            *cells(_SH_PAIR, _SEEDS_4, precision="fp32"),
+            # (5) more HRNet seeds for (b)
+            *cells(_HRNET_PAIR, (4, 5, 6, 7)),
+            # (6) the pair at the full input resolution (160x320 input, 40x80 heatmaps, stride 4)
+            *cells(_SH_PAIR, _SEEDS_4, input_scale=1),
         ),
         # the cpu profile spends its time on training: a small decoder study (the quick book has the full one)
         study=DecoderStudy(
@@ -254,7 +329,12 @@ PROFILES: dict[str, Profile] = {
             "claim 2), the same pair on the reduced HRNet with three, both readings of the report's "
             "quantisation (nearest on the input grid; the DARK paper's rounding on the heatmap grid) and "
             "random rounding with three seeds each, trained further along the validation curve than the "
-            "quick profile."
+            "quick profile. It then follows claim 2 along the training regime: an A/A placebo (targets "
+            "rounded to 1/64 px, so nothing measurable changes) against the unbiased runs, the round-up "
+            "targets at the report's batch of 24, the pair at a quarter and at the full input resolution, "
+            "the pair without bf16, and four more HRNet seeds. The record holds the first trainings of "
+            "this plan, in order, and grows by a few trainings each session; the chapter says how many "
+            "are recorded and how many remain."
         ),
         recorded="cpu",
     ),

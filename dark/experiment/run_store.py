@@ -146,17 +146,24 @@ def holds(dest: str | os.PathLike, run_dir: str | os.PathLike, data_digest: str)
     return json.loads((held.path / runs.EVALUATION).read_text()) == runs.load_evaluation(run_dir)
 
 
+def training_config(profile: str, training: profiles.Training, precision: str) -> RunConfig:
+    """The settings ``training`` of ``profile`` has when trained now: its cell's options (batch size, input
+    scale, precision) where they are set, the recipe's elsewhere, with the resolved ``precision`` (``"fp32"``
+    or ``"bf16"``) for a cell that sets none."""
+    t = training
+    return RunConfig.resolve(t.model, t.encoding, profile, seed=t.seed, batch_size=t.batch_size,
+                             input_scale=t.input_scale, precision=t.precision or precision)  # fmt: skip
+
+
 def expected_digests(
     profile: str, data_digest: str, precision: str
 ) -> dict[str, tuple[profiles.Training, str]]:
     """The profile's trainings by run name, each with the digest it has when trained now at the resolved
-    ``precision`` (``"fp32"`` or ``"bf16"``) on the data of ``data_digest``."""
+    ``precision`` (``"fp32"`` or ``"bf16"``; a cell's own precision replaces it) on the data of
+    ``data_digest``."""
     out = {}
     for t in profiles.get(profile).runs():
-        config = RunConfig.resolve(
-            t.model, t.encoding, profile, seed=t.seed, batch_size=t.batch_size, precision=precision
-        )
-        out[t.name] = (t, run_digest(config, data_digest))
+        out[t.name] = (t, run_digest(training_config(profile, t, precision), data_digest))
     return out
 
 
@@ -219,6 +226,8 @@ def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision:
     machine's CPU or GPU). When the recipe says ``"auto"`` and the store's matching runs have one
     precision, that precision is kept (a record never mixes bf16 and fp32 runs, so a machine of the
     other kind trains the missing runs in the record's precision); with none recorded, this machine's.
+    A cell that sets its own precision (e.g. the cpu profile's fp32 cells, named ``...-fp32-s<seed>``) is
+    trained and matched in that precision whatever the record's.
     """
     recipe = profiles.get(profile).recipe.precision
     own = precision or own_precision(profile)
@@ -236,9 +245,7 @@ def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision:
             continue
         result.missing.append(training)
         if run is not None:
-            config = RunConfig.resolve(training.model, training.encoding, profile, seed=training.seed,
-                                       batch_size=training.batch_size, precision=chosen)  # fmt: skip
-            reason = _why(run, config, data_digest)
+            reason = _why(run, training_config(profile, training, chosen), data_digest)
             result.stale.append({"run": name, "digest": run.digest, "expected": digest, "reason": reason})
     result.extra = sorted(set(stored) - set(by_precision[chosen]))
     return result

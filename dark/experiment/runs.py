@@ -1,12 +1,12 @@
 """A run directory: the files one training and its evaluation leave, the run's typed configuration,
 and how to read them.
 
-One run is one ``(model, encoding, seed)`` training, in ``RUNS/<model>-<encoding>-s<seed>/``
-(:func:`run_name`). Everything that reads or writes a run's files goes through the names here, and
-reading goes through :class:`Run` (or the ``load_*`` functions it calls). A run's settings are one
-:class:`RunConfig`: resolved from a profile by :meth:`RunConfig.resolve`, written to ``config.json`` by
-:meth:`RunConfig.to_json` and read back by :meth:`RunConfig.from_json`, the one place that knows the
-older spellings of ``config.json``.
+One run is one ``(model, encoding, seed)`` training (with its cell's options), in
+``RUNS/<model>-<encoding>-s<seed>/`` (:func:`run_name`: options such as ``-b24`` before the seed).
+Everything that reads or writes a run's files goes through the names here, and reading goes through
+:class:`Run` (or the ``load_*`` functions it calls). A run's settings are one :class:`RunConfig`: resolved
+from a profile by :meth:`RunConfig.resolve`, written to ``config.json`` by :meth:`RunConfig.to_json` and
+read back by :meth:`RunConfig.from_json`, the one place that knows the older spellings of ``config.json``.
 
 Files (all written atomically through :func:`dark.files.atomic_write`):
 
@@ -43,6 +43,7 @@ from dark.experiment.device import resolve_device, resolve_precision
 from dark.experiment.prediction_file import PREDICTIONS as PREDICTIONS
 from dark.experiment.prediction_file import load_predictions as load_predictions
 from dark.experiment.prediction_file import save_predictions as save_predictions
+from dark.experiment.profiles import run_name as run_name  # a run directory's name (a cell's options in it)
 from dark.skeleton import INPUT_SIZE, STRIDE
 
 CONFIG = "config.json"
@@ -55,16 +56,6 @@ HEATMAPS_KEY = "heatmaps_test.json"
 EVALUATION = "evaluation.json"
 EVALUATION_CSV = "evaluation.csv"
 FRAME_SUMS = "frame_sums.npz"
-
-
-def run_name(model: str, encoding: str, seed: int, batch_size: int | None = None) -> str:
-    """The directory name of one training (:attr:`dark.experiment.profiles.Training.name`): a cell's options
-    (``batch_size`` other than the recipe's) are part of it.
-
-    >>> run_name("sh", "ceil", 3), run_name("sh", "quantized", 2, 24)
-    ('sh-ceil-s3', 'sh-quantized-b24-s2')
-    """
-    return profiles.Training(model, encoding, int(seed), batch_size).name
 
 
 #: target standard deviation, heatmap px (the report's)
@@ -187,15 +178,21 @@ class RunConfig:
         seed: int = profiles.REPORT_SEED,
         precision: str | None = None,
         device: str | torch.device = "cpu",
+        input_scale: int | None = None,
         **model_overrides: Any,
     ) -> RunConfig:
         """The settings of one training: ``profile``'s recipe and model configuration, the arguments
-        given, ``precision`` resolved for ``device`` (``None``: the recipe's). ``ValueError`` names a bad one.
+        given, ``precision`` resolved for ``device`` (``None``: the recipe's), the 160x320 input downsampled
+        by ``input_scale`` (``None``: the recipe's; it sets :attr:`input_size`, :attr:`heatmap_size` and
+        :attr:`heatmap_stride`, which the run's digest holds). ``ValueError`` names a bad one.
         """
         p = profiles.get(profile)
         recipe = p.recipe
         kwargs = models.model_kwargs(model, p.model_config, **model_overrides)
-        input_size = (INPUT_SIZE[0] // recipe.input_scale, INPUT_SIZE[1] // recipe.input_scale)
+        scale = recipe.input_scale if input_scale is None else int(input_scale)
+        if scale < 1 or INPUT_SIZE[0] % scale or INPUT_SIZE[1] % scale:
+            raise ValueError(f"input_scale must divide the {INPUT_SIZE} input, got {input_scale!r}")
+        input_size = (INPUT_SIZE[0] // scale, INPUT_SIZE[1] // scale)
         return cls(
             model=model,
             encoding=encoding,
@@ -206,7 +203,7 @@ class RunConfig:
             sigma=SIGMA,
             input_size=input_size,
             heatmap_size=tuple(math.ceil(s / STRIDE) for s in input_size),
-            heatmap_stride=STRIDE * recipe.input_scale,
+            heatmap_stride=STRIDE * scale,
             scaling="stride",
             epochs=recipe.epochs if epochs is None else int(epochs),
             batch_size=recipe.batch_size if batch_size is None else int(batch_size),

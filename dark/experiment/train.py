@@ -161,6 +161,7 @@ def train(
     quiet: bool = False,
     threads: int | None = None,
     precision: str | None = None,
+    input_scale: int | None = None,
     **overrides: Any,
 ) -> Path:
     """Train ``model`` with ``encoding`` targets; write the run directory ``out``; return it.
@@ -179,6 +180,7 @@ def train(
         quiet: no progress bars or messages (papermill).
         threads: CPU threads for this run (restored afterwards); default: torch's setting.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``; ``None``: the recipe's.
+        input_scale: the 160x320 depth map is downsampled by this factor (1, 2, 4); ``None``: the recipe's.
         **overrides: model constructor arguments overriding the profile's (e.g. ``stacks=1``).
 
     Raises:
@@ -188,7 +190,8 @@ def train(
     """
     dev = resolve_device(device)
     cfg = RunConfig.resolve(model, encoding, profile, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                            precision=precision, device=dev, **overrides)  # fmt: skip
+                            precision=precision, device=dev, input_scale=input_scale,
+                            **overrides)  # fmt: skip
     if not isinstance(data, Mapping) and not Path(data).exists():
         raise FileNotFoundError(f"data directory {data} does not exist")
     out = Path(out)

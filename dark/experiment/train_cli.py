@@ -38,6 +38,9 @@ def cli(argv: list[str]) -> int:
     parser.add_argument(
         "--batch-size", type=int, help="global batch size (default: the profile's, 32 in full)"
     )
+    parser.add_argument(
+        "--input-scale", type=int, help="downsample the 160x320 input by 1, 2 or 4 (default: the profile's)"
+    )
     parser.add_argument("--lr", type=float, default=LR)
     parser.add_argument("--seed", type=int, default=REPORT_SEED, help=f"default: the report's, {REPORT_SEED}")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
@@ -50,6 +53,7 @@ def cli(argv: list[str]) -> int:
             args.data, args.out, model=args.model, encoding=args.encoding, profile=args.profile,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
             resume=args.resume, quiet=args.quiet, threads=args.threads, precision=args.precision,
+            input_scale=args.input_scale,
         )  # fmt: skip
     except (ValueError, FileNotFoundError) as error:  # CorruptCheckpoint is a ValueError
         print(f"dark train: error: {error}", file=sys.stderr)

@@ -57,9 +57,10 @@ def predicted_error(encoding: str, stride: float) -> tuple[float, float]:
     uniformly distributed on the grid (``book/codecs.md``).
 
     The rounding error on a grid of step ``g`` (1 input px on the input grid, ``stride`` on the heatmap
-    grid) is ``U(-g/2, g/2)`` for nearest (bias 0, RMS ``g sqrt(1/12)``), ``U(0, g)`` for ceil (bias
-    ``+g/2``, RMS ``g sqrt(1/3)``), ``U(-g, 0)`` for floor, and for random rounding ``f`` or ``f - 1``
-    with probabilities ``1 - f`` and ``f`` (``f`` the fractional part): bias 0, RMS ``g sqrt(1/6)``.
+    grid, times the encoding's ``grid_step``) is ``U(-g/2, g/2)`` for nearest (bias 0, RMS
+    ``g sqrt(1/12)``), ``U(0, g)`` for ceil (bias ``+g/2``, RMS ``g sqrt(1/3)``), ``U(-g, 0)`` for floor,
+    and for random rounding ``f`` or ``f - 1`` with probabilities ``1 - f`` and ``f`` (``f`` the
+    fractional part): bias 0, RMS ``g sqrt(1/6)``.
 
     Example:
         >>> [round(v, 3) for v in predicted_error("ceil", 4)]
@@ -70,7 +71,7 @@ def predicted_error(encoding: str, stride: float) -> tuple[float, float]:
     e = codecs.ENCODINGS[encoding]
     if e.method != "quantized":
         return 0.0, 0.0
-    g = 1.0 if e.grid == "input" else float(stride)
+    g = (1.0 if e.grid == "input" else float(stride)) * e.grid_step
     bias = {"nearest": 0.0, "ceil": 0.5, "floor": -0.5, "random": 0.0}[e.rounding] * g
     rms = {"nearest": 1 / 12, "ceil": 1 / 3, "floor": 1 / 3, "random": 1 / 6}[e.rounding] ** 0.5 * g
     return bias, rms
