@@ -1,0 +1,162 @@
+"""Figures of the verdicts, drawn from one saved ``verdicts.json`` (matplotlib; each returns a new figure).
+
+- :func:`forest`: every primary endpoint, its 95% interval over test clips and seeds (thick), the interval
+  with placements as units (thin), the validation motions' estimate (open circle), the report's effect
+  (cross), coloured by its verdict's first word.
+- :func:`rounding_costs`: claim 2 against each rounding of the targets, the paired difference on the
+  seeds the cell shares with the unbiased one, against the rounding's size and its mean shift.
+
+The words of a verdict are the renderer's (:mod:`dark.analysis.report.render`); a figure shows the
+verdict's class only, in its legend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from dark.analysis import paper
+
+from .labels import encoding_label
+from .render import claims_of
+from .tables import endpoint_label, short_label
+
+__all__ = ["ROUNDINGS", "VERDICT_COLOURS", "forest", "rounding_costs", "verdict_class"]
+
+#: a verdict's class (its first words) -> colour
+VERDICT_COLOURS: dict[str, str] = {
+    "reproduced": "#1b7837",
+    "contradicted": "#b2182b",
+    "not reproduced": "#d6604d",
+    "inconclusive": "#878787",
+}
+
+
+def verdict_class(verdict: str) -> str:
+    """``"reproduced, smaller than reported"`` -> ``"reproduced"``; the classes of :data:`VERDICT_COLOURS`.
+
+    >>> verdict_class("not reproduced: the report's effect is excluded; sign undetermined")
+    'not reproduced'
+    """
+    for k in ("not reproduced", "reproduced", "contradicted"):
+        if verdict.startswith(k):
+            return k
+    return "inconclusive"
+
+
+def forest(saved: Mapping) -> Figure:
+    """One row per primary endpoint (claim, model, protocol), PCKh points on x: the 95% interval over test
+    clips and seeds (thick bar, dot at the estimate), the interval with placements as units (thin bar), the
+    validation estimate (open circle), the report's effect (black cross); colour = verdict class."""
+    rows = [
+        r for v in claims_of(saved).values() for r in v.get("primary", []) if r.get("estimate") is not None
+    ]
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(rows) + 1.4), layout="constrained")
+    labels = []
+    for i, r in enumerate(rows):
+        y = len(rows) - 1 - i
+        colour = VERDICT_COLOURS[verdict_class(r["verdict"])]
+        pl = r.get("placements")
+        if pl:
+            ax.plot([pl["low"], pl["high"]], [y, y], color=colour, lw=1, alpha=0.6)
+        ax.plot([r["low"], r["high"]], [y - 0.18, y - 0.18], color=colour, lw=3.5, solid_capstyle="butt")
+        ax.plot(r["estimate"], y - 0.18, "o", color=colour, ms=5)
+        rep = r.get("replication") or {}
+        if rep.get("estimate") is not None:
+            ax.plot(rep["estimate"], y + 0.18, "o", mfc="white", mec=colour, ms=5)
+        if r.get("report_effect") is not None:
+            ax.plot(r["report_effect"], y, "x", color="black", ms=7, mew=1.5)
+        labels.append(
+            f"{r['claim']}. {paper.MODEL_NAMES.get(r['model'], r['model'])}, {short_label(r['protocol'])}: "
+            f"{endpoint_label(r).split(',')[0]}"
+        )
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows))[::-1], labels, fontsize=8)
+    ax.set_xlabel("difference, PCKh@0.1 points (positive: the claimed direction)")
+    handles = [Line2D([], [], color=c, lw=3.5, label=k) for k, c in VERDICT_COLOURS.items()]
+    handles += [
+        Line2D([], [], color="grey", lw=1, label="per placement (sensitivity)"),
+        Line2D([], [], marker="o", mfc="white", mec="grey", ls="", label="validation motions"),
+        Line2D([], [], marker="x", color="black", ls="", label="the report's effect"),
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="lower right", ncol=2)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+#: each rounding of the targets: (size = RMS displacement of a target centre per axis, mean shift per axis),
+#: input px at stride 4 (a uniform sub-pixel position): nearest on a grid g moves a centre by U(-g/2, g/2)
+#: (RMS g / sqrt(12), no mean), ceil by U(0, 1) (RMS 1 / sqrt(3) about 0, mean 0.5), randomized rounding on
+#: the heatmap grid by a two-point draw whose RMS is sqrt(E[f (1 - f)]) times the grid (mean 0)
+ROUNDINGS: dict[str, tuple[float, float]] = {
+    "placebo": (1 / 64 / np.sqrt(12), 0.0),
+    "quantized": (1 / np.sqrt(12), 0.0),
+    "ceil": (1 / np.sqrt(3), 0.5),
+    "quantized-heatmap": (4 / np.sqrt(12), 0.0),
+    "random-heatmap": (4 / np.sqrt(6), 0.0),
+}
+
+
+#: each rounding in a few words, for the figure's axis
+ROUNDING_NAMES: dict[str, str] = {
+    "placebo": "placebo: nearest, 1/64 px",
+    "quantized": "nearest, input grid",
+    "ceil": "ceil, input grid (report's code)",
+    "quantized-heatmap": "nearest, heatmap grid (DARK)",
+    "random-heatmap": "randomized, heatmap grid",
+}
+
+
+def rounding_costs(saved: Mapping, protocol: str = "standard", model: str = "sh") -> Figure:
+    """Claim 2 against the rounding: for each quantised cell of ``model``, ``unbiased - cell`` on DARK's
+    primary metric (points, 95% interval, paired on the seeds the cell shares with the unbiased one),
+    one column per rounding in order of its RMS displacement (input px, in the tick label with its mean
+    shift); ceil on all its pairs in black, ceil on the other cells' seeds in grey beside them; squares for
+    a rounding that shifts targets on average, circles for a zero-mean one."""
+    rows = [
+        r
+        for r in claims_of(saved).get(2, {}).get("by_reading", [])
+        if r["protocol"] == protocol and r["model"] == model and r.get("estimate") is not None
+        and r["quantiser"] in ROUNDINGS
+    ]  # fmt: skip
+    order = sorted({r["quantiser"] for r in rows}, key=lambda q: ROUNDINGS[q][0])
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
+    for r in rows:
+        q, same = r["quantiser"], bool(r.get("same_seeds_as"))
+        x = order.index(q) + (0.2 if same else 0.0)
+        colour = "grey" if same else ("black" if q == "ceil" else "#2166ac")
+        marker = "s" if ROUNDINGS[q][1] else "o"
+        ax.errorbar(x, r["estimate"], yerr=[[r["estimate"] - r["low"]], [r["high"] - r["estimate"]]],
+                    fmt=marker, color=colour, capsize=3, ms=6)  # fmt: skip
+        n = r.get("n_pairs") or "?"
+        ax.annotate(f"{n} pairs", (x, r["high"]), xytext=(0, 3), textcoords="offset points", fontsize=7,
+                    ha="center")  # fmt: skip
+    ax.axhline(0, color="black", lw=0.8)
+    effect = paper.REPORT_EFFECTS.get((2, model, "unbiased - ceil"))
+    if effect is not None:
+        ax.axhline(effect, color="black", ls=":", lw=1, label="the report's effect (ceil)")
+    labels = [
+        f"{ROUNDING_NAMES.get(q, encoding_label(q))}\n"
+        f"RMS {ROUNDINGS[q][0]:.2f} px, mean {ROUNDINGS[q][1]:+.1f}"
+        for q in order
+    ]
+    ax.set_xticks(range(len(order)), labels, fontsize=7)
+    ax.set_xlim(-0.5, len(order) - 0.3)
+    ax.set_ylabel("w/o quant - rounding,\nDARK PCKh@0.1 points")
+    ax.legend(
+        handles=[
+            Line2D([], [], marker="s", color="black", ls="", label="ceil, all its pairs"),
+            Line2D([], [], marker="s", color="grey", ls="", label="ceil on the other cells' seeds"),
+            Line2D([], [], marker="o", color="#2166ac", ls="", label="zero-mean rounding"),
+            Line2D([], [], color="black", ls=":", label="the report's effect"),
+        ],
+        fontsize=7,
+        loc="upper left",
+        ncol=2,
+    )
+    ax.grid(axis="y", alpha=0.3)
+    return fig
