@@ -23,7 +23,7 @@ from .decode import decode
 from .encode import ENCODERS, ROUNDINGS, centres, encode, round_coords
 from .encodings import ENCODINGS, Encoding
 from .mapping import to_heatmap, to_input
-from .registry import DECODERS, PER_MAP_DECODERS, REGISTRY, Decoder
+from .registry import DECODER_LABELS, DECODERS, PER_MAP_DECODERS, REGISTRY, Decoder
 from .report import (
     REPORT_TEST_BATCH,
     REPORT_TEST_BATCHES,
@@ -35,6 +35,7 @@ from .taylor import blur_kernel, matched_kernel_size
 
 __all__ = [
     "DECODERS",
+    "DECODER_LABELS",
     "ENCODERS",
     "ENCODINGS",
     "PER_MAP_DECODERS",

@@ -37,7 +37,7 @@ from torch import Tensor
 
 from . import local, mass, mle, report, taylor
 
-__all__ = ["DECODERS", "REGISTRY", "Decoder"]
+__all__ = ["DECODERS", "DECODER_LABELS", "REGISTRY", "Decoder"]
 
 
 @dataclass(frozen=True)
@@ -48,24 +48,27 @@ class Decoder:
     peak: bool = False  #: ``fn`` accepts ``peak=`` (the ``(N,)`` flat argmax)
     sanitise: bool = True  #: False: ``fn`` reads only ``peak`` and ``window()``s, no sanitised copy needed
     batch: bool = False  #: True: ``fn`` reads across the maps of a call and accepts ``channels=K``
+    label: str = ""  #: what a reader reads in prose, table headers and legends (the book's one label table)
 
 
 REGISTRY: dict[str, Decoder] = {
-    "argmax": Decoder(local.argmax, peak=True, sanitise=False),
-    "standard": Decoder(local.standard, peak=True, sanitise=False),
-    "standard_2nd": Decoder(local.standard_2nd, peak=True, sanitise=False),
-    "standard_top2": Decoder(local.standard_top2, peak=True),
-    "dark": Decoder(taylor.dark, peak=True, sanitise=False),
-    "dark_report": Decoder(taylor.dark_report, peak=True, sanitise=False),
-    "com": Decoder(mass.com, peak=True),
-    "local_com": Decoder(local.local_com, peak=True, sanitise=False),
-    "soft_argmax": Decoder(mass.soft_argmax, peak=True),
-    "soft_argmax_debiased": Decoder(mass.soft_argmax_debiased, peak=True),
-    "mom": Decoder(mass.mom, peak=True),
-    "gaussian_fit": Decoder(local.gaussian_fit, peak=True, sanitise=False),
-    "dark_udp": Decoder(taylor.dark_udp, peak=True, sanitise=False),
-    "mle": Decoder(mle.decode_mle),
-    "standard_report": Decoder(report.standard_report, batch=True),
+    "argmax": Decoder(local.argmax, peak=True, sanitise=False, label="ArgMax"),
+    "standard": Decoder(local.standard, peak=True, sanitise=False, label="Standard"),
+    "standard_2nd": Decoder(
+        local.standard_2nd, peak=True, sanitise=False, label="Standard (DARK paper's step)"
+    ),
+    "standard_top2": Decoder(local.standard_top2, peak=True, label="Standard (global top-2)"),
+    "dark": Decoder(taylor.dark, peak=True, sanitise=False, label="DARK"),
+    "dark_report": Decoder(taylor.dark_report, peak=True, sanitise=False, label="DARK (report's blur)"),
+    "com": Decoder(mass.com, peak=True, label="CoM"),
+    "local_com": Decoder(local.local_com, peak=True, sanitise=False, label="CoM (local window)"),
+    "soft_argmax": Decoder(mass.soft_argmax, peak=True, label="Soft-argmax"),
+    "soft_argmax_debiased": Decoder(mass.soft_argmax_debiased, peak=True, label="Soft-argmax (debiased)"),
+    "mom": Decoder(mass.mom, peak=True, label="Median of mass"),
+    "gaussian_fit": Decoder(local.gaussian_fit, peak=True, sanitise=False, label="Gaussian fit"),
+    "dark_udp": Decoder(taylor.dark_udp, peak=True, sanitise=False, label="DARK-UDP"),
+    "mle": Decoder(mle.decode_mle, label="Maximum likelihood"),
+    "standard_report": Decoder(report.standard_report, batch=True, label="Standard (report's code)"),
 }
 
 #: the decoders' names, in the order of the study
@@ -73,3 +76,5 @@ DECODERS: tuple[str, ...] = tuple(REGISTRY)
 #: the decoders whose estimate for a map depends on that map alone (not ``batch``): what a widget
 #: that decodes one map, or a precomputed grid of maps, can show
 PER_MAP_DECODERS: tuple[str, ...] = tuple(d for d in DECODERS if not REGISTRY[d].batch)
+#: each decoder's label, for the book (:attr:`Decoder.label`)
+DECODER_LABELS: dict[str, str] = {d: REGISTRY[d].label for d in DECODERS}

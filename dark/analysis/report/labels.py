@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from dark import metrics
 from dark.analysis import paper
-from dark.codecs import ENCODINGS
+from dark.codecs import DECODER_LABELS, ENCODINGS
 
 
 def encoding_label(encoding: str) -> str:
@@ -26,8 +26,13 @@ def encoding_label(encoding: str) -> str:
 
 
 def decoder_label(decoder: str) -> str:
-    """``"dark - com"`` -> ``"DARK - CoM"``; decoders beyond the report keep their names."""
-    return " - ".join(paper.DECODER_NAMES.get(x, x) for x in decoder.split(" - "))
+    """``"dark - com"`` -> ``"DARK - CoM"``: each decoder by its label (:data:`dark.codecs.DECODER_LABELS`,
+    the report's names for its four), anything else unchanged.
+
+    >>> decoder_label("dark_report - standard_report")
+    "DARK (report's blur) - Standard (report's code)"
+    """
+    return " - ".join(paper.DECODER_NAMES.get(x, DECODER_LABELS.get(x, x)) for x in decoder.split(" - "))
 
 
 def display_name(model: str, encoding: str | None = None, decoder: str | None = None) -> str:
