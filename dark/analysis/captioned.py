@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["figure", "folded"]
+__all__ = ["figure", "folded", "image"]
 
 
 def figure(fig: Figure, caption: str, dpi: int = 100) -> str:
@@ -31,11 +31,22 @@ def figure(fig: Figure, caption: str, dpi: int = 100) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode()
+    return _png(buf.getvalue(), caption)
+
+
+def _png(png: bytes, caption: str) -> str:
+    data = base64.b64encode(png).decode()
     return (
         f'<figure class="dark-figure"><img style="max-width:100%" alt="{html.escape(caption[:80])}" '
         f'src="data:image/png;base64,{data}"/><figcaption>{html.escape(caption)}</figcaption></figure>'
     )
+
+
+def image(path, caption: str) -> str:
+    """A PNG file (e.g. a run's ``curves.png``) as ``<figure>`` HTML with ``caption`` beneath."""
+    from pathlib import Path
+
+    return _png(Path(path).read_bytes(), caption)
 
 
 def folded(table, summary: str) -> str:

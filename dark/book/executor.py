@@ -157,6 +157,19 @@ def _hide_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def _titled(notebook, step: Step):
+    """A step repeated per training (``for_each: run``) takes its step's title as the page's title (the
+    first ``# `` heading), so each training page has a title of its own."""
+    if not step.run or not step.title:
+        return notebook
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            _, _, rest = cell.source.partition("\n")
+            cell.source = f"# {step.title}\n{rest}"
+            break
+    return notebook
+
+
 def _with_provenance(notebook, step: Step, out_dir: Path, cwd: Path):
     """``notebook`` with a first cell that notes the start time and a last one that shows and saves the
     page's provenance (:func:`dark.book.provenance.footer_cells`; both cells' code is hidden in the book)."""
@@ -188,7 +201,7 @@ def execute_step(step: Step, out_dir: Path, *, cwd: Path, quiet: bool = False) -
     failed = out_dir / f"{step.id}.failed.ipynb"
     final = out_dir / f"{step.id}.ipynb"
     failed.unlink(missing_ok=True)
-    notebook = _with_provenance(jupytext.read(step.notebook), step, out_dir, cwd)
+    notebook = _with_provenance(_titled(jupytext.read(step.notebook), step), step, out_dir, cwd)
     log = logging.getLogger("papermill")
     level = log.level
     if quiet:  # papermill's own warnings (unknown parameters, ...) are for interactive runs

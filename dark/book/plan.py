@@ -59,9 +59,11 @@ from typing import Any
 
 import yaml
 
+from dark.analysis.paper import MODEL_NAMES
 from dark.book.record import folder as record_folder
 from dark.book.record import shown_digest
 from dark.book.record import superseded as superseded_records
+from dark.codecs import ENCODINGS
 from dark.experiment import profiles as profile_table
 from dark.experiment.run_store import own_precision
 from dark.files import sha256_file
@@ -321,8 +323,14 @@ def load_plan(
         if each:  # a step that needs the trainings needs none when every one is recorded
             groups.setdefault(str(entry["id"]), [])
         # a cell's precision replaces the record's; its other options are null where the recipe's apply
-        trainings = [{**t._asdict(), "run": t.name, "precision": t.precision or variables["precision"]}
-                     for t in runs]  # fmt: skip
+        trainings = [
+            {
+                **t._asdict(), "run": t.name, "precision": t.precision or variables["precision"],
+                "model_label": MODEL_NAMES.get(t.model, t.model),
+                "encoding_label": ENCODINGS[t.encoding].label if t.encoding in ENCODINGS else t.encoding,
+            }
+            for t in runs
+        ]  # fmt: skip
         for extra in trainings if each else [{}]:
             step_id = f"{entry['id']}-{extra['run']}" if extra else str(entry["id"])
             if extra:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from dark.codecs import DECODER_LABELS
+
 
 def decoder_colors(decoders: Sequence[str]) -> dict[str, Any]:
     """One distinct colour per decoder (tab10, then tab20b), ``mle`` in black."""
@@ -47,7 +49,13 @@ def plot_per_sigma(
         d = df[(df.sigma == s) & (df.noise > 0)]
         for name, g in d.groupby("decoder", sort=False):
             ax.plot(
-                g.noise, g[y], "o-", ms=3, label=name, color=colors[name], lw=2.5 if name == "mle" else 1.2
+                g.noise,
+                g[y],
+                "o-",
+                ms=3,
+                label=DECODER_LABELS.get(name, name),
+                color=colors[name],
+                lw=2.5 if name == "mle" else 1.2,
             )
         if bound is not None:
             b = d.drop_duplicates("noise")
