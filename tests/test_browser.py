@@ -222,3 +222,34 @@ def test_sample_browser_slider_shows_what_the_python_decoders_give(smoke_book, s
         changed |= check() != first
     assert changed, "moving the sliders never changed the displayed coordinates"
     assert not page.recorder.errors, page.recorder.errors
+
+
+#: what is too wide in a page's main column at a 1280 px window: an element that reaches past the column's
+#: right edge, or one that scrolls sideways (its content wider than its box)
+_TOO_WIDE = """() => {
+  const main = document.querySelector('article.bd-article');
+  if (!main) return ['no article'];
+  const edge = main.getBoundingClientRect().right + 1;
+  const out = [];
+  for (const el of main.querySelectorAll('*')) {
+    if (el.closest('details:not([open])') || el.closest('mjx-container')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const clipped = getComputedStyle(el).overflowX !== 'visible';
+    const scrolls = clipped && el.scrollWidth > el.clientWidth + 1;
+    const name = `${el.tagName.toLowerCase()}.${el.className}`;
+    if (r.right > edge || scrolls) out.push(`${name} ${Math.round(r.width)}px`);
+  }
+  return out.slice(0, 5);
+}"""
+
+
+def test_no_page_is_wider_than_its_column_at_1280_px(smoke_book, site, page):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    wide = {}
+    for doc in toc_documents(smoke_book.book):
+        page.goto(site + f"{doc}.html", wait_until="networkidle")
+        found = page.evaluate(_TOO_WIDE)
+        if found:
+            wide[doc] = found
+    assert not wide, wide
