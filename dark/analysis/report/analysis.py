@@ -19,7 +19,7 @@ from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS
 from dark.metrics import Estimate, Interval, higher_is_better
 
-from .endpoints import ENDPOINTS, PLACEBO, claim2_endpoint, endpoint_estimate, shared_clusters
+from .endpoints import ENDPOINTS, claim2_endpoint, endpoint_estimate, shared_clusters
 from .labels import display_name
 from .load import RunRecord, cells, check_paired
 from .regime import split_regimes
@@ -146,12 +146,13 @@ def analyse(
 
 
 def _readings(by_cell, primary, ckw) -> tuple[dict, dict]:
-    """Claim 2's endpoint against every quantised cell but the placebo (``ceil``'s is the primary endpoint),
-    and ceil's endpoint on each secondary reading's shared seeds: ``(readings, ceil_on_shared)`` of
+    """Claim 2's endpoint against every quantised cell (``ceil``'s is the primary endpoint; the A/A placebo's,
+    :data:`~dark.analysis.report.endpoints.PLACEBO`, is the null every other reading is set against), and
+    ceil's endpoint on each secondary reading's shared seeds: ``(readings, ceil_on_shared)`` of
     :class:`Analysis`."""
     readings, ceil_on_shared = {}, {}
     for m, q in by_cell:
-        if q in ("unbiased", PLACEBO) or (m, "unbiased") not in by_cell:
+        if q == "unbiased" or (m, "unbiased") not in by_cell:
             continue
         shared = sorted({r.seed for r in by_cell[m, q]} & {r.seed for r in by_cell[m, "unbiased"]})
         for p in PROTOCOLS:
