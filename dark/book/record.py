@@ -39,9 +39,9 @@ from typing import Any
 
 from dark.book.provenance import collect
 from dark.experiment import profiles, run_hashes
-from dark.experiment import runs as run_files
 from dark.experiment.run_digest import training_data_digest
 from dark.experiment.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
+from dark.experiment.runs import Run
 from dark.files import atomic_write
 
 #: bump when the layout below changes (1: before the store of runs)
@@ -340,8 +340,8 @@ def runs_table(rec: dict[str, Any]):
 
     rows = []
     for path in map(Path, rec["run_dirs"]):
-        config = json.loads((path / run_files.CONFIG).read_text())
-        own = config.get(run_files.RECORD_KEY) or {}
+        run = Run(path)
+        config, own = run.config_json(), run.record()
         prov = rec["provenance"] if not own else {}
         rows.append(
             {

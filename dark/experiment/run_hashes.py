@@ -9,16 +9,15 @@ when the run is recorded (:func:`dark.experiment.run_store.add_run`), or once fo
 run whose files no longer match it.
 
 :func:`verify` is what every reader of a record asks (:func:`dark.book.record.load`,
-:func:`dark.experiment.run_store.match`, ``python -m dark record``): a run is *altered* when a file
-is missing or its sha256 is not the recorded one, or when its ``config.json`` no longer is the configuration
-its recorded digest (:func:`dark.experiment.run_digest.run_digest`, recomputed here from the config's
-content on the record's training data and revision) stands for. An altered run is reported by name and
-file and never analysed.
+:func:`dark.experiment.run_store.match`, ``python -m dark record``; the analysis asks :func:`verify_run`): a
+run is *altered* when a file is missing or its sha256 is not the recorded one, or when its ``config.json`` no
+longer is the configuration its recorded digest (:func:`dark.experiment.run_digest.run_digest`, recomputed
+here from the config's content on the record's training data and revision) stands for. An altered run is
+reported by name and file and never analysed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,7 +108,7 @@ def verify(run_dir: str | os.PathLike, required: Sequence[str] = ()) -> Altered 
     run_dir = Path(run_dir)
     sums = read_sums(run_dir)
     if sums is None and (run_dir / runs.CONFIG).is_file():
-        problem = digest_problem(json.loads((run_dir / runs.CONFIG).read_text()))
+        problem = digest_problem(runs.load_config(run_dir))
         if problem:
             return Altered(run_dir.name, (runs.CONFIG,), problem)
     if sums is None:
@@ -124,7 +123,19 @@ def verify(run_dir: str | os.PathLike, required: Sequence[str] = ()) -> Altered 
     if changed:
         return Altered(run_dir.name, tuple(changed), f"changed since it was recorded (not its {SUMS})")
     if runs.CONFIG in sums:
-        problem = digest_problem(json.loads((run_dir / runs.CONFIG).read_text()))
+        problem = digest_problem(runs.load_config(run_dir))
         if problem:
             return Altered(run_dir.name, (runs.CONFIG,), problem)
     return None
+
+
+def verify_run(run_dir: str | os.PathLike, required: Sequence[str] = ()) -> Altered | None:
+    """:func:`verify` for any run directory: ``None`` for a run never hashed whose ``config.json`` records no
+    digest, or one that is what its digest stands for (a work folder's run, not a record's); what differs
+    for a recorded one. What the analysis asks before it reads a run
+    (:func:`dark.analysis.report.load.load_run`)."""
+    run_dir = Path(run_dir)
+    if (run_dir / SUMS).is_file():
+        return verify(run_dir, required)
+    problem = digest_problem(runs.load_config(run_dir)) if (run_dir / runs.CONFIG).is_file() else None
+    return Altered(run_dir.name, (runs.CONFIG,), problem) if problem else None

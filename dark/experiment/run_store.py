@@ -36,7 +36,7 @@ from dark.experiment import profiles, run_hashes, runs
 from dark.experiment.device import resolve_precision
 from dark.experiment.run_digest import run_digest
 from dark.experiment.run_hashes import SUMS, Altered
-from dark.experiment.runs import RECORD_KEY, RunConfig
+from dark.experiment.runs import RECORD_KEY, Run, RunConfig
 from dark.files import atomic_write
 
 RUNS = "runs"
@@ -71,7 +71,8 @@ def recorded_runs(dest: str | os.PathLike) -> dict[str, RecordedRun]:
     found = {}
     for path in sorted(Path(dest, RUNS).glob("*/" + runs.CONFIG)):
         if not path.parent.name.startswith("."):
-            found[path.parent.name] = RecordedRun(path.parent.name, path.parent, json.loads(path.read_text()))
+            run = Run(path.parent)
+            found[run.name] = RecordedRun(run.name, run.path, run.stored_config())
     return found
 
 
@@ -112,7 +113,7 @@ def add_run(
     if missing:
         raise FileNotFoundError(f"{run_dir} lacks {missing}: the run is not finished and evaluated")
     name = name or run_dir.name
-    config = json.loads((run_dir / runs.CONFIG).read_text())
+    config = Run(run_dir).stored_config()
     typed = RunConfig.from_json(config)
     history = runs.load_history(run_dir)
     state = provenance.git_state()
@@ -187,10 +188,10 @@ def holds(dest: str | os.PathLike, run_dir: str | os.PathLike, data_digest: str)
     if (
         held is None
         or held.verify() is not None
-        or held.digest != run_digest(RunConfig.from_json(runs.load_config(run_dir)), data_digest)
+        or held.digest != run_digest(Run(run_dir).config(), data_digest)
     ):
         return False
-    return json.loads((held.path / runs.EVALUATION).read_text()) == runs.load_evaluation(run_dir)
+    return Run(held.path).evaluation() == Run(run_dir).evaluation()
 
 
 def training_config(profile: str, training: profiles.Training, precision: str) -> RunConfig:
