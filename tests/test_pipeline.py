@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from fakes import ONE_FRAME_PREDICTIONS, write_run
 
 from dark.book import book_assets, executor, pipeline, record
 from dark.book.plan import PlanError, load_plan, step_hash
@@ -457,8 +458,6 @@ class _FakeBook:
     def __call__(self, step, out_dir, *, cwd, quiet=False):
         import numpy as np
 
-        from dark.experiment import runs
-
         p = step.parameters
         if step.id == "02_data":
             data = cwd / p["out"]
@@ -472,19 +471,10 @@ class _FakeBook:
             ):
                 raise KeyboardInterrupt  # the build is stopped between two trainings
             run = cwd / p["out"]
-            run.mkdir(parents=True, exist_ok=True)
-            config = runs.RunConfig.resolve(p["model"], p["encoding"], p["profile"], seed=p["seed"],
-                                            batch_size=p["batch_size"], precision=p["precision"])  # fmt: skip
-            (run / runs.CONFIG).write_text(json.dumps(config.to_json()))
-            (run / runs.METRICS).write_text(json.dumps({"epoch": 1, "time_s": 2.0}) + "\n")
-            (run / runs.EVALUATION).write_text(json.dumps({"run": {"seed": p["seed"]}, "decoders": {}}))
-            np.savez(run / runs.FRAME_SUMS, groups=np.array(["a"]), columns=np.array(["n"]))
-            gt = np.zeros((1, 18, 2))
-            runs.save_predictions(run, {
-                "coords": np.ones((1, 1, 18, 2), np.float32), "decoders": np.array(["dark"]), "gt": gt,
-                "visible": np.ones((1, 18), bool), "head_size": np.ones(1), "groups": np.array(["f"]),
-                "names": np.array(["f/0"]),
-            })  # fmt: skip
+            write_run(run.parent, p["model"], p["encoding"], p["seed"], profile=p["profile"], name=run.name,
+                      batch_size=p["batch_size"], precision=p["precision"], groups=np.array(["a"]),
+                      history=[{"epoch": 1, "time_s": 2.0}], predictions=ONE_FRAME_PREDICTIONS,
+                      evaluation={"run": {"seed": p["seed"]}, "decoders": {}})  # fmt: skip
         self.executed.append(step.id)
         final = Path(out_dir) / f"{step.id}.ipynb"
         final.write_text("{}")

@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from fakes import record_run, write_run
+from fakes import ONE_FRAME_PREDICTIONS, record_run, write_run
 
 from dark.analysis import report
 from dark.analysis.report.load import load_run
@@ -21,12 +20,6 @@ from dark.book import record, record_cli
 from dark.experiment import run_hashes, run_store, runs
 
 ROOT = Path(__file__).resolve().parents[1]
-
-PREDICTIONS = {
-    "coords": np.ones((1, 1, 18, 2), np.float32), "decoders": np.array(["dark"]), "gt": np.zeros((1, 18, 2)),
-    "visible": np.ones((1, 18), bool), "head_size": np.ones(1), "groups": np.array(["f"]),
-    "names": np.array(["f/0"]),
-}  # fmt: skip
 
 
 def _edit_json(path: Path, change) -> None:
@@ -105,7 +98,7 @@ def test_a_build_on_a_tampered_record_reuses_neither_run_and_says_so(tampered, c
 def _store(tmp_path: Path, seeds=(1, 2)) -> Path:
     store = tmp_path / "store"
     for seed in seeds:
-        record_run(store, write_run(tmp_path / "work", "sh", "ceil", seed, predictions=PREDICTIONS))
+        record_run(store, write_run(tmp_path / "work", "sh", "ceil", seed, predictions=ONE_FRAME_PREDICTIONS))
     return store
 
 
