@@ -544,6 +544,29 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     assert analysed_ == [(store, [str(store / "runs" / trained[0])])]  # the record's one run, after it
 
 
+def test_a_build_on_a_record_with_an_altered_run_names_it_and_leaves_it_out(tmp_path, monkeypatch):
+    """Issue 30's check, on a temporary record: after a build, one recorded run's evaluation.json gains 10
+    points; `dark book --max-trainings 0` on the record names the run and file as altered (build log and
+    record.json), lists it no more, and saves the analysis of the other runs only."""
+    names = [t.name for t in profiles.PROFILES["smoke"].runs()]
+    _build(tmp_path, "w1", _FakeBook())
+    store = tmp_path / "record"
+    evaluation = store / "runs" / names[1] / "evaluation.json"
+    evaluation.write_text(evaluation.read_text().replace("{", '{"dark pckh@0.1 + 10": 10, ', 1))
+    analysed: list = []
+    monkeypatch.setattr(record, "save_analysis", lambda dest, run_dirs: analysed.append(run_dirs))
+    trained, lines = _build(tmp_path, "w2", _FakeBook(), max_trainings=0)
+    assert trained == []
+    assert [line for line in lines if "ALTERED" in line] == [
+        f"record: ALTERED {names[1]}: evaluation.json changed since it was recorded (not its SHA256SUMS) "
+        "(not analysed; retrained)"
+    ]
+    assert any(f"{len(names) - 1} of {len(names)} trainings recorded" in line for line in lines)
+    rec = record.load(store)
+    assert names[1] not in rec["runs"] and [a["run"] for a in rec["altered"]] == [names[1]]
+    assert analysed == [[str(store / "runs" / n) for n in names if n != names[1]]]
+
+
 def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing(tmp_path, monkeypatch):
     """With --work-dir and no --record, a recorded profile's build writes no record, and says so (a
     session once trained a pair that way and believed it recorded); the next build there with --record
