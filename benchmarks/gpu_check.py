@@ -497,7 +497,7 @@ def collect(check: Check, name: str, run_dir: Path, result: dict) -> None:
     """A finished run's files into the check's outputs."""
     from dark.experiment import runs as files
 
-    config = json.loads((run_dir / files.CONFIG).read_text())
+    config = files.Run(run_dir).stored_config()  # as stored: --unpack writes it back into the record
     with check.lock:
         check.evaluations[name] = {"config": config, "evaluation": result}
         lines = (run_dir / files.METRICS).read_text().splitlines()

@@ -271,8 +271,8 @@ def measure(args, data: Path, tmp: Path) -> dict:
     load.append(os.getloadavg()[0])
     if code != 0:
         raise SystemExit(f"dark train exited {code}")
-    cfg = json.loads((out / runs.CONFIG).read_text())
-    epoch = runs.load_history(out)[-1]
+    cfg = runs.Run(out).config_json()
+    epoch = runs.Run(out).history()[-1]
     (cell,) = train_step.cells([args.model], [args.profile], None)
     flops, val_flops = train_step.step_flops(cell)
     steps = cfg["n_train"] // cfg["batch_size"]

@@ -361,8 +361,8 @@ def real_epoch(cell: Cell, data: Path, precision: str, device: torch.device, epo
         run = train(data, Path(tmp) / "run", model=cell.model, profile=profile, epochs=epochs,
                     batch_size=cell.batch, device=str(device), quiet=True, precision=precision)  # fmt: skip
         rate = (rate + matmul_rate(device)) / 2
-        cfg = json.loads((run / runs.CONFIG).read_text())
-        last = runs.load_history(run)[-1]
+        cfg = runs.Run(run).config_json()
+        last = runs.Run(run).history()[-1]
     steps = cfg["n_train"] // cfg["batch_size"]
     train_s = steps * cfg["batch_size"] / last["images_per_s"]
     val_s = max(last["time_s"] - train_s, 0.0)

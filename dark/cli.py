@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("dark.experiment.train_cli", "train a Stacked Hourglass or HRNet model"),
     "evaluate": ("dark.experiment.evaluate_cli", "decode a run's test heatmaps with every decoder"),
     "book": ("dark.book.pipeline", "execute the notebooks with papermill and build the book"),
+    "record": (
+        "dark.book.record_cli",
+        "check a record's runs against their sha256 (--rehash: hash them once)",
+    ),
 }
 
 

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from fakes import write_trained
 
 from dark import codecs, metrics
 from dark.data.dataset import prepare_input
@@ -127,14 +128,13 @@ def test_evaluate_end_to_end_with_an_oracle_model(smoke_data, tmp_path, monkeypa
     model = _OracleModel(maps)
     config = runs.RunConfig.resolve("sh", "unbiased", "full", precision="fp32")
     assert (config.input_size, config.heatmap_size, config.heatmap_stride) == ((160, 320), (H, W), 4)
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps(config.to_json()))
-    (run / "last.pt").write_bytes(b"weights v1")  # the evaluated checkpoint: the last epoch
-    (run / "best.pt").write_bytes(b"best weights")
     history = [{"epoch": 1, "val_pckh@0.5": 50.0}, {"epoch": 2, "val_pckh@0.5": 55.0},
                {"epoch": 3, "val_pckh@0.5": 54.0}]  # fmt: skip
-    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    run = write_trained(
+        tmp_path, "sh", "unbiased", config.seed, profile="full", precision="fp32", name="run", history=history
+    )
+    (run / "last.pt").write_bytes(b"weights v1")  # the evaluated checkpoint: the last epoch
+    (run / "best.pt").write_bytes(b"best weights")
     trained = runs.Trained(model, config, 3)
     asked = []
     monkeypatch.setattr(
@@ -308,9 +308,7 @@ def test_evaluation_keeps_pred_visible_and_says_how_it_decoded(smoke_data, tmp_p
     gt = np.stack([s.joints for s in test])
     maps = codecs.encode(torch.as_tensor(gt / 4), size=(H, W), sigma=2.0).float()
     config = runs.RunConfig.resolve("sh", "ceil", "full", precision="fp32")
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps(config.to_json()))
+    run = write_trained(tmp_path, "sh", "ceil", config.seed, profile="full", precision="fp32", name="run")
     (run / "best.pt").write_bytes(b"weights")
     (run / "last.pt").write_bytes(b"weights")
     trained = runs.Trained(_OracleModel(maps), config, 1)

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from fakes import ONE_FRAME_PREDICTIONS, write_run
 
 from dark.book import book_assets, executor, pipeline, record
 from dark.book.plan import PlanError, load_plan, step_hash
@@ -457,8 +458,6 @@ class _FakeBook:
     def __call__(self, step, out_dir, *, cwd, quiet=False):
         import numpy as np
 
-        from dark.experiment import runs
-
         p = step.parameters
         if step.id == "02_data":
             data = cwd / p["out"]
@@ -472,19 +471,10 @@ class _FakeBook:
             ):
                 raise KeyboardInterrupt  # the build is stopped between two trainings
             run = cwd / p["out"]
-            run.mkdir(parents=True, exist_ok=True)
-            config = runs.RunConfig.resolve(p["model"], p["encoding"], p["profile"], seed=p["seed"],
-                                            batch_size=p["batch_size"], precision=p["precision"])  # fmt: skip
-            (run / runs.CONFIG).write_text(json.dumps(config.to_json()))
-            (run / runs.METRICS).write_text(json.dumps({"epoch": 1, "time_s": 2.0}) + "\n")
-            (run / runs.EVALUATION).write_text(json.dumps({"run": {"seed": p["seed"]}, "decoders": {}}))
-            np.savez(run / runs.FRAME_SUMS, groups=np.array(["a"]), columns=np.array(["n"]))
-            gt = np.zeros((1, 18, 2))
-            runs.save_predictions(run, {
-                "coords": np.ones((1, 1, 18, 2), np.float32), "decoders": np.array(["dark"]), "gt": gt,
-                "visible": np.ones((1, 18), bool), "head_size": np.ones(1), "groups": np.array(["f"]),
-                "names": np.array(["f/0"]),
-            })  # fmt: skip
+            write_run(run.parent, p["model"], p["encoding"], p["seed"], profile=p["profile"], name=run.name,
+                      batch_size=p["batch_size"], precision=p["precision"], groups=np.array(["a"]),
+                      history=[{"epoch": 1, "time_s": 2.0}], predictions=ONE_FRAME_PREDICTIONS,
+                      evaluation={"run": {"seed": p["seed"]}, "decoders": {}})  # fmt: skip
         self.executed.append(step.id)
         final = Path(out_dir) / f"{step.id}.ipynb"
         final.write_text("{}")
@@ -552,6 +542,29 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     rec = record.load(store)
     assert rec["runs"] == trained and len(rec["stale"]) == 2 * len(names)
     assert analysed_ == [(store, [str(store / "runs" / trained[0])])]  # the record's one run, after it
+
+
+def test_a_build_on_a_record_with_an_altered_run_names_it_and_leaves_it_out(tmp_path, monkeypatch):
+    """Issue 30's check, on a temporary record: after a build, one recorded run's evaluation.json gains 10
+    points; `dark book --max-trainings 0` on the record names the run and file as altered (build log and
+    record.json), lists it no more, and saves the analysis of the other runs only."""
+    names = [t.name for t in profiles.PROFILES["smoke"].runs()]
+    _build(tmp_path, "w1", _FakeBook())
+    store = tmp_path / "record"
+    evaluation = store / "runs" / names[1] / "evaluation.json"
+    evaluation.write_text(evaluation.read_text().replace("{", '{"dark pckh@0.1 + 10": 10, ', 1))
+    analysed: list = []
+    monkeypatch.setattr(record, "save_analysis", lambda dest, run_dirs: analysed.append(run_dirs))
+    trained, lines = _build(tmp_path, "w2", _FakeBook(), max_trainings=0)
+    assert trained == []
+    assert [line for line in lines if "ALTERED" in line] == [
+        f"record: ALTERED {names[1]}: evaluation.json changed since it was recorded (not its SHA256SUMS) "
+        "(not analysed; retrained)"
+    ]
+    assert any(f"{len(names) - 1} of {len(names)} trainings recorded" in line for line in lines)
+    rec = record.load(store)
+    assert names[1] not in rec["runs"] and [a["run"] for a in rec["altered"]] == [names[1]]
+    assert analysed == [[str(store / "runs" / n) for n in names if n != names[1]]]
 
 
 def test_a_recorded_profile_built_in_another_work_folder_says_it_records_nothing(tmp_path, monkeypatch):

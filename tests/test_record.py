@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import write_run
 
 from dark.book import record
 from dark.book.plan import Plan, Step
@@ -32,16 +33,11 @@ def _manifest(data: Path, tag: str = "a") -> Path:
 
 def _finished_run(run: Path, seed: int, encoding: str = "ceil", profile: str = "smoke", **options) -> None:
     """A finished, evaluated run as dark.experiment.train and dark.experiment.evaluate leave it (weights and
-    cache included)."""
-    run.mkdir(parents=True)
-    config = runs.RunConfig.resolve("sh", encoding, profile, seed=seed, **options).to_json()
-    (run / runs.CONFIG).write_text(json.dumps(config))
-    (run / runs.METRICS).write_text(
-        json.dumps({"epoch": 1, "val_pckh@0.5": 50.0 + seed, "time_s": 30.0}) + "\n"
-    )
-    (run / runs.EVALUATION).write_text(json.dumps({"run": {"seed": seed}, "decoders": {}}))
-    np.savez(run / runs.FRAME_SUMS, groups=np.array(["a", "b"]), columns=np.array(["n"]))
-    runs.save_predictions(run, _predictions(n_frames=2, decoders=3, seed=seed))
+    cache included; a config from before the threads were recorded)."""
+    write_run(run.parent, "sh", encoding, seed, profile=profile, name=run.name, measured=False,
+              history=[{"epoch": 1, "val_pckh@0.5": 50.0 + seed, "time_s": 30.0}],
+              groups=np.array(["a", "b"]), evaluation={"run": {"seed": seed}, "decoders": {}},
+              predictions=_predictions(n_frames=2, decoders=3, seed=seed), **options)  # fmt: skip
     (run / runs.BEST).write_bytes(b"weights that must not be recorded")
     (run / runs.HEATMAPS).write_bytes(b"a cache that must not be recorded")
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from fakes import write_run
 from scipy import stats
 
 from dark import metrics
@@ -36,22 +37,17 @@ def _table(err, p01, p05, bias=(0.0, 0.0), jitter=0.0, rng=None):
 
 def make_run(root, model, encoding, seed, score, jitter=0.0):
     """One evaluated run: decoder i has error ``score(decoder) `` as (err, p01, p05, bias)."""
-    d = root / runs.run_name(model, encoding, seed)
-    d.mkdir(parents=True)
-    (d / runs.CONFIG).write_text(json.dumps({"model": model, "encoding": encoding, "seed": seed}))
     rng = np.random.default_rng(seed)
-    tables = {f"decoder:{dec}": _table(*score(dec), jitter=jitter, rng=rng) for dec in DECODERS}
-    np.savez(d / runs.FRAME_SUMS, groups=np.array([f"f{i:02d}" for i in range(G)]), columns=np.array(COLS),
-             **tables)  # fmt: skip
+    tables = {dec: _table(*score(dec), jitter=jitter, rng=rng) for dec in DECODERS}
     ev = {
-        "run": {"model": model, "encoding": encoding, "seed": seed, "profile": "smoke", "dir": str(d)},
+        "run": {"model": model, "encoding": encoding, "seed": seed, "profile": "smoke",
+                "dir": str(root / runs.run_name(model, encoding, seed))},
         "data": {"profile": "smoke", "path": "/data/smoke", "samples": 32, "frames": G},
         "bootstrap": {"confidence": 0.95, "n_resamples": 100, "seed": 0, "unit": "frames"},
         "decoders": {dec: {"metrics": {"rmse": {"value": 4.0, "low": 3.9, "high": 4.1}}} for dec in DECODERS},
         "differences": {"dark-argmax": {"rmse": {"value": -0.3, "low": -0.4, "high": -0.2}}},
-    }
-    (d / runs.EVALUATION).write_text(json.dumps(ev))
-    return d
+    }  # fmt: skip
+    return write_run(root, model, encoding, seed, tables=tables, columns=COLS, evaluation=ev)
 
 
 RANK = {"argmax": 0, "standard": 1, "com": 2, "dark": 3, "mom": 1.5}

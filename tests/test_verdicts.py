@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from fakes import write_run
 
 from dark import metrics
 from dark.analysis import paper, report
@@ -133,9 +134,6 @@ def test_report_effects_are_table2_differences_at_pckh01():
 def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
     """A run on ``len(clusters)`` frames in placement ``clusters`` (4 placements a clip): DARK and
     Standard score ``dark_p01`` / ``std_p01`` + frame noise."""
-    d = root / runs.run_name("sh", encoding, seed)
-    d.mkdir(parents=True)
-    (d / runs.CONFIG).write_text(json.dumps({"model": "sh", "encoding": encoding, "seed": seed}))
     rng = np.random.default_rng(seed)
     G, K = len(clusters), 10
 
@@ -146,15 +144,20 @@ def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
         t[:, COLS.index("correct@0.5")] = K * 0.7
         return t
 
-    tables = {f"decoder:{name}": table(p) for name, p in (("dark", dark_p01), ("standard", std_p01),
-                                                         ("argmax", std_p01 - 2))}  # fmt: skip
-    np.savez(d / runs.FRAME_SUMS, groups=np.array([f"f{i:02d}" for i in range(G)]), columns=np.array(COLS),
-             clusters=np.asarray(clusters), **tables)  # fmt: skip
-    run = {"model": "sh", "encoding": encoding, "seed": seed, "dir": str(d)}
+    tables = {name: table(p) for name, p in (("dark", dark_p01), ("standard", std_p01),
+                                            ("argmax", std_p01 - 2))}  # fmt: skip
+    run = {
+        "model": "sh",
+        "encoding": encoding,
+        "seed": seed,
+        "dir": str(root / runs.run_name("sh", encoding, seed)),
+    }
     if fmt >= 3:
         run["checkpoint"] = "last"
-    (d / runs.EVALUATION).write_text(json.dumps({"format": fmt, "run": run, "data": {}, "bootstrap": {}}))
-    return d
+    ev = {"format": fmt, "run": run, "data": {}, "bootstrap": {}}
+    return write_run(
+        root, "sh", encoding, seed, tables=tables, columns=COLS, clusters=clusters, evaluation=ev
+    )
 
 
 def test_primary_rows_paired_clustered_with_mde_and_limits(tmp_path):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from dark import metrics
 from dark.analysis import paper, report
-from dark.experiment import runs
+from dark.experiment.runs import Run
 from dark.files import atomic_write
 
 #: the report's decoders first, in its order
@@ -262,9 +261,9 @@ def decoders_along_training(
     without any says so."""
     curves: dict[str, list[list[dict]]] = {}
     for d in run_dirs:
-        cfg = runs.load_config(d) if (Path(d) / runs.CONFIG).is_file() else {}
-        epochs = [e for e in runs.load_history(d) if "val_decoders" in e]
-        curves.setdefault(cfg.get("model", Path(d).name), []).append(epochs)
+        run = Run(d)
+        epochs = [e for e in run.history() if "val_decoders" in e]
+        curves.setdefault(run.config().model if run.has() else run.name, []).append(epochs)
     models = list(curves) or ["?"]
     fig, axes = plt.subplots(len(models), len(metrics_), figsize=(4.2 * len(metrics_), 3.0 * len(models)),
                              squeeze=False)  # fmt: skip

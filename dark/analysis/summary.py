@@ -19,7 +19,7 @@ from dark.analysis import paper, report
 from dark.analysis.report import why
 from dark.analysis.report.endpoints import NO_RUNS
 from dark.book import record
-from dark.experiment import runs
+from dark.experiment.runs import Run
 
 #: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
 #: :data:`dark.analysis.paper.TABLE_METRICS`)
@@ -70,8 +70,8 @@ def seeds_text(run_dirs: Sequence[str | Path]) -> str:
     ``"seeds 7, 2, 3: 3 trainings in each of 3 cells"``."""
     by_cell: dict[tuple, list[int]] = {}
     for d in run_dirs:
-        c = runs.load_config(d)
-        by_cell.setdefault((c.get("model"), c.get("encoding")), []).append(int(c.get("seed", 0)))
+        c = Run(d).config()
+        by_cell.setdefault((c.model, c.encoding), []).append(c.seed)
     seeds = list(dict.fromkeys(s for v in by_cell.values() for s in v))
     n = sorted({len(v) for v in by_cell.values()})
     per = (

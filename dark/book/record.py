@@ -13,12 +13,18 @@ renders the record in its own chapter (``book/pages/recorded.md``)::
                               it analysed, the stale runs it did not (with the reason), the precision
       runs/<run>/config.json (settings + digest + the run's own provenance), metrics.jsonl,
                  evaluation.json, frame_sums.npz, predictions_test.npz              (per training)
+                 SHA256SUMS: the sha256 of each of those files, written when the run was recorded
       results/                what dark.analysis.report.save wrote for the profile (tables, verdicts)
 
 No checkpoints and no heatmap caches: about 1.5 MB a run. :func:`check` lists what is missing or
-malformed; :func:`load` reads a record; :func:`runs_table` is the history of its runs (which commit and
-machine produced each, when, how long). A record of schema 1 (before the store: four files a run, no
-digests) still loads; :func:`superseded` finds records kept beside the one that replaced them.
+malformed; :func:`load` reads a record and verifies every run it lists
+(:func:`dark.experiment.run_hashes.verify`: its files against ``SHA256SUMS``, its digest recomputed from its
+``config.json``): a run that is not what was recorded is *altered*, named with its files (a warning,
+``"altered"``, :func:`describe`) and left out of ``"runs"`` and ``"run_dirs"``, so nothing analyses it; a
+run never hashed makes the record fail to load until ``python -m dark record --rehash`` hashes it once
+(:mod:`dark.book.record_cli`). :func:`runs_table` is the history of its runs (which commit and machine
+produced each, when, how long). A record of schema 1 (before the store: four files a run, no digests) still
+loads; :func:`superseded` finds records kept beside the one that replaced them.
 """
 
 from __future__ import annotations
@@ -27,14 +33,15 @@ import hashlib
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from dark.book.provenance import collect
-from dark.experiment import profiles
-from dark.experiment import runs as run_files
+from dark.experiment import profiles, run_hashes
 from dark.experiment.run_digest import training_data_digest
 from dark.experiment.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
+from dark.experiment.runs import Run
 from dark.files import atomic_write
 
 #: bump when the layout below changes (1: before the store of runs)
@@ -89,8 +96,8 @@ def write(
         out_dir: the folder of its executed notebooks (``.stamps`` with each step's wall time).
         dest: the record's folder.
         cwd: the folder the plan's relative paths are relative to (the work folder).
-        status: what the build found in the store (:func:`dark.experiment.run_store.match`): its stale and
-            extra runs and the precision are written down.
+        status: what the build found in the store (:func:`dark.experiment.run_store.match`): its stale,
+            altered and extra runs and the precision are written down.
         partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
             left out instead of refused, and no analysis is copied (the work folder's ``results`` are not
             of these runs; the record's former analysis is removed: :func:`save_analysis` writes its own).
@@ -142,6 +149,7 @@ def write(
         "precision": status.precision if status else None,
         "trained": [s.run for s in plan.steps if getattr(s, "run", "")],
         "stale": list(status.stale) if status else [],
+        "altered": list(status.altered) if status else [],
         "extra": list(status.extra) if status else [],
     }
     atomic_write(dest / RECORD, json.dumps(record, indent=1, default=str) + "\n")
@@ -162,19 +170,23 @@ def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
 
 
 #: the keys of record.json that the pages rendering a record show (not the build's timestamps)
-SHOWN_KEYS = ("schema", "profile", "runs", "stale", "precision", "superseded_by")
+SHOWN_KEYS = ("schema", "profile", "runs", "stale", "altered", "precision", "superseded_by")
 
 
 def shown_digest(folders: list[str | Path]) -> str:
-    """A digest of what the pages rendering the records in ``folders`` show: each record's runs, stale runs,
-    precision and supersession (:data:`SHOWN_KEYS`) and its saved verdicts; ``"none"`` for a folder without
-    a record. A parameter of those pages in the plan, so that a record that grew (a pull, a build that
-    recorded runs) renders again, and one rewritten with the same runs does not."""
+    """A digest of what the pages rendering the records in ``folders`` show: each record's runs, stale and
+    altered runs, precision and supersession (:data:`SHOWN_KEYS`), the runs found altered now
+    (:func:`altered`) and its saved verdicts; ``"none"`` for a folder without a record. A parameter of those
+    pages in the plan, so that a record that grew (a pull, a build that recorded runs) renders again, and one
+    rewritten with the same runs does not."""
     h = hashlib.sha256()
     for folder in map(Path, folders):
         try:
             rec = json.loads((folder / RECORD).read_text())
-            shown = json.dumps({k: rec.get(k) for k in SHOWN_KEYS}, sort_keys=True, default=str)
+            now = [a.run for a in altered(folder, rec)]
+            shown = json.dumps(
+                {**{k: rec.get(k) for k in SHOWN_KEYS}, "now": now}, sort_keys=True, default=str
+            )
         except (OSError, ValueError):
             shown = "none"
         verdicts = folder / "results" / "verdicts.json"
@@ -203,18 +215,35 @@ def check(dest: str | Path) -> list[str]:
                 problems.append(f"runs/{name}/{f} is missing")
         if schema == SCHEMA and name in stored and not stored[name].digest:
             problems.append(f"runs/{name}/config.json has no digest")
+        if name in stored and not (dest / RUNS / name / run_hashes.SUMS).is_file() and \
+                run_hashes.digest_problem(stored[name].config) is None:  # fmt: skip
+            problems.append(f"runs/{name}/{run_hashes.SUMS} is missing: hash the record's runs once with "
+                            f"`{run_hashes.REHASH} {dest}`")  # fmt: skip
     for key in ("commit", "date", "device"):
         if key not in (record.get("provenance") or {}):
             problems.append(f"provenance has no {key!r}")
     return problems
 
 
+def altered(dest: str | Path, rec: dict[str, Any]) -> list[run_hashes.Altered]:
+    """The runs ``rec`` (the record's ``record.json``) lists that are not what was recorded, each with the
+    files that differ (:func:`dark.experiment.run_hashes.verify`), in the record's order."""
+    files = SCHEMA_RUN_FILES.get(rec.get("schema"), RUN_FILES)
+    found = (run_hashes.verify(Path(dest) / RUNS / name, files) for name in rec.get("runs", []))
+    return [a for a in found if a is not None]
+
+
 def load(dest: str | Path) -> dict[str, Any] | None:
     """``record.json`` of ``dest`` plus ``"run_dirs"`` (absolute paths of the runs it analysed),
     ``"results_dir"`` and ``"folder"``; None when there is no record.
 
+    Every listed run is verified (:func:`altered`): an altered run is left out of ``"runs"`` and
+    ``"run_dirs"``, added to ``"altered"`` (``{"run", "files", "reason"}``, after those the last build
+    found) and named in a warning, so that no analysis reads it.
+
     Raises:
-        ValueError: a record that exists but does not match its schema (names every problem).
+        ValueError: a record that exists but does not match its schema (names every problem), or with runs
+            never hashed (``python -m dark record --rehash`` hashes them once).
     """
     dest = Path(dest)
     if not (dest / RECORD).is_file():
@@ -223,6 +252,13 @@ def load(dest: str | Path) -> dict[str, Any] | None:
     if problems:
         raise ValueError(f"{dest}: " + "; ".join(problems))
     record = json.loads((dest / RECORD).read_text())
+    found = altered(dest, record)
+    if found:
+        lines = "; ".join(a.line() for a in found)
+        warnings.warn(f"{dest}: {len(found)} altered run(s) left out of the analysis: {lines}", stacklevel=2)
+    left_out = {a.run for a in found}
+    record["runs"] = [name for name in record["runs"] if name not in left_out]
+    record["altered"] = list(record.get("altered") or []) + [a.as_json() for a in found]
     record["run_dirs"] = [str(dest / RUNS / name) for name in record["runs"]]
     record["results_dir"] = str(dest / "results")
     record["folder"] = str(dest)
@@ -265,6 +301,12 @@ def describe(rec: dict[str, Any]) -> str:
         if rec.get("stale")
         else ""
     )
+    if rec.get("altered"):
+        stale += (
+            f" {len(rec['altered'])} recorded run(s) are no longer what was recorded and are left out: "
+            + "; ".join(run_hashes.Altered(**a).line() for a in rec["altered"])
+            + "."
+        )
     grow = f"Grow or regenerate it with `{rec['command']}` (recorded runs whose digest matches are reused)."
     if rec.get("superseded_by"):
         grow = (
@@ -298,8 +340,8 @@ def runs_table(rec: dict[str, Any]):
 
     rows = []
     for path in map(Path, rec["run_dirs"]):
-        config = json.loads((path / run_files.CONFIG).read_text())
-        own = config.get(run_files.RECORD_KEY) or {}
+        run = Run(path)
+        config, own = run.config_json(), run.record()
         prov = rec["provenance"] if not own else {}
         rows.append(
             {

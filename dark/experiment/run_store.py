@@ -5,13 +5,18 @@ run's settings, plus a ``"record"`` block: the run's digest (:func:`dark.experim
 the training code's revision, the digest of the training data, and the run's provenance: commit, machine,
 precision, date, wall time), ``metrics.jsonl``, ``evaluation.json``, ``frame_sums.npz`` and
 ``predictions_test.npz`` (compact, :mod:`dark.experiment.prediction_file`), from which every metric can be
-recomputed without retraining.
+recomputed without retraining, and ``SHA256SUMS``: the sha256 of each of those files, written when the run is
+recorded (:mod:`dark.experiment.run_hashes`; :func:`rehash` writes it once for a run recorded before it).
 
 ``dark book`` on a recorded profile (:mod:`dark.book.pipeline`) asks :func:`match` which of the profile's
 trainings the store already holds with the digest they would have now: those are done; the missing ones
 are trained, and each is added (:func:`add_run`) as soon as it is trained and evaluated, so an
 interrupted build loses no recorded run. A recorded run of the same name whose digest differs is
-*stale*: reported (build log and ``record.json``), never analysed, and replaced when retrained.
+*stale*: reported (build log and ``record.json``), never analysed, and replaced when retrained. A recorded
+run whose files no longer match their sha256, or whose ``config.json`` no longer is what its digest stands for
+(:func:`dark.experiment.run_hashes.verify`), is *altered*: reported by name and file, never analysed, and
+replaced when retrained, as a stale one. A store with runs never hashed is refused until they are
+(:func:`rehash`).
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from dark.book import provenance
-from dark.experiment import profiles, runs
+from dark.experiment import profiles, run_hashes, runs
 from dark.experiment.device import resolve_precision
 from dark.experiment.run_digest import run_digest
-from dark.experiment.runs import RECORD_KEY, RunConfig
+from dark.experiment.run_hashes import SUMS, Altered
+from dark.experiment.runs import RECORD_KEY, Run, RunConfig
 from dark.files import atomic_write
 
 RUNS = "runs"
@@ -54,13 +60,19 @@ class RecordedRun:
     def digest(self) -> str | None:
         return self.record.get("digest")
 
+    def verify(self) -> Altered | None:
+        """What differs from what was recorded (:func:`dark.experiment.run_hashes.verify`; every file of
+        :data:`RUN_FILES` the run has must be hashed); ``None`` when nothing does."""
+        return run_hashes.verify(self.path, [f for f in RUN_FILES if (self.path / f).is_file()])
+
 
 def recorded_runs(dest: str | os.PathLike) -> dict[str, RecordedRun]:
     """Every run folder of the store ``dest`` with a ``config.json``, by name (sorted)."""
     found = {}
     for path in sorted(Path(dest, RUNS).glob("*/" + runs.CONFIG)):
         if not path.parent.name.startswith("."):
-            found[path.parent.name] = RecordedRun(path.parent.name, path.parent, json.loads(path.read_text()))
+            run = Run(path.parent)
+            found[run.name] = RecordedRun(run.name, run.path, run.stored_config())
     return found
 
 
@@ -101,7 +113,7 @@ def add_run(
     if missing:
         raise FileNotFoundError(f"{run_dir} lacks {missing}: the run is not finished and evaluated")
     name = name or run_dir.name
-    config = json.loads((run_dir / runs.CONFIG).read_text())
+    config = Run(run_dir).stored_config()
     typed = RunConfig.from_json(config)
     history = runs.load_history(run_dir)
     state = provenance.git_state()
@@ -126,6 +138,7 @@ def add_run(
     for f in (runs.FRAME_SUMS, runs.PREDICTIONS):
         _copy_arrays(run_dir, tmp, f)
     atomic_write(tmp / runs.CONFIG, json.dumps(config, indent=2) + "\n")
+    run_hashes.write_sums(tmp, RUN_FILES)
     final = dest / RUNS / name
     old = dest / RUNS / f".{name}.old"
     shutil.rmtree(old, ignore_errors=True)
@@ -136,14 +149,49 @@ def add_run(
     return RecordedRun(name, final, config)
 
 
+def rehash(dest: str | os.PathLike) -> tuple[list[str], list[Altered]]:
+    """Hash once the runs of the store ``dest`` recorded before :data:`dark.experiment.run_hashes.SUMS`
+    existed (``python -m dark record --rehash``): each run without one whose ``config.json`` still is what
+    its digest stands for gets its ``SHA256SUMS``; the runs hashed already are verified, never rewritten.
+
+    Returns:
+        ``(hashed, altered)``: the names of the runs hashed now, and the runs that are not what was recorded
+        (left without hashes, or with theirs).
+    """
+    hashed, altered = [], []
+    for name, run in recorded_runs(dest).items():
+        if (run.path / SUMS).is_file():
+            found = run.verify()
+        else:
+            problem = run_hashes.digest_problem(run.config)
+            found = Altered(name, (runs.CONFIG,), problem) if problem else None
+            if found is None:
+                run_hashes.write_sums(run.path, [f for f in RUN_FILES if (run.path / f).is_file()])
+                hashed.append(name)
+        if found is not None:
+            altered.append(found)
+    return hashed, altered
+
+
+def unhashed(dest: str | os.PathLike) -> list[str]:
+    """The runs of the store ``dest`` without ``SHA256SUMS`` (recorded before it) that :func:`rehash` would
+    hash (their ``config.json`` is what their digest stands for; the others are altered)."""
+    return [name for name, run in recorded_runs(dest).items()
+            if not (run.path / SUMS).is_file() and run_hashes.digest_problem(run.config) is None]  # fmt: skip
+
+
 def holds(dest: str | os.PathLike, run_dir: str | os.PathLike, data_digest: str) -> bool:
     """Whether the store ``dest`` holds the finished run ``run_dir`` already: a run of its name with the
-    digest of its settings on ``data_digest`` and the same ``evaluation.json``."""
+    digest of its settings on ``data_digest``, the same ``evaluation.json``, and its files as recorded."""
     run_dir = Path(run_dir)
     held = recorded_runs(dest).get(run_dir.name)
-    if held is None or held.digest != run_digest(RunConfig.from_json(runs.load_config(run_dir)), data_digest):
+    if (
+        held is None
+        or held.verify() is not None
+        or held.digest != run_digest(Run(run_dir).config(), data_digest)
+    ):
         return False
-    return json.loads((held.path / runs.EVALUATION).read_text()) == runs.load_evaluation(run_dir)
+    return Run(held.path).evaluation() == Run(run_dir).evaluation()
 
 
 def training_config(profile: str, training: profiles.Training, precision: str) -> RunConfig:
@@ -177,6 +225,8 @@ class Match:
         missing: the trainings to train, in the profile's order.
         stale: ``{"run", "digest", "expected", "reason"}`` of recorded runs of the profile's names whose
             digest differs (never analysed; replaced when retrained).
+        altered: ``{"run", "files", "reason"}`` of recorded runs of the profile's names whose files are not
+            what was recorded (:func:`dark.experiment.run_hashes.verify`; never analysed; retrained).
         extra: recorded runs that are no training of the profile (kept, not analysed).
     """
 
@@ -184,15 +234,18 @@ class Match:
     matched: dict[str, Path] = field(default_factory=dict)
     missing: list[profiles.Training] = field(default_factory=list)
     stale: list[dict[str, Any]] = field(default_factory=list)
+    altered: list[dict[str, Any]] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """The build log's account: reused, to train, stale (each with its reason), extra."""
+        """The build log's account: reused, to train, stale (each with its reason), altered (each with its
+        files), extra."""
         out = [
             f"record: {len(self.matched)} of {len(self.matched) + len(self.missing)} trainings recorded "
             f"with matching digests ({self.precision}); {len(self.missing)} to train"
         ]
         out += [f"record: STALE {s['run']}: {s['reason']} (not analysed; retrained)" for s in self.stale]
+        out += [f"record: ALTERED {Altered(**a).line()} (not analysed; retrained)" for a in self.altered]
         out += [f"record: {n} is no training of this profile (kept, not analysed)" for n in self.extra]
         return out
 
@@ -227,19 +280,32 @@ def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision:
     precision, that precision is kept (a record never mixes bf16 and fp32 runs, so a machine of the
     other kind trains the missing runs in the record's precision); with none recorded, this machine's.
     A cell that sets its own precision (e.g. the cpu profile's fp32 cells, named ``...-fp32-s<seed>``) is
-    trained and matched in that precision whatever the record's.
+    trained and matched in that precision whatever the record's. A recorded run that is altered
+    (:meth:`RecordedRun.verify`) is never matched: it is listed in :attr:`Match.altered` and trained again.
+
+    Raises:
+        ValueError: the store has runs never hashed (recorded before ``SHA256SUMS``): :func:`rehash` them.
     """
+    never = unhashed(dest)
+    if never:
+        raise ValueError(f"{dest}: {len(never)} recorded run(s) never hashed ({', '.join(never)}): hash them "
+                         f"once with `{run_hashes.REHASH} {dest}`")  # fmt: skip
     recipe = profiles.get(profile).recipe.precision
     own = precision or own_precision(profile)
     stored = recorded_runs(dest)
+    altered = {n: run.verify() for n, run in stored.items()}
     options = [own] if precision or recipe != "auto" else [own, *({"fp32", "bf16"} - {own})]
     by_precision = {p: expected_digests(profile, data_digest, p) for p in options}
-    counts = {p: sum(stored.get(n) is not None and stored[n].digest == d for n, (_, d) in e.items())
-              for p, e in by_precision.items()}  # fmt: skip
+    counts = {p: sum(stored.get(n) is not None and stored[n].digest == d and altered[n] is None
+                     for n, (_, d) in e.items()) for p, e in by_precision.items()}  # fmt: skip
     chosen = max(options, key=lambda p: (counts[p], p == own))
     result = Match(precision=chosen)
     for name, (training, digest) in by_precision[chosen].items():
         run = stored.get(name)
+        if altered.get(name) is not None:  # never reused, whatever its digest says
+            result.missing.append(training)
+            result.altered.append(altered[name].as_json())
+            continue
         if run is not None and run.digest == digest:
             result.matched[name] = run.path
             continue

@@ -2,7 +2,10 @@
 
 A run directory (one per ``(model, encoding, seed)`` training, :mod:`dark.experiment.runs`) holds
 ``config.json``, ``evaluation.json`` and ``frame_sums.npz`` (per decoder and test frame, the sums every metric
-is a ratio of).
+is a ratio of). It is read through :class:`dark.experiment.runs.Run`: a run's model, encoding and seed are
+its typed settings' (:meth:`dark.experiment.runs.RunConfig.from_json`, which reads older spellings), so
+cells group runs by what they are, not by how their ``config.json`` spelled it; a recorded run that is not
+what was recorded (:func:`dark.experiment.run_hashes.verify_run`) is refused.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ import numpy as np
 from dark.analysis import paper
 from dark.codecs import ENCODINGS
 from dark.data import synth
-from dark.experiment import profiles, runs
+from dark.experiment import profiles, run_hashes, runs
+from dark.experiment.runs import Run, RunConfig
 
 from .labels import display_name
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One evaluated training: its directory, identity, evaluation and per-frame sums per decoder."""
+    """One evaluated training: its directory, identity, evaluation and per-frame sums per decoder.
+
+    ``model``, ``encoding`` and ``seed`` are :attr:`settings`'; ``config`` is the settings as JSON in
+    today's spelling plus the record's block (:meth:`dark.experiment.runs.Run.config_json`)."""
 
     path: Path
     model: str
@@ -40,22 +47,38 @@ class RunRecord:
     #: (G,) each frame's test clip (the intervals' resampling unit: :func:`dark.data.synth.clip_clusters`), or
     #: None for runs evaluated without clusters
     clips: np.ndarray | None = field(default=None, repr=False)
+    #: the run's typed settings (``None`` for a record built by hand without them)
+    settings: RunConfig | None = field(default=None, repr=False)
+
+    @property
+    def run(self) -> Run:
+        """The run directory, typed (:class:`dark.experiment.runs.Run`)."""
+        return Run(self.path)
 
 
 def load_run(path: str | os.PathLike) -> RunRecord:
-    """Read one run directory (``config.json``, ``evaluation.json``, ``frame_sums.npz``)."""
-    p = Path(path)
+    """Read one run directory (``config.json``, ``evaluation.json``, ``frame_sums.npz``) through
+    :class:`dark.experiment.runs.Run`.
+
+    Raises:
+        FileNotFoundError: a file is missing (the run was not evaluated).
+        ValueError: ``config.json`` does not read as a run configuration, or the run is a record's and is
+            not what was recorded (:func:`dark.experiment.run_hashes.verify_run`; named with its files).
+    """
+    run = Run(path)
     for name in (runs.CONFIG, runs.EVALUATION, runs.FRAME_SUMS):
-        if not (p / name).is_file():
-            raise FileNotFoundError(f"{p / name} not found: run `dark evaluate --run {p}` first")
-    config, ev, sums = runs.load_config(p), runs.load_evaluation(p), runs.load_frame_sums(p)
+        if not run.has(name):
+            raise FileNotFoundError(f"{run.file(name)} not found: run `dark evaluate --run {run.path}` first")
+    altered = run_hashes.verify_run(run.path)
+    if altered is not None:
+        raise ValueError(f"{run.path} is not analysed: not what was recorded ({altered.line()})")
+    settings, ev, sums = run.config(), run.evaluation(), run.frame_sums()
     tables, groups, columns = sums["decoders"], sums["groups"], tuple(sums["columns"].tolist())
-    r = ev.get("run", {})
     clusters = sums.get("clusters")
     return RunRecord(
-        path=p, model=config.get("model", r.get("model")), encoding=config.get("encoding", r.get("encoding")),
-        seed=int(config.get("seed", r.get("seed", 0))), config=config, evaluation=ev, groups=groups,
-        columns=columns, tables=tables, clusters=clusters, clips=test_clips(clusters, ev),
+        path=run.path, model=settings.model, encoding=settings.encoding, seed=settings.seed,
+        config=run.config_json(), evaluation=ev, groups=groups, columns=columns, tables=tables,
+        clusters=clusters, clips=test_clips(clusters, ev), settings=settings,
     )  # fmt: skip
 
 

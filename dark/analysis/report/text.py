@@ -14,7 +14,7 @@ import pandas as pd
 
 from dark import metrics
 from dark.analysis import paper
-from dark.experiment import runs
+from dark.experiment.runs import Run
 from dark.metrics import higher_is_better
 
 from .analysis import Analysis, seeds_per_cell
@@ -81,10 +81,11 @@ def claim1_along_training(
     epoch (``metrics.jsonl``'s ``val_decoders``), mean over the model's runs; "" when no run has them."""
     by_model: dict[str, list[list[float]]] = {}
     for d in run_dirs:
-        hist = [e for e in runs.load_history(d) if {"dark", baseline} <= set(e.get("val_decoders", {}))]
+        run = Run(d)
+        hist = [e for e in run.history() if {"dark", baseline} <= set(e.get("val_decoders", {}))]
         if hist:
             gaps = [e["val_decoders"]["dark"][metric] - e["val_decoders"][baseline][metric] for e in hist]
-            by_model.setdefault(runs.load_config(d).get("model", "?"), []).append(gaps)
+            by_model.setdefault(run.config().model, []).append(gaps)
     mt, b = metrics.metric(metric), decoder_label(baseline)
     out = []
     for m, gaps in by_model.items():

@@ -36,7 +36,7 @@ import traitlets
 from dark import codecs
 from dark.data import open_split
 from dark.experiment.decoding import decode_heatmaps
-from dark.experiment.runs import HEATMAPS, load_predictions
+from dark.experiment.runs import HEATMAPS, Run
 from dark.files import atomic_write
 from dark.skeleton import INPUT_SIZE, JOINTS_18
 
@@ -300,9 +300,10 @@ class SampleBrowser(anywidget.AnyWidget):
         samples have a valid map for that joint, shows only those (an undertrained model's maps can be
         all negative, and every decoder then answers the map centre)."""
         run_dir = Path(run_dir)
-        config = json.loads((run_dir / "config.json").read_text())
-        heatmaps = np.load(run_dir / HEATMAPS, mmap_mode="r")
-        p = load_predictions(run_dir)
+        run = Run(run_dir)
+        config = run.config_json()
+        heatmaps = np.load(run.file(HEATMAPS), mmap_mode="r")
+        p = run.predictions()
         preds = {d: p["coords"][i] for i, d in enumerate(p["decoders"].tolist())}
         valid = map_peaks(heatmaps) > 0  # (N, K)
         joint = int(np.argmax(valid.sum(0)))
