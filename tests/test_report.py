@@ -354,7 +354,7 @@ def test_table2_under_both_protocols_says_not_measured_for_runs_without_the_repo
     assert rep.loc[("sh", "unbiased", "argmax"), ("rmse", "measured")]  # argmax and RMSE are there
     shown = report.display_table(rep, per_seed=False)
     assert (
-        shown.loc["SH_4S (w/o quant) + standard_report", "per-axis PCKh@0.1 (%) ours [95% CI]"]
+        shown.loc["SH_4S (w/o quant) + Standard (report's code)", "per-axis PCKh@0.1 (%) ours [95% CI]"]
         == "not measured"
     )
     assert not any("per seed" in c for c in shown.columns)
