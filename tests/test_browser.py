@@ -235,7 +235,8 @@ _TOO_WIDE = """() => {
     if (el.closest('details:not([open])') || el.closest('mjx-container')) continue;
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) continue;
-    const clipped = getComputedStyle(el).overflowX !== 'visible';
+    const style = getComputedStyle(el);
+    const clipped = style.overflowX !== 'visible' && style.display !== 'inline';
     const scrolls = clipped && el.scrollWidth > el.clientWidth + 1;
     const name = `${el.tagName.toLowerCase()}.${el.className}`;
     if (r.right > edge || scrolls) out.push(`${name} ${Math.round(r.width)}px`);
