@@ -8,12 +8,11 @@ DATA    ?=
 # extra pytest arguments, e.g. `make test PYTEST_ARGS="-k codecs"`
 PYTEST_ARGS ?=
 
-# the PDF: Jupyter Book's single-page HTML of BOOK, printed by headless Chromium (offline)
+# the PDF: Jupyter Book's single-page HTML of BOOK, printed by headless Chromium (offline): dark/book/pdf.py
+# serves it from 127.0.0.1, puts a title page in front and prints it with page numbers
 BOOK     ?= book
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || echo chromium)
 PDF      := $(BOOK)/_build/pdf/dark.pdf
-# the single page is the toc's root document (index.html is only a redirect to it)
-ROOTDOC   = $(shell sed -n 's/^root: *//p' $(BOOK)/_toc.yml)
 
 .PHONY: setup test book pdf pdf-build lint bench gpu-check clean
 .DEFAULT_GOAL := help
@@ -53,12 +52,7 @@ pdf: setup
 pdf-build:
 	@test -f $(BOOK)/executed/intro.ipynb || { echo "make pdf: $(BOOK)/executed/ holds no executed notebooks; run make book first"; exit 1; }
 	$(BIN)/jupyter-book build $(BOOK) --builder singlehtml -q
-	@mkdir -p $(dir $(PDF))
-	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking \
-		--disable-component-update --no-first-run --disable-sync --run-all-compositor-stages-before-draw \
-		--virtual-time-budget=20000 --no-pdf-header-footer \
-		--print-to-pdf=$(abspath $(PDF)) file://$(abspath $(BOOK))/_build/singlehtml/$(ROOTDOC).html 2>/dev/null
-	@test -s $(PDF) || { echo "make pdf: chromium wrote no $(PDF)"; exit 1; }
+	$(BIN)/python -m dark.book.pdf $(BOOK) $(PDF) --chromium $(CHROMIUM)
 	@echo "PDF: $(PDF)"
 
 lint: setup
