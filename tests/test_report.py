@@ -266,9 +266,9 @@ def test_save_provenance_and_verdict_table(tmp_path, monkeypatch):
 def test_run_table_formats_one_evaluation(tmp_path):
     ev = report.load_evaluations([make_run(tmp_path, "sh", "unbiased", 1314, scorer(0))])[0]
     t = report.run_table(ev)
-    assert t.loc["dark", "RMSE (px)"] == "4.00 [3.90, 4.10]"
-    assert t.loc["argmax", "DARK - this, RMSE (px)"] == "-0.30 [-0.40, -0.20]"
-    assert t.loc["dark", "DARK - this, RMSE (px)"] == "–"
+    assert t.loc["DARK", "RMSE (px)"] == "4.00 [3.90, 4.10]"  # rows by the decoders' labels
+    assert t.loc["ArgMax", "DARK - this, RMSE (px)"] == "-0.30 [-0.40, -0.20]"
+    assert t.loc["DARK", "DARK - this, RMSE (px)"] == "–"
 
 
 def test_bias_table_and_expected_bias(tmp_path):

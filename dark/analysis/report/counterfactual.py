@@ -24,7 +24,7 @@ from dark import metrics
 from dark.analysis.protocols import PROTOCOLS, Protocol
 from dark.experiment import runs
 
-from .labels import interval_text
+from .labels import decoder_label, interval_text
 from .load import RunRecord, cells
 from .load import test_clips as clips_of  # (not "test_": pytest would collect it)
 
@@ -296,6 +296,7 @@ def counterfactual_display(cf: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
     shown["expected [95% CI]"] = iv("expected_cost", "expected_low", "expected_high")
     shown["observed - expected [95% CI]"] = iv("unexplained", "unexplained_low", "unexplained_high")
+    shown["decoder"] = [decoder_label(d) for d in shown["decoder"]]
     columns = ["model", "encoding", "protocol", "decoder", "shift_x", "shift_y", "expected [95% CI]",
                "observed", "observed - expected [95% CI]"]  # fmt: skip
     return shown[columns].round(digits).set_index(["model", "encoding", "protocol"])

@@ -31,7 +31,6 @@ __all__ = [
     "PIPELINE_CHECK",
     "claim_sentence",
     "claims_of",
-    "collapsed",
     "endpoints_table",
     "glance",
     "key",
@@ -288,11 +287,6 @@ def endpoints_table(saved: Mapping, claim: int | None = None, digits: int = 2) -
 
 def _signs(s: Mapping | None) -> str:
     return "–" if not s else f"{s['favour']} of {s['clips']} (p {s['p']:.3f})"
-
-
-def collapsed(summary: str, content: str) -> str:
-    """``content`` (HTML) folded under a ``<details>`` line: the full table beneath its figure."""
-    return f"<details><summary>{html.escape(summary)}</summary>{content}</details>"
 
 
 def claim_sentence(saved: Mapping, claim: int) -> str:

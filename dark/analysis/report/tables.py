@@ -20,7 +20,7 @@ from dark.codecs import ENCODINGS
 from dark.metrics import Estimate
 
 from .analysis import Analysis
-from .labels import display_name, encoding_label, heading, interval_text, seeds_text
+from .labels import decoder_label, display_name, encoding_label, heading, interval_text, seeds_text
 
 
 def _row_order(a: Analysis, roles: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
@@ -381,7 +381,7 @@ def run_table(ev: Mapping, digits: int = 2) -> pd.DataFrame:
             row[f"DARK - this, {heading(mt)}"] = (
                 interval_text(iv["value"], iv["low"], iv["high"], digits) if iv else "–"
             )
-        rows[d] = row
+        rows[decoder_label(d)] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("decoder")
 
 
