@@ -134,7 +134,8 @@ def test_plot_per_sigma_draws_a_line_per_decoder_and_the_bound():
     fig = study.plot_per_sigma(df, "rmse", [1.0, 2.0], colors, "RMSE", bound="bound", reference=1.0)
     axes = fig.axes
     assert len(axes) == 2 and axes[0].get_title() == "sigma = 1 px"
-    assert [ln.get_label() for ln in axes[0].get_lines()][:3] == ["ArgMax", "DARK", "bound"]  # the decoders by their labels
+    # the decoders by their labels
+    assert [ln.get_label() for ln in axes[0].get_lines()][:3] == ["ArgMax", "DARK", "bound"]
     np.testing.assert_allclose(
         axes[1].get_lines()[0].get_ydata(),
         df[(df.sigma == 2.0) & (df.noise > 0) & (df.decoder == "argmax")].rmse,
