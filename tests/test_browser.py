@@ -236,7 +236,8 @@ _TOO_WIDE = """() => {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) continue;
     const style = getComputedStyle(el);
-    const clipped = style.overflowX !== 'visible' && style.display !== 'inline';
+    const math = el.closest('.math, mjx-container');  // typeset math: only its right edge counts
+    const clipped = style.overflowX !== 'visible' && style.display !== 'inline' && !math;
     const scrolls = clipped && el.scrollWidth > el.clientWidth + 1;
     const name = `${el.tagName.toLowerCase()}.${el.className}`;
     if (r.right > edge || scrolls) out.push(`${name} ${Math.round(r.width)}px`);

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dark.codecs import DECODER_LABELS
+
 #: metrics shown in the effect column, with their units (evaluation.json stores PCKh in percent, so a
 #: difference of PCKh is in points)
 EFFECT_METRICS: tuple[tuple[str, str], ...] = (("rmse", "px"), ("pckh@0.1", "pts"))
@@ -109,7 +111,7 @@ CHOICES: tuple[Choice, ...] = (
         "Blur before DARK's Taylor step",
         "the DARK authors' kernel matched to the training sigma (11x11 for sigma 2)",
         "5x5, sigma 1 (`gaussian2d`)",
-        "decoder `dark_report`",
+        "the decoder DARK (report's blur)",
         ("decoder", "dark", "dark_report"),
     ),
     Choice(
@@ -118,7 +120,7 @@ CHOICES: tuple[Choice, ...] = (
         "argmax + 1/4 px towards the larger neighbour, per sample and axis (HRNet, DarkPose)",
         "argmax + a step towards the global second-highest pixel, scaled by one norm over the whole test "
         "batch (16; SH quant 24) with the x and y scales swapped (`_argmax_sub`)",
-        "decoder `standard_report`",
+        "the decoder Standard (report's code)",
         ("decoder", "standard", "standard_report"),
     ),
     Choice(
@@ -245,7 +247,8 @@ def effect(choice: Choice, evaluations: Sequence[Mapping]) -> str:
                 a, b = _metric(ev, ours, m), _metric(ev, theirs, m)
                 if a is not None and b is not None:
                     diffs[m].append(a - b)
-        return _describe(diffs, "same heatmaps") or f"not measured (no run evaluated decoder `{theirs}`)"
+        label = DECODER_LABELS.get(theirs, theirs)
+        return _describe(diffs, "same heatmaps") or f"not measured (no run evaluated the decoder {label})"
     by = {(ev["run"].get("model"), ev["run"].get("encoding")): ev for ev in evaluations if "run" in ev}
     for model in sorted({m for m, _ in by}, key=str):
         a, b = by.get((model, ours)), by.get((model, theirs))
