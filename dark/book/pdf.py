@@ -61,11 +61,13 @@ SETTLED = """async () => {
 FIGURE_SCALE = 0.75
 #: how far a table wider than the page has its type made smaller to fit before its cells wrap instead
 MIN_ZOOM = 0.75
-#: fits the printed article to the page: figures get their size; a table wider than the page, measured
-#: unwrapped (class dark-measure of the print stylesheet), gets smaller type, down to ``minZoom`` of its
-#: size, then wraps its cells (their words too, class dark-squeeze, if need be) and, were that not enough,
-#: smaller type still. Returns how many tables it made smaller and squeezed.
-LAYOUT = """({figureScale, minZoom}) => {
+#: a table of at most this many rows is never split over two pages (a longer one breaks between rows)
+KEEP_ROWS = 12
+#: fits the printed article to the page: figures get their size; short tables are kept whole; a table
+#: wider than the page, measured unwrapped (class dark-measure of the print stylesheet), gets smaller type,
+#: down to ``minZoom`` of its size, then wraps its cells (their words too, class dark-squeeze, if need be)
+#: and, were that not enough, smaller type still. Returns how many tables it made smaller and squeezed.
+LAYOUT = """({figureScale, minZoom, keepRows}) => {
   const article = document.querySelector('article') || document.body;
   const width = el => el.getBoundingClientRect().width;
   const done = {smaller: 0, squeezed: 0};
@@ -73,6 +75,7 @@ LAYOUT = """({figureScale, minZoom}) => {
     if (img.naturalWidth) img.style.width = (img.naturalWidth * figureScale).toFixed(1) + 'px';
   }
   for (const table of article.querySelectorAll('table')) {
+    if (table.rows.length <= keepRows) table.classList.add('dark-keep');  // a short table stays whole
     // the room: the parent's width, unless the parent grows with the table (a scrolling container)
     const room = Math.min(width(table.parentElement), article.clientWidth);
     table.classList.add('dark-measure');
@@ -217,7 +220,7 @@ def print_book(book: Path, out: Path, *, chromium: str = "/usr/bin/chromium", ti
             if missing:
                 raise RuntimeError(f"{len(missing)} images did not load, e.g. {missing[:3]}")
             page.evaluate("html => document.body.insertAdjacentHTML('afterbegin', html)", front)
-            page.evaluate(LAYOUT, {"figureScale": FIGURE_SCALE, "minZoom": MIN_ZOOM})
+            page.evaluate(LAYOUT, {"figureScale": FIGURE_SCALE, "minZoom": MIN_ZOOM, "keepRows": KEEP_ROWS})
             page.pdf(
                 path=str(out),
                 format="A4",
