@@ -545,6 +545,33 @@ def test_pdf_of_the_smoke_book_has_the_verdicts_and_table_2(smoke_pdf):
     assert "Reproducibility summary" in flat and "verdict" in flat
 
 
+def test_title_page_is_computed_from_the_checkout_and_the_records(tmp_path):
+    from dark.book import pdf
+
+    book = tmp_path / "book"
+    (book / "executed").mkdir(parents=True)
+    (book / "_config.yml").write_text('title: "A title"\nauthor: "someone"\n')
+    (book / "executed" / "PROFILE").write_text("smoke\n")
+    page = pdf.title_page(book, today=datetime.date(2026, 1, 2))
+    commit, _ = provenance.git_state(ROOT)
+    record = json.loads((ROOT / "results" / "cpu" / "record.json").read_text())
+    assert "A title" in page and "someone" in page and commit in page and "2026-01-02" in page
+    assert f"<code>results/cpu</code>: {len(record['runs'])} trainings (cpu profile)" in page
+    assert "Chatzitofis et al., ML Reproducibility Challenge 2020" in page
+    assert "Zhang et al., CVPR 2020" in page
+    assert "executed with the <b>smoke</b> profile" in page
+    # a record superseded by another is not the book's
+    results = tmp_path / "repo" / "results"
+    for name, extra in (("new", {}), ("old", {"superseded_by": "new"})):
+        (results / name).mkdir(parents=True)
+        prov = {"commit": "f" * 40, "date": "2026-01-01T00"}
+        rec = {"profile": "cpu", "runs": ["a", "b"], "provenance": prov}
+        (results / name / "record.json").write_text(json.dumps({**rec, **extra}))
+    assert pdf.records(tmp_path / "repo") == [
+        {"folder": "results/new", "profile": "cpu", "trainings": 2, "commit": "f" * 40, "date": "2026-01-01"}
+    ]
+
+
 def _figures(html_page: Path) -> int:
     """The figures of a built page: the ``<img>`` of its article (cell outputs and figures, ``_images/``)."""
     page = html_page.read_text()
