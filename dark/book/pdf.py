@@ -8,7 +8,8 @@ resolves; Debian's Chromium, driven by Playwright, waits until the figures are l
 typeset, puts a title page in front (computed now: the book's title, the reproduced report from
 ``CITATION.cff``, the date, the git commit, the recorded runs of ``results/``), and prints with page
 numbers in the footer. What a page hides in print (navigation, search, code cells) is the book's own
-stylesheet, ``book/styles/print.css``.
+stylesheet, ``book/styles/dark-print.css``; what no stylesheet can do (give figures their printed size, fit
+wide tables to the page) :data:`LAYOUT` does in the page before it is printed.
 
     python -m dark.book.pdf BOOK OUT.pdf [--chromium /usr/bin/chromium]
 """
@@ -44,10 +45,11 @@ FOOTER = (
     '<div style="width:100%;font-size:8pt;color:#555;text-align:center;font-family:sans-serif">'
     '<span class="pageNumber"></span></div>'
 )
-MARGINS = {"top": "12mm", "bottom": "14mm", "left": "13mm", "right": "13mm"}
+SIDE_MM = 13
+MARGINS = {"top": "12mm", "bottom": "14mm", "left": f"{SIDE_MM}mm", "right": f"{SIDE_MM}mm"}
 #: A4's width less the side margins, in CSS px (96 per inch): the width Chromium lays the page out at in
 #: print, and so the window's while the tables are measured
-PRINT_WIDTH = round((210 - 13 - 13) / 25.4 * 96)
+PRINT_WIDTH = round((210 - 2 * SIDE_MM) / 25.4 * 96)
 #: resolves once every image has loaded (or failed) and MathJax, where the page loads it, has typeset;
 #: returns the images that did not load
 SETTLED = """async () => {
@@ -61,11 +63,13 @@ SETTLED = """async () => {
 FIGURE_SCALE = 0.75
 #: how far a table wider than the page has its type made smaller to fit before its cells wrap instead
 MIN_ZOOM = 0.75
-#: fits the printed article to the page: figures get their size; a table wider than the page, measured
-#: unwrapped (class dark-measure of the print stylesheet), gets smaller type, down to ``minZoom`` of its
-#: size, then wraps its cells (their words too, class dark-squeeze, if need be) and, were that not enough,
-#: smaller type still. Returns how many tables it made smaller and squeezed.
-LAYOUT = """({figureScale, minZoom}) => {
+#: a table of at most this many rows is never split over two pages (a longer one breaks between rows)
+KEEP_ROWS = 12
+#: fits the printed article to the page: figures get their size; short tables are kept whole; a table
+#: wider than the page, measured unwrapped (class dark-measure of the print stylesheet), gets smaller type,
+#: down to ``minZoom`` of its size, then wraps its cells (their words too, class dark-squeeze, if need be)
+#: and, were that not enough, smaller type still. Returns how many tables it made smaller and squeezed.
+LAYOUT = """({figureScale, minZoom, keepRows}) => {
   const article = document.querySelector('article') || document.body;
   const width = el => el.getBoundingClientRect().width;
   const done = {smaller: 0, squeezed: 0};
@@ -73,6 +77,7 @@ LAYOUT = """({figureScale, minZoom}) => {
     if (img.naturalWidth) img.style.width = (img.naturalWidth * figureScale).toFixed(1) + 'px';
   }
   for (const table of article.querySelectorAll('table')) {
+    if (table.rows.length <= keepRows) table.classList.add('dark-keep');  // a short table stays whole
     // the room: the parent's width, unless the parent grows with the table (a scrolling container)
     const room = Math.min(width(table.parentElement), article.clientWidth);
     table.classList.add('dark-measure');
@@ -97,8 +102,8 @@ def root_document(book: Path) -> str:
     return yaml.safe_load((book / "_toc.yml").read_text())["root"]
 
 
-def _reference(cff: dict, *, journal: bool) -> dict:
-    return next(r for r in cff.get("references", []) if ("journal" in r) == journal)
+def _reference(cff: dict, kind: str) -> dict:
+    return next(r for r in cff.get("references", []) if r.get("type") == kind)
 
 
 def _authors(ref: dict) -> str:
@@ -133,7 +138,7 @@ def title_page(book: Path, root: Path = REPO, today: datetime.date | None = None
     e = functools.partial(html.escape, quote=False)
     config = yaml.safe_load((book / "_config.yml").read_text())
     cff = yaml.safe_load((root / "CITATION.cff").read_text())
-    report, original = _reference(cff, journal=True), _reference(cff, journal=False)
+    report, original = _reference(cff, "article"), _reference(cff, "conference-paper")
     commit, dirty = git_state(root)
     profile_file = book / "executed" / "PROFILE"
     profile = profile_file.read_text().strip() if profile_file.is_file() else "unknown"
@@ -204,11 +209,13 @@ def print_book(book: Path, out: Path, *, chromium: str = "/usr/bin/chromium", ti
     front = title_page(book)
     out.parent.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
+    requests: list[str] = []
     with serve(site, root_doc) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page(viewport={"width": PRINT_WIDTH, "height": 1000})
             page.set_default_timeout(timeout_s * 1000)
+            page.on("request", lambda r: requests.append(r.url))
             page.on("requestfailed", lambda r: errors.append(r.url))
             page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
             page.goto(url, wait_until="load")
@@ -217,7 +224,7 @@ def print_book(book: Path, out: Path, *, chromium: str = "/usr/bin/chromium", ti
             if missing:
                 raise RuntimeError(f"{len(missing)} images did not load, e.g. {missing[:3]}")
             page.evaluate("html => document.body.insertAdjacentHTML('afterbegin', html)", front)
-            page.evaluate(LAYOUT, {"figureScale": FIGURE_SCALE, "minZoom": MIN_ZOOM})
+            page.evaluate(LAYOUT, {"figureScale": FIGURE_SCALE, "minZoom": MIN_ZOOM, "keepRows": KEEP_ROWS})
             page.pdf(
                 path=str(out),
                 format="A4",
@@ -229,6 +236,9 @@ def print_book(book: Path, out: Path, *, chromium: str = "/usr/bin/chromium", ti
             )
         finally:
             browser.close()
+    remote = [u for u in requests if not u.startswith((url, "data:", "blob:", "about:"))]
+    if remote:
+        raise RuntimeError(f"the page asked another host for {len(remote)} files, e.g. {remote[:3]}")
     # the single page links the search index that only the HTML builder writes: the one file let miss
     local = [u for u in errors if u.startswith(url) and not u.startswith(url + "searchindex.js")]
     if local:
