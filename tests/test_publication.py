@@ -584,14 +584,15 @@ def _figures(html_page: Path) -> int:
 
 
 def _code_lines(executed: Path) -> set[str]:
-    """Lines (of 25 characters or more) of the code cells the book shows, from the executed notebooks."""
+    """Lines (of 25 characters or more) of the code cells of the executed notebooks (the result pages hide
+    their code; the print stylesheet drops any shown)."""
     import nbformat
 
     lines = set()
     for path in executed.glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             tags = cell.get("metadata", {}).get("tags", [])
-            if cell.cell_type == "code" and not {"remove-input", "remove-cell"} & set(tags):
+            if cell.cell_type == "code" and "remove-cell" not in tags:  # shown or hidden: none is printed
                 lines |= {" ".join(ln.split()) for ln in cell.source.splitlines() if len(ln.strip()) >= 25}
     return lines
 
