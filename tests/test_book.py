@@ -129,7 +129,7 @@ def test_every_page_states_the_verdicts_of_verdicts_json(smoke_book):
         assert 'class="dark-table"' in body[first.start() : first.start() + 40]
     assert "summary.html" in stated and "recorded.html" in stated and "discussion.html" in stated
     intro = (smoke_book.html / "executed" / "intro.html").read_text()
-    assert "smoke profile" in intro and "A check of the pipeline, not evidence" in intro
+    assert "smoke profile" in intro and "too short and too few to decide anything" in intro
     assert "injected-parameters" not in intro  # the prose pages hide their parameters
 
 
