@@ -44,3 +44,27 @@ def test_forest_has_a_row_per_evaluated_endpoint_and_the_rounding_figure_a_point
     ]  # fmt: skip
     assert len(fig.axes[0].containers) == len(readings)  # one error bar each
     assert figures.verdict_class("reproduced, larger than reported") == "reproduced"
+
+
+def test_waterfall_and_table2_dots_draw_what_they_read():
+    """The waterfall's bars stack to the report protocol's gap; the dot plot has one row per Table 2 row
+    with runs, the report's value at each."""
+    import glob
+
+    from dark.analysis import report
+    from dark.analysis.report import why
+
+    recs = report.load_runs(sorted(glob.glob(str(ROOT / "results" / "cpu" / "runs" / "sh-*"))))
+    rows = why.decompose_claim1([r for r in recs if r.encoding == "unbiased"], "sh", "0.1")
+    fig = figures.waterfall(rows)
+    bars = fig.axes[0].patches
+    measured = [r for r in rows if r.estimate is not None]
+    steps = measured[1:-2]
+    top = bars[len(steps)]  # the last step's bar ends where the steps add up to
+    assert top.get_y() + top.get_height() == pytest.approx(
+        measured[0].estimate.value + sum(s.estimate.value for s in steps)
+    )
+    assert top.get_y() + top.get_height() == pytest.approx(measured[-2].estimate.value, abs=1e-6)
+    a = report.analyse(recs)
+    fig = figures.table2_dots(a)
+    assert len(fig.axes[0].get_yticks()) == 8  # SH: 2 encodings x 4 decoders

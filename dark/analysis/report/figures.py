@@ -25,7 +25,15 @@ from .labels import encoding_label
 from .render import claims_of
 from .tables import endpoint_label, short_label
 
-__all__ = ["ROUNDINGS", "VERDICT_COLOURS", "forest", "rounding_costs", "verdict_class"]
+__all__ = [
+    "ROUNDINGS",
+    "VERDICT_COLOURS",
+    "forest",
+    "rounding_costs",
+    "table2_dots",
+    "verdict_class",
+    "waterfall",
+]
 
 #: a verdict's class (its first words) -> colour
 VERDICT_COLOURS: dict[str, str] = {
@@ -159,4 +167,71 @@ def rounding_costs(saved: Mapping, protocol: str = "standard", model: str = "sh"
         ncol=2,
     )
     ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def waterfall(rows, title: str = "") -> Figure:
+    """Claim 1's decomposition (:func:`dark.analysis.report.why.decompose_claim1` rows) as a waterfall: the
+    standard protocol's gap, each instrument step as a bar from the running total (its 95% interval as a
+    whisker), the gap under the report's code, and the report's value; unmeasured steps are left out."""
+    measured = [r for r in rows if r.estimate is not None]
+    start, *steps = measured[:-2]  # the last two: the report protocol's gap and what remains
+    total, rest = measured[-2], measured[-1]
+    fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+    labels, x, level = [], 0, 0.0
+    for r, kind in [(start, "total"), *[(s, "step") for s in steps], (total, "total")]:
+        e = r.estimate
+        bottom, height = (0.0, e.value) if kind == "total" else (level, e.value)
+        colour = "#4d4d4d" if kind == "total" else ("#1b7837" if e.value >= 0 else "#b2182b")
+        ax.bar(x, height, bottom=bottom, color=colour, width=0.6)
+        top = bottom + height
+        ax.errorbar(x, top, yerr=[[e.value - e.low], [e.high - e.value]], color="black", capsize=3, lw=1)
+        level = top
+        labels.append(r.name.split(":")[0])
+        x += 1
+    if total.report is not None:
+        ax.bar(x, total.report, color="white", edgecolor="black", hatch="//", width=0.6)
+        labels.append("the report")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=12)
+    ax.set_ylabel("DARK - Standard, points")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.annotate(f"unexplained: {rest.estimate.value:+.1f}", (x, total.report or 0), xytext=(0, 4),
+                textcoords="offset points", ha="center", fontsize=7)  # fmt: skip
+    return fig
+
+
+def table2_dots(a, protocol: str = "report", metric: str | None = None) -> Figure:
+    """Table 2 as a dot plot: per model, encoding (w/o quant, the report's w/ quant read as ceil) and
+    decoder role, our cell mean with its 95% interval (filled) beside the report's value (open), under
+    ``protocol`` (the report's code by default: its per-axis PCKh@0.1 and its decoders). ``a``: an
+    :class:`~dark.analysis.report.analysis.Analysis`."""
+    from dark.analysis.protocols import PROTOCOLS
+
+    p = PROTOCOLS[protocol]
+    metric = metric or p.primary_metric
+    rows = [
+        (m, e, role) for m in paper.MODEL_NAMES for e in ("unbiased", "ceil") for role in paper.PAPER_DECODERS
+    ]
+    rows = [r for r in rows if (r[0], r[1], p.decoders[r[2]]) in a.values]
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.2), layout="constrained")
+    for i, (m, e, role) in enumerate(rows):
+        y = len(rows) - 1 - i
+        est = a.values[(m, e, p.decoders[role])].get(metric)
+        if est is not None:
+            ax.errorbar(est.value, y, xerr=[[est.value - est.low], [est.high - est.value]], fmt="o",
+                        color="#2166ac", ms=5, capsize=2)  # fmt: skip
+        rep = paper.published(m, e, role).get("pckh@0.1")
+        if rep is not None:
+            ax.plot(rep, y, "o", mfc="white", mec="black", ms=6)
+    labels = [f"{paper.MODEL_NAMES[m]} {encoding_label(e).split(' (')[0]} + {paper.DECODER_NAMES[r]}"
+              for m, e, r in rows]  # fmt: skip
+    ax.set_yticks(range(len(rows))[::-1], labels, fontsize=7)
+    ax.set_xlabel(f"PCKh@0.1 (%), {p.label.split(' (')[0]}")
+    ax.legend(handles=[
+        Line2D([], [], marker="o", color="#2166ac", ls="", label="ours: mean over trainings, 95% interval"),
+        Line2D([], [], marker="o", mfc="white", mec="black", ls="", label="the report (one training each)"),
+    ], fontsize=7, loc="lower right")  # fmt: skip
+    ax.grid(axis="x", alpha=0.3)
     return fig
