@@ -1,4 +1,5 @@
-"""The report's own decoding code (dark.codecs.report) against moai.md's transcriptions of moai's source.
+"""The report's own decoding code (dark.codecs.report) against transcriptions of moai's source
+(``docs/report-code.md``, items 2 and 3).
 
 The oracles below are written from moai's functions (``_argmax_sub`` with the H4D grid, ``VisibilityHeatmap``
 after ``gaussian2d``), in moai's own convention (input pixel j centred at j + 0.5), not from dark.codecs.
@@ -22,7 +23,8 @@ def _moai_grid(W=320, H=160, w=80, h=40):
 
 
 def _argmax_sub_moai(hm, grid, sub=0.25):
-    """moai.md's transcription of ``_argmax_sub`` (flip false): (B, K, h, w) -> (B, K, 2) moai input px."""
+    """A transcription of moai's ``_argmax_sub`` (docs/report-code.md, item 2; flip false):
+    (B, K, h, w) -> (B, K, 2) moai input px."""
     b, k, h, w = hm.shape
     rng = grid.reshape(2, -1).max(1) - grid.reshape(2, -1).min(1)
     dims = np.array([h, w], dtype=float)
@@ -68,7 +70,8 @@ def test_standard_report_shift_depends_on_the_batch_and_the_axis():
     hm[0, 0, 20, 30], hm[0, 0, 20, 31] = 1.0, 0.5  # x-neighbour
     hm[0, 1, 20, 30], hm[0, 1, 21, 30] = 1.0, 0.5  # y-neighbour
     xy = codecs.decode(hm, "standard_report")[0]
-    # moai.md: +1.975 and +0.4875 input px at batch 1 (a correct quarter-pixel step: 1.0 input px)
+    # docs/report-code.md, item 2: +1.975 and +0.4875 input px at batch 1 (a correct quarter-pixel step:
+    # 1.0 input px)
     np.testing.assert_allclose(4 * (xy[0] - [30, 20]), [[1.975, 0], [0, 0.4875]])
     # a second sample whose second pixel is 10 px away shrinks the first sample's shift of joint 0
     two = np.concatenate([hm, hm])
@@ -108,7 +111,8 @@ def _blur_reflect(hm):
 
 
 def _visibility_moai(c_hm, hm, thr=0.4):
-    """moai.md's ``visibility_heatmap``: c_hm (B, K, 2) moai heatmap px, hm (B, K, H, W) already blurred."""
+    """A transcription of moai's ``VisibilityHeatmap`` (docs/report-code.md, item 3): c_hm (B, K, 2) moai
+    heatmap px, hm (B, K, H, W) already blurred."""
     b, k, h, w = hm.shape
     ix, iy = np.trunc(c_hm[..., 0]).astype(int), np.trunc(c_hm[..., 1]).astype(int)
     inb = (ix > -1) & (iy > -1) & (iy < h) & (ix < w)

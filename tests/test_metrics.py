@@ -238,11 +238,12 @@ def test_a_new_metric_is_one_table_entry(monkeypatch):
         M.frame_sums(pred, gt, vis, head, ["within1_axis"])
 
 
-# --- the report's per-axis PCKh (moai's _calculate_pck, /work/notes/moai.md item 1) -------------------------
+# --- the report's per-axis PCKh (moai's _calculate_pck, docs/report-code.md, item 1) ---------------
 
 
 def _pckh_axis_moai(gt, pred, gt_mask, pred_mask, alpha, head=(2, 3)):
-    """moai.md's oracle, one call = one batch: written from moai's source, not from dark.metrics."""
+    """The oracle of docs/report-code.md, item 1, one call = one batch: written from moai's source, not
+    from dark.metrics."""
     gm = np.broadcast_to(gt_mask[..., None], gt.shape) if gt_mask.ndim == 2 else gt_mask
     pm = np.broadcast_to(pred_mask[..., None], gt.shape) if pred_mask.ndim == 2 else pred_mask
     ext = np.abs(gt[:, head[0], :] - gt[:, head[1], :])[:, None, :]

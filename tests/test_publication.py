@@ -293,7 +293,8 @@ def test_every_report_option_exists_where_the_table_says():
         # the option names the decoder by its label (what a reader reads), other tables by name
         shown = codecs.DECODER_LABELS[theirs] if kind == "decoder" else f"`{theirs}`"
         assert shown in choice.option, (choice.key, choice.option)
-    # issue 18's items each have a row; the HRNet row states the configuration's [1, 1, 1] (moai.md)
+    # issue 18's items each have a row; the HRNet row states the configuration's [1, 1, 1]
+    # (docs/report-code.md, item 6)
     keys = {c.key for c in deviations.CHOICES}
     assert {"pckh_axis", "visibility", "standard_rule", "batch_size", "checkpoint", "max_epochs"} <= keys
     hrnet = next(c for c in deviations.CHOICES if c.key == "hrnet_layout")

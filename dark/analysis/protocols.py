@@ -7,7 +7,7 @@ DARK), the decoder whose coordinates fill that row. :data:`PROTOCOLS` holds both
 - ``"standard"``: Euclidean PCKh over the visible joints (``pckh@<alpha>``, threshold ``alpha *
   head_size``), RMSE, and correct decoders (our ``standard`` is the quarter-pixel step towards the
   higher neighbour, per sample and per axis).
-- ``"report"``: what the report's code (``moverseai/moai`` at 2f066bf, ``/work/notes/moai.md``)
+- ``"report"``: what the report's code (``moverseai/moai`` at 2f066bf, ``docs/report-code.md``)
   computed: per-axis PCKh (``pckh_axis@<alpha>``: ``|gt - pred| / |gt[neck] - gt[head]| < alpha`` per
   axis, ground-truth masks by the field of view, predicted masks by the heatmap visibility rule, XOR
   failures), its Standard decoder ``standard_report`` (moai's ``_argmax_sub``: global top-2, the norm

@@ -1,4 +1,4 @@
-"""The reproduced report's own decoding code (``moverseai/moai`` at 2f066bf; ``/work/notes/moai.md``).
+"""The reproduced report's own decoding code (``moverseai/moai`` at 2f066bf; ``docs/report-code.md``).
 
 - :func:`standard_report`: moai's ``_argmax_sub`` (its "standard" coordinate decoding), a decoder of
   :data:`dark.codecs.DECODERS` that reads across the maps of a batch;

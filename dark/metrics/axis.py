@@ -13,7 +13,8 @@ same on both axes, given ``(N, K)``). Coordinates are input px of the original 1
 ``j`` has its centre at ``j``; moai's: at ``j + 0.5``; differences, hence the metric, do not see it; the
 field of view does, see :func:`fov_mask`).
 
-The batch reduction (moai.md item 1): moai's test value is the unweighted mean over the loader's batches
+The batch reduction (``docs/report-code.md``, item 1): moai's test value is the unweighted mean over the
+loader's batches
 (24 SH quant, 16 SH cont and HRNet; the last batch smaller, same weight) of each batch's pooled value;
 :func:`pckh_per_axis` does that with ``batch_size=``. The metric table (``pckh_axis@<alpha>``, frame sums,
 intervals) computes the one pooled ratio over all frames, since a ratio of sums is what resamples and
