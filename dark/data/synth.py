@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dark.data import clusters as clustering
+from dark.data.clusters import clip_clusters, clusters  # noqa: F401  (re-exported: synth.clusters)
 from dark.data.motions import MOCAP_CLIPS, SAMPLES_DIR, Motion, all_motions
 from dark.data.render import (
     DEPTH_UNIT,
@@ -62,7 +64,7 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: placements of each test clip: its selected frames are cut into this many contiguous segments, each
 #: turned and shifted anew, which trades adjacent (correlated) frames for placements at the same number
 #: of views; training and validation place each clip once
-TEST_PLACEMENTS = 4
+TEST_PLACEMENTS = clustering.TEST_PLACEMENTS
 PLACEMENTS: dict[str, int] = {"train": 1, "val": 1, "test": TEST_PLACEMENTS}
 
 #: one record per view in a shard
@@ -129,61 +131,6 @@ def segments(items: Sequence[tuple[str, int, int]], parts: int) -> list[tuple[st
     return out
 
 
-def clusters(data: RenderedDataset | Sequence | np.ndarray) -> np.ndarray:
-    """The cluster of every view of a split: one placement of one clip, ``(subject, activity, placement)``.
-
-    The views of one frame and the frames of one segment share a cluster; a bootstrap that resamples
-    clusters keeps correlated views together.
-
-    Args:
-        data: a split as :func:`dark.data.open_split` returns it: a :class:`RenderedDataset`, or a
-            :class:`dark.data.human4d.Human4D` (a recording is placed once: its cluster is
-            ``(subject, recording)``); or a structured array of :data:`RECORD`.
-
-    Returns:
-        ``(N,)`` int64 cluster ids ``0 .. K-1``, numbered in order of first appearance.
-    """
-    if isinstance(data, RenderedDataset):
-        data = data.records
-    if isinstance(data, np.ndarray) and data.dtype.names and "placement" in data.dtype.names:
-        keys = zip(
-            data["subject"].tolist(), data["activity"].tolist(), data["placement"].tolist(), strict=True
-        )
-    elif hasattr(data, "metadata"):  # HUMAN4D: from the file names, without reading the maps
-        keys = ((subject, recording) for subject, recording, _, _ in data.metadata())
-    else:
-        raise TypeError(
-            f"expected a RenderedDataset, a HUMAN4D split or RECORD array, got {type(data).__name__}"
-        )
-    ids: dict = {}
-    return np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
-
-
-def clip_clusters(clusters: np.ndarray, placements: int = TEST_PLACEMENTS) -> np.ndarray:
-    """The test clip of every placement cluster: ``(G,)`` placement ids of :func:`clusters` -> ``(G,)``
-    clip ids ``0 .. K / placements - 1``.
-
-    :func:`clusters` numbers ``(subject, activity, placement)`` in order of first appearance, and a test
-    clip's placements follow each other (:func:`segments` cuts each clip into ``placements`` contiguous
-    segments, rendered in that order), so placement cluster ``k`` belongs to clip ``k // placements``. The
-    placements of one clip replay the same motion, so their errors correlate: the clip, not the
-    placement, is the independent unit of the test set (the book's intervals resample clips).
-
-    >>> clip_clusters(np.array([0, 0, 1, 2, 3, 4, 5, 6, 7, 7]), placements=4).tolist()
-    [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
-    """
-    c = np.asarray(clusters, dtype=np.int64)
-    if placements < 1:
-        raise ValueError(f"placements must be >= 1, got {placements}")
-    k = int(c.max()) + 1 if c.size else 0
-    if c.size and (c.min() < 0 or k % placements):
-        raise ValueError(
-            f"{k} placement clusters are not whole clips of {placements} placements each "
-            "(expected the numbering of dark.data.synth.clusters)"
-        )
-    return c // placements
-
-
 def place(joints: np.ndarray, rng: np.random.Generator, max_radius: float = MAX_RADIUS) -> np.ndarray:
     """Turn a clip about the vertical by a random yaw, shift it, keep the hips within ``max_radius``.
 
@@ -224,35 +171,10 @@ def _render_shard(items, motions, placed, rig, room, noise, rng) -> np.ndarray:
     return records
 
 
-def render_dataset(out: str | Path, profile: str = "quick", seed: int = REPORT_SEED, progress: bool = True,
-                   samples_dir: str | Path = SAMPLES_DIR, overwrite: bool = False) -> Path:  # fmt: skip
-    """Render the HUMAN4D-like dataset of a profile into ``out`` (resumable, atomic).
-
-    Long because resuming is one sequence (check the plan, skip finished shards, render the rest, write
-    the manifest last) that reads best in one place.
-
-    Args:
-        out: dataset directory (created).
-        profile: a name of :data:`dark.experiment.profiles.PROFILES` (its ``frames``).
-        seed: placement and sensor-noise seed; the same seed gives the same bytes.
-        progress: show a tqdm progress bar.
-        samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).
-        overwrite: when ``out`` holds a dataset of another plan (profile, seed, generator version),
-            delete its files (``plan.json``, ``manifest.json``, shards) and render anew; by default
-            that is an error.
-
-    Returns:
-        ``out`` as a Path.
-    """
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
-    from tqdm.auto import tqdm
-
-    out = Path(out)
+def _prepare(out: Path, plan: dict, overwrite: bool) -> None:
+    """Make ``out`` hold ``plan``: refuse (or, with ``overwrite``, clear) a dataset of another plan, drop the
+    temporary files an interrupted run left, and write ``plan.json``."""
     out.mkdir(parents=True, exist_ok=True)
-    prof = PROFILES[profile]
-    plan = {"generator_version": GENERATOR_VERSION, "profile": profile, "seed": int(seed), **asdict(prof),
-            "test_placements": TEST_PLACEMENTS}  # fmt: skip
     plan_path = out / "plan.json"
     if plan_path.exists():
         old = json.loads(plan_path.read_text())
@@ -266,44 +188,39 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = REPORT_S
     if not plan_path.exists():
         atomic_write(plan_path, lambda f: f.write(json.dumps(plan, indent=1).encode()))
 
-    motions = all_motions(samples_dir)
-    rig = human4d_rig(samples_dir)
-    room = render_room(rig)
-    noise = SensorNoise()
-    jobs = []  # (split, shard index, items (subject, motion, frame, placement))
+
+def _jobs(prof: Frames, motions: Sequence[Motion]) -> list[tuple[str, int, list]]:
+    """The shards to render: ``(split, shard index, items (subject, motion, frame, placement))``."""
+    jobs = []
     for split in SPLITS:
         items = segments(select(split_pool(split, motions), getattr(prof, split)), PLACEMENTS[split])
         n = prof.frames_per_shard
         jobs += [(split, i // n, items[i : i + n]) for i in range(0, len(items), n)]
-    placed = {}  # (subject, motion, placement) -> (T, 33, 3) world m; val and test share no motion
+    return jobs
+
+
+def _placements(jobs, motions: Sequence[Motion], seed: int) -> dict:
+    """``(subject, motion, placement) -> (T, 33, 3)`` world m: every clip retargeted to its subject and
+    placed once (a test segment with a random key of its own; validation and test share no motion)."""
+    placed = {}
     for split, _, items in jobs:
         for subject, mi, _, p in items:
-            if (subject, mi, p) not in placed:  # test segments: rng keys of their own
+            if (subject, mi, p) not in placed:
                 key = [seed, list(SUBJECTS).index(subject), mi, *([1 + p] if split == "test" else [])]
                 joints = retarget(motions[mi].joints, SUBJECTS[subject].bone_lengths())
                 placed[subject, mi, p] = place(joints, np.random.default_rng(key))
-    clips = {s: {(a, m, p) for sp, _, it in jobs if sp == s for a, m, _, p in it} for s in SPLITS}
-    shards = []
-    bar = tqdm(total=sum(len(it) for *_, it in jobs) * len(rig.names), unit="view",
-               desc=f"rendering {profile}", disable=not progress)  # fmt: skip
-    for split, index, items in jobs:
-        path = out / f"{split}-{index:05d}.npy"
-        if not path.exists():
-            rng = np.random.default_rng([seed, SPLITS.index(split), index, 1])
-            records = _render_shard(items, motions, placed, rig, room, noise, rng)
-            atomic_write(path, lambda f, r=records: np.save(f, r))
-        shards.append({"file": path.name, "split": split, "views": len(items) * len(rig.names),
-                       "sha256": sha256_file(path)})  # fmt: skip
-        bar.update(len(items) * len(rig.names))
-    bar.close()
+    return placed
 
-    counts = {s: sum(sh["views"] for sh in shards if sh["split"] == s) for s in SPLITS}
-    manifest = {
+
+def _manifest(profile: str, seed: int, jobs, shards: list[dict], rig, motions, noise) -> dict:
+    """The dataset's ``manifest.json``: counts, clusters, shapes, sources and every shard's sha256."""
+    clips = {s: {(a, m, p) for sp, _, it in jobs if sp == s for a, m, _, p in it} for s in SPLITS}
+    return {
         "format": "dark-rendered-human4d",
         "generator_version": GENERATOR_VERSION,
         "profile": profile,
         "seed": int(seed),
-        "counts": counts,
+        "counts": {s: sum(sh["views"] for sh in shards if sh["split"] == s) for s in SPLITS},
         "placements": PLACEMENTS,
         "clusters": {s: len(c) for s, c in clips.items()},
         "shapes": {"depth": list(INPUT_SIZE), "joints": [18, 2], "visible": [18]},
@@ -323,6 +240,52 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = REPORT_S
         "noise": asdict(noise),
         "shards": shards,
     }
+
+
+def render_dataset(out: str | Path, profile: str = "quick", seed: int = REPORT_SEED, progress: bool = True,
+                   samples_dir: str | Path = SAMPLES_DIR, overwrite: bool = False) -> Path:  # fmt: skip
+    """Render the HUMAN4D-like dataset of a profile into ``out`` (resumable, atomic): check the plan
+    (:func:`_prepare`), skip finished shards, render the rest, write the manifest last.
+
+    Args:
+        out: dataset directory (created).
+        profile: a name of :data:`dark.experiment.profiles.PROFILES` (its ``frames``).
+        seed: placement and sensor-noise seed; the same seed gives the same bytes.
+        progress: show a tqdm progress bar.
+        samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).
+        overwrite: when ``out`` holds a dataset of another plan (profile, seed, generator version),
+            delete its files (``plan.json``, ``manifest.json``, shards) and render anew; by default
+            that is an error.
+
+    Returns:
+        ``out`` as a Path.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
+    from tqdm.auto import tqdm
+
+    out, prof = Path(out), PROFILES[profile]
+    plan = {"generator_version": GENERATOR_VERSION, "profile": profile, "seed": int(seed), **asdict(prof),
+            "test_placements": TEST_PLACEMENTS}  # fmt: skip
+    _prepare(out, plan, overwrite)
+    motions, rig = all_motions(samples_dir), human4d_rig(samples_dir)
+    room, noise = render_room(rig), SensorNoise()
+    jobs = _jobs(prof, motions)
+    placed = _placements(jobs, motions, seed)
+    shards = []
+    bar = tqdm(total=sum(len(it) for *_, it in jobs) * len(rig.names), unit="view",
+               desc=f"rendering {profile}", disable=not progress)  # fmt: skip
+    for split, index, items in jobs:
+        path = out / f"{split}-{index:05d}.npy"
+        if not path.exists():
+            rng = np.random.default_rng([seed, SPLITS.index(split), index, 1])
+            records = _render_shard(items, motions, placed, rig, room, noise, rng)
+            atomic_write(path, lambda f, r=records: np.save(f, r))
+        shards.append({"file": path.name, "split": split, "views": len(items) * len(rig.names),
+                       "sha256": sha256_file(path)})  # fmt: skip
+        bar.update(len(items) * len(rig.names))
+    bar.close()
+    manifest = _manifest(profile, seed, jobs, shards, rig, motions, noise)
     atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
 
