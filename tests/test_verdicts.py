@@ -131,7 +131,7 @@ def test_report_effects_are_table2_differences_at_pckh01():
     assert len(paper.REPORT_EFFECTS) == 6
 
 
-def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
+def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3, **options):
     """A run on ``len(clusters)`` frames in placement ``clusters`` (4 placements a clip): DARK and
     Standard score ``dark_p01`` / ``std_p01`` + frame noise."""
     rng = np.random.default_rng(seed)
@@ -156,7 +156,7 @@ def _run(root, encoding, seed, dark_p01, std_p01, clusters, fmt=3):
         run["checkpoint"] = "last"
     ev = {"format": fmt, "run": run, "data": {}, "bootstrap": {}}
     return write_run(
-        root, "sh", encoding, seed, tables=tables, columns=COLS, clusters=clusters, evaluation=ev
+        root, "sh", encoding, seed, tables=tables, columns=COLS, clusters=clusters, evaluation=ev, **options
     )
 
 
@@ -339,3 +339,32 @@ def test_clip_signs_count_the_clips_each_endpoint_favours(tmp_path):
     s = clip_signs(d)
     assert s["clips"] == 4 and s["favour"] == int((d > 0).sum())
     assert clip_signs(np.array([1.0, -1.0, 0.0])) == {"favour": 1, "clips": 2, "p": 1.0}
+
+
+def test_runs_of_another_regime_are_analysed_on_their_own(tmp_path):
+    """A record holding two heatmap sizes: the verdicts rest on the larger regime only (the other's runs
+    are named in a note), and the other regime gets its own endpoints, families and words, read from its
+    runs alone (:func:`dark.analysis.report.regime_verdicts`)."""
+    clusters = np.arange(16)
+    main = [_run(tmp_path / "main", e, s, 40 + s - 2 * (e == "ceil"), 37, clusters)
+            for s in (1, 2, 3, 4) for e in ("unbiased", "ceil")]  # fmt: skip
+    low = []
+    for s in (1, 2, 3):
+        for e, p in (("unbiased", 30.0), ("ceil", 31.0)):  # at 10 x 20 the ceil runs score higher
+            low.append(_run(tmp_path / "low", e, s, p + s, 28, clusters, input_scale=4))
+    records = report.load_runs(main + low)
+    a = report.analyse(records, n_resamples=200)
+    assert {r.path for r in a.records} == set(main)
+    assert any("6 runs of other regimes" in n for n in report.verdicts(a)[1]["notes"])
+    (other,) = report.regime_verdicts(records, n_resamples=200)
+    assert other["regime"]["heatmap"] == [10, 20] and other["regime_text"].startswith("heatmaps 10 x 20")
+    assert sorted(other["runs"]) == sorted(d.name for d in low) and other["comparable"] is False
+    two = next(
+        r for r in other["claims"]["2"]["primary"] if (r["model"], r["protocol"]) == ("sh", "standard")
+    )
+    low_run = {
+        (e, s): tmp_path / "low" / runs.run_name("sh", e, s) for e in ("unbiased", "ceil") for s in (1, 2, 3)
+    }
+    by_seed = [_dark_pckh(low_run["unbiased", s]) - _dark_pckh(low_run["ceil", s]) for s in (1, 2, 3)]
+    assert two["estimate"] == pytest.approx(np.mean(by_seed)) and two["n_pairs"] == 3
+    assert two["family"].startswith("claim 2: 1 endpoints") and "verdict" in two

@@ -165,7 +165,8 @@ def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
 
     out = Path(dest) / "results"
     shutil.rmtree(out, ignore_errors=True)
-    report.save(out, report.analyse(report.load_runs([Path(d) for d in run_dirs])))
+    records = report.load_runs([Path(d) for d in run_dirs])
+    report.save(out, report.analyse(records), regimes=report.regime_verdicts(records))
     return out
 
 

@@ -35,7 +35,7 @@ from .claims import DECISION_RULE, evidence_display, primary_table, verdict_tabl
 from .endpoints import ENDPOINTS, Endpoint, endpoint_verdict
 from .labels import decoder_label, display_name, encoding_label
 from .load import RunRecord, cells, focus, load_evaluations, load_runs
-from .saving import load_saved, save
+from .saving import load_saved, regime_verdicts, save
 from .tables import (
     bias_table,
     compare_protocols,
@@ -88,6 +88,7 @@ __all__ = [
     "primary_table",
     "provenance",
     "readings_display",
+    "regime_verdicts",
     "report_text",
     "run_table",
     "save",

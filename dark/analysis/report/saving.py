@@ -15,10 +15,10 @@ from dark.analysis import paper
 from dark.files import atomic_write
 from dark.metrics import Interval
 
-from .analysis import Analysis
+from .analysis import Analysis, analyse
 from .claims import verdicts
 from .counterfactual import counterfactual
-from .regime import regime
+from .regime import comparable, regime, regime_text, split_regimes
 from .tables import table2, table3
 from .text import provenance
 
@@ -72,7 +72,24 @@ def scope(a: Analysis) -> dict:
     }  # fmt: skip
 
 
-def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
+def regime_verdicts(records, **kw) -> list[dict]:
+    """Every regime of ``records`` but the main one (:func:`dark.analysis.report.regime.split_regimes`:
+    another resolution, precision or batch), analysed on its own with the same endpoints, families and
+    words: ``[{"regime", "regime_text", "comparable", "runs", "claims": {claim: {"verdict", "by_model",
+    "primary"}}}]``. The claims along the regime (resolution, precision, batch) are read from these."""
+    out = []
+    for rs in list(split_regimes(records).values())[1:]:
+        v = verdicts(analyse(rs, **kw))
+        reg = regime(rs)
+        out.append({
+            "regime": reg, "regime_text": regime_text(reg), "comparable": comparable(reg),
+            "runs": sorted(r.path.name for r in rs),
+            "claims": {str(c): {k: x[k] for k in ("verdict", "by_model", "primary")} for c, x in v.items()},
+        })  # fmt: skip
+    return out
+
+
+def save(out: str | os.PathLike, a: Analysis, regimes: list[dict] | None = None) -> dict[str, Path]:
     """Write ``table2``/``table3`` (CSV + JSON), ``verdicts.json``, ``evidence.csv`` and
     ``counterfactual.csv`` (:func:`dark.analysis.report.counterfactual.counterfactual`) into ``out``.
 
@@ -99,6 +116,7 @@ def save(out: str | os.PathLike, a: Analysis) -> dict[str, Path]:
     payload["provenance"] = provenance(a)
     payload["intervals"] = metrics.INTERVALS
     payload["scope"] = scope(a)
+    payload["regimes"] = regimes or []  # the other regimes' verdicts (:func:`regime_verdicts`)
     shifts, payload["counterfactual_missing"] = counterfactual(a.records)
     payload["counterfactual"] = json.loads(shifts.to_json(orient="records"))
     atomic_write(out / "counterfactual.csv", shifts.to_csv(index=False))
