@@ -100,6 +100,10 @@ def _expected_verdicts(saved: dict) -> dict[str, str]:
         out |= {f"claim/{claim}/{m}": w for m, w in v["by_model"].items()}
         for r in v["primary"]:
             out[f"claim/{claim}/{r['model']}/{r['protocol']}/{r['comparison']}"] = r["verdict"]
+    for i, reg in enumerate(saved.get("regimes", [])):  # the record's other regimes, each on its own
+        for claim, v in reg["claims"].items():
+            out[f"regime/{i}/claim/{claim}"] = v["verdict"]
+            out |= {f"regime/{i}/claim/{claim}/{m}": w for m, w in v["by_model"].items()}
     return out
 
 

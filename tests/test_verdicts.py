@@ -368,3 +368,15 @@ def test_runs_of_another_regime_are_analysed_on_their_own(tmp_path):
     by_seed = [_dark_pckh(low_run["unbiased", s]) - _dark_pckh(low_run["ceil", s]) for s in (1, 2, 3)]
     assert two["estimate"] == pytest.approx(np.mean(by_seed)) and two["n_pairs"] == 3
     assert two["family"].startswith("claim 2: 1 endpoints") and "verdict" in two
+
+
+def test_the_renderer_states_each_regimes_verdicts_under_keys_of_their_own():
+    from dark.analysis.report import render
+
+    saved = {"regimes": [{"regime_text": "heatmaps 10 x 20, 8 epochs, bf16, rendered", "claims": {
+        "2": {"verdict": "not reproduced", "by_model": {"sh": "not reproduced", "hrnet": "inconclusive"}}}}]}  # fmt: skip
+    text = render.regime_sentences(saved)
+    assert text.startswith("- At heatmaps 10 x 20, 8 epochs, bf16, rendered, claim 2:")
+    assert 'data-verdict="regime/0/claim/2">not reproduced<' in text
+    assert 'data-verdict="regime/0/claim/2/hrnet">inconclusive<' in text
+    assert render.regime_sentences({"regimes": []}) == ""

@@ -35,6 +35,7 @@ __all__ = [
     "glance",
     "key",
     "pipeline_check",
+    "regime_sentences",
     "scope_table",
     "verdict_span",
 ]
@@ -287,6 +288,23 @@ def endpoints_table(saved: Mapping, claim: int | None = None, digits: int = 2) -
 
 def _signs(s: Mapping | None) -> str:
     return "–" if not s else f"{s['favour']} of {s['clips']} (p {s['p']:.3f})"
+
+
+def regime_sentences(saved: Mapping) -> str:
+    """One line per other regime of the record (``verdicts.json``'s ``regimes``) and claim: its verdict,
+    each model's, the regime; keys prefixed ``regime/<i>/``. Empty when the record holds one regime."""
+    lines = []
+    for i, reg in enumerate(saved.get("regimes", [])):
+        for c, v in sorted(reg["claims"].items()):
+            by_model = ", ".join(
+                f"{_model(m)}: {verdict_span(w, f'regime/{i}/' + key(c, m))}"
+                for m, w in v["by_model"].items()
+            )
+            lines.append(
+                f"- At {html.escape(reg['regime_text'])}, claim {c}: "
+                f"**{verdict_span(v['verdict'], f'regime/{i}/' + key(c))}** ({by_model})."
+            )
+    return "\n".join(lines)
 
 
 def claim_sentence(saved: Mapping, claim: int) -> str:
