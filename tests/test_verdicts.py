@@ -373,8 +373,10 @@ def test_runs_of_another_regime_are_analysed_on_their_own(tmp_path):
 def test_the_renderer_states_each_regimes_verdicts_under_keys_of_their_own():
     from dark.analysis.report import render
 
-    saved = {"regimes": [{"regime_text": "heatmaps 10 x 20, 8 epochs, bf16, rendered", "claims": {
-        "2": {"verdict": "not reproduced", "by_model": {"sh": "not reproduced", "hrnet": "inconclusive"}}}}]}  # fmt: skip
+    claim2 = {"verdict": "not reproduced", "by_model": {"sh": "not reproduced", "hrnet": "inconclusive"}}
+    saved = {
+        "regimes": [{"regime_text": "heatmaps 10 x 20, 8 epochs, bf16, rendered", "claims": {"2": claim2}}]
+    }
     text = render.regime_sentences(saved)
     assert text.startswith("- At heatmaps 10 x 20, 8 epochs, bf16, rendered, claim 2:")
     assert 'data-verdict="regime/0/claim/2">not reproduced<' in text
