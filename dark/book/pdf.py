@@ -61,6 +61,8 @@ SETTLED = """async () => {
 }"""
 #: figures at this fraction of their screen size: their lettering then matches the printed text
 FIGURE_SCALE = 0.75
+#: and no taller than this (CSS px, 96 a inch: 9.5 cm), so that a tall figure shares its page with text
+FIGURE_MAX_HEIGHT = 360
 #: how far a table wider than the page has its type made smaller to fit before its cells wrap instead
 MIN_ZOOM = 0.75
 #: a table of at most this many rows is never split over two pages (a longer one breaks between rows)
@@ -69,12 +71,14 @@ KEEP_ROWS = 12
 #: wider than the page, measured unwrapped (class dark-measure of the print stylesheet), gets smaller type,
 #: down to ``minZoom`` of its size, then wraps its cells (their words too, class dark-squeeze, if need be)
 #: and, were that not enough, smaller type still. Returns how many tables it made smaller and squeezed.
-LAYOUT = """({figureScale, minZoom, keepRows}) => {
+LAYOUT = """({figureScale, figureMaxHeight, minZoom, keepRows}) => {
   const article = document.querySelector('article') || document.body;
   const width = el => el.getBoundingClientRect().width;
   const done = {smaller: 0, squeezed: 0};
   for (const img of article.querySelectorAll('img')) {
-    if (img.naturalWidth) img.style.width = (img.naturalWidth * figureScale).toFixed(1) + 'px';
+    if (!img.naturalWidth) continue;
+    const scale = Math.min(figureScale, figureMaxHeight / img.naturalHeight);
+    img.style.width = (img.naturalWidth * scale).toFixed(1) + 'px';
   }
   for (const table of article.querySelectorAll('table')) {
     if (table.rows.length <= keepRows) table.classList.add('dark-keep');  // a short table stays whole
@@ -224,7 +228,15 @@ def print_book(book: Path, out: Path, *, chromium: str = "/usr/bin/chromium", ti
             if missing:
                 raise RuntimeError(f"{len(missing)} images did not load, e.g. {missing[:3]}")
             page.evaluate("html => document.body.insertAdjacentHTML('afterbegin', html)", front)
-            page.evaluate(LAYOUT, {"figureScale": FIGURE_SCALE, "minZoom": MIN_ZOOM, "keepRows": KEEP_ROWS})
+            page.evaluate(
+                LAYOUT,
+                {
+                    "figureScale": FIGURE_SCALE,
+                    "figureMaxHeight": FIGURE_MAX_HEIGHT,
+                    "minZoom": MIN_ZOOM,
+                    "keepRows": KEEP_ROWS,
+                },
+            )
             page.pdf(
                 path=str(out),
                 format="A4",
