@@ -79,8 +79,8 @@ def _hw(v) -> str:
 
 
 def regime_text(reg: Mapping) -> str:
-    """``"heatmaps 20 x 40, 8 epochs, bf16, rendered, 6,000 training views"`` (H x W)."""
+    """``"heatmaps 20 x 40, 8 epochs, batch 16, bf16, rendered, 6,000 training views"`` (H x W)."""
     return (
-        f"heatmaps {_hw(reg.get('heatmap'))}, {reg.get('epochs')} epochs, {reg.get('precision')}, "
-        f"{reg.get('data')}"
+        f"heatmaps {_hw(reg.get('heatmap'))}, {reg.get('epochs')} epochs, batch {reg.get('batch')}, "
+        f"{reg.get('precision')}, {reg.get('data')}"
     )
