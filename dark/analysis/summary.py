@@ -18,6 +18,7 @@ from dark import metrics
 from dark.analysis import paper, report
 from dark.analysis.report import why
 from dark.analysis.report.endpoints import NO_RUNS
+from dark.analysis.report.regime import main_regime
 from dark.book import record
 from dark.experiment.runs import Run
 
@@ -148,7 +149,7 @@ def protocol_tables(run_dirs: Sequence[str | Path], digits: int = 2) -> dict[str
 def deviation_effects(run_dirs: Sequence[str | Path]) -> dict[str, str]:
     """:func:`dark.analysis.report.why.deviation_effects` of the build's runs (``{}`` without frame sums)."""
     try:
-        return why.deviation_effects(report.load_runs(run_dirs))
+        return why.deviation_effects(main_regime(report.load_runs(run_dirs)))
     except FileNotFoundError:
         return {}
 

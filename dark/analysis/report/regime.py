@@ -15,7 +15,7 @@ from dark.analysis import paper
 
 from .load import RunRecord
 
-__all__ = ["comparable", "regime", "regime_key", "regime_text", "split_regimes"]
+__all__ = ["comparable", "main_regime", "regime", "regime_key", "regime_text", "split_regimes"]
 
 
 def _size(v) -> tuple[int, int] | None:
@@ -38,6 +38,12 @@ def split_regimes(records: Sequence[RunRecord]) -> dict[tuple, list[RunRecord]]:
     for r in records:
         out.setdefault(regime_key(r), []).append(r)
     return dict(sorted(out.items(), key=lambda kv: -len(kv[1])))
+
+
+def main_regime(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs of the record's main regime (the one with the most runs, :func:`split_regimes`): what the
+    verdicts, and every page that reads a record's runs, rest on."""
+    return next(iter(split_regimes(records).values()), [])
 
 
 def regime(records: Sequence[RunRecord]) -> dict:
