@@ -61,8 +61,8 @@ SETTLED = """async () => {
 }"""
 #: figures at this fraction of their screen size: their lettering then matches the printed text
 FIGURE_SCALE = 0.75
-#: and no taller than this (CSS px, 96 a inch: 9.5 cm), so that a tall figure shares its page with text
-FIGURE_MAX_HEIGHT = 360
+#: and no taller than this (CSS px, 96 a inch: 8 cm), so that a tall figure shares its page with text
+FIGURE_MAX_HEIGHT = 300
 #: how far a table wider than the page has its type made smaller to fit before its cells wrap instead
 MIN_ZOOM = 0.75
 #: a table of at most this many rows is never split over two pages (a longer one breaks between rows)

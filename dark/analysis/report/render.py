@@ -292,10 +292,13 @@ def _signs(s: Mapping | None) -> str:
 
 def regime_sentences(saved: Mapping) -> str:
     """One line per other regime of the record (``verdicts.json``'s ``regimes``) and claim: its verdict,
-    each model's, the regime; keys prefixed ``regime/<i>/``. Empty when the record holds one regime."""
+    each model's, the regime; keys prefixed ``regime/<i>/``. Claims without runs in a regime are left out;
+    empty when no other regime has an evaluated claim."""
     lines = []
     for i, reg in enumerate(saved.get("regimes", [])):
         for c, v in sorted(reg["claims"].items()):
+            if str(v["verdict"]).startswith("not evaluated"):  # no endpoint of this claim has runs there
+                continue
             by_model = ", ".join(
                 f"{_model(m)}: {verdict_span(w, f'regime/{i}/' + key(c, m))}"
                 for m, w in v["by_model"].items()
