@@ -17,7 +17,7 @@ from scipy import stats
 
 from dark import metrics
 
-from .endpoints import Endpoint
+from .endpoints import Endpoint, run_pairs
 from .load import RunRecord
 
 __all__ = ["clip_differences", "clip_signs"]
@@ -36,16 +36,13 @@ def clip_differences(
 ) -> np.ndarray | None:
     """``(K,)`` endpoint ``e``'s difference per test clip, the mean over the runs (claim 1: within each
     run; claim 2: over the seed pairs); ``None`` without runs, clips or the metric."""
-    ra, rb = cells.get((model, e.encodings[0])), cells.get((model, e.encodings[1]))
-    if not ra or not rb or ra[0].clips is None:
-        return None
+    pairs = run_pairs(e, model, cells)
     da, db = e.decoders
-    if e.within_run:
-        pairs = [(r, r) for r in ra]
-    else:
-        by_seed = {r.seed: r for r in rb}
-        pairs = [(r, by_seed[r.seed]) for r in ra if r.seed in by_seed]
-    if not pairs or any(da not in a.tables or db not in b.tables for a, b in pairs):
+    if (
+        not pairs
+        or pairs[0][0].clips is None
+        or any(da not in a.tables or db not in b.tables for a, b in pairs)
+    ):
         return None
     try:
         d = [_per_clip(a, da, e.metric, a.clips) - _per_clip(b, db, e.metric, b.clips) for a, b in pairs]

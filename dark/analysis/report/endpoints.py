@@ -172,6 +172,21 @@ def shared_clusters(records: Sequence[RunRecord], unit: str = "clips") -> np.nda
     return first
 
 
+def run_pairs(
+    e: Endpoint, model: str, cells: Mapping[tuple[str, str], Sequence[RunRecord]]
+) -> list[tuple[RunRecord, RunRecord]]:
+    """The runs whose difference makes endpoint ``e`` of ``model``: each run with itself (claim 1, within
+    runs), or each run of ``a``'s cell with the run of ``b``'s cell trained with the same seed (claim 2);
+    ``[]`` without runs."""
+    ra, rb = cells.get((model, e.encodings[0])), cells.get((model, e.encodings[1]))
+    if not ra or not rb:
+        return []
+    if e.within_run:
+        return [(r, r) for r in ra]
+    by_seed = {r.seed: r for r in rb}
+    return [(r, by_seed[r.seed]) for r in ra if r.seed in by_seed]
+
+
 def endpoint_estimate(
     e: Endpoint,
     model: str,

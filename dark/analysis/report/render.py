@@ -126,6 +126,12 @@ def _pairs(r: Mapping) -> str:
     return f"{n} pair{'s' * (n != 1)}" if r.get("claim") == 2 else f"{n} seed{'s' * (n != 1)}"
 
 
+def _identity(claim: int, r: Mapping, digits: int) -> list[str]:
+    """An endpoint row's first cells: claim, model, protocol, endpoint, estimate [95% CI], pairs or seeds."""
+    model, protocol = _model(r["model"]), short_label(r["protocol"])
+    return [str(claim), model, protocol, endpoint_label(r), _estimate(r, digits), _pairs(r)]
+
+
 def glance(saved: Mapping, digits: int = 1) -> str:
     """The at-a-glance table: per claim its verdict, each model's verdict and headline estimate (standard
     protocol, 95% interval over test clips and seeds, with its pairs or seeds), the report's value, and the
@@ -244,12 +250,7 @@ def endpoints_table(saved: Mapping, claim: int | None = None, digits: int = 2) -
             )
             rows.append(
                 [
-                    str(c),
-                    _model(r["model"]),
-                    short_label(r["protocol"]),
-                    endpoint_label(r),
-                    _estimate(r, digits),
-                    _pairs(r),
+                    *_identity(c, r, digits),
                     _num(r.get("p_holm"), 3),
                     _num(r.get("report_effect"), digits, "+"),
                     _num(r.get("mde"), digits),
@@ -333,16 +334,7 @@ def pipeline_check(saved: Mapping, digits: int = 2, label: str = PIPELINE_CHECK)
         for r in v.get("primary", []):
             if r.get("estimate") is None:
                 continue
-            rows.append(
-                [
-                    str(c),
-                    _model(r["model"]),
-                    short_label(r["protocol"]),
-                    endpoint_label(r),
-                    _estimate(r, digits),
-                    _pairs(r),
-                ]
-            )
+            rows.append(_identity(c, r, digits))
     if not rows:
         return f"<p>{label} No endpoint was evaluated.</p>"
     return f"<p><b>{label}</b></p>" + _table(

@@ -18,7 +18,7 @@ from scipy import stats
 
 from dark.experiment import runs
 
-from .endpoints import Endpoint
+from .endpoints import Endpoint, run_pairs
 from .load import RunRecord
 
 __all__ = ["COVERS", "replicate", "validation_score"]
@@ -45,15 +45,10 @@ def replicate(
 ) -> dict | None:
     """Endpoint ``e`` of ``model`` on the validation motions: ``{"estimate", "low", "high", "n", "p",
     "covers"}`` (``low``/``high``/``p`` ``None`` with one seed), or ``None`` without validation scores."""
-    ra, rb = cells.get((model, e.encodings[0])), cells.get((model, e.encodings[1]))
-    if not ra or not rb:
+    pairs = run_pairs(e, model, cells)
+    if not pairs:
         return None
     da, db = e.decoders
-    if e.within_run:
-        pairs = [(r, r) for r in ra]
-    else:
-        by_seed = {r.seed: r for r in rb}
-        pairs = [(r, by_seed[r.seed]) for r in ra if r.seed in by_seed]
     d = [(validation_score(a, da, e.metric), validation_score(b, db, e.metric)) for a, b in pairs]
     diffs = np.array([x - y for x, y in d if x is not None and y is not None])
     if len(diffs) == 0:
