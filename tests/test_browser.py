@@ -23,18 +23,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from dark.book.pdf import CHROMIUM_ARGS
 from dark.book.pipeline import toc_documents
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+FLAGS = ["--headless", *CHROMIUM_ARGS]  # the PDF's Chromium: nothing reaches another host
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip(

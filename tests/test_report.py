@@ -296,9 +296,6 @@ def test_prose_helpers(tmp_path):
     assert report.value_text(a, "sh", "ceil", "dark", "rmse") == "–"
     assert report.report_text("sh", "unbiased", "dark", "pckh@0.1") == "45.17"
     assert report.report_text("sh", "unbiased", "mom", "rmse") == "–" and report.extra_decoders(a) == ["mom"]
-    (line,) = report.claim2_lines(report.verdicts(a))
-    assert line.startswith("- against **w/ quant (nearest, input grid)**: 24 better, 0 unclear, 0 worse (24 ")
-    assert "trainings per cell 2 vs 2" in line
     best = report.best_decoders(a)
     assert best[0].startswith("- SH_4S (w/o quant) + DARK: RMSE 2.85 [") and best[0].endswith(" px")
 

@@ -17,7 +17,6 @@ import pandas as pd
 from dark import metrics
 from dark.analysis import paper, report
 from dark.analysis.report import why
-from dark.analysis.report.endpoints import NO_RUNS
 from dark.analysis.report.regime import main_regime
 from dark.book import record
 from dark.experiment.runs import Run
@@ -92,46 +91,6 @@ def recorded_label(folder: str, rec: Mapping) -> str:
 def primary_rows(found: Mapping[str, Mapping]) -> list[dict]:
     """Every claim's primary endpoints (``verdicts.json``'s ``"primary"`` lists), claim 1 first."""
     return [dict(r, claim=int(k)) for k, v in found.items() for r in v.get("primary", [])]
-
-
-def primary_text(found: Mapping[str, Mapping], digits: int = 2) -> str:
-    """The primary endpoints as Markdown: per claim its statement and a narrow table (model, protocol,
-    endpoint, estimate [95% CI], pairs or seeds, the report's effect, the MDE, the verdict with its limit
-    when it rests on one training: :func:`dark.analysis.report.primary_display`), the models without runs,
-    claim 2 against the other readings of "w/ quant" that were trained (``by_reading``, secondary:
-    :func:`dark.analysis.report.readings_display`), and what limits every verdict (the verdicts'
-    ``notes``). Verdicts saved before the endpoints existed show their overall verdict per claim instead,
-    and say so."""
-    rows = primary_rows(found)
-    if not rows:
-        if not found:
-            return "No verdicts were saved."
-        return "These verdicts predate the primary endpoints; their overall verdicts:\n\n" + markdown(
-            verdicts_table(found)
-        )
-    parts = []
-    for k, v in found.items():
-        mine = [r for r in rows if r["claim"] == int(k)]
-        shown = [r for r in mine if not str(r.get("verdict", "")).startswith(NO_RUNS)]
-        t = report.primary_display(shown, digits)
-        text = f"**Claim {k}.** {v.get('claim', '')}\n\n"
-        text += markdown(t.reset_index(drop=True).set_index("model")) if len(t) else "No endpoint has runs."
-        absent = sorted(
-            {paper.MODEL_NAMES.get(r["model"], r["model"]) for r in mine} - set(t.get("model", []))
-        )
-        if absent:
-            text += f"\n\nNo runs of {', '.join(absent)}: its endpoints were not evaluated."
-        others = [r for r in v.get("by_reading", []) if r["quantiser"] != "ceil"]
-        if others:
-            text += (
-                '\n\nThe other readings of "w/ quant" trained here, estimated the same way (secondary: an '
-                "interval, no verdict):\n\n" + markdown(report.readings_display(others, digits))
-            )
-        parts.append(text)
-    notes = next((v.get("notes") for v in found.values() if v.get("notes")), None)
-    if notes:
-        parts.append("Limits of these verdicts: " + "; ".join(notes) + ".")
-    return "\n\n".join(parts)
 
 
 def protocol_tables(run_dirs: Sequence[str | Path], digits: int = 2) -> dict[str, pd.DataFrame]:

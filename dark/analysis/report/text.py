@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from dark import metrics
 from dark.analysis import paper
@@ -18,7 +17,7 @@ from dark.experiment.runs import Run
 from dark.metrics import higher_is_better
 
 from .analysis import Analysis, seeds_per_cell
-from .labels import decoder_label, display_name, encoding_label, interval_text, seeds_text
+from .labels import decoder_label, display_name, interval_text, seeds_text
 from .load import RunRecord
 
 
@@ -36,23 +35,6 @@ def report_text(model: str, encoding: str, decoder: str, metric: str, digits: in
     """The report's published value of a Table 2 cell, ``–`` where it has none."""
     v = paper.published(model, encoding, decoder).get(metric, math.nan)
     return "–" if math.isnan(v) else f"{v:.{digits}f}"
-
-
-def claim2_lines(v: Mapping[int, Mapping]) -> list[str]:
-    """One Markdown line per quantised encoding: which reading of "w/ quant" the verdict is about, the
-    verdict, and the trainings and seed-to-seed spread behind it."""
-    r = v[2]
-    ev = pd.DataFrame(list(r["evidence"])) if not isinstance(r["evidence"], pd.DataFrame) else r["evidence"]
-    lines = []
-    for q, verdict in r.get("by_encoding", {}).items():
-        sub = ev[ev.encoding == f"unbiased - {q}"]
-        n = ", ".join(dict.fromkeys(sub.n_seeds))
-        spread = f"{sub.se_seeds.median():.2f}" if len(sub) else "–"
-        lines.append(
-            f"- against **{encoding_label(q)}**: {verdict} ({len(sub)} comparisons; trainings per cell {n}; "
-            f"median seed-level standard error of a difference {spread})"
-        )
-    return lines
 
 
 def best_decoders(a: Analysis, metric: str = "rmse", digits: int = 2) -> list[str]:
