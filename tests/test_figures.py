@@ -18,16 +18,17 @@ from dark.codecs.encode import centres
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", sorted(figures.ROUNDINGS))
-def test_rounding_sizes_are_those_of_the_encoder(name):
-    """RMS displacement and mean shift of a target centre per axis (input px, stride 4), measured on the
+@pytest.mark.parametrize("stride", [4, 8])
+@pytest.mark.parametrize("name", figures.ROUNDINGS)
+def test_rounding_sizes_are_those_of_the_encoder(name, stride):
+    """RMS displacement and mean shift of a target centre per axis (input px, at two strides), measured on the
     encoder's ``centres`` for uniform sub-pixel positions, against the closed forms the figure plots."""
     e = ENCODINGS[name]
     g = torch.Generator().manual_seed(0)
     x_in = torch.rand(200_000, 2, generator=g, dtype=torch.float64) * 64 + 8  # input px
-    c = centres(x_in / 4, (32, 32), e.method, e.grid, 4, e.rounding or "nearest", g, e.grid_step)
-    d = (c * 4 - x_in).numpy()
-    rms, mean = figures.ROUNDINGS[name]
+    c = centres(x_in / stride, (32, 32), e.method, e.grid, stride, e.rounding or "nearest", g, e.grid_step)
+    d = (c * stride - x_in).numpy()
+    rms, mean = figures.rounding_size(name, stride)
     assert np.sqrt((d**2).mean()) == pytest.approx(rms, rel=0.01)
     assert d.mean() == pytest.approx(mean, abs=0.01 + 0.01 * rms)
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from dark.analysis import paper
+from dark.codecs import ENCODINGS
 
 from .labels import encoding_label
 from .render import claims_of
@@ -30,6 +31,7 @@ __all__ = [
     "VERDICT_COLOURS",
     "forest",
     "rounding_costs",
+    "rounding_size",
     "table2_dots",
     "verdict_class",
     "waterfall",
@@ -96,17 +98,26 @@ def forest(saved: Mapping) -> Figure:
     return fig
 
 
-#: each rounding of the targets: (size = RMS displacement of a target centre per axis, mean shift per axis),
-#: input px at stride 4 (a uniform sub-pixel position): nearest on a grid g moves a centre by U(-g/2, g/2)
-#: (RMS g / sqrt(12), no mean), ceil by U(0, 1) (RMS 1 / sqrt(3) about 0, mean 0.5), randomized rounding on
-#: the heatmap grid by a two-point draw whose RMS is sqrt(E[f (1 - f)]) times the grid (mean 0)
-ROUNDINGS: dict[str, tuple[float, float]] = {
-    "placebo": (1 / 64 / np.sqrt(12), 0.0),
-    "quantized": (1 / np.sqrt(12), 0.0),
-    "ceil": (1 / np.sqrt(3), 0.5),
-    "quantized-heatmap": (4 / np.sqrt(12), 0.0),
-    "random-heatmap": (4 / np.sqrt(6), 0.0),
-}
+#: the roundings the figure shows (the quantised encodings of dark.codecs.ENCODINGS a record trains)
+ROUNDINGS: tuple[str, ...] = ("placebo", "quantized", "ceil", "quantized-heatmap", "random-heatmap")
+#: RMS and mean displacement per axis of a uniform sub-pixel position, in units of the rounding's grid step
+_SPREAD = {"nearest": (1 / np.sqrt(12), 0.0), "ceil": (1 / np.sqrt(3), 0.5), "random": (1 / np.sqrt(6), 0.0)}
+
+
+def rounding_size(name: str, stride: float) -> tuple[float, float]:
+    """``(RMS, mean)`` displacement of a target centre per axis, input px, by encoding ``name``'s rounding
+    (:data:`dark.codecs.ENCODINGS`), for joints uniform within a pixel: nearest on a grid ``g`` moves a centre
+    by U(-g/2, g/2) (RMS ``g / sqrt(12)``), ceil by U(0, g) (RMS ``g / sqrt(3)``, mean ``g / 2``), randomized
+    rounding by a two-point draw (RMS ``g / sqrt(6)``). ``g`` is the grid step, times ``stride`` (input px
+    per heatmap px) on the heatmap grid.
+
+    >>> rounding_size("ceil", 8), round(rounding_size("random-heatmap", 8)[0], 3)
+    ((0.5773502691896258, 0.5), 3.266)
+    """
+    e = ENCODINGS[name]
+    g = e.grid_step * (stride if e.grid == "heatmap" else 1.0)
+    rms, mean = _SPREAD[e.rounding or "nearest"]
+    return float(rms * g), float(mean * g)
 
 
 #: each rounding in a few words, for the figure's axis
@@ -131,13 +142,15 @@ def rounding_costs(saved: Mapping, protocol: str = "standard", model: str = "sh"
         if r["protocol"] == protocol and r["model"] == model and r.get("estimate") is not None
         and r["quantiser"] in ROUNDINGS
     ]  # fmt: skip
-    order = sorted({r["quantiser"] for r in rows}, key=lambda q: ROUNDINGS[q][0])
+    stride = float(saved.get("scope", {}).get("regime", {}).get("stride") or 4)
+    size = {q: rounding_size(q, stride) for q in ROUNDINGS}
+    order = sorted({r["quantiser"] for r in rows}, key=lambda q: size[q][0])
     fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     for r in rows:
         q, same = r["quantiser"], bool(r.get("same_seeds_as"))
         x = order.index(q) + (0.2 if same else 0.0)
         colour = "grey" if same else ("black" if q == "ceil" else "#2166ac")
-        marker = "s" if ROUNDINGS[q][1] else "o"
+        marker = "s" if size[q][1] else "o"
         ax.errorbar(x, r["estimate"], yerr=[[r["estimate"] - r["low"]], [r["high"] - r["estimate"]]],
                     fmt=marker, color=colour, capsize=3, ms=6)  # fmt: skip
         n = r.get("n_pairs") or "?"
@@ -148,8 +161,7 @@ def rounding_costs(saved: Mapping, protocol: str = "standard", model: str = "sh"
     if effect is not None:
         ax.axhline(effect, color="black", ls=":", lw=1, label="the report's effect (ceil)")
     labels = [
-        f"{ROUNDING_NAMES.get(q, encoding_label(q))}\n"
-        f"RMS {ROUNDINGS[q][0]:.2f} px, mean {ROUNDINGS[q][1]:+.1f}"
+        f"{ROUNDING_NAMES.get(q, encoding_label(q))}\nRMS {size[q][0]:.2f} px, mean {size[q][1]:+.1f}"
         for q in order
     ]
     ax.set_xticks(range(len(order)), labels, fontsize=7)

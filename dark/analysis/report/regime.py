@@ -68,6 +68,7 @@ def regime(records: Sequence[RunRecord]) -> dict:
         "epochs": one(c.get("epochs") for c in cfg),
         "precision": one(c.get("precision") for c in cfg),
         "batch": one(c.get("batch_size") for c in cfg),
+        "stride": one(c.get("heatmap_stride") for c in cfg),
         "data": f"{source}, {views:,} training views" if isinstance(views, int) else source,
         "models": {m: one(c.get("model_config") for c in cfg if c.get("model") == m)
                    for m in dict.fromkeys(c.get("model") for c in cfg)},
