@@ -104,6 +104,8 @@ def _expected_verdicts(saved: dict) -> dict[str, str]:
         for claim, v in reg["claims"].items():
             out[f"regime/{i}/claim/{claim}"] = v["verdict"]
             out |= {f"regime/{i}/claim/{claim}/{m}": w for m, w in v["by_model"].items()}
+            for r in v["primary"]:
+                out[f"regime/{i}/claim/{claim}/{r['model']}/{r['protocol']}/{r['comparison']}"] = r["verdict"]
     return out
 
 

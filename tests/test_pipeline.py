@@ -625,7 +625,7 @@ def test_the_record_pages_render_a_record_that_grew_and_only_then(tmp_path, monk
     (store / "results").mkdir()
     (store / "results" / "verdicts.json").write_text('{"2": {"verdict": "grown elsewhere"}}')
     # pulled: every page that reads the record is rendered again, once
-    assert build() == ["06_why", "recorded", "intro", "discussion", "summary"]
+    assert build() == ["06_why", "07_regime", "recorded", "intro", "discussion", "summary"]
 
 
 def test_the_records_digest_follows_what_the_pages_show(tmp_path):

@@ -381,3 +381,96 @@ def test_the_renderer_states_each_regimes_verdicts_under_keys_of_their_own():
     assert 'data-verdict="regime/0/claim/2">not reproduced<' in text
     assert 'data-verdict="regime/0/claim/2/hrnet">inconclusive<' in text
     assert render.regime_sentences({"regimes": []}) == ""
+
+
+def test_claim2_against_the_placebo_is_the_paired_mean_of_the_frame_sums(tmp_path):
+    """Claim 2's null: placebo - q on DARK, paired on the seeds the two cells share, equals the mean of the
+    per-seed differences read straight from the frame sums; saved with the verdicts and shown on the page."""
+    from dark.analysis.report import along, along_page
+    from dark.analysis.report.endpoints import SECONDARY
+
+    clusters = np.arange(16)
+    offsets = {"unbiased": 0.0, "ceil": -2.0, "placebo": -0.2}
+    paths = {(e, s): _run(tmp_path, e, s, 40 + s + off + 0.3 * (s == 3) * (e == "ceil"), 37, clusters)
+             for s in (1, 2, 3) for e, off in offsets.items() if not (e == "placebo" and s == 3)}  # fmt: skip
+    a = report.analyse(report.load_runs(list(paths.values())), n_resamples=300)
+    (row,) = [r for r in along.null_rows(a, n_resamples=300) if r["protocol"] == "standard"]
+    by_seed = [_dark_pckh(paths["placebo", s]) - _dark_pckh(paths["ceil", s]) for s in (1, 2)]
+    assert row["comparison"] == "placebo - ceil" and row["seeds"] == [1, 2] and row["n_pairs"] == 2
+    assert row["estimate"] == pytest.approx(np.mean(by_seed)) and row["verdict"] == SECONDARY
+    assert row["low"] < row["estimate"] < row["high"]
+    report.save(tmp_path / "results", a)
+    saved = report.load_saved(tmp_path / "results")
+    assert saved[2]["against_null"][0]["estimate"] == pytest.approx(np.mean(by_seed))
+    html = along_page.null_table(saved)
+    assert "placebo - ceil" in html and "w/o quant - placebo" in html and "1, 2" in html
+
+
+def test_the_batch_confound_pairs_a_quantised_regime_with_the_main_unbiased_cell(tmp_path):
+    """A regime that trained only ceil at batch 24 is paired by seed with the main regime's unbiased runs
+    at 16 (claim 2 as the report ran it), beside ceil at 16 on the same seeds and ceil 16 - ceil 24; each
+    the mean of the per-seed differences of the frame sums; as run = within + setting."""
+    from dark.analysis.report import along, along_page
+
+    clusters = np.arange(16)
+    main = {(e, s): _run(tmp_path / "main", e, s, 40 + s - 2 * (e == "ceil"), 37, clusters)
+            for s in (1, 2, 3, 4) for e in ("unbiased", "ceil")}  # fmt: skip
+    b24 = {
+        s: _run(tmp_path / "b24", "ceil", s, 37.5 + s + 0.4 * s, 37, clusters, batch_size=24) for s in (1, 3)
+    }
+    records = report.load_runs([*main.values(), *b24.values()])
+    rows = {(r["role"], r["protocol"]): r for r in along.crossed_rows(records, n_resamples=300)}
+    assert {role for role, _ in rows} == {"as run", "within", "setting"}
+    run, within, setting = (rows[k, "standard"] for k in ("as run", "within", "setting"))
+    u, c = (lambda s: _dark_pckh(main["unbiased", s])), (lambda s: _dark_pckh(main["ceil", s]))
+    assert run["estimate"] == pytest.approx(np.mean([u(s) - _dark_pckh(b24[s]) for s in (1, 3)]))
+    assert within["estimate"] == pytest.approx(np.mean([u(s) - c(s) for s in (1, 3)]))
+    assert setting["estimate"] == pytest.approx(np.mean([c(s) - _dark_pckh(b24[s]) for s in (1, 3)]))
+    assert run["estimate"] == pytest.approx(within["estimate"] + setting["estimate"])
+    assert (
+        run["comparison"] == "unbiased - ceil at batch 24" and run["axis"] == "batch" and run["setting"] == 24
+    )
+    assert all(r["seeds"] == [1, 3] and r["n_pairs"] == 2 for r in rows.values() if r["estimate"] is not None)
+    (other,) = report.regime_verdicts(records, n_resamples=300)
+    assert other["axis"] == "batch" and len(other["crossed"]) == len(rows)
+    html = along_page.crossed_table({"regimes": [other]})
+    assert "w/o quant - ceil at batch 24" in html and "as run" in html
+
+
+def test_regimes_are_laid_out_along_the_one_setting_they_change(tmp_path):
+    """:func:`along.axis` names the one setting two regimes differ in; :func:`along_page.points` lays the
+    main regime and the regimes of one axis out along it, each endpoint with its regime's verdict key."""
+    from dark.analysis.report import along, along_page
+
+    base = {
+        "heatmap": [20, 40],
+        "input": [80, 160],
+        "stride": 8,
+        "precision": "bf16",
+        "batch": 16,
+        "epochs": 8,
+    }
+    assert along.axis(base, base) is None
+    assert along.axis(base, base | {"precision": "fp32"}) == "precision"
+    assert along.axis(base, base | {"epochs": 30, "batch": 24}) is None
+    row = {"model": "sh", "protocol": "standard", "comparison": "unbiased - ceil", "estimate": 1.0,
+           "low": 0.0, "high": 2.0, "verdict": "inconclusive", "claim": 2, "metric": "pckh@0.1",
+           "n_pairs": 3}  # fmt: skip
+    saved = {
+        "1": {"regime": base, "primary": []}, "2": {"regime": base, "primary": [row]},
+        "regimes": [
+            {"regime": base | {"precision": "fp32"}, "axis": "precision",
+             "claims": {"2": {"primary": [row]}}},
+            {"regime": base | {"heatmap": [10, 20], "input": [40, 80]}, "axis": "resolution",
+             "claims": {"2": {"primary": [row | {"estimate": 5.0, "low": 4.0, "high": 6.0}]}}},
+        ],
+    }  # fmt: skip
+    pts = along_page.points(saved, "resolution")
+    assert list(pts.setting) == ["10 x 20", "20 x 40"] and list(pts.regime) == [1, -1]
+    html = along_page.points_table(pts)
+    assert 'data-verdict="regime/1/claim/2/sh/standard/unbiased - ceil"' in html
+    assert 'data-verdict="claim/2/sh/standard/unbiased - ceil"' in html
+    assert list(along_page.points(saved, "precision").setting) == ["bf16", "fp32"]
+    fig = along_page.resolution_figure(pts, [(10, 20), (20, 40), (40, 80)])
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts.count("not trained\nyet") == 3 + 3 + 1  # claim 1's two panels: none; claim 2: 40 x 80

@@ -15,6 +15,7 @@ from dark.analysis import paper
 from dark.files import atomic_write
 from dark.metrics import Interval
 
+from .along import AXES, axis, crossed_rows, null_rows
 from .analysis import Analysis, analyse
 from .claims import verdicts
 from .counterfactual import counterfactual
@@ -75,16 +76,25 @@ def scope(a: Analysis) -> dict:
 def regime_verdicts(records, **kw) -> list[dict]:
     """Every regime of ``records`` but the main one (:func:`dark.analysis.report.regime.split_regimes`:
     another resolution, precision or batch), analysed on its own with the same endpoints, families and
-    words: ``[{"regime", "regime_text", "comparable", "runs", "claims": {claim: {"verdict", "by_model",
-    "primary"}}}]``. The claims along the regime (resolution, precision, batch) are read from these."""
+    words: ``[{"regime", "regime_text", "comparable", "axis", "runs", "claims": {claim: {"verdict",
+    "by_model", "primary"}}, "crossed"}]``. ``axis``: the one setting in which the regime differs from the
+    main one (:func:`dark.analysis.report.along.axis`); ``crossed``: its quantised cells paired with the main
+    regime's unbiased cell where it trained none of its own (:func:`~dark.analysis.report.along.crossed_rows`:
+    the report's batch confound). The claims along the regime (resolution, precision, batch) are read from
+    these."""
     out = []
-    for rs in list(split_regimes(records).values())[1:]:
+    groups = list(split_regimes(records).values())
+    crossed = crossed_rows(records, **kw)
+    for rs in groups[1:]:
         v = verdicts(analyse(rs, **kw))
         reg = regime(rs)
+        ax = axis(regime(groups[0]), reg)
+        setting = reg.get(dict(AXES)[ax][0]) if ax else None
         out.append({
-            "regime": reg, "regime_text": regime_text(reg), "comparable": comparable(reg),
+            "regime": reg, "regime_text": regime_text(reg), "comparable": comparable(reg), "axis": ax,
             "runs": sorted(r.path.name for r in rs),
             "claims": {str(c): {k: x[k] for k in ("verdict", "by_model", "primary")} for c, x in v.items()},
+            "crossed": [r for r in crossed if (r["axis"], r["setting"]) == (ax, setting)],
         })  # fmt: skip
     return out
 
@@ -113,6 +123,9 @@ def save(out: str | os.PathLike, a: Analysis, regimes: list[dict] | None = None)
         }
         for k, r in v.items()
     }
+    if "2" in payload:  # every quantiser against the A/A placebo, claim 2's null (:func:`null_rows`)
+        kw = {k: a.settings[k] for k in ("confidence", "n_resamples", "seed") if k in a.settings}
+        payload["2"]["against_null"] = null_rows(a, **kw)
     payload["provenance"] = provenance(a)
     payload["intervals"] = metrics.INTERVALS
     payload["scope"] = scope(a)

@@ -160,15 +160,15 @@ def _minus(value: float, e: Estimate) -> Estimate:
 def batch_contribution(
     records: Sequence[RunRecord], metric: str = "pckh_axis@0.5", decoder: str = "dark_report", **kw
 ) -> Contribution:
-    """Batch 24 - batch 16 on ``decoder``'s ``metric``, from runs of one cell trained with both (their
-    ``config.json``'s ``batch_size``); not measured when no cell has runs with two batch sizes."""
-    name = "batch size (24 vs 16)"
-    by: dict[tuple[str, str], dict[int, list[RunRecord]]] = {}
+    """Batch 24 - batch 16 on ``decoder``'s ``metric`` from one cell's runs at both (``batch_size``; a
+    record keeps the 24 as another regime), paired by seed, test clips resampled; else not measured."""
+    name, by = "batch size (24 vs 16)", {}  # by (model, encoding): {batch size: runs}
     for r in records:
         by.setdefault((r.model, r.encoding), {}).setdefault(int(r.config.get("batch_size", 0)), []).append(r)
     for sizes in by.values():
         if {24, 16} <= set(sizes) and all(decoder in r.tables for r in (*sizes[24], *sizes[16])):
             a, b = sizes[24], sizes[16]
+            kw = {"seeds_a": [r.seed for r in a], "seeds_b": [r.seed for r in b], "clusters": clips(a), **kw}
             est = metrics.cell_difference_estimates(
                 [r.tables[decoder] for r in a], [r.tables[decoder] for r in b], [metric], a[0].columns, **kw
             )[metric]
