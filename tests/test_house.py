@@ -329,3 +329,15 @@ def test_the_reports_seed_is_typed_once():
         if "1314" in line
     ]
     assert not typed, f"the report's seed typed outside dark/experiment/profiles.py: {typed}"
+
+
+def test_the_results_chapter_is_assembled_once():
+    """The results page and the recorded chapter show the same chapter through one assembler
+    (:func:`dark.analysis.chapter.sections`), and neither draws one of its figures itself."""
+    root = PACKAGE.parent
+    pages = [root / "notebooks" / "05_results.md", root / "book" / "pages" / "recorded.md"]
+    chapter_calls = ("seed_strip", "bias_variance", "joint_bias(", "decoders_along_training", "table2_dots")
+    for page in pages:
+        text = page.read_text()
+        assert "chapter.sections(" in text, page.name
+        assert not [c for c in chapter_calls if c in text], f"{page.name} draws the chapter's figures itself"
