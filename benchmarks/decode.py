@@ -5,8 +5,9 @@ tensor. Baselines:
 - the floor: numpy's ``argmax`` over the flattened batch (one read of the data);
 - the loop: DARK written like the reference code, one heatmap at a time (OpenCV blur of the zero-padded
   map, then a Python Taylor step).
-Targets (2-core CPU): argmax <= 2x the floor; dark <= 2x the floor (issue 30; not met, see README.md)
-and >= 20x faster than the loop; every other decoder of the paper's study <= 20x the floor. ``mle``
+Targets (2-core CPU): argmax <= 2x the floor; dark <= 2x the floor (issue 30; not met: 3.3-3.7x on
+the 2-core AMD EPYC, where ``argmax`` itself is 1.8-2.1x; see README.md) and >= 20x faster than the
+loop; every other decoder of the paper's study <= 20x the floor. ``mle``
 (the decoder study's iterative fit, several Levenberg-Marquardt steps per map) has no speed target:
 its cost is reported, not judged.
 

@@ -131,11 +131,11 @@ def test_dark_report_is_dark_on_the_whole_map_blur_of_its_5x5_sigma1_kernel(path
 
 @st.composite
 def batches(draw) -> np.ndarray:
-    """``(N, H, W)`` float32: a Gaussian (sigma 0.7-3) per map, centred anywhere from 1 px outside the
-    map to 1 px outside the opposite side, often exactly on a border row/column or in a corner, plus
-    uniform noise; maps from 1 x 1 up to 20 x 20 (many smaller than the window), 1 to 4 per batch, a
-    few NaN/Inf."""
-    n, h, w = draw(st.integers(1, 4)), draw(st.integers(1, 20)), draw(st.integers(1, 20))
+    """``(N, H, W)`` float32 or float64: a Gaussian (sigma 0.7-3) per map, centred anywhere from 1 px
+    outside the map to 1 px outside the opposite side, often exactly on a border row/column or in a
+    corner, plus uniform noise; maps from 1 x 1 up to 40 x 40 (many smaller than the window, and some
+    with windows both inside the map and cut by its border), 1 to 4 per batch, a few NaN/Inf."""
+    n, h, w = draw(st.integers(1, 4)), draw(st.integers(1, 40)), draw(st.integers(1, 40))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     noise = draw(st.sampled_from([0.0, 0.02, 0.2]))
     ys, xs = np.mgrid[0:h, 0:w]
@@ -146,7 +146,7 @@ def batches(draw) -> np.ndarray:
         s = rng.uniform(0.7, 3.0)
         gauss = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * s * s))
         maps.append(gauss + rng.uniform(-noise, noise, (h, w)))
-    maps = np.stack(maps).astype(np.float32)
+    maps = np.stack(maps).astype(draw(st.sampled_from([np.float32, np.float64])))
     for _ in range(draw(st.integers(0, 2))):  # missing values (NaN/Inf count as 0)
         maps[rng.integers(n), rng.integers(h), rng.integers(w)] = rng.choice([np.nan, np.inf, -np.inf])
     valid = np.where(np.isfinite(maps), maps, 0).reshape(n, -1).max(axis=1) > 0

@@ -6,6 +6,8 @@ finite value whenever that is > 0, and a map with no positive finite value is in
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -157,36 +159,76 @@ def window_np(maps: np.ndarray, peak: np.ndarray, radius: int) -> np.ndarray:
     Each row of a window is ``2r + 1`` consecutive values of the batch's buffer: the buffer is viewed
     as overlapping items of that many values (one at every value's offset), and one fancy index copies
     the ``N (2r + 1)`` rows, each as a single item (about twice as fast as indexing a strided ``(count,
-    2r+1, 2r+1)`` view value by value, in numpy or torch). A window the border cuts reads the
-    neighbouring rows (or maps) of the buffer there: its rows, then its columns, outside the map are
-    overwritten with zeros. The rare window with a map row that would start before the buffer or end
-    after it (the first map's top rows, the last map's bottom rows) is cut from a zero-padded copy of
-    its map.
+    2r+1, 2r+1)`` view value by value, in numpy or torch). Only the windows the border cuts (a lookup
+    in :func:`_cut_by_border`) pay for more: they read the neighbouring rows (or maps) of the buffer
+    there, which are zeroed afterwards, and the rare one with a map row that would start before the
+    buffer or end after it (the first map's top rows, the last map's bottom rows) is cut from a
+    zero-padded copy of its map.
     """
     n, h, w = maps.shape
     s = 2 * radius + 1
     pixels = maps.reshape(-1)
     count = pixels.size - s + 1  # the rows that fit in the buffer start at 0 .. count - 1
-    y, x = np.divmod(peak, w)
     if n == 0:
         return np.zeros((0, s, s), dtype=maps.dtype)
     if count <= 0:  # the batch is smaller than one window row
-        return _padded_windows(maps, y, x, radius)
-    offsets = np.arange(-radius, radius + 1)
-    starts = (np.arange(n) * (h * w) + peak - radius)[:, None] + offsets * w  # (N, S) row starts, flat
+        return _padded_windows(maps, *np.divmod(peak, w), radius)
+    starts = (peak + _first_starts(n, h * w, radius))[:, None] + _row_steps(w, radius)  # (N, S), flat
+    cut = np.flatnonzero(_cut_by_border(h, w, radius)[peak])  # the windows the border cuts
+    redo = cut[:0]
+    if cut.size:
+        y, x = np.divmod(peak[cut], w)
+        in_rows = _in_map(h, radius)[y]  # (C, S): which window rows lie in the map
+        if starts[:, 0].min() < 0 or starts[:, -1].max() >= count:  # rows start in increasing order
+            outside = starts[cut]
+            outside = (outside < 0) | (outside >= count)  # rows that would start outside the buffer
+            starts[cut] = np.clip(starts[cut], 0, count - 1)
+            redo = cut[(outside & in_rows).any(axis=1)]  # a map row read misaligned
     item = pixels.itemsize
     rows = np.ndarray((count,), np.dtype((np.void, s * item)), buffer=pixels, strides=(item,))
-    values = rows[np.clip(starts, 0, count - 1)].view(pixels.dtype).reshape(n, s, s)
-    if ((y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)).any():  # the border cuts
-        ys, xs = y[:, None] + offsets, x[:, None] + offsets  # (N, S) rows and columns of each window
-        in_rows = (ys >= 0) & (ys < h)
-        values[~in_rows] = 0  # whole window rows outside the map (what they read is another row's)
-        values.transpose(0, 2, 1)[(xs < 0) | (xs >= w)] = 0  # whole window columns outside the map
-        clipped = in_rows & ((starts < 0) | (starts >= count))  # a map row read misaligned
-        redo = np.flatnonzero(clipped.any(axis=1))
+    values = rows[starts].view(pixels.dtype).reshape(n, s, s)
+    if cut.size:  # zero what the cut windows read outside their map (other rows, other maps)
+        inside = in_rows[:, :, None] & _in_map(w, radius)[x][:, None, :]
+        values[cut] = np.where(inside, values[cut], 0)
         if redo.size:
-            values[redo] = _padded_windows(maps[redo], y[redo], x[redo], radius)
+            values[redo] = _padded_windows(maps[redo], *np.divmod(peak[redo], w), radius)
     return values
+
+
+@functools.lru_cache(maxsize=64)
+def _first_starts(n: int, size: int, radius: int) -> np.ndarray:
+    """``(N,)`` int64: ``n * size - radius``, what a window's top-left is offset by from its peak's flat
+    index in map ``n`` of the buffer, before the rows' offsets (read-only)."""
+    out = np.arange(n, dtype=np.int64) * size - radius
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _row_steps(w: int, radius: int) -> np.ndarray:
+    """``(2r+1,)`` int64: the flat offset of each window row from the window's first row (read-only)."""
+    out = np.arange(-radius, radius + 1, dtype=np.int64) * w
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _in_map(size: int, radius: int) -> np.ndarray:
+    """``(size, 2r+1)`` bool: ``[c, i]``: whether ``c - r + i`` lies in ``0 .. size - 1`` (which rows, or
+    columns, of a window centred on row, or column, ``c`` lie in the map; read-only)."""
+    c = np.arange(size)[:, None] + np.arange(-radius, radius + 1)
+    out = (c >= 0) & (c < size)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _cut_by_border(h: int, w: int, radius: int) -> np.ndarray:
+    """``(H * W,)`` bool: whether the window of radius ``r`` centred on each flat index leaves the map."""
+    y, x = np.divmod(np.arange(h * w), w)
+    out = (y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)
+    out.flags.writeable = False
+    return out
 
 
 def _padded_windows(maps: np.ndarray, y: np.ndarray, x: np.ndarray, radius: int) -> np.ndarray:

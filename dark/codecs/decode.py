@@ -89,12 +89,12 @@ def decode(
     n = flat.shape[0]
 
     peak, conf = first_max(flat)
-    valid = conf > 0
+    valid, all_valid = _valid(conf)
     if entry.batch:  # reads across the maps (a norm over the batch): every map, as it comes
         options = {**options, "channels": lead[-1]}
-    if n and (entry.batch or bool(valid.all())):  # the common case: no copies, no masks
+    if n and (entry.batch or all_valid):  # the common case: no copies, no masks
         coords = _run(entry, flat, peak, h, w, sigma, options).to(out_dtype)
-        if not bool(valid.all()):
+        if not all_valid:
             coords[~valid] = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=out_dtype, device=flat.device)
             conf = torch.where(valid, conf, torch.zeros((), dtype=conf.dtype, device=conf.device))
     else:  # invalid maps get the centre and confidence 0, and never reach the decoder
@@ -109,6 +109,17 @@ def decode(
     if return_valid:
         return coords, conf, like_input(valid.reshape(lead), was_numpy)
     return coords, conf
+
+
+def _valid(conf: Tensor) -> tuple[Tensor, bool]:
+    """Which maps are valid, ``conf > 0`` ``(N,)`` bool, and whether all are (in numpy for a CPU
+    tensor: a numpy view is free, and two torch calls cost more than the rest of ``argmax``'s
+    bookkeeping on a thousand maps)."""
+    if conf.device.type == "cpu":
+        valid = conf.numpy() > 0
+        return torch.from_numpy(valid), bool(valid.all())
+    valid = conf > 0
+    return valid, bool(valid.all())
 
 
 def _run(entry: Any, flat: Tensor, peak: Tensor, h: int, w: int, sigma: float, options: dict) -> Tensor:

@@ -2,19 +2,12 @@
 
 Both blur the map with the kernel of ``cv2.GaussianBlur(map, (k, k), 0)`` after padding it with
 zeros, then take finite differences of its log at the integer argmax ``m``. Those differences read
-the blurred map at most 2 px from ``m``, and each blurred value reads the map at most ``(k - 1) / 2``
-px further: only a ``(5 + k - 1)^2`` window around ``m`` matters. So we gather that window (zeros
-outside the map: exactly the zero padding) and blur it, at the 13 points the steps read, with one
-``(13, (4 + k)^2) @ ((4 + k)^2, N)`` matrix product in float64 (it keeps float32 rounding out of the
-log-derivatives); the rest of the map is never touched (``tests/test_codecs_patch_blur.py`` checks
-the result against a blur of the whole map, borders included).
+the blurred map at only 13 points within 2 px of ``m``, so only the window around ``m`` is gathered
+and blurred there (:mod:`dark.codecs._stencil`); the rest of the map is never touched.
 
-Where the time goes on the CPU (64 x 17 maps of 64 x 48, ``benchmarks/README.md``): numpy's argmax
-over the batch, copying the windows out of memory, that matrix product, and the steps, about forty
-element-wise operations on ``(N,)`` vectors. So on CPU float32/float64 maps the windows and the
-steps run in numpy (a CPU tensor is a numpy view for free, and a numpy operation on a thousand values
-costs a fraction of a torch one), the product in torch (on torch's threads, like every other
-operation); on any other device everything stays in torch. Both paths compute the same numbers.
+On CPU float32/float64 maps the steps run in numpy (a CPU tensor is a numpy view for free, and a
+numpy operation on a thousand values costs a fraction of a torch one); on any other device in torch.
+Both paths compute the same numbers. Where the time goes: ``benchmarks/README.md``.
 
 One deliberate change from DarkPose (documented in the book): the blurred values are divided by
 their maximum *before* the floor ``1e-10`` and the log. DarkPose floors at ``1e-10`` in absolute
@@ -34,10 +27,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ._maps import window, window_np
+from ._stencil import at, blurred_stencil, pixel_table
 from .local import peak_of
 
 __all__ = ["blur_kernel", "dark", "dark_report", "dark_udp", "matched_kernel_size"]
@@ -100,29 +92,8 @@ def matched_kernel_size(sigma: float) -> int:
     return max(3, 2 * math.floor((sigma - 0.8) / 0.3 + 1 + 1e-9) + 1)
 
 
-#: the points of the blurred map the Taylor steps read, as (dy, dx) from the argmax: dark's 5-point
-#: crosses of step 1 and 2 and the four diagonal neighbours (which also make up DARK-UDP's 3 x 3)
-STENCIL: tuple[tuple[int, int], ...] = (
-    (0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (2, 0), (-2, 0),
-    (1, 1), (-1, 1), (1, -1), (-1, -1),
-)  # fmt: skip
-#: DARK-UDP's 3 x 3 neighbourhood, row-major ((-1, -1), (-1, 0), ... (1, 1)), as columns of ``STENCIL``
-_UDP_COLUMNS = tuple(STENCIL.index((a, b)) for a in (-1, 0, 1) for b in (-1, 0, 1))
-
-
-@lru_cache(maxsize=32)
-def _stencil_weights(k: int, blur_sigma: float | None = None) -> np.ndarray:
-    """``(len(STENCIL), (4 + k)^2)``: the blur of the ``(4 + k)^2`` window at each stencil point."""
-    g = blur_kernel(k, blur_sigma)
-    s = 4 + k  # the window has radius 2 + (k - 1) / 2 around the argmax
-    weights = np.zeros((s, s, len(STENCIL)))
-    for i, (dy, dx) in enumerate(STENCIL):
-        weights[2 + dy : 2 + dy + k, 2 + dx : 2 + dx + k, i] = np.outer(g, g)
-    return np.ascontiguousarray(weights.reshape(s * s, len(STENCIL)).T)  # row-major (13, S^2): 2x faster
-
-
 def _on_numpy(maps: Tensor) -> bool:
-    """Whether :func:`_blurred_stencil` and the steps run in numpy: CPU float32/float64 maps.
+    """Whether the window, the blur's bookkeeping and the steps run in numpy: CPU float32/float64 maps.
 
     On the CPU a numpy operation on a few thousand values costs a fraction of a torch one (about a
     microsecond against several), and the steps are some forty element-wise operations on ``(N,)``
@@ -132,72 +103,12 @@ def _on_numpy(maps: Tensor) -> bool:
     return maps.device.type == "cpu" and maps.dtype in (torch.float32, torch.float64)
 
 
-def _blurred_stencil(maps: Tensor, peak: Tensor, k: int, blur_sigma: float | None = None) -> Any:
-    """The zero-padded ``(k, k)`` blur of each map at the ``STENCIL`` points around its peak.
-
-    Args:
-        maps: ``(N, H, W)`` maps (NaN and Inf count as 0).
-        peak: ``(N,)`` int64 flat index of each map's maximum.
-
-    Returns:
-        ``(len(STENCIL), N)`` float64, in the maps' units (row ``i``: stencil point ``STENCIL[i]`` of
-        every map): a numpy array where :func:`_on_numpy`, else a tensor on the maps' device (its
-        values at points outside the map are meaningless, see :func:`_inside`).
-
-    The blur reads only the ``(4 + k)^2`` window around the peak (zeros outside the map: exactly the
-    zero padding) and is one ``(13, (4 + k)^2) @ ((4 + k)^2, N)`` matrix product in float64, a torch
-    one on both paths (it runs on torch's threads, as every other operation of the decoders).
-    """
-    r = (k - 1) // 2
-    weights = torch.as_tensor(_stencil_weights(k, blur_sigma), device=maps.device)  # (13, S^2)
-    if _on_numpy(maps):
-        a = maps.detach().contiguous().numpy()
-        v = window_np(a, peak.numpy(), 2 + r).reshape(len(a), -1)  # (N, (4 + k)^2), zero-padded
-        blurred = (weights @ torch.from_numpy(v.astype(np.float64)).T).numpy()
-        # Any NaN or Inf in a window reaches the 13 values (through every weight it meets, and
-        # 0 * Inf = NaN); where it does not, it met only zero weights and zeroing it changes nothing.
-        # Checking the result is cheaper than checking the window, and only such windows are redone.
-        dirty = np.flatnonzero(~np.isfinite(blurred).all(axis=0))
-        if dirty.size:
-            v = v[dirty].astype(np.float64)
-            v[~np.isfinite(v)] = 0.0
-            blurred[:, dirty] = (weights @ torch.from_numpy(v).T).numpy()
-        return blurred
-    v = window(maps, peak, 2 + r, torch.float64, finite=False)  # (N, 4 + k, 4 + k), zero-padded
-    blurred = F.linear(v.reshape(len(v), -1), weights)  # one small matrix product does the whole blur
-    dirty = ~torch.isfinite(blurred).all(dim=1)  # as above
-    if bool(dirty.any()):
-        v = window(maps[dirty], peak[dirty], 2 + r, torch.float64)
-        blurred[dirty] = F.linear(v.reshape(len(v), -1), weights)
-    return blurred.T
-
-
-def _inside(y: Any, x: Any, size: tuple[int, int]) -> Any:
-    """``(len(STENCIL), N)`` bool: which stencil points around each ``(y, x)`` peak lie in the ``(H, W)``
-    map (``y``, ``x``: ``(N,)`` int64 arrays or tensors; the result is of their kind)."""
-    h, w = size
-    dy, dx = (_like(y, d) for d in zip(*STENCIL, strict=True))
-    ys, xs = y + dy[:, None], x + dx[:, None]
-    return (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
-
-
-def _like(ref: Any, values: Any) -> Any:
-    """``values`` as an array of ``ref``'s kind (numpy, or a tensor on ``ref``'s device)."""
-    if isinstance(ref, np.ndarray):
-        return np.asarray(values)
-    return torch.as_tensor(values, device=ref.device)
-
-
-def _peak_yx(peak: Tensor, w: int, numpy: bool) -> tuple[Any, Any]:
-    """``(N,)`` flat indices -> ``(y, x)``, each ``(N,)`` int64, as numpy arrays if ``numpy``."""
-    p = peak.numpy() if numpy else peak
-    return p // w, p % w
-
-
-def _kernel_size(kernel_size: int | None, sigma: float) -> int:
+def _kernel(kernel_size: int | None, sigma: float, blur_sigma: float | None = None) -> tuple[float, ...]:
+    """The validated 1-D blur kernel (:func:`blur_kernel`, as a cached tuple): ``kernel_size`` (default
+    :func:`matched_kernel_size` of ``sigma``) and ``blur_sigma``."""
     k = matched_kernel_size(sigma) if kernel_size is None else kernel_size
-    blur_kernel(k)  # validates
-    return int(k)
+    blur_kernel(k, blur_sigma)  # validates
+    return _kernel_tuple(int(k), None if blur_sigma is None else float(blur_sigma))
 
 
 def dark(
@@ -226,33 +137,26 @@ def dark(
         blur_sigma: the blur's sigma (``None``: OpenCV's sigma 0, i.e. derived from ``kernel_size``,
             as DarkPose); see :func:`blur_kernel`.
     """
-    k = _kernel_size(kernel_size, sigma)
-    blur_kernel(k, blur_sigma)  # validates blur_sigma
+    g = _kernel(kernel_size, sigma, blur_sigma)
     _, h, w = maps.shape
     peak = peak_of(maps, peak)
     numpy = _on_numpy(maps)
     xp: Any = np if numpy else torch  # the same steps in numpy (CPU) or torch (any device)
-    blurred = _blurred_stencil(maps, peak, k, blur_sigma)  # (13, N) float64
-    y, x = _peak_yx(peak, w, numpy)
+    if numpy:
+        peak = peak.numpy()
+    blurred = blurred_stencil(maps, peak, g)  # (13, N) float64
     with np.errstate(all="ignore"):  # a NaN/Inf offset is caught by ``ok`` below
         top = xp.amax(blurred, axis=0)  # all 13 points are in the map wherever the step applies (below)
         positive = top > 0
-        logs = xp.log(_clip(blurred / xp.where(positive, top, 1.0), 1e-10))
-        L = dict(zip(STENCIL, logs, strict=True))  # (dy, dx) -> (N,)
-
-        c = L[0, 0]
-        dx = 0.5 * (L[0, 1] - L[0, -1])
-        dy = 0.5 * (L[1, 0] - L[-1, 0])
-        dxx = 0.25 * (L[0, 2] - 2 * c + L[0, -2])
-        dyy = 0.25 * (L[2, 0] - 2 * c + L[-2, 0])
-        dxy = 0.25 * (L[1, 1] - L[-1, 1] - L[1, -1] + L[-1, -1])
-        det = dxx * dyy - dxy * dxy
-        safe = xp.where(det != 0, det, 1.0)
-        ox, oy = -(dyy * dx - dxy * dy) / safe, -(dxx * dy - dxy * dx) / safe
-
-    ok = (x > 1) & (x < w - 2) & (y > 1) & (y < h - 2) & positive & (det != 0)
-    ok &= xp.isfinite(ox) & xp.isfinite(oy)
-    return _coords(xp, x + xp.where(ok, ox, 0.0), y + xp.where(ok, oy, 0.0))
+        L = xp.log(_clip(blurred / xp.where(positive, top, 1.0), 1e-10))  # rows: STENCIL's points
+        c = L[0]
+        dx, dy = 0.5 * (L[1] - L[2]), 0.5 * (L[3] - L[4])  # (0, +-1), (+-1, 0)
+        dxx = 0.25 * (L[5] - 2 * c + L[6])  # (0, +-2)
+        dyy = 0.25 * (L[7] - 2 * c + L[8])  # (+-2, 0)
+        dxy = 0.25 * (L[9] - L[10] - L[11] + L[12])  # (1, 1), (-1, 1), (1, -1), (-1, -1)
+        offset, det = _newton(xp, dx, dy, dxx, dyy, dxy)
+    ok = at(pixel_table("dark", h, w), peak) & positive & (det != 0)
+    return _coords(xp, peak, (h, w), offset, ok)
 
 
 def dark_report(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
@@ -275,44 +179,39 @@ def dark_udp(
     Args:
         kernel_size: odd blur size, default :func:`matched_kernel_size` of ``sigma`` (mmpose: 11).
     """
-    k = _kernel_size(kernel_size, sigma)
+    g = _kernel(kernel_size, sigma)
     n, h, w = maps.shape
     peak = peak_of(maps, peak)
     numpy = _on_numpy(maps)
     xp: Any = np if numpy else torch  # the same steps in numpy (CPU) or torch (any device)
-    blurred = _blurred_stencil(maps, peak, k)  # (13, N) float64
-    y, x = _peak_yx(peak, w, numpy)
-    top = xp.amax(xp.where(_inside(y, x, (h, w)), blurred, -xp.inf), axis=0)  # in-map points only
+    if numpy:
+        peak = peak.numpy()
+    blurred = blurred_stencil(maps, peak, g)  # (13, N) float64
+    top = xp.amax(xp.where(at(pixel_table("inside", h, w), peak), blurred, -xp.inf), axis=0)  # in-map
     positive = top > 0
     if numpy:
-        origin_max = maps.detach().numpy().reshape(n, -1)[np.arange(n), y * w + x]
+        origin_max = maps.detach().numpy().reshape(n, -1)[np.arange(n), peak]
     else:
         origin_max = maps.reshape(n, -1).gather(1, peak[:, None])[:, 0]
     with np.errstate(all="ignore"):  # a NaN/Inf offset is caught by ``ok`` below
-        scale = origin_max / xp.where(positive, top, 1.0)
-        logs = xp.log(_clip(blurred * scale, 1e-3, 50.0))
-        # Edge padding of L: a neighbour outside the map reads the nearest map pixel, i.e. its offset
-        # along the axis where it leaves the map becomes 0, which is again a stencil point.
-        d = _like(y, (-1, 0, 1))[:, None]
-        ys, xs = y + d, x + d  # (3, N) neighbour rows / columns
-        ey = xp.where((ys >= 0) & (ys < h), d, 0)
-        ex = xp.where((xs >= 0) & (xs < w), d, 0)
-        index = _like(y, _UDP_COLUMNS)[(ey[:, None, :] + 1) * 3 + ex[None, :, :] + 1].reshape(9, n)
+        logs = xp.log(_clip(blurred * (origin_max / xp.where(positive, top, 1.0)), 1e-3, 50.0))
+        index = at(pixel_table("udp", h, w), peak)  # (9, N): the edge-padded 3 x 3, as rows of ``logs``
         L = np.take_along_axis(logs, index, 0) if numpy else logs.gather(0, index)  # L[3 (1 + dy) + 1 + dx]
-
         c = L[4]
-        dx = 0.5 * (L[5] - L[3])
-        dy = 0.5 * (L[7] - L[1])
-        dxx = L[5] - 2 * c + L[3]
-        dyy = L[7] - 2 * c + L[1]
+        dx, dy = 0.5 * (L[5] - L[3]), 0.5 * (L[7] - L[1])
+        dxx, dyy = L[5] - 2 * c + L[3], L[7] - 2 * c + L[1]
         dxy = 0.5 * (L[8] - L[5] - L[7] + 2 * c - L[3] - L[1] + L[0])
         eps = float(np.finfo(np.float32).eps)
-        a, e = dxx + eps, dyy + eps
-        det = a * e - dxy * dxy
-        safe = xp.where(det != 0, det, 1.0)
-        ox, oy = -(e * dx - dxy * dy) / safe, -(a * dy - dxy * dx) / safe
-    ok = positive & (det != 0) & xp.isfinite(ox) & xp.isfinite(oy)
-    return _coords(xp, x + xp.where(ok, ox, 0.0), y + xp.where(ok, oy, 0.0))
+        offset, det = _newton(xp, dx, dy, dxx + eps, dyy + eps, dxy)
+    return _coords(xp, peak, (h, w), offset, positive & (det != 0))
+
+
+def _newton(xp: Any, dx: Any, dy: Any, dxx: Any, dyy: Any, dxy: Any) -> tuple[Any, Any]:
+    """The Newton step ``-Hess^-1 grad`` from ``(N,)`` derivatives: ``(2, N)`` offsets ``(x, y)`` (NaN or
+    Inf where the step fails) and ``det(Hess)`` ``(N,)`` (the offsets are meaningless where it is 0)."""
+    det = dxx * dyy - dxy * dxy
+    safe = xp.where(det != 0, det, 1.0)
+    return xp.stack([-(dyy * dx - dxy * dy) / safe, -(dxx * dy - dxy * dx) / safe]), det
 
 
 def _clip(a: Any, low: float, high: float | None = None) -> Any:
@@ -324,8 +223,10 @@ def _clip(a: Any, low: float, high: float | None = None) -> Any:
     return a.clamp(low, high)
 
 
-def _coords(xp: Any, x: Any, y: Any) -> Tensor:
-    """``(N,)`` float64 ``x`` and ``y``, numpy arrays or tensors -> the ``(N, 2)`` float64 tensor."""
-    if xp is np:
-        return torch.from_numpy(np.stack([x, y], axis=1))
-    return torch.stack([x, y], dim=1)
+def _coords(xp: Any, peak: Any, size: tuple[int, int], offset: Any, ok: Any) -> Tensor:
+    """The ``(N, 2)`` float64 tensor ``m + offset`` where ``ok`` and the offset is finite, else the
+    integer argmax ``m``: ``peak`` ``(N,)`` flat indices, ``offset`` ``(2, N)``, ``ok`` ``(N,)`` bool
+    (numpy arrays, or tensors)."""
+    ok = ok & xp.isfinite(offset[0]) & xp.isfinite(offset[1])
+    coords = at(pixel_table("xy", *size), peak) + xp.where(ok, offset, 0.0)  # (2, N)
+    return torch.from_numpy(coords.T) if xp is np else coords.T
