@@ -2,6 +2,7 @@
 report's effects from its Table 2, the MDE, and what limits a verdict (checkpoint, clusters)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -474,3 +475,32 @@ def test_regimes_are_laid_out_along_the_one_setting_they_change(tmp_path):
     fig = along_page.resolution_figure(pts, [(10, 20), (20, 40), (40, 80)])
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts.count("not trained\nyet") == 3 + 3 + 1  # claim 1's two panels: none; claim 2: 40 x 80
+
+
+def _pckh01(run_dir, decoder="dark"):
+    """A run's PCKh@0.1 (points) of ``decoder``, from its frame sums by their own column names."""
+    with np.load(run_dir / runs.FRAME_SUMS) as z:
+        cols, t = list(z["columns"]), z[f"decoder:{decoder}"]
+    return 100 * t[:, cols.index("correct@0.1")].sum() / t[:, cols.index("n")].sum()
+
+
+def test_the_committed_records_regime_rows_are_the_paired_means_of_its_frame_sums():
+    """The regime page's secondary rows saved with results/cpu (claim 2 against the placebo, claim 2 across
+    the batch regimes), standard protocol, each equal to the mean over its seeds of the per-seed
+    difference of the two runs' PCKh@0.1, read straight from the recorded frame sums."""
+    results = Path(__file__).resolve().parents[1] / "results" / "cpu"
+    saved = report.load_saved(results / "results")
+    run = lambda cell, s: results / "runs" / f"sh-{cell}-s{s}"  # noqa: E731
+    checked = 0
+    for r in [
+        *saved[2].get("against_null", []),
+        *(x for g in saved.get("regimes", []) for x in g.get("crossed", [])),
+    ]:
+        if r["protocol"] != "standard" or r["estimate"] is None:
+            continue
+        a, b = r["comparison"].split(" - ")
+        cell = {"unbiased": "unbiased", "placebo": "placebo", "ceil at batch 24": "ceil-b24"}
+        by_seed = [_pckh01(run(cell.get(a, a), s)) - _pckh01(run(cell.get(b, b), s)) for s in r["seeds"]]
+        assert r["estimate"] == pytest.approx(np.mean(by_seed), abs=1e-9), r["comparison"]
+        checked += 1
+    assert checked >= 4  # placebo - each of the 4 quantisers, at least
