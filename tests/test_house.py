@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dark import models
-from dark.experiment import profiles
+from dark.design import profiles
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dark"
 #: the longest a function may be without saying why in its docstring ("Long because ...")
@@ -318,14 +318,14 @@ def test_few_imports_of_dark_inside_functions():
 
 
 def test_the_reports_seed_is_typed_once():
-    """1314 (the report's seed) appears in code only as ``dark.experiment.profiles.REPORT_SEED``."""
+    """1314 (the report's seed) appears in code only as ``dark.design.profiles.REPORT_SEED``."""
     root = PACKAGE.parent
     files = [*PACKAGE.rglob("*.py"), root / "notebooks" / "pipeline.yml", *(root / "benchmarks").glob("*.py")]
     typed = [
         f"{p.relative_to(root)}:{i}"
         for p in files
-        if p != PACKAGE / "experiment" / "profiles.py"
+        if p != PACKAGE / "design" / "profiles.py"
         for i, line in enumerate(p.read_text().splitlines(), 1)
         if "1314" in line
     ]
-    assert not typed, f"the report's seed typed outside dark/experiment/profiles.py: {typed}"
+    assert not typed, f"the report's seed typed outside dark/design/profiles.py: {typed}"

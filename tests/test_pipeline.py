@@ -17,7 +17,8 @@ from fakes import ONE_FRAME_PREDICTIONS, write_run
 
 from dark.book import book_assets, executor, pipeline, record
 from dark.book.plan import PlanError, load_plan, step_hash
-from dark.experiment import profiles, run_store
+from dark.design import profiles
+from dark.experiment import run_store
 from dark.experiment.runs import run_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +140,7 @@ def test_a_template_of_one_profile_field_keeps_its_type_and_tuples_arrive_as_lis
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/experiment/profiles.py"),
+        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/design/profiles.py"),
         (lambda p: p["steps"][0].update(needs=["nowhere"]), "unknown step 'nowhere'"),
         (lambda p: p["steps"][1].update(needs=["read"]), "dependency cycle"),
         (lambda p: p["steps"][1]["parameters"].update(out="{nothing}/a"), "cannot expand"),

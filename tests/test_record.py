@@ -14,7 +14,8 @@ from fakes import write_run
 
 from dark.book import record
 from dark.book.plan import Plan, Step
-from dark.experiment import profiles, run_store, runs
+from dark.design import profiles
+from dark.experiment import run_store, runs
 from dark.experiment.run_digest import training_data_digest
 
 ROOT = Path(__file__).resolve().parents[1]

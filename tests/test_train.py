@@ -12,7 +12,8 @@ import torch
 from dark import codecs, skeleton
 from dark.data import Sample
 from dark.data.dataset import prepare_input
-from dark.experiment import device, profiles, runs
+from dark.design import profiles
+from dark.experiment import device, runs
 from dark.experiment.runs import RunConfig, load_model
 from dark.experiment.train import heatmap_loss, load_split, train
 from dark.experiment.train_cli import cli

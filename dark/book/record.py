@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from dark.book.provenance import collect
-from dark.experiment import profiles, run_hashes
+from dark.design import profiles
+from dark.experiment import run_hashes
 from dark.experiment.run_digest import training_data_digest
 from dark.experiment.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 from dark.experiment.runs import Run
@@ -55,7 +56,7 @@ KEYS = ("schema", "profile", "command", "created", "provenance", "steps", "runs"
 
 def folder(root: str | Path, profile: str) -> Path | None:
     """Where ``dark book --profile <profile>`` records its run in the repository ``root``:
-    ``root/results/<recorded>`` (:attr:`dark.experiment.profiles.Profile.recorded`); ``None`` for a profile
+    ``root/results/<recorded>`` (:attr:`dark.design.profiles.Profile.recorded`); ``None`` for a profile
     that is not recorded.
 
     >>> folder("/repo", "full").as_posix(), folder("/repo", "quick")

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from dark.book import provenance
-from dark.experiment import profiles, run_hashes, runs
+from dark.design import profiles
+from dark.experiment import run_hashes, runs
 from dark.experiment.device import resolve_precision
 from dark.experiment.run_digest import run_digest
 from dark.experiment.run_hashes import SUMS, Altered

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dark.design.profiles import run_name as run_name  # a run directory's name (a cell's options in it)
 from dark.experiment import checkpoint
 from dark.experiment.device import resolve_device
 
@@ -41,7 +42,6 @@ from dark.experiment.device import resolve_device
 from dark.experiment.prediction_file import PREDICTIONS as PREDICTIONS
 from dark.experiment.prediction_file import load_predictions as load_predictions
 from dark.experiment.prediction_file import save_predictions as save_predictions
-from dark.experiment.profiles import run_name as run_name  # a run directory's name (a cell's options in it)
 
 # a run's settings (their own module), re-exported: ``runs.RunConfig`` is the one type of them
 from dark.experiment.run_config import DEFAULT_PROFILE as DEFAULT_PROFILE

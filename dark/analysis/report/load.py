@@ -21,7 +21,8 @@ import numpy as np
 from dark.analysis import paper
 from dark.codecs import ENCODINGS
 from dark.data import synth
-from dark.experiment import profiles, run_hashes, runs
+from dark.design import profiles
+from dark.experiment import run_hashes, runs
 from dark.experiment.runs import Run, RunConfig
 
 from .labels import display_name
@@ -111,7 +112,7 @@ def load_evaluations(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 def cells(records: Sequence[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
     """Runs grouped by ``(model, encoding)``: the report's models first, encodings in the table's order, each
-    cell's runs by seed (:data:`dark.experiment.profiles.REPORT_SEED`, the report's seed, first). Duplicate
+    cell's runs by seed (:data:`dark.design.profiles.REPORT_SEED`, the report's seed, first). Duplicate
     seeds raise."""
     models = list(paper.MODEL_NAMES) + sorted({r.model for r in records} - set(paper.MODEL_NAMES))
     encs = list(ENCODINGS)

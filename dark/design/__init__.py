@@ -1,0 +1,1 @@
+"""The study's design: what a profile means, the paper's numbers, the scoring protocols, the joints."""
