@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS, Protocol
+from dark.design import paper
 
 
 def test_both_protocols_fill_every_row_of_table_2():

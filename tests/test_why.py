@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from dark import metrics
-from dark.analysis import paper
 from dark.analysis.report import resolution, why
 from dark.analysis.report.load import RunRecord
+from dark.design import paper
 from dark.metrics import Estimate
 
 G, K = 16, 6  # frame groups, joints per frame

@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from dark import metrics
-from dark.analysis import paper, report
+from dark.analysis import report
+from dark.design import paper
 from dark.experiment.runs import Run
 from dark.files import atomic_write
 

@@ -15,14 +15,15 @@ from pathlib import Path
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper, report
+from dark.analysis import report
 from dark.analysis.report import why
 from dark.analysis.report.regime import main_regime
 from dark.book import record
+from dark.design import paper
 from dark.experiment.runs import Run
 
 #: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
-#: :data:`dark.analysis.paper.TABLE_METRICS`)
+#: :data:`dark.design.paper.TABLE_METRICS`)
 SCORE_DECODERS: tuple[str, ...] = ("dark", "standard")
 SCORE_METRICS: tuple[str, ...] = ("pckh@0.1", "rmse")
 

@@ -59,12 +59,12 @@ from typing import Any
 
 import yaml
 
-from dark.analysis.paper import MODEL_NAMES
 from dark.book.record import folder as record_folder
 from dark.book.record import shown_digest
 from dark.book.record import superseded as superseded_records
 from dark.codecs import ENCODINGS
 from dark.design import profiles as profile_table
+from dark.design.paper import MODEL_NAMES
 from dark.experiment.run_store import own_precision
 from dark.files import sha256_file
 

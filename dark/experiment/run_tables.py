@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dark import codecs, models
-from dark.analysis import paper
-from dark.design import profiles
+from dark.design import paper, profiles
 from dark.experiment.runs import RunConfig
 
 __all__ = ["recipes_table", "settings_markdown"]

@@ -25,10 +25,10 @@ Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`
   reads them;
 - :mod:`~dark.analysis.report.labels`: display names (models, encodings, decoders) and number formats.
 
-The claim metrics are the report's Table 2 columns, :data:`dark.analysis.paper.TABLE_METRICS`.
+The claim metrics are the report's Table 2 columns, :data:`dark.design.paper.TABLE_METRICS`.
 """
 
-from dark.analysis.paper import TABLE_METRICS as CLAIM_METRICS  # the name plots.py uses for Table 2's metrics
+from dark.design.paper import TABLE_METRICS as CLAIM_METRICS  # the name plots.py uses for Table 2's metrics
 
 from .analysis import Analysis, analyse, extra_decoders
 from .claims import DECISION_RULE, evidence_display, primary_table, verdict_table, verdicts

@@ -11,7 +11,7 @@ axis):
 
 Every other comparison is secondary: an estimate with its interval, no verdict word. A primary endpoint's
 verdict (:func:`endpoint_verdict`) reads its interval against zero and against the report's effect
-(:data:`dark.analysis.paper.REPORT_EFFECTS`); beside it stands the design's minimum detectable effect at 80%
+(:data:`dark.design.paper.REPORT_EFFECTS`); beside it stands the design's minimum detectable effect at 80%
 power (:func:`dark.metrics.mde`).
 """
 

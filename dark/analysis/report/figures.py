@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dark.analysis import paper
 from dark.codecs import ENCODINGS
+from dark.design import paper
 
 from .labels import encoding_label
 from .render import claims_of

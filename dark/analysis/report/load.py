@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dark.analysis import paper
 from dark.codecs import ENCODINGS
 from dark.data import synth
-from dark.design import profiles
+from dark.design import paper, profiles
 from dark.experiment import run_hashes, runs
 from dark.experiment.runs import Run, RunConfig
 

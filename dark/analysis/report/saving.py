@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper
+from dark.design import paper
 from dark.files import atomic_write
 from dark.metrics import Interval
 

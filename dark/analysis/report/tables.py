@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper
 from dark.analysis.protocols import PROTOCOLS
 from dark.codecs import ENCODINGS
+from dark.design import paper
 from dark.metrics import Estimate
 
 from .analysis import Analysis
@@ -77,12 +77,12 @@ def table2(
     the decoders and encodings beyond the paper), with columns ``(metric, field)``, field one of ``ours``
     (the cell's mean over seeds), ``low``, ``high`` (its two-level 95% interval), ``seeds`` (the per-seed
     values), ``n_seeds`` (NaN / empty / 0 where we have no such cell), ``report`` (the published
-    value, :func:`dark.analysis.paper.published`: the report's "w/ quant" beside both ``quantized`` and
+    value, :func:`dark.design.paper.published`: the report's "w/ quant" beside both ``quantized`` and
     ``ceil``;
     NaN for rows the report does not have) and ``measured`` (False where the cell was trained but its
     runs lack the metric or the decoder: runs evaluated before the report's protocol existed).
 
-    ``protocol=None`` (default): ``metrics_`` (default :data:`dark.analysis.paper.TABLE_METRICS`) over every
+    ``protocol=None`` (default): ``metrics_`` (default :data:`dark.design.paper.TABLE_METRICS`) over every
     evaluated decoder. ``protocol="standard"`` or ``"report"``: that protocol's ``metrics`` and one row
     per role of the report (ArgMax, Standard, CoM, DARK) filled by the protocol's decoder for that role
     (the report's code: ``standard_report``, ``dark_report``), beside the report's value of the role.
