@@ -9,10 +9,10 @@ from fakes import write_run
 
 from dark import metrics
 from dark.analysis import report
-from dark.analysis.protocols import PROTOCOLS
 from dark.analysis.report import render
 from dark.analysis.report.endpoints import NO_RUNS, NOT_MEASURED, ONE_TRAINING_NOTE, endpoint_verdict
 from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.experiment import runs
 from dark.metrics import Estimate
 

@@ -144,7 +144,7 @@ def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
 def test_claim2_shift_reads_the_counterfactual_row_of_dark_on_the_primary_metric(monkeypatch):
     import pandas as pd
 
-    from dark.analysis.protocols import PROTOCOLS
+    from dark.design.protocols import PROTOCOLS
 
     rows = [
         {"model": "sh", "encoding": "ceil", "protocol": p, "role": role, "metric": m, "expected_cost": cost,

@@ -129,7 +129,7 @@ CHOICES: tuple[Choice, ...] = (
         "Euclidean error below alpha x the head segment's length, over the visible joints",
         "per axis: |error| below alpha x the head segment's extent along that axis, both axes counted, "
         "joints whose visibility masks disagree failed (`_calculate_pck`)",
-        "metrics `pckh_axis@0.1`, `pckh_axis@0.5` (the protocol `report`, `dark.analysis.protocols`)",
+        "metrics `pckh_axis@0.1`, `pckh_axis@0.5` (the protocol `report`, `dark.design.protocols`)",
         ("metric", "pckh@0.5", "pckh_axis@0.5"),
     ),
     Choice(

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dark import metrics
-from dark.analysis.protocols import PROTOCOLS
 from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.metrics import Estimate, Interval, higher_is_better
 
 from .endpoints import ENDPOINTS, claim2_endpoint, endpoint_estimate, shared_clusters

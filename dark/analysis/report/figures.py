@@ -219,7 +219,7 @@ def table2_dots(a, protocol: str = "report", metric: str | None = None) -> Figur
     decoder role, our cell mean with its 95% interval (filled) beside the report's value (open), under
     ``protocol`` (the report's code by default: its per-axis PCKh@0.1 and its decoders). ``a``: an
     :class:`~dark.analysis.report.analysis.Analysis`."""
-    from dark.analysis.protocols import PROTOCOLS
+    from dark.design.protocols import PROTOCOLS
 
     p = PROTOCOLS[protocol]
     metric = metric or p.primary_metric

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from dark import study
-from dark.analysis.protocols import PROTOCOLS
 from dark.book import record
 from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.experiment import runs
 
 from .labels import display_name, interval_text
