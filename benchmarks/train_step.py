@@ -62,10 +62,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from dark import codecs, models
 from dark.data.dataset import normalise_depth
 from dark.design.profiles import PROFILES
+from dark.design.skeleton import INPUT_SIZE, STRIDE
 from dark.experiment import runs
 from dark.experiment.device import resolve_precision
 from dark.experiment.train import heatmap_loss, train
-from dark.skeleton import INPUT_SIZE, STRIDE
 
 REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS, REPORT_BATCH = 73_248, 30, 20.0, 32
 REPORT_VAL_IMAGES = 12_236

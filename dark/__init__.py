@@ -10,7 +10,7 @@ The package is laid out along the data flow, one room per stage:
 - :mod:`dark.analysis`: the scoring protocols, the report's numbers, tables, verdicts, plots;
 - :mod:`dark.study`: the decoder study on synthetic heatmaps (Cramer-Rao bound, bias, thresholds);
 - :mod:`dark.book`: the papermill plan and executor, recorded runs, provenance, the widgets;
-- :mod:`dark.cli`, :mod:`dark.files`, :mod:`dark.skeleton`: the command line, atomic files, the joints.
+- :mod:`dark.cli`, :mod:`dark.files`, :mod:`dark.design.skeleton`: the command line, atomic files, the joints.
 
 Submodules are imported by their users (``from dark import codecs``); importing ``dark`` itself is
 cheap and imports no torch.

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from dark import codecs, skeleton
+from dark import codecs
 from dark.data import Sample
 from dark.data.dataset import prepare_input
-from dark.design import profiles
+from dark.design import profiles, skeleton
 from dark.experiment import device, runs
 from dark.experiment.runs import RunConfig, load_model
 from dark.experiment.train import heatmap_loss, load_split, train

@@ -44,8 +44,8 @@ from dark.data.render import (
 from dark.data.sample import Sample
 from dark.design.profiles import PROFILES as ALL_PROFILES
 from dark.design.profiles import REPORT_SEED, Frames
+from dark.design.skeleton import INPUT_SIZE, JOINTS_18
 from dark.files import atomic_write, sha256_file
-from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
 GENERATOR_VERSION = "5"

@@ -18,8 +18,8 @@ from torch import nn
 
 from dark import codecs, models
 from dark.design import profiles
+from dark.design.skeleton import INPUT_SIZE, STRIDE
 from dark.experiment.device import resolve_precision
-from dark.skeleton import INPUT_SIZE, STRIDE
 
 #: target standard deviation, heatmap px (the report's)
 SIGMA = 2.0
