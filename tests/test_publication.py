@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dark import provenance
 from dark.analysis import deviations
-from dark.book import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 

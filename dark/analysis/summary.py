@@ -1,7 +1,7 @@
 """The reproducibility summary page: its tables and sentences from what a build saved.
 
 Inputs are what the other steps wrote: ``verdicts.json`` of :func:`dark.analysis.report.save`, the runs'
-``evaluation.json`` and the pages' provenance records (:func:`dark.book.provenance.summarize`). Metric values
+``evaluation.json`` and the pages' provenance records (:func:`dark.provenance.summarize`). Metric values
 are taken as :mod:`dark.experiment.evaluate` stores them: PCKh in percent, RMSE in input px.
 """
 
@@ -209,7 +209,7 @@ def counts_text(found: Mapping[str, Mapping]) -> str:
 
 
 def training_text(records: Mapping) -> str:
-    """How long the training pages took, and on what (from :func:`dark.book.provenance.summarize`)."""
+    """How long the training pages took, and on what (from :func:`dark.provenance.summarize`)."""
     pages = records.get("pages", {})
     seconds = sum(float(r.get("wall_s") or 0) for p, r in pages.items() if p.startswith("03_train"))
     devices = sorted({str(r.get("device")) for r in pages.values() if r.get("device")})

@@ -37,13 +37,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from dark.book.provenance import collect
 from dark.design import profiles
 from dark.experiment import run_hashes
 from dark.experiment.run_digest import training_data_digest
 from dark.experiment.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 from dark.experiment.runs import Run
 from dark.files import atomic_write
+from dark.provenance import collect
 
 #: bump when the layout below changes (1: before the store of runs)
 SCHEMA = 2

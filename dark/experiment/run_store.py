@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from dark.book import provenance
+from dark import provenance
 from dark.design import profiles
 from dark.experiment import run_hashes, runs
 from dark.experiment.device import resolve_precision
