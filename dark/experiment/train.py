@@ -51,10 +51,10 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from dark import codecs, metrics
-from dark.analysis.plots import plot_curves
 from dark.data.dataset import load_split, prepare_input
 from dark.design.profiles import REPORT_SEED
 from dark.experiment import checkpoint, runs
+from dark.experiment.curves import plot_curves
 from dark.experiment.decoding import decode_predictions
 from dark.experiment.device import autocast, processes, resolve_device
 from dark.experiment.runs import DEFAULT_PROFILE, LR, SIGMA, Measured, RunConfig
