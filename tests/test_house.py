@@ -232,8 +232,8 @@ def test_a_cells_batch_size_is_an_option_of_its_runs_name_and_digest():
 
 def test_a_cells_input_scale_and_precision_are_options_of_its_runs_name_and_digest():
     from dark.experiment.run_digest import digest_inputs, run_digest
-    from dark.experiment.run_store import training_config
     from dark.experiment.runs import RunConfig, run_name
+    from dark.record.run_store import training_config
 
     scaled = profiles.Cell("sh", "unbiased", (1314, 2), input_scale=4)
     assert [t.name for t in scaled.runs()] == ["sh-unbiased-x4-s1314", "sh-unbiased-x4-s2"]

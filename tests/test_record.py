@@ -15,8 +15,9 @@ from fakes import write_run
 from dark.book import record
 from dark.book.plan import Plan, Step
 from dark.design import profiles
-from dark.experiment import run_store, runs
+from dark.experiment import runs
 from dark.experiment.run_digest import training_data_digest
+from dark.record import run_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 :func:`plan_with_record` executes the steps the trainings need (the data), digests the training data
 (:func:`dark.experiment.run_digest.training_data_digest`), asks the record which of the profile's trainings it
-holds with matching digests (:func:`dark.experiment.run_store.match`: the build log lists them, and every
+holds with matching digests (:func:`dark.record.run_store.match`: the build log lists them, and every
 stale run with its reason), and resolves the plan again without those trainings: the analysis reads the
 recorded runs from the record and the new ones from the work folder. :func:`recorder` is the executor's
 ``after`` hook that adds each training to the record as soon as its step (training and evaluation,
@@ -24,8 +24,8 @@ from typing import Any
 from dark.book import record as recording
 from dark.book.executor import RunReport, execute_plan
 from dark.book.plan import Plan, Step, load_plan, with_fresh_records
-from dark.experiment import run_store
 from dark.experiment.run_digest import training_data_digest
+from dark.record import run_store
 
 
 def _needed(plan: Plan, steps: list[Step]) -> set[str]:

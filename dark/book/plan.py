@@ -31,14 +31,14 @@ adding a profile is one row there.
 
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the profile
 (:meth:`dark.design.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
-already (``recorded``: run name -> the recorded run's folder, :func:`dark.experiment.run_store.match`), with
+already (``recorded``: run name -> the recorded run's folder, :func:`dark.record.run_store.match`), with
 the extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` and ``{input_scale}`` (the
 cell's options, ``None``: the recipe's), ``{precision}`` (the cell's where it sets one, else the plan's
 below) and ``{run}`` (the run directory's name, :func:`dark.experiment.runs.run_name`); its ``id``
 becomes ``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}``
 is the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
 ``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings use
-(a record's, else this machine's for the recipe: :func:`dark.experiment.run_store.own_precision`).
+(a record's, else this machine's for the recipe: :func:`dark.record.run_store.own_precision`).
 
 Paths under ``{work}`` are given to the notebooks *relative* to it (the kernels run there), so the
 published pages never show the building machine's folders; ``outputs`` and ``clean`` stay absolute.
@@ -65,8 +65,8 @@ from dark.book.record import superseded as superseded_records
 from dark.codecs import ENCODINGS
 from dark.design import profiles as profile_table
 from dark.design.paper import MODEL_NAMES
-from dark.experiment.run_store import own_precision
 from dark.files import sha256_file
+from dark.record.run_store import own_precision
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
 STAMP_FORMAT = 1
@@ -276,7 +276,7 @@ def load_plan(
             ``{root}/book/executed/{profile}``.
         recorded: run name -> folder of the profile's trainings that a record holds (not trained again).
         precision: the resolved precision of the trainings (``{precision}``: a record's); ``None``: this
-            machine's for the profile's recipe (:func:`dark.experiment.run_store.own_precision`, what an
+            machine's for the profile's recipe (:func:`dark.record.run_store.own_precision`, what an
             empty record resolves to), so a training step keeps its hash whether or not a record is written.
 
     Returns:

@@ -1,7 +1,7 @@
 """A record: a longer profile's finished runs and what its last build made of them, in the repository.
 
 ``dark book --profile cpu`` (or ``full`` on a GPU; the GPU check's ``--unpack``) grows ``results/<name>/``:
-each training is added to the record's store of runs (:mod:`dark.experiment.run_store`) as soon as it is
+each training is added to the record's store of runs (:mod:`dark.record.run_store`) as soon as it is
 trained and evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
 sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`; a build that
 trained part of the profile analyses the record's runs itself, :func:`save_analysis`); the default book
@@ -18,7 +18,7 @@ renders the record in its own chapter (``book/pages/recorded.md``)::
 
 No checkpoints and no heatmap caches: about 1.5 MB a run. :func:`check` lists what is missing or
 malformed; :func:`load` reads a record and verifies every run it lists
-(:func:`dark.experiment.run_hashes.verify`: its files against ``SHA256SUMS``, its digest recomputed from its
+(:func:`dark.record.run_hashes.verify`: its files against ``SHA256SUMS``, its digest recomputed from its
 ``config.json``): a run that is not what was recorded is *altered*, named with its files (a warning,
 ``"altered"``, :func:`describe`) and left out of ``"runs"`` and ``"run_dirs"``, so nothing analyses it; a
 run never hashed makes the record fail to load until ``python -m dark record --rehash`` hashes it once
@@ -38,12 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from dark.design import profiles
-from dark.experiment import run_hashes
 from dark.experiment.run_digest import training_data_digest
-from dark.experiment.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 from dark.experiment.runs import Run
 from dark.files import atomic_write
 from dark.provenance import collect
+from dark.record import run_hashes
+from dark.record.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 
 #: bump when the layout below changes (1: before the store of runs)
 SCHEMA = 2
@@ -97,7 +97,7 @@ def write(
         out_dir: the folder of its executed notebooks (``.stamps`` with each step's wall time).
         dest: the record's folder.
         cwd: the folder the plan's relative paths are relative to (the work folder).
-        status: what the build found in the store (:func:`dark.experiment.run_store.match`): its stale,
+        status: what the build found in the store (:func:`dark.record.run_store.match`): its stale,
             altered and extra runs and the precision are written down.
         partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
             left out instead of refused, and no analysis is copied (the work folder's ``results`` are not
@@ -229,7 +229,7 @@ def check(dest: str | Path) -> list[str]:
 
 def altered(dest: str | Path, rec: dict[str, Any]) -> list[run_hashes.Altered]:
     """The runs ``rec`` (the record's ``record.json``) lists that are not what was recorded, each with the
-    files that differ (:func:`dark.experiment.run_hashes.verify`), in the record's order."""
+    files that differ (:func:`dark.record.run_hashes.verify`), in the record's order."""
     files = SCHEMA_RUN_FILES.get(rec.get("schema"), RUN_FILES)
     found = (run_hashes.verify(Path(dest) / RUNS / name, files) for name in rec.get("runs", []))
     return [a for a in found if a is not None]

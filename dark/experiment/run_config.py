@@ -29,7 +29,7 @@ LR = 2e-3
 #: too)
 DEFAULT_PROFILE = "quick"
 
-#: ``config.json``'s block that a record adds (:mod:`dark.experiment.run_store`: digest and provenance of the
+#: ``config.json``'s block that a record adds (:mod:`dark.record.run_store`: digest and provenance of the
 #: run);
 #: :meth:`RunConfig.from_json` skips it
 RECORD_KEY = "record"
