@@ -130,7 +130,7 @@ def test_an_unfinished_run_is_not_recorded(finished, tmp_path):
     assert not (tmp_path / "rec" / "runs" / names[1]).exists()
     # a partial build (dark book --max-trainings) records what is finished; the work folder's results are
     # not of these runs and are not copied, and the record's former analysis is removed (the pipeline
-    # saves the record's own: record.save_analysis)
+    # saves the record's own: report.save_analysis)
     (tmp_path / "rec" / "results").mkdir(parents=True)
     (tmp_path / "rec" / "results" / "verdicts.json").write_text("{}")
     dest = record.write(plan, out_dir, tmp_path / "rec", cwd=work, partial=True)

@@ -221,13 +221,12 @@ def test_a_record_grown_in_steps_saves_the_analysis_of_every_recorded_run(tmp_pa
     reads): claim 2's primary endpoint there is the paired difference of DARK's PCKh@0.1 read straight from
     the runs' frame sums."""
     from dark.analysis import summary
-    from dark.book import record
 
     clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     dest = tmp_path / "results" / "cpu"
     paths = [_run(dest / "runs", enc, s, 40 + s - 2 * (enc == "ceil") + (s == 3), 37 + s, clusters)
              for s in (1, 2, 3) for enc in ("unbiased", "ceil")]  # fmt: skip
-    assert record.save_analysis(dest, paths) == dest / "results"
+    assert report.save_analysis(dest, paths) == dest / "results"
     saved = report.load_saved(dest / "results")
     two = [r for r in saved[2]["primary"] if r["model"] == "sh" and r["protocol"] == "standard"]
     by_seed = [_dark_pckh(u) - _dark_pckh(c) for u, c in zip(paths[::2], paths[1::2], strict=True)]

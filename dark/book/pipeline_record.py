@@ -113,7 +113,7 @@ def finish_record(
 ) -> list[str]:
     """Write ``record`` after ``plan`` was executed (:func:`dark.book.record.write`), then either save the
     analysis of every recorded run into it (``partial``: a build cut by ``--max-trainings``, whose pages did
-    not run; :func:`dark.book.record.save_analysis`) or execute the pages that render the records again,
+    not run; :func:`dark.analysis.report.save_analysis`) or execute the pages that render the records again,
     now that the record holds this build's runs (:func:`dark.book.plan.with_fresh_records`: nothing else
     re-executes). Returns the ids of the steps executed again."""
     where = recording.write(plan, out_dir, record, cwd=work, status=status, partial=partial)
@@ -121,8 +121,10 @@ def finish_record(
     if partial:
         runs = recording.load(where)["run_dirs"]
         if runs:
+            from dark.analysis import report  # the analysis needs pandas; the rest of the pipeline does not
+
             t0 = time.monotonic()
-            saved = recording.save_analysis(where, runs)
+            saved = report.save_analysis(where, runs)
             log(f"record: analysis of its {len(runs)} runs saved in {saved} ({time.monotonic() - t0:.0f} s)")
         return []
     again = execute_plan(

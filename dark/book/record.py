@@ -4,8 +4,8 @@
 each training is added to the record's store of runs (:mod:`dark.record.run_store`) as soon as it is
 trained and evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
 sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`; a build that
-trained part of the profile analyses the record's runs itself, :func:`save_analysis`); the default book
-renders the record in its own chapter (``book/pages/recorded.md``)::
+trained part of the profile analyses the record's runs itself, :func:`dark.analysis.report.save_analysis`);
+the default book renders the record in its own chapter (``book/pages/recorded.md``)::
 
     results/cpu/
       record.json             schema, profile, the command that grows it, the last build's provenance
@@ -101,7 +101,8 @@ def write(
             altered and extra runs and the precision are written down.
         partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
             left out instead of refused, and no analysis is copied (the work folder's ``results`` are not
-            of these runs; the record's former analysis is removed: :func:`save_analysis` writes its own).
+            of these runs; the record's former analysis is removed:
+            :func:`dark.analysis.report.save_analysis` writes its own).
 
     Raises:
         FileNotFoundError: a run of the plan is neither recorded nor finished (unless ``partial``).
@@ -121,7 +122,7 @@ def write(
                 add_run(dest, run, data_digest=digest)
         names.append(run.name)
     results = Path(plan.variables["results"])
-    if partial:  # no analysis ran; the record's former one no longer covers its runs (save_analysis)
+    if partial:  # no analysis ran; the record's former one no longer covers its runs (report.save_analysis)
         shutil.rmtree(dest / "results", ignore_errors=True)
     elif results.is_dir():
         shutil.rmtree(dest / "results", ignore_errors=True)
@@ -155,20 +156,6 @@ def write(
     }
     atomic_write(dest / RECORD, json.dumps(record, indent=1, default=str) + "\n")
     return dest
-
-
-def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
-    """Analyse ``run_dirs`` (a record's runs) and save the analysis into ``dest/results``
-    (:func:`dark.analysis.report.save`: Tables 2 and 3, ``verdicts.json``, evidence, counterfactual); return
-    that folder. What a build that trained part of the profile (``dark book --max-trainings``) leaves, so
-    the summary reads the verdicts of every recorded run, as after a whole build."""
-    from dark.analysis import report  # the analysis needs pandas; the rest of the pipeline does not
-
-    out = Path(dest) / "results"
-    shutil.rmtree(out, ignore_errors=True)
-    records = report.load_runs([Path(d) for d in run_dirs])
-    report.save(out, report.analyse(records), regimes=report.regime_verdicts(records))
-    return out
 
 
 #: the keys of record.json that the pages rendering a record show (not the build's timestamps)
