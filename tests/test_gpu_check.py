@@ -119,8 +119,8 @@ def test_dry_run_trains_and_evaluates_every_run_with_every_decoder(dry_run):
 def test_dry_run_unpacks_into_a_record(dry_run, tmp_path):
     import numpy as np
 
-    from dark.book import record
     from dark.experiment import runs
+    from dark.record import record
 
     _, out = dry_run
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -16,11 +16,11 @@ import yaml
 from fakes import ONE_FRAME_PREDICTIONS, write_run
 
 from dark.analysis import report
-from dark.book import book_assets, executor, pipeline, record
+from dark.book import book_assets, executor, pipeline
 from dark.book.plan import PlanError, load_plan, step_hash
 from dark.design import profiles
 from dark.experiment.runs import run_name
-from dark.record import run_store
+from dark.record import record, run_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""dark.book.record: a recorded run is written from a finished plan, checked against its schema, loaded
+"""dark.record.record: a recorded run is written from a finished plan, checked against its schema, loaded
 back."""
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 from fakes import write_run
 
-from dark.book import record
 from dark.book.plan import Plan, Step
 from dark.design import profiles
 from dark.experiment import runs
 from dark.experiment.run_digest import training_data_digest
-from dark.record import run_store
+from dark.record import record, run_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,9 +18,9 @@ from dark import metrics
 from dark.analysis import report
 from dark.analysis.report import why
 from dark.analysis.report.regime import main_regime
-from dark.book import record
 from dark.design import paper
 from dark.experiment.runs import Run
+from dark.record import record
 
 #: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
 #: :data:`dark.design.paper.TABLE_METRICS`)
@@ -85,7 +85,7 @@ def seeds_text(run_dirs: Sequence[str | Path]) -> str:
 
 def recorded_label(folder: str, rec: Mapping) -> str:
     """What stands behind a recorded run's verdicts, in one paragraph: its folder, profile, seeds, machine
-    and provenance (:func:`dark.book.record.describe`)."""
+    and provenance (:func:`dark.record.record.describe`)."""
     return f"`{folder}`: {record.describe(dict(rec))} Trainings: {seeds_text(rec['run_dirs'])}."
 
 

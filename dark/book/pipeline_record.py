@@ -21,10 +21,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dark.book import record as recording
 from dark.book.executor import RunReport, execute_plan
 from dark.book.plan import Plan, Step, load_plan, with_fresh_records
 from dark.experiment.run_digest import training_data_digest
+from dark.record import record as recording
 from dark.record import run_store
 
 
@@ -111,7 +111,7 @@ def finish_record(
     quiet: bool,
     execute: Callable[..., Path],
 ) -> list[str]:
-    """Write ``record`` after ``plan`` was executed (:func:`dark.book.record.write`), then either save the
+    """Write ``record`` after ``plan`` was executed (:func:`dark.record.record.write`), then either save the
     analysis of every recorded run into it (``partial``: a build cut by ``--max-trainings``, whose pages did
     not run; :func:`dark.analysis.report.save_analysis`) or execute the pages that render the records again,
     now that the record holds this build's runs (:func:`dark.book.plan.with_fresh_records`: nothing else

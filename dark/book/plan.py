@@ -21,13 +21,13 @@ which the plan reads by name::
 Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``, ``{about}``
 (the profile's paragraph), ``{study}`` (its :class:`dark.design.profiles.DecoderStudy`: write
 ``{study.sigmas}``), ``{report_seed}`` (:data:`dark.design.profiles.REPORT_SEED`), ``{records}`` (the
-record folders of the recorded profiles, :func:`dark.book.record.folder`, then the superseded records kept
-beside them, :func:`dark.book.record.superseded`), ``{records_digest}`` (what those records show,
-:func:`dark.book.record.shown_digest`: the pages that render them re-execute when it changes), ``{run_dirs}``
-and the expanded ``paths``), applied recursively inside lists and mappings; a string that is exactly one
-``{name}`` or ``{name.field}`` takes the value as it is (a list or a number stays one; a tuple becomes a
-list). A mapping keyed by profile names is refused: per-profile values belong in the profile table, so that
-adding a profile is one row there.
+record folders of the recorded profiles, :func:`dark.record.record.folder`, then the superseded records kept
+beside them, :func:`dark.record.record.superseded`), ``{records_digest}`` (what those records show,
+:func:`dark.record.record.shown_digest`: the pages that render them re-execute when it changes),
+``{run_dirs}`` and the expanded ``paths``), applied recursively inside lists and mappings; a string that is
+exactly one ``{name}`` or ``{name.field}`` takes the value as it is (a list or a number stays one; a tuple
+becomes a list). A mapping keyed by profile names is refused: per-profile values belong in the profile table,
+so that adding a profile is one row there.
 
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the profile
 (:meth:`dark.design.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
@@ -59,13 +59,13 @@ from typing import Any
 
 import yaml
 
-from dark.book.record import folder as record_folder
-from dark.book.record import shown_digest
-from dark.book.record import superseded as superseded_records
 from dark.codecs import ENCODINGS
 from dark.design import profiles as profile_table
 from dark.design.paper import MODEL_NAMES
 from dark.files import sha256_file
+from dark.record.record import folder as record_folder
+from dark.record.record import shown_digest
+from dark.record.record import superseded as superseded_records
 from dark.record.run_store import own_precision
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)

@@ -195,7 +195,7 @@ class Profile:
     study: DecoderStudy
     #: one paragraph the book shows about the profile (the summary, the introduction, the discussion)
     about: str
-    #: ``results/<recorded>/`` receives the run's record (:mod:`dark.book.record`) after ``dark book``;
+    #: ``results/<recorded>/`` receives the run's record (:mod:`dark.record.record`) after ``dark book``;
     #: None: the profile's runs are not recorded
     recorded: str | None = None
 

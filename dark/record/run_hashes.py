@@ -8,7 +8,7 @@ when the run is recorded (:func:`dark.record.run_store.add_run`), or once for ru
 (``python -m dark record --rehash``, :func:`dark.record.run_store.rehash`), and never rewritten over a
 run whose files no longer match it.
 
-:func:`verify` is what every reader of a record asks (:func:`dark.book.record.load`,
+:func:`verify` is what every reader of a record asks (:func:`dark.record.record.load`,
 :func:`dark.record.run_store.match`, ``python -m dark record``; the analysis asks :func:`verify_run`): a
 run is *altered* when a file is missing or its sha256 is not the recorded one, or when its ``config.json`` no
 longer is the configuration its recorded digest (:func:`dark.experiment.run_digest.run_digest`, recomputed

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dark.book.record import RECORD
 from dark.record import run_hashes, run_store
+from dark.record.record import RECORD
 
 
 def records(root: str | Path = ".") -> list[Path]:

@@ -22,7 +22,7 @@ malformed; :func:`load` reads a record and verifies every run it lists
 ``config.json``): a run that is not what was recorded is *altered*, named with its files (a warning,
 ``"altered"``, :func:`describe`) and left out of ``"runs"`` and ``"run_dirs"``, so nothing analyses it; a
 run never hashed makes the record fail to load until ``python -m dark record --rehash`` hashes it once
-(:mod:`dark.book.record_cli`). :func:`runs_table` is the history of its runs (which commit and machine
+(:mod:`dark.record.record_cli`). :func:`runs_table` is the history of its runs (which commit and machine
 produced each, when, how long). A record of schema 1 (before the store: four files a run, no digests) still
 loads; :func:`superseded` finds records kept beside the one that replaced them.
 """
