@@ -220,7 +220,7 @@ def test_a_record_grown_in_steps_saves_the_analysis_of_every_recorded_run(tmp_pa
     """dark book --max-trainings saves the analysis of the record's runs into its results/ (what the summary
     reads): claim 2's primary endpoint there is the paired difference of DARK's PCKh@0.1 read straight from
     the runs' frame sums."""
-    from dark.analysis import summary
+    from dark.book import summary
 
     clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     dest = tmp_path / "results" / "cpu"
@@ -251,7 +251,7 @@ def _dark_pckh(path):
 def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_path, monkeypatch):
     """A record grown by --max-trainings builds keeps runs but no analysis: the summary computes its
     primary endpoints from those runs, as the recorded chapter does, instead of saying none were saved."""
-    from dark.analysis import summary
+    from dark.book import summary
 
     clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     paths = [_run(tmp_path, enc, s, 40 + s - 2 * (enc == "ceil"), 37 + s, clusters)
