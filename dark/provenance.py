@@ -16,6 +16,9 @@ where it cannot be known):
 - ``device``: the CUDA GPU's name when torch sees one, else the CPU model and its core count;
 - ``data`` (the folder as given) and ``data_manifest_sha256`` (of ``<data>/manifest.json``);
 - ``wall_s``: seconds since ``started`` (``time.time()`` at the page's first cell), or ``None``.
+
+Beside :mod:`dark.files`, low in the house (the rooms' order is :mod:`dark`'s docstring): it imports
+only that module; the record and the book read it.
 """
 
 from __future__ import annotations

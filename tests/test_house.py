@@ -1,4 +1,5 @@
-"""The package's shape: no import circle, short functions, one profile table.
+"""The package's shape: rooms in one order with no arrow up, no import circle, short functions, one
+profile table.
 
 The import graph is read from the source with ``ast`` (module-level and function-level imports alike,
 since a lazy import is still a dependency), so a circle cannot come back unnoticed.
@@ -7,6 +8,9 @@ since a lazy import is still a dependency), so a circle cannot come back unnotic
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,23 +105,68 @@ def _inside(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-@pytest.mark.parametrize(
-    ("low", "high", "allowed"),
-    [
-        ("dark.experiment.train", "dark.experiment.evaluate", ()),  # training never depends on the evaluation
-        ("dark.codecs", "dark", ("dark.codecs",)),  # the codecs depend on nothing else of dark
-        ("dark.data", "dark.models", ()),  # data never reaches the models
-    ],
-)
-def test_arrows_never_run_backwards(low, high, allowed):
-    bad = [
+#: a numbered line of the package docstring's list of rooms: ``3. :mod:`dark.files`, :mod:`dark.x`: ...``
+_ROOM_LINE = re.compile(r"^\d+\.\s+((?::mod:`[\w.]+`(?:,\s*)?)+):", re.MULTILINE)
+
+
+def rooms() -> list[str]:
+    """The rooms of the package from the bottom up, as its docstring (``dark/__init__.py``) lists them."""
+    doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text())) or ""
+    return [name for line in _ROOM_LINE.findall(doc) for name in re.findall(r":mod:`([\w.]+)`", line)]
+
+
+def room_of(module: str, order: list[str]) -> int | None:
+    """The floor (index in ``order``) of the room holding ``module``; None for ``dark`` itself, which
+    every module may import (it imports nothing)."""
+    found = [i for i, room in enumerate(order) if _inside(module, room)]
+    return max(found, key=lambda i: len(order[i])) if found else None
+
+
+def upward(g: dict[str, set[str]], order: list[str]) -> list[tuple[str, str]]:
+    """Every import in ``g`` of a module whose room is above the importer's own."""
+    return sorted(
         (a, b)
-        for a, targets in graph().items()
-        if _inside(a, low)
+        for a, targets in g.items()
         for b in targets
-        if _inside(b, high) and not any(_inside(b, x) for x in allowed)
-    ]
-    assert not bad, bad
+        if (low := room_of(a, order)) is not None and (high := room_of(b, order)) is not None and high > low
+    )
+
+
+def test_the_upward_finder_finds_a_planted_arrow():
+    order = ["dark.codecs", "dark.data", "dark.experiment"]
+    g = {"dark.data.x": {"dark.codecs", "dark.experiment.y", "dark"}, "dark.experiment.y": {"dark.data.x"}}
+    assert upward(g, order) == [("dark.data.x", "dark.experiment.y")]
+
+
+def test_the_docstring_lists_every_room_once_and_every_module_has_one():
+    order = rooms()
+    assert order[:2] == ["dark.codecs", "dark.metrics"] and order[-1] == "dark.__main__", order
+    assert len(order) == len(set(order)) >= 12
+    homeless = [m for m in graph() if m != "dark" and room_of(m, order) is None]
+    assert not homeless, f"modules in no room of the docstring of dark/__init__.py: {homeless}"
+
+
+def test_no_module_imports_a_room_above_its_own():
+    """The rooms' order is the package docstring's; a lazy import is an arrow too (the graph sees it)."""
+    bad = upward(graph(), rooms())
+    assert not bad, f"imports of a room above the importer's own (dark/__init__.py lists the rooms): {bad}"
+
+
+#: what training must not load: the analysis and the book above it, the evaluation beside it, and the
+#: libraries of tables and figures (a run draws its curves with matplotlib only when it writes them)
+NOT_LOADED_BY_TRAINING = ("dark.analysis", "dark.book", "dark.record", "dark.experiment.evaluate", "pandas",
+                          "matplotlib")  # fmt: skip
+
+
+def test_importing_training_loads_no_analysis_book_pandas_or_matplotlib():
+    code = "import sys, dark.experiment.train; print(' '.join(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    loaded = out.split()
+    assert "dark.experiment.train" in loaded
+    found = [m for m in loaded if any(_inside(m, x) for x in NOT_LOADED_BY_TRAINING)]
+    assert not found, f"importing dark.experiment.train loads {found}"
 
 
 def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
