@@ -87,7 +87,7 @@ def test_write_keeps_summaries_not_weights_and_the_record_loads(finished, tmp_pa
     seeds = [json.loads(Path(d, runs.EVALUATION).read_text())["run"]["seed"] for d in rec["run_dirs"]]
     assert seeds == [1314, 2]
     # each run says what trained it: digest, revision, training data, commit, machine, date, time
-    own = json.loads((dest / "runs" / names[0] / runs.CONFIG).read_text())["record"]
+    own = runs.Run(dest / "runs" / names[0]).record()
     assert own["training_revision"] == runs.TRAINING_REVISION and len(own["digest"]) == 64
     assert own["training_data"] == training_data_digest(work / "data" / "x")
     assert own["train_s"] == 30.0 and own["machine"] and own["commit"] and own["date"]
