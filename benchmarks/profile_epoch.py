@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_step
 
 from dark.cli import main as dark_main
+from dark.design.profiles import PROFILES
 from dark.experiment import runs
-from dark.experiment.profiles import PROFILES
 
 #: operator kinds, first match wins (lower-case operator names)
 KINDS: tuple[tuple[str, str], ...] = (

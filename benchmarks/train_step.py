@@ -4,7 +4,7 @@ A training step is what ``dark.experiment.train`` runs per batch: index a batch 
 tensors, move it to the device, encode its targets (``dark.codecs.encode``, unbiased), forward, the
 stacked MSE (``dark.experiment.train.heatmap_loss``), backward, Adam (``foreach``, as training). Cells:
 every model of ``dark.models.MODELS`` in the ``model_config`` of every profile of
-``dark.experiment.profiles.PROFILES``, at that profile's input (160/s x 320/s for
+``dark.design.profiles.PROFILES``, at that profile's input (160/s x 320/s for
 ``recipe.input_scale`` s) and batch size; profiles with the same cell share it.
 
 Variants, all channels-last (the project's memory format) and measured in the same run, so the ratio
@@ -61,11 +61,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dark import codecs, models
 from dark.data.dataset import normalise_depth
+from dark.design.profiles import PROFILES
+from dark.design.skeleton import INPUT_SIZE, STRIDE
 from dark.experiment import runs
 from dark.experiment.device import resolve_precision
-from dark.experiment.profiles import PROFILES
 from dark.experiment.train import heatmap_loss, train
-from dark.skeleton import INPUT_SIZE, STRIDE
 
 REPORT_IMAGES, REPORT_EPOCHS, REPORT_HOURS, REPORT_BATCH = 73_248, 30, 20.0, 32
 REPORT_VAL_IMAGES = 12_236

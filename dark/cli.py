@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("dark.experiment.evaluate_cli", "decode a run's test heatmaps with every decoder"),
     "book": ("dark.book.pipeline", "execute the notebooks with papermill and build the book"),
     "record": (
-        "dark.book.record_cli",
+        "dark.record.record_cli",
         "check a record's runs against their sha256 (--rehash: hash them once)",
     ),
 }

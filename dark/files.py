@@ -4,6 +4,8 @@
 renames it over the target (``os.replace`` is atomic on POSIX) and ``fsync``-s the directory, so a
 crash or a kill leaves either the previous file or the new one. Every result file of the project
 (datasets, checkpoints, heatmap caches, tables, pipeline stamps) goes through it.
+
+Low in the house (the rooms' order is :mod:`dark`'s docstring): it imports nothing of ``dark``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ checkpoints); :func:`write_run` that and what its evaluation leaves
 :func:`dark.experiment.runs.save_predictions`), with the numbers a test chooses; so a fake run reads back
 through :class:`dark.experiment.runs.Run` as a real one does (the real loader refuses a ``config.json``
 without every setting). :func:`record_run` records one into a record's store as a build does
-(:func:`dark.experiment.run_store.add_run`: the record block, ``SHA256SUMS``).
+(:func:`dark.record.run_store.add_run`: the record block, ``SHA256SUMS``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from dark.experiment import run_store, runs
+from dark.experiment import runs
+from dark.record import run_store
 
 #: the predictions of a run evaluated on one test view (every array that
 #: :func:`dark.experiment.runs.save_predictions` requires)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dark import models
-from dark.experiment.profiles import PROFILES
+from dark.design.profiles import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("train_step", ROOT / "benchmarks" / "train_step.py")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dark.analysis.protocols import PROTOCOLS
 from dark.analysis.report.counterfactual import counterfactual, counterfactual_display, shift_estimates
 from dark.analysis.report.load import RunRecord
+from dark.design.protocols import PROTOCOLS
 from dark.experiment import runs
 
 N, K = 60, 6

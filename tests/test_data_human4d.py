@@ -13,7 +13,7 @@ import pytest
 import dark.data
 from dark.data import human4d
 from dark.data.human4d import Human4D, Human4DError
-from dark.skeleton import HEATMAP_JOINTS
+from dark.design.skeleton import HEATMAP_JOINTS
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "human4d-samples"
 DEVICES = ("M72e", "M72h")

@@ -11,7 +11,7 @@ import pytest
 
 from dark.data import data_cli, human4d, plots
 from dark.data.sample import Sample
-from dark.skeleton import JOINTS_18
+from dark.design.skeleton import JOINTS_18
 
 
 def _samples(n: int, seed: int = 0) -> list[Sample]:

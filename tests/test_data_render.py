@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dark.data import motions, render, synth
-from dark.skeleton import HEATMAP_JOINTS
+from dark.design.skeleton import HEATMAP_JOINTS
 
 
 def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from dark.data.render import (
     render_views,
     retarget,
 )
-from dark.experiment.profiles import Frames
+from dark.design.profiles import Frames
 
 
 def _digest(path: Path) -> str:

@@ -119,8 +119,8 @@ def test_dry_run_trains_and_evaluates_every_run_with_every_decoder(dry_run):
 def test_dry_run_unpacks_into_a_record(dry_run, tmp_path):
     import numpy as np
 
-    from dark.book import record
     from dark.experiment import runs
+    from dark.record import record
 
     _, out = dry_run
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -145,7 +145,7 @@ def test_dry_run_unpacks_into_a_record(dry_run, tmp_path):
         predictions = runs.load_predictions(run)
         assert predictions["coords"].shape[0] == len(predictions["decoders"])
         assert "pred_visible" in predictions
-        own = json.loads((run / "config.json").read_text())["record"]
+        own = runs.Run(run).record()
         assert len(own["digest"]) == 64 and own["commit"] == rec["provenance"]["commit"] and own["machine"]
     # a second unpack of the same check adds no run (same names, same digests)
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)

@@ -1,4 +1,5 @@
-"""The package's shape: no import circle, short functions, one profile table.
+"""The package's shape: rooms in one order with no arrow up, no import circle, short functions, one
+profile table.
 
 The import graph is read from the source with ``ast`` (module-level and function-level imports alike,
 since a lazy import is still a dependency), so a circle cannot come back unnoticed.
@@ -7,12 +8,15 @@ since a lazy import is still a dependency), so a circle cannot come back unnotic
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dark import models
-from dark.experiment import profiles
+from dark.design import profiles
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dark"
 #: the longest a function may be without saying why in its docstring ("Long because ...")
@@ -101,23 +105,68 @@ def _inside(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-@pytest.mark.parametrize(
-    ("low", "high", "allowed"),
-    [
-        ("dark.experiment.train", "dark.experiment.evaluate", ()),  # training never depends on the evaluation
-        ("dark.codecs", "dark", ("dark.codecs",)),  # the codecs depend on nothing else of dark
-        ("dark.data", "dark.models", ()),  # data never reaches the models
-    ],
-)
-def test_arrows_never_run_backwards(low, high, allowed):
-    bad = [
+#: a numbered line of the package docstring's list of rooms: ``3. :mod:`dark.files`, :mod:`dark.x`: ...``
+_ROOM_LINE = re.compile(r"^\d+\.\s+((?::mod:`[\w.]+`(?:,\s*)?)+):", re.MULTILINE)
+
+
+def rooms() -> list[str]:
+    """The rooms of the package from the bottom up, as its docstring (``dark/__init__.py``) lists them."""
+    doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text())) or ""
+    return [name for line in _ROOM_LINE.findall(doc) for name in re.findall(r":mod:`([\w.]+)`", line)]
+
+
+def room_of(module: str, order: list[str]) -> int | None:
+    """The floor (index in ``order``) of the room holding ``module``; None for ``dark`` itself, which
+    every module may import (it imports nothing)."""
+    found = [i for i, room in enumerate(order) if _inside(module, room)]
+    return max(found, key=lambda i: len(order[i])) if found else None
+
+
+def upward(g: dict[str, set[str]], order: list[str]) -> list[tuple[str, str]]:
+    """Every import in ``g`` of a module whose room is above the importer's own."""
+    return sorted(
         (a, b)
-        for a, targets in graph().items()
-        if _inside(a, low)
+        for a, targets in g.items()
         for b in targets
-        if _inside(b, high) and not any(_inside(b, x) for x in allowed)
-    ]
-    assert not bad, bad
+        if (low := room_of(a, order)) is not None and (high := room_of(b, order)) is not None and high > low
+    )
+
+
+def test_the_upward_finder_finds_a_planted_arrow():
+    order = ["dark.codecs", "dark.data", "dark.experiment"]
+    g = {"dark.data.x": {"dark.codecs", "dark.experiment.y", "dark"}, "dark.experiment.y": {"dark.data.x"}}
+    assert upward(g, order) == [("dark.data.x", "dark.experiment.y")]
+
+
+def test_the_docstring_lists_every_room_once_and_every_module_has_one():
+    order = rooms()
+    assert order[:2] == ["dark.codecs", "dark.metrics"] and order[-1] == "dark.__main__", order
+    assert len(order) == len(set(order)) >= 12
+    homeless = [m for m in graph() if m != "dark" and room_of(m, order) is None]
+    assert not homeless, f"modules in no room of the docstring of dark/__init__.py: {homeless}"
+
+
+def test_no_module_imports_a_room_above_its_own():
+    """The rooms' order is the package docstring's; a lazy import is an arrow too (the graph sees it)."""
+    bad = upward(graph(), rooms())
+    assert not bad, f"imports of a room above the importer's own (dark/__init__.py lists the rooms): {bad}"
+
+
+#: what training must not load: the analysis and the book above it, the evaluation beside it, and the
+#: libraries of tables and figures (a run draws its curves with matplotlib only when it writes them)
+NOT_LOADED_BY_TRAINING = ("dark.analysis", "dark.book", "dark.record", "dark.experiment.evaluate", "pandas",
+                          "matplotlib")  # fmt: skip
+
+
+def test_importing_training_loads_no_analysis_book_pandas_or_matplotlib():
+    code = "import sys, dark.experiment.train; print(' '.join(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    loaded = out.split()
+    assert "dark.experiment.train" in loaded
+    found = [m for m in loaded if any(_inside(m, x) for x in NOT_LOADED_BY_TRAINING)]
+    assert not found, f"importing dark.experiment.train loads {found}"
 
 
 def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -232,8 +281,8 @@ def test_a_cells_batch_size_is_an_option_of_its_runs_name_and_digest():
 
 def test_a_cells_input_scale_and_precision_are_options_of_its_runs_name_and_digest():
     from dark.experiment.run_digest import digest_inputs, run_digest
-    from dark.experiment.run_store import training_config
     from dark.experiment.runs import RunConfig, run_name
+    from dark.record.run_store import training_config
 
     scaled = profiles.Cell("sh", "unbiased", (1314, 2), input_scale=4)
     assert [t.name for t in scaled.runs()] == ["sh-unbiased-x4-s1314", "sh-unbiased-x4-s2"]
@@ -318,17 +367,17 @@ def test_few_imports_of_dark_inside_functions():
 
 
 def test_the_reports_seed_is_typed_once():
-    """1314 (the report's seed) appears in code only as ``dark.experiment.profiles.REPORT_SEED``."""
+    """1314 (the report's seed) appears in code only as ``dark.design.profiles.REPORT_SEED``."""
     root = PACKAGE.parent
     files = [*PACKAGE.rglob("*.py"), root / "notebooks" / "pipeline.yml", *(root / "benchmarks").glob("*.py")]
     typed = [
         f"{p.relative_to(root)}:{i}"
         for p in files
-        if p != PACKAGE / "experiment" / "profiles.py"
+        if p != PACKAGE / "design" / "profiles.py"
         for i, line in enumerate(p.read_text().splitlines(), 1)
         if "1314" in line
     ]
-    assert not typed, f"the report's seed typed outside dark/experiment/profiles.py: {typed}"
+    assert not typed, f"the report's seed typed outside dark/design/profiles.py: {typed}"
 
 
 def test_the_results_chapter_is_assembled_once():

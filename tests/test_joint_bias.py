@@ -8,8 +8,8 @@ import pytest
 from dark.analysis import plots
 from dark.analysis.report.joints import JOINT_BIAS_COLUMNS, joint_bias, joint_bias_text, joint_shifts
 from dark.analysis.report.load import RunRecord
+from dark.design.skeleton import JOINTS_18
 from dark.experiment import runs
-from dark.skeleton import JOINTS_18
 
 matplotlib.use("Agg")
 

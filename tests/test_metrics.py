@@ -320,7 +320,7 @@ def test_pckh_per_axis_hand_worked():
 
 
 def test_fov_mask_is_the_reports_field_of_view_per_axis():
-    from dark import skeleton
+    from dark.design import skeleton
 
     assert M.REPORT_HEAD == skeleton.HEAD_SEGMENT_18 and M.REPORT_INPUT_SIZE == (160, 320)
     # ours: pixel j's centre at j; moai's at j + 0.5, and moai keeps 0 <= x < 320, 0 <= y < 160

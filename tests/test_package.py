@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dark import cli, skeleton
+from dark import cli
+from dark.design import skeleton
 
 ROOT = Path(__file__).resolve().parents[1]
 

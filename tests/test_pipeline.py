@@ -15,10 +15,12 @@ import pytest
 import yaml
 from fakes import ONE_FRAME_PREDICTIONS, write_run
 
-from dark.book import book_assets, executor, pipeline, record
+from dark.analysis import report
+from dark.book import book_assets, executor, pipeline
 from dark.book.plan import PlanError, load_plan, step_hash
-from dark.experiment import profiles, run_store
+from dark.design import profiles
 from dark.experiment.runs import run_name
+from dark.record import record, run_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -139,7 +141,7 @@ def test_a_template_of_one_profile_field_keeps_its_type_and_tuples_arrive_as_lis
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/experiment/profiles.py"),
+        (lambda p: p.update(profiles={"smoke": {}}), "profiles are the rows of dark/design/profiles.py"),
         (lambda p: p["steps"][0].update(needs=["nowhere"]), "unknown step 'nowhere'"),
         (lambda p: p["steps"][1].update(needs=["read"]), "dependency cycle"),
         (lambda p: p["steps"][1]["parameters"].update(out="{nothing}/a"), "cannot expand"),
@@ -534,7 +536,7 @@ def test_a_recorded_profile_trains_only_what_its_record_lacks_and_records_each_r
     # evaluation to analyse, so the call is only counted here: tests/test_verdicts.py runs it)
     monkeypatch.setattr(runs, "TRAINING_REVISION", runs.TRAINING_REVISION + 1)
     analysed_: list = []
-    monkeypatch.setattr(record, "save_analysis", lambda dest, run_dirs: analysed_.append((dest, run_dirs)))
+    monkeypatch.setattr(report, "save_analysis", lambda dest, run_dirs: analysed_.append((dest, run_dirs)))
     trained, lines = _build(tmp_path, "w3", _FakeBook(), max_trainings=1)
     assert len(trained) == 1
     stale = [line for line in lines if "STALE" in line]
@@ -554,7 +556,7 @@ def test_a_build_on_a_record_with_an_altered_run_names_it_and_leaves_it_out(tmp_
     evaluation = store / "runs" / names[1] / "evaluation.json"
     evaluation.write_text(evaluation.read_text().replace("{", '{"dark pckh@0.1 + 10": 10, ', 1))
     analysed: list = []
-    monkeypatch.setattr(record, "save_analysis", lambda dest, run_dirs: analysed.append(run_dirs))
+    monkeypatch.setattr(report, "save_analysis", lambda dest, run_dirs: analysed.append(run_dirs))
     trained, lines = _build(tmp_path, "w2", _FakeBook(), max_trainings=0)
     assert trained == []
     assert [line for line in lines if "ALTERED" in line] == [

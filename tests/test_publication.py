@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dark import provenance
 from dark.analysis import deviations
-from dark.book import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -244,8 +244,8 @@ def test_method_states_the_primary_endpoints_and_protocols_of_the_code():
     must be those fixed in the code."""
     import re
 
-    from dark.analysis.protocols import PROTOCOLS
     from dark.analysis.report import ENDPOINTS
+    from dark.design.protocols import PROTOCOLS
 
     text = (ROOT / "book" / "method.md").read_text()
     block = text.split("<!-- endpoints")[1].split("<!-- /endpoints -->")[0]

@@ -1,4 +1,4 @@
-"""dark.book.record: a recorded run is written from a finished plan, checked against its schema, loaded
+"""dark.record.record: a recorded run is written from a finished plan, checked against its schema, loaded
 back."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from fakes import write_run
 
-from dark.book import record
 from dark.book.plan import Plan, Step
-from dark.experiment import profiles, run_store, runs
+from dark.design import profiles
+from dark.experiment import runs
 from dark.experiment.run_digest import training_data_digest
+from dark.record import record, run_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +87,7 @@ def test_write_keeps_summaries_not_weights_and_the_record_loads(finished, tmp_pa
     seeds = [json.loads(Path(d, runs.EVALUATION).read_text())["run"]["seed"] for d in rec["run_dirs"]]
     assert seeds == [1314, 2]
     # each run says what trained it: digest, revision, training data, commit, machine, date, time
-    own = json.loads((dest / "runs" / names[0] / runs.CONFIG).read_text())["record"]
+    own = runs.Run(dest / "runs" / names[0]).record()
     assert own["training_revision"] == runs.TRAINING_REVISION and len(own["digest"]) == 64
     assert own["training_data"] == training_data_digest(work / "data" / "x")
     assert own["train_s"] == 30.0 and own["machine"] and own["commit"] and own["date"]
@@ -128,7 +129,7 @@ def test_an_unfinished_run_is_not_recorded(finished, tmp_path):
     assert not (tmp_path / "rec" / "runs" / names[1]).exists()
     # a partial build (dark book --max-trainings) records what is finished; the work folder's results are
     # not of these runs and are not copied, and the record's former analysis is removed (the pipeline
-    # saves the record's own: record.save_analysis)
+    # saves the record's own: report.save_analysis)
     (tmp_path / "rec" / "results").mkdir(parents=True)
     (tmp_path / "rec" / "results" / "verdicts.json").write_text("{}")
     dest = record.write(plan, out_dir, tmp_path / "rec", cwd=work, partial=True)

@@ -16,8 +16,8 @@ from fakes import ONE_FRAME_PREDICTIONS, record_run, write_run
 
 from dark.analysis import report
 from dark.analysis.report.load import load_run
-from dark.book import record, record_cli
-from dark.experiment import run_hashes, run_store, runs
+from dark.experiment import runs
+from dark.record import record, record_cli, run_hashes, run_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

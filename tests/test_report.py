@@ -11,12 +11,13 @@ from fakes import write_run
 from scipy import stats
 
 from dark import metrics
-from dark.analysis import paper, report
+from dark.analysis import report
 from dark.analysis.report.analysis import improvement
 from dark.analysis.report.claims import NOT_EVALUATED
 from dark.analysis.report.endpoints import NOT_MEASURED, ONE_TRAINING_NOTE
 from dark.analysis.report.load import load_run
 from dark.analysis.report.tables import expected_bias
+from dark.design import paper
 from dark.experiment import runs
 from dark.metrics import Interval
 

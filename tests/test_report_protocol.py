@@ -1,4 +1,4 @@
-"""The scoring protocols (:mod:`dark.analysis.protocols`): the standard one and the report's own code (issue
+"""The scoring protocols (:mod:`dark.design.protocols`): the standard one and the report's own code (issue
 18)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from dark.analysis import paper
-from dark.analysis.protocols import PROTOCOLS, Protocol
+from dark.design import paper
+from dark.design.protocols import PROTOCOLS, Protocol
 
 
 def test_both_protocols_fill_every_row_of_table_2():

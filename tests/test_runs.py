@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from dark import codecs, models
-from dark.experiment import checkpoint, profiles, runs
+from dark.design import profiles
+from dark.experiment import checkpoint, runs
 from dark.experiment.runs import Measured, Run, RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from dark import codecs, skeleton
+from dark import codecs
 from dark.data import Sample
 from dark.data.dataset import prepare_input
-from dark.experiment import device, profiles, runs
+from dark.design import profiles, skeleton
+from dark.experiment import device, runs
 from dark.experiment.runs import RunConfig, load_model
 from dark.experiment.train import heatmap_loss, load_split, train
 from dark.experiment.train_cli import cli
@@ -124,7 +125,7 @@ def test_same_seed_same_data_gives_identical_runs(data, tmp_path, precision):
 
 def test_run_directory(data, tmp_path):
     out = run(data, tmp_path / "run", epochs=3, encoding="quantized")
-    config = json.loads((out / "config.json").read_text())
+    config = runs.Run(out).stored_config()  # as stored: each key once, in today's spelling
     assert config["model"] == "sh" and config["model_config"] == "smoke" and config["encoding"] == "quantized"
     assert config["input_size"] == [80, 160] and config["heatmap_size"] == [20, 40]
     assert config["heatmap_stride"] == 8 and config["sigma"] == 2.0 and config["scaling"] == "stride"
@@ -132,7 +133,7 @@ def test_run_directory(data, tmp_path):
     smoke = profiles.PROFILES["smoke"].recipe.precision
     assert config["precision"] == device.resolve_precision("cpu", smoke) and config["seed"] == 1314
     assert config["profile"] == "smoke" and not {"config", "grid", "rounding"} & set(config)  # stored once
-    codec = RunConfig.from_json(config).codec
+    codec = runs.Run(out).config().codec
     assert (codec.spec.grid, codec.spec.rounding, codec.input_size) == ("input", "nearest", (160, 320))
     assert (config["n_train"], config["world_size"], config["device"]) == (32, 1, "cpu")
     assert config["threads"] == 1  # run() trains on one thread; recorded, and not in the run's digest

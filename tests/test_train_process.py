@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from dark.data.synth import render_dataset
+from dark.experiment.runs import Run
 from dark.experiment.train import KILL_ENV, train
 
 pytestmark = pytest.mark.slow
@@ -62,8 +63,8 @@ def test_torchrun_two_cpu_processes(data, tmp_path):
     command += ["--epochs", "2", "--batch-size", "16"]
     result = subprocess.run(command, env=env(), capture_output=True, timeout=300)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
-    config = json.loads((out / "config.json").read_text())
-    assert config["world_size"] == 2 and config["batch_size"] == 16
+    config = Run(out).config()
+    assert config.measured.world_size == 2 and config.batch_size == 16
     ddp = records(out)
     assert [r["epoch"] for r in ddp] == [1, 2]
     single = records(train(data, tmp_path / "single", epochs=2, batch_size=16, quiet=True, threads=1))

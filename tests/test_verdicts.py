@@ -9,10 +9,11 @@ import pytest
 from fakes import write_run
 
 from dark import metrics
-from dark.analysis import paper, report
-from dark.analysis.protocols import PROTOCOLS
+from dark.analysis import report
 from dark.analysis.report import render
 from dark.analysis.report.endpoints import NO_RUNS, NOT_MEASURED, ONE_TRAINING_NOTE, endpoint_verdict
+from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.experiment import runs
 from dark.metrics import Estimate
 
@@ -220,14 +221,13 @@ def test_a_record_grown_in_steps_saves_the_analysis_of_every_recorded_run(tmp_pa
     """dark book --max-trainings saves the analysis of the record's runs into its results/ (what the summary
     reads): claim 2's primary endpoint there is the paired difference of DARK's PCKh@0.1 read straight from
     the runs' frame sums."""
-    from dark.analysis import summary
-    from dark.book import record
+    from dark.book import summary
 
     clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     dest = tmp_path / "results" / "cpu"
     paths = [_run(dest / "runs", enc, s, 40 + s - 2 * (enc == "ceil") + (s == 3), 37 + s, clusters)
              for s in (1, 2, 3) for enc in ("unbiased", "ceil")]  # fmt: skip
-    assert record.save_analysis(dest, paths) == dest / "results"
+    assert report.save_analysis(dest, paths) == dest / "results"
     saved = report.load_saved(dest / "results")
     two = [r for r in saved[2]["primary"] if r["model"] == "sh" and r["protocol"] == "standard"]
     by_seed = [_dark_pckh(u) - _dark_pckh(c) for u, c in zip(paths[::2], paths[1::2], strict=True)]
@@ -252,7 +252,7 @@ def _dark_pckh(path):
 def test_a_record_that_saved_no_verdicts_has_them_computed_from_its_runs(tmp_path, monkeypatch):
     """A record grown by --max-trainings builds keeps runs but no analysis: the summary computes its
     primary endpoints from those runs, as the recorded chapter does, instead of saying none were saved."""
-    from dark.analysis import summary
+    from dark.book import summary
 
     clusters = np.arange(16)  # 16 placements: 4 test clips of 4
     paths = [_run(tmp_path, enc, s, 40 + s - 2 * (enc == "ceil"), 37 + s, clusters)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from dark import metrics
-from dark.analysis import paper
 from dark.analysis.report import resolution, why
 from dark.analysis.report.load import RunRecord
+from dark.design import paper
 from dark.metrics import Estimate
 
 G, K = 16, 6  # frame groups, joints per frame
@@ -144,7 +144,7 @@ def test_claim2_rows_split_the_report_gap_into_bias_and_the_rest():
 def test_claim2_shift_reads_the_counterfactual_row_of_dark_on_the_primary_metric(monkeypatch):
     import pandas as pd
 
-    from dark.analysis.protocols import PROTOCOLS
+    from dark.design.protocols import PROTOCOLS
 
     rows = [
         {"model": "sh", "encoding": "ceil", "protocol": p, "role": role, "metric": m, "expected_cost": cost,

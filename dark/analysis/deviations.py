@@ -129,7 +129,7 @@ CHOICES: tuple[Choice, ...] = (
         "Euclidean error below alpha x the head segment's length, over the visible joints",
         "per axis: |error| below alpha x the head segment's extent along that axis, both axes counted, "
         "joints whose visibility masks disagree failed (`_calculate_pck`)",
-        "metrics `pckh_axis@0.1`, `pckh_axis@0.5` (the protocol `report`, `dark.analysis.protocols`)",
+        "metrics `pckh_axis@0.1`, `pckh_axis@0.5` (the protocol `report`, `dark.design.protocols`)",
         ("metric", "pckh@0.5", "pckh_axis@0.5"),
     ),
     Choice(
@@ -146,7 +146,7 @@ CHOICES: tuple[Choice, ...] = (
         "Batch size (Stacked Hourglass w/ quant)",
         "the profile's recipe, the same for every cell",
         "24 for SH quant, 16 for its cont twin and for HRNet (`batch_size`)",
-        "the training's `batch_size` (a cell option of `dark.experiment.profiles`)",
+        "the training's `batch_size` (a cell option of `dark.design.profiles`)",
         unmeasured="no runs of one cell with both batch sizes",
     ),
     Choice(
@@ -162,7 +162,7 @@ CHOICES: tuple[Choice, ...] = (
         "Training length",
         "the profile's recipe",
         "`max_epochs: 100`",
-        "the profile's recipe (`dark.experiment.profiles`)",
+        "the profile's recipe (`dark.design.profiles`)",
         ("epochs", "", ""),
     ),
 )

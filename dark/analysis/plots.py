@@ -5,24 +5,22 @@ Every function draws into a new figure (or the ``ax`` given) and returns the fig
 them. Inputs are what :mod:`dark.experiment.evaluate` writes: an evaluation dict (``evaluation.json``), the
 predictions of :func:`dark.experiment.evaluate.load_predictions` (coords in input px), the per-frame sums
 (:class:`dark.analysis.report.RunRecord`) and the :class:`dark.analysis.report.Analysis` of the runs with
-their seeds. :func:`plot_curves` is the one training writes (``curves.png``, no pyplot state involved).
+their seeds. The training curves (``curves.png``) are training's own: :mod:`dark.experiment.curves`.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from dark import metrics
-from dark.analysis import paper, report
+from dark.analysis import report
+from dark.design import paper
 from dark.experiment.runs import Run
-from dark.files import atomic_write
 
 #: the report's decoders first, in its order
 DEFAULT_DECODERS: tuple[str, ...] = paper.PAPER_DECODERS
@@ -297,25 +295,6 @@ def decoders_along_training(
             row[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
-
-
-def plot_curves(history: Sequence[Mapping], path: str | os.PathLike) -> None:
-    """Loss and validation PCKh@0.5 / @0.1 per epoch of ``metrics.jsonl``'s records, written atomically
-    to ``path`` (PNG; a :class:`matplotlib.figure.Figure` of its own, so training never touches pyplot)."""
-    epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(8, 3), layout="constrained")
-    ax, bx = fig.subplots(1, 2)
-    ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
-    ax.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
-    ax.set(xlabel="epoch", ylabel="heatmap MSE (sum over stacks)", yscale="log")
-    ax.legend()
-    bx.plot(epochs, [h["val_pckh@0.5"] for h in history], "o-", label="PCKh@0.5")
-    bx.plot(epochs, [h["val_pckh@0.1"] for h in history], "s-", label="PCKh@0.1")
-    bx.set(xlabel="epoch", ylabel="validation PCKh, DARK (%)", ylim=(0, 100))
-    bx.legend()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    atomic_write(path, buffer.getvalue())
 
 
 def joint_bias(bias, decoder: str = "dark"):

@@ -13,7 +13,7 @@ For each step of a :class:`dark.book.plan.Plan`, in dependency order:
    next run resumes.
 
 Every executed notebook gets a first and a last cell of provenance
-(:func:`dark.book.provenance.footer_cells`).
+(:func:`dark.provenance.footer_cells`).
 An ``after`` hook sees every step that is done, executed or up to date (the pipeline records each
 training there, :mod:`dark.book.pipeline_record`).
 The book around the executed notebooks is :mod:`dark.book.pipeline`'s.
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dark.book.plan import Plan, Step, step_hash
-from dark.book.provenance import footer_cells
 from dark.files import atomic_write
+from dark.provenance import footer_cells
 
 #: the Jupyter kernel every notebook runs in
 KERNEL = "python3"
@@ -172,7 +172,7 @@ def _titled(notebook, step: Step):
 
 def _with_provenance(notebook, step: Step, out_dir: Path, cwd: Path):
     """``notebook`` with a first cell that notes the start time and a last one that shows and saves the
-    page's provenance (:func:`dark.book.provenance.footer_cells`; both cells' code is hidden in the book)."""
+    page's provenance (:func:`dark.provenance.footer_cells`; both cells' code is hidden in the book)."""
     import nbformat
 
     first, last = footer_cells(

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from dark.book.provenance import REPO, git_state
+from dark.provenance import REPO, git_state
 
 #: Chromium without anything that reaches another host (the flags of the browser tests)
 CHROMIUM_ARGS = (

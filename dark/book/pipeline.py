@@ -8,7 +8,7 @@ Executed notebooks live in ``book/executed/<profile>/``; the build copies the re
 notebooks to ``book/executed/`` (the paths in ``book/_toc.yml``), copies the widget and MathJax
 JavaScript from ``node_modules`` into ``book/_widgets`` (:mod:`dark.book.book_assets`) and runs
 ``jupyter-book build``. The book is rebuilt only when one of its inputs changed. A recorded profile
-(:attr:`dark.experiment.profiles.Profile.recorded`) ends by writing its record (:mod:`dark.book.record`).
+(:attr:`dark.design.profiles.Profile.recorded`) ends by writing its record (:mod:`dark.record.record`).
 
 ``run_book``'s result and failure (:class:`dark.book.executor.RunReport`,
 :class:`dark.book.executor.StepFailed`) are importable from here.
@@ -25,13 +25,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dark.book import record as recording
 from dark.book.book_assets import prepare_assets, sync_file
 from dark.book.executor import RunReport, StepFailed, clock, execute_plan, execute_step
 from dark.book.pipeline_record import finish_record, first_trainings, plan_with_record, recorder
 from dark.book.plan import Plan, PlanError, load_plan
-from dark.experiment.profiles import PROFILES as PROFILE_TABLE
+from dark.design.profiles import PROFILES as PROFILE_TABLE
 from dark.files import atomic_write, sha256_file
+from dark.record import record as recording
 
 #: run_book's result and failure (defined by the executor) belong to its interface
 __all__ = [
@@ -165,7 +165,7 @@ def run_book(
     """Execute ``profile``'s plan and build the book; return (what ran, the HTML folder or None).
 
     Args:
-        profile: a name of :data:`dark.experiment.profiles.PROFILES` (smoke, quick, cpu, full).
+        profile: a name of :data:`dark.design.profiles.PROFILES` (smoke, quick, cpu, full).
         root: the repository (``notebooks/pipeline.yml``, ``node_modules``).
         book: the book's source folder (default ``root/book``).
         work: where generated data and runs go (default ``root``: ``data/generated``, ``runs``).
@@ -173,8 +173,8 @@ def run_book(
         force: re-execute every step and rebuild every page.
         build: build the HTML after executing.
         quiet: no progress bars, no Sphinx chatter.
-        record: write the run's record (:mod:`dark.book.record`) there; default: the profile's
-            :func:`dark.book.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``full``)
+        record: write the run's record (:mod:`dark.record.record`) there; default: the profile's
+            :func:`dark.record.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``full``)
             when the work folder is the repository; none for a profile that is not recorded. A record's runs
             whose digest matches are reused, the others trained and added one by one
             (:mod:`dark.book.pipeline_record`).

@@ -2,7 +2,7 @@
 
 :func:`plan_with_record` executes the steps the trainings need (the data), digests the training data
 (:func:`dark.experiment.run_digest.training_data_digest`), asks the record which of the profile's trainings it
-holds with matching digests (:func:`dark.experiment.run_store.match`: the build log lists them, and every
+holds with matching digests (:func:`dark.record.run_store.match`: the build log lists them, and every
 stale run with its reason), and resolves the plan again without those trainings: the analysis reads the
 recorded runs from the record and the new ones from the work folder. :func:`recorder` is the executor's
 ``after`` hook that adds each training to the record as soon as its step (training and evaluation,
@@ -21,11 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dark.book import record as recording
 from dark.book.executor import RunReport, execute_plan
 from dark.book.plan import Plan, Step, load_plan, with_fresh_records
-from dark.experiment import run_store
 from dark.experiment.run_digest import training_data_digest
+from dark.record import record as recording
+from dark.record import run_store
 
 
 def _needed(plan: Plan, steps: list[Step]) -> set[str]:
@@ -111,9 +111,9 @@ def finish_record(
     quiet: bool,
     execute: Callable[..., Path],
 ) -> list[str]:
-    """Write ``record`` after ``plan`` was executed (:func:`dark.book.record.write`), then either save the
+    """Write ``record`` after ``plan`` was executed (:func:`dark.record.record.write`), then either save the
     analysis of every recorded run into it (``partial``: a build cut by ``--max-trainings``, whose pages did
-    not run; :func:`dark.book.record.save_analysis`) or execute the pages that render the records again,
+    not run; :func:`dark.analysis.report.save_analysis`) or execute the pages that render the records again,
     now that the record holds this build's runs (:func:`dark.book.plan.with_fresh_records`: nothing else
     re-executes). Returns the ids of the steps executed again."""
     where = recording.write(plan, out_dir, record, cwd=work, status=status, partial=partial)
@@ -121,8 +121,10 @@ def finish_record(
     if partial:
         runs = recording.load(where)["run_dirs"]
         if runs:
+            from dark.analysis import report  # the analysis needs pandas; the rest of the pipeline does not
+
             t0 = time.monotonic()
-            saved = recording.save_analysis(where, runs)
+            saved = report.save_analysis(where, runs)
             log(f"record: analysis of its {len(runs)} runs saved in {saved} ({time.monotonic() - t0:.0f} s)")
         return []
     again = execute_plan(

@@ -1,7 +1,7 @@
 """The book's execution plan: which notebook runs with which parameters, per profile.
 
 The plan is one YAML file (``notebooks/pipeline.yml``); what a profile means (data sizes, recipe,
-seeds, decoder-study sizes, its ``about`` paragraph) is a row of :data:`dark.experiment.profiles.PROFILES`,
+seeds, decoder-study sizes, its ``about`` paragraph) is a row of :data:`dark.design.profiles.PROFILES`,
 which the plan reads by name::
 
     paths:                          # templates, expanded with the variables below
@@ -19,26 +19,26 @@ which the plan reads by name::
           trials: "{study.trials}"                      # a field of the profile's row
 
 Strings are templates (``str.format`` with ``{work}``, ``{root}``, ``{profile}``, ``{source}``, ``{about}``
-(the profile's paragraph), ``{study}`` (its :class:`dark.experiment.profiles.DecoderStudy`: write
-``{study.sigmas}``), ``{report_seed}`` (:data:`dark.experiment.profiles.REPORT_SEED`), ``{records}`` (the
-record folders of the recorded profiles, :func:`dark.book.record.folder`, then the superseded records kept
-beside them, :func:`dark.book.record.superseded`), ``{records_digest}`` (what those records show,
-:func:`dark.book.record.shown_digest`: the pages that render them re-execute when it changes), ``{run_dirs}``
-and the expanded ``paths``), applied recursively inside lists and mappings; a string that is exactly one
-``{name}`` or ``{name.field}`` takes the value as it is (a list or a number stays one; a tuple becomes a
-list). A mapping keyed by profile names is refused: per-profile values belong in the profile table, so that
-adding a profile is one row there.
+(the profile's paragraph), ``{study}`` (its :class:`dark.design.profiles.DecoderStudy`: write
+``{study.sigmas}``), ``{report_seed}`` (:data:`dark.design.profiles.REPORT_SEED`), ``{records}`` (the
+record folders of the recorded profiles, :func:`dark.record.record.folder`, then the superseded records kept
+beside them, :func:`dark.record.record.superseded`), ``{records_digest}`` (what those records show,
+:func:`dark.record.record.shown_digest`: the pages that render them re-execute when it changes),
+``{run_dirs}`` and the expanded ``paths``), applied recursively inside lists and mappings; a string that is
+exactly one ``{name}`` or ``{name.field}`` takes the value as it is (a list or a number stays one; a tuple
+becomes a list). A mapping keyed by profile names is refused: per-profile values belong in the profile table,
+so that adding a profile is one row there.
 
 Seeds are a dimension of the plan: a step with ``for_each: run`` is repeated for every training of the profile
-(:meth:`dark.experiment.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
-already (``recorded``: run name -> the recorded run's folder, :func:`dark.experiment.run_store.match`), with
+(:meth:`dark.design.profiles.Profile.runs`, one per cell and seed of the cell) that is not recorded
+already (``recorded``: run name -> the recorded run's folder, :func:`dark.record.run_store.match`), with
 the extra variables ``{model}``, ``{encoding}``, ``{seed}``, ``{batch_size}`` and ``{input_scale}`` (the
 cell's options, ``None``: the recipe's), ``{precision}`` (the cell's where it sets one, else the plan's
 below) and ``{run}`` (the run directory's name, :func:`dark.experiment.runs.run_name`); its ``id``
 becomes ``<id>-<run>``, and a step that ``needs`` the plain ``<id>`` needs every one of them. ``{run_dirs}``
 is the list of every run directory of the profile (recorded ones in the record, the others in ``{runs}``),
 ``{trained_dirs}`` those that the plan trains, and ``{precision}`` the resolved precision the trainings use
-(a record's, else this machine's for the recipe: :func:`dark.experiment.run_store.own_precision`).
+(a record's, else this machine's for the recipe: :func:`dark.record.run_store.own_precision`).
 
 Paths under ``{work}`` are given to the notebooks *relative* to it (the kernels run there), so the
 published pages never show the building machine's folders; ``outputs`` and ``clean`` stay absolute.
@@ -59,14 +59,14 @@ from typing import Any
 
 import yaml
 
-from dark.analysis.paper import MODEL_NAMES
-from dark.book.record import folder as record_folder
-from dark.book.record import shown_digest
-from dark.book.record import superseded as superseded_records
 from dark.codecs import ENCODINGS
-from dark.experiment import profiles as profile_table
-from dark.experiment.run_store import own_precision
+from dark.design import profiles as profile_table
+from dark.design.paper import MODEL_NAMES
 from dark.files import sha256_file
+from dark.record.record import folder as record_folder
+from dark.record.record import shown_digest
+from dark.record.record import superseded as superseded_records
+from dark.record.run_store import own_precision
 
 #: bump when the meaning of a stamp changes (forces every step to re-run once)
 STAMP_FORMAT = 1
@@ -122,7 +122,7 @@ def _expand(value: Any, variables: dict[str, Any], where: str) -> Any:
         if value and set(value) <= set(profile_table.PROFILES):
             raise PlanError(
                 f"{where}: a mapping keyed by profiles ({sorted(value)}); per-profile values belong in "
-                "dark/experiment/profiles.py (a template such as '{study.trials}' reads the profile's row)"
+                "dark/design/profiles.py (a template such as '{study.trials}' reads the profile's row)"
             )
         return {k: _expand(v, variables, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
@@ -268,7 +268,7 @@ def load_plan(
 
     Args:
         path: the YAML plan (notebook paths in it are relative to its folder).
-        profile: a name of :data:`dark.experiment.profiles.PROFILES`.
+        profile: a name of :data:`dark.design.profiles.PROFILES`.
         work: the folder that receives generated data and runs (``{work}``).
         root: the repository root (``{root}``); default: the plan file's parent folder's parent.
         source: ``"render"`` or a HUMAN4D root (``{source}``; ``dark book --data-root``).
@@ -276,7 +276,7 @@ def load_plan(
             ``{root}/book/executed/{profile}``.
         recorded: run name -> folder of the profile's trainings that a record holds (not trained again).
         precision: the resolved precision of the trainings (``{precision}``: a record's); ``None``: this
-            machine's for the profile's recipe (:func:`dark.experiment.run_store.own_precision`, what an
+            machine's for the profile's recipe (:func:`dark.record.run_store.own_precision`, what an
             empty record resolves to), so a training step keeps its hash whether or not a record is written.
 
     Returns:
@@ -290,12 +290,11 @@ def load_plan(
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or "profiles" in raw:
         raise PlanError(
             f"{path}: expected a mapping with 'paths' and a list of 'steps' (the profiles are the rows of "
-            "dark/experiment/profiles.py)"
+            "dark/design/profiles.py)"
         )
     if profile not in profile_table.PROFILES:
         raise PlanError(
-            f"unknown profile {profile!r}; dark/experiment/profiles.py defines "
-            f"{sorted(profile_table.PROFILES)}"
+            f"unknown profile {profile!r}; dark/design/profiles.py defines {sorted(profile_table.PROFILES)}"
         )
     row = profile_table.PROFILES[profile]
     variables = _variables(row, path, work=work, root=root, source=source, executed=executed)

@@ -16,6 +16,9 @@ input is handled) is the book's "Heatmap codecs" page, ``book/codecs.md``; each 
 restates its part. A run's codec settings are one :class:`Codec`; its encoding is a row of
 :data:`ENCODINGS`. A new decoder is one vectorised
 function and one line in :data:`dark.codecs.registry.REGISTRY` (its docstring gives the contract).
+
+The bottom room of the house (the rooms' order is :mod:`dark`'s docstring): it imports nothing else
+of ``dark``; everything above reads it.
 """
 
 from .codec import Codec

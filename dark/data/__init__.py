@@ -2,6 +2,9 @@
 
 ``open_split(path, split)`` returns the samples of a rendered dataset directory (``dark data``) or of a
 real HUMAN4D root, whichever ``path`` is.
+
+Its room imports only the rooms below it (the order is :mod:`dark`'s docstring): the codecs, the
+files and the design (the profiles' frame counts, the joints); never the models, nor anything above.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dark.data.motions import SAMPLES_DIR, SENSORS, rig_frame
-from dark.skeleton import INPUT_SIZE
+from dark.design.skeleton import INPUT_SIZE
 
 #: the depth map of the sensor, (height, width) in pixels, before the crop
 SENSOR_SIZE: tuple[int, int] = (180, 320)

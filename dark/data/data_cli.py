@@ -9,7 +9,7 @@ import sys
 
 from dark.data.human4d import link_human4d
 from dark.data.synth import PROFILES, render_dataset
-from dark.experiment.profiles import REPORT_SEED
+from dark.design.profiles import REPORT_SEED
 
 
 def cli(argv: list[str]) -> int:

@@ -33,8 +33,8 @@ import numpy as np
 from dark.data.cameras import CROP, SENSOR_SIZE, project
 from dark.data.noise import DEPTH_UNIT
 from dark.data.sample import Sample
+from dark.design.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, INPUT_SIZE
 from dark.files import atomic_write
-from dark.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, INPUT_SIZE
 
 #: split name -> split file
 SPLIT_FILES: dict[str, str] = {"train": "training.txt", "val": "validation.txt", "test": "testing.txt"}

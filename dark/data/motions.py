@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dark.skeleton import JOINTS_33
+from dark.design.skeleton import JOINTS_33
 
 #: parent of each of the 33 HUMAN4D joints (-1 for the root, Hips)
 PARENTS_33: tuple[int, ...] = (

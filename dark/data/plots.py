@@ -19,7 +19,7 @@ import torch
 from dark import codecs
 from dark.data.motions import PARENTS_33
 from dark.data.sample import Sample
-from dark.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, STRIDE
+from dark.design.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, STRIDE
 
 
 def bones_18() -> list[tuple[int, int]]:

@@ -23,7 +23,7 @@ from dark.data.body import BONES_S3_MM, SUBJECTS, Subject, capsules, retarget
 from dark.data.cameras import CROP, SENSOR_SIZE, Rig, human4d_rig, project
 from dark.data.noise import DEPTH_UNIT, MAX_DEPTH, SensorNoise, add_sensor_noise
 from dark.data.raycast import ROOM_HALF, ROOM_HEIGHT, ray_capsule, render_capsules, render_room, unoccluded
-from dark.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, INPUT_SIZE
+from dark.design.skeleton import HEAD_SEGMENT_18, HEATMAP_JOINTS, INPUT_SIZE
 
 __all__ = [
     "BONES_S3_MM",

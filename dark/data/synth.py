@@ -42,10 +42,10 @@ from dark.data.render import (
     retarget,
 )
 from dark.data.sample import Sample
-from dark.experiment.profiles import PROFILES as ALL_PROFILES
-from dark.experiment.profiles import REPORT_SEED, Frames
+from dark.design.profiles import PROFILES as ALL_PROFILES
+from dark.design.profiles import REPORT_SEED, Frames
+from dark.design.skeleton import INPUT_SIZE, JOINTS_18
 from dark.files import atomic_write, sha256_file
-from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 #: bump when the rendered bytes change for the same seed
 GENERATOR_VERSION = "5"
@@ -84,7 +84,7 @@ RECORD = np.dtype(
 
 
 #: how many multi-view frames each split of a profile gets: the ``frames`` of
-#: :data:`dark.experiment.profiles.PROFILES`
+#: :data:`dark.design.profiles.PROFILES`
 PROFILES: dict[str, Frames] = {name: p.frames for name, p in ALL_PROFILES.items()}
 
 #: maximum horizontal distance of the hips from the rig's centre (metres): keeps the subject
@@ -249,7 +249,7 @@ def render_dataset(out: str | Path, profile: str = "quick", seed: int = REPORT_S
 
     Args:
         out: dataset directory (created).
-        profile: a name of :data:`dark.experiment.profiles.PROFILES` (its ``frames``).
+        profile: a name of :data:`dark.design.profiles.PROFILES` (its ``frames``).
         seed: placement and sensor-noise seed; the same seed gives the same bytes.
         progress: show a tqdm progress bar.
         samples_dir: the bundled HUMAN4D samples (rig and real running skeletons).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dark.analysis import protocols
+from dark.design import protocols
 from dark.experiment import runs
 
 __all__ = ["CHECKPOINT", "LAST_EPOCH_FORMAT", "checkpoint_file", "epochs_by_rule", "evaluated_checkpoint"]

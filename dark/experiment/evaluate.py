@@ -63,6 +63,7 @@ import numpy as np
 
 from dark import codecs, metrics
 from dark.data import read_manifest
+from dark.design.skeleton import JOINTS_18
 from dark.experiment import runs
 from dark.experiment.checkpoint_rules import LAST_EPOCH_FORMAT, epochs_by_rule, evaluated_checkpoint
 from dark.experiment.decoding import Decoded, decode_heatmaps, decode_predictions
@@ -87,7 +88,6 @@ from dark.experiment.runs import (
     load_predictions,
 )
 from dark.files import atomic_write
-from dark.skeleton import JOINTS_18
 
 __all__ = [
     "CHECKPOINT", "CURVE_ALPHAS", "EVALUATION", "EVALUATION_CSV", "FORMAT", "HEATMAPS", "HEATMAPS_KEY",

@@ -1,7 +1,7 @@
 """``predictions_test.npz``: every decoder's test coordinates of one run, stored compactly.
 
 A recorded run keeps its test predictions so that any metric can be recomputed without retraining
-(:mod:`dark.book.record`); with every decoder of :data:`dark.codecs.DECODERS` that is ``D x N x K x 2``
+(:mod:`dark.record.record`); with every decoder of :data:`dark.codecs.DECODERS` that is ``D x N x K x 2``
 coordinates per run, so they are stored as their *errors from the ground truth* on a fixed grid of
 ``1 / 1024`` input px (:data:`STEP`), as integers: the median over decoders of each element and every
 decoder's difference from it (the decoders read the same heatmap, so they mostly agree within a pixel

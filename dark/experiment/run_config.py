@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from dark import codecs, models
-from dark.experiment import profiles
+from dark.design import profiles
+from dark.design.skeleton import INPUT_SIZE, STRIDE
 from dark.experiment.device import resolve_precision
-from dark.skeleton import INPUT_SIZE, STRIDE
 
 #: target standard deviation, heatmap px (the report's)
 SIGMA = 2.0
@@ -29,7 +29,7 @@ LR = 2e-3
 #: too)
 DEFAULT_PROFILE = "quick"
 
-#: ``config.json``'s block that a record adds (:mod:`dark.experiment.run_store`: digest and provenance of the
+#: ``config.json``'s block that a record adds (:mod:`dark.record.run_store`: digest and provenance of the
 #: run);
 #: :meth:`RunConfig.from_json` skips it
 RECORD_KEY = "record"
@@ -62,14 +62,14 @@ class Measured:
 class RunConfig:
     """One run's settings: what ``config.json`` holds, typed.
 
-    Built by :meth:`resolve` (from a profile of :data:`dark.experiment.profiles.PROFILES` and the arguments of
+    Built by :meth:`resolve` (from a profile of :data:`dark.design.profiles.PROFILES` and the arguments of
     :func:`dark.experiment.train.train`) or :meth:`from_json`; every setting is stored once (the encoding's
     grid and rounding are its row of :data:`dark.codecs.ENCODINGS`; the codec is :attr:`codec`).
 
     Attributes:
         model: a name of :data:`dark.models.MODELS`.
         encoding: a name of :data:`dark.codecs.ENCODINGS`.
-        profile: a name of :data:`dark.experiment.profiles.PROFILES` (the recipe's source).
+        profile: a name of :data:`dark.design.profiles.PROFILES` (the recipe's source).
         seed: seeds the weights, every epoch's shuffling and random rounding.
         model_config: the model configuration (:data:`dark.models.CONFIGS`) of the profile.
         model_kwargs: the model constructor's arguments (JSON form: lists, not tuples).

@@ -1,6 +1,6 @@
 """The digest of a training: everything that determines what it produces, in one hash.
 
-A recorded run (:mod:`dark.experiment.run_store`) counts as done for a profile when its digest equals the
+A recorded run (:mod:`dark.record.run_store`) counts as done for a profile when its digest equals the
 digest the profile's training would have now. :func:`run_digest` hashes
 
 - the run's settings (:class:`dark.experiment.runs.RunConfig`, every field but the profile's name and what was

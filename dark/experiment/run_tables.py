@@ -1,7 +1,7 @@
 """The training chapter's tables: one run's settings, and every profile's recipe beside the models.
 
 ``settings_markdown(config)`` is the run's :class:`dark.experiment.runs.RunConfig` (and what its training
-measured) as a Markdown table; ``recipes_table()`` the recipes of :data:`dark.experiment.profiles.PROFILES`
+measured) as a Markdown table; ``recipes_table()`` the recipes of :data:`dark.design.profiles.PROFILES`
 with every model's configuration in each (:data:`dark.models.CONFIGS`), one row per profile.
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dark import codecs, models
-from dark.analysis import paper
-from dark.experiment import profiles
+from dark.design import paper, profiles
 from dark.experiment.runs import RunConfig
 
 __all__ = ["recipes_table", "settings_markdown"]
@@ -40,7 +39,7 @@ def settings_markdown(config: RunConfig) -> str:
 
 
 def recipes_table() -> pd.DataFrame:
-    """One row per profile: its :class:`dark.experiment.profiles.Recipe` fields, then one column per model of
+    """One row per profile: its :class:`dark.design.profiles.Recipe` fields, then one column per model of
     :data:`dark.models.MODELS` with the constructor arguments of the profile's model configuration."""
     recipes = pd.DataFrame({name: vars(p.recipe) for name, p in profiles.PROFILES.items()}).T
     for name in models.MODELS:

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dark.design.profiles import run_name as run_name  # a run directory's name (a cell's options in it)
 from dark.experiment import checkpoint
 from dark.experiment.device import resolve_device
 
@@ -41,7 +42,6 @@ from dark.experiment.device import resolve_device
 from dark.experiment.prediction_file import PREDICTIONS as PREDICTIONS
 from dark.experiment.prediction_file import load_predictions as load_predictions
 from dark.experiment.prediction_file import save_predictions as save_predictions
-from dark.experiment.profiles import run_name as run_name  # a run directory's name (a cell's options in it)
 
 # a run's settings (their own module), re-exported: ``runs.RunConfig`` is the one type of them
 from dark.experiment.run_config import DEFAULT_PROFILE as DEFAULT_PROFILE
@@ -105,7 +105,7 @@ def load_model(run_dir: str | Path, which: str = "best", device: str | torch.dev
 
 def load_config(run_dir: str | Path) -> dict[str, Any]:
     """The run's ``config.json`` as stored: for :meth:`Run.stored_config` (and the check of a recorded
-    run's digest, :mod:`dark.experiment.run_hashes`) only; readers want the typed :meth:`Run.config`."""
+    run's digest, :mod:`dark.record.run_hashes`) only; readers want the typed :meth:`Run.config`."""
     return json.loads((Path(run_dir) / CONFIG).read_text())
 
 
@@ -144,7 +144,7 @@ class Run:
     called). The one reader of a run: its settings (:meth:`config`, through :meth:`RunConfig.from_json`,
     the one home of the older spellings), evaluation, frame sums, predictions and history; no other code
     opens ``config.json`` (:meth:`stored_config` does). Whether a recorded run still is what was recorded is
-    :func:`dark.experiment.run_hashes.verify_run`'s to say.
+    :func:`dark.record.run_hashes.verify_run`'s to say.
 
     >>> Run("runs/sh-ceil-s2").file(CONFIG).as_posix(), Run("runs/sh-ceil-s2").name
     ('runs/sh-ceil-s2/config.json', 'sh-ceil-s2')
@@ -170,7 +170,7 @@ class Run:
 
     def stored_config(self) -> dict[str, Any]:
         """``config.json`` as stored: its keys in the spelling they were written in, and the ``"record"``
-        block a record adds (:mod:`dark.experiment.run_store`). Readers want :meth:`config`."""
+        block a record adds (:mod:`dark.record.run_store`). Readers want :meth:`config`."""
         return load_config(self.path)
 
     def config(self) -> RunConfig:
@@ -186,7 +186,7 @@ class Run:
         return RunConfig.from_json(stored).to_json() | ({RECORD_KEY: block} if block else {})
 
     def record(self) -> dict[str, Any]:
-        """The ``"record"`` block of ``config.json`` (digest, provenance: :mod:`dark.experiment.run_store`);
+        """The ``"record"`` block of ``config.json`` (digest, provenance: :mod:`dark.record.run_store`);
         ``{}`` for a run that was never recorded."""
         return self.stored_config().get(RECORD_KEY) or {}
 

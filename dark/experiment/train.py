@@ -2,12 +2,12 @@
 
 ``train(data, out, model="sh", encoding="unbiased", profile="quick", ...) -> Path`` (the command line
 ``dark train ...`` is :mod:`dark.experiment.train_cli`); the settings are one
-:class:`dark.experiment.runs.RunConfig`, resolved from a profile of :data:`dark.experiment.profiles.PROFILES`
+:class:`dark.experiment.runs.RunConfig`, resolved from a profile of :data:`dark.design.profiles.PROFILES`
 (its recipe, and its ``model_config``).
 
 Recipe (the report's, section 3.4): Adam (0.9, 0.999), learning rate 2e-3, no weight decay, MSE between the
 predicted and the target heatmaps (summed over the hourglass stacks; each joint weighted by its target weight,
-0 for an invisible or out-of-map joint), seed :data:`dark.experiment.profiles.REPORT_SEED`, the best epoch
+0 for an invisible or out-of-map joint), seed :data:`dark.design.profiles.REPORT_SEED`, the best epoch
 chosen on the validation split's PCKh@0.5 with DARK decoding. Targets are unit-peak Gaussians of ``sigma = 2``
 heatmap px made per batch on the training device by the run's codec
 (:attr:`dark.experiment.runs.RunConfig.codec`) from the float joints; ``"random-heatmap"`` draws its rounding
@@ -51,12 +51,12 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from dark import codecs, metrics
-from dark.analysis.plots import plot_curves
 from dark.data.dataset import load_split, prepare_input
+from dark.design.profiles import REPORT_SEED
 from dark.experiment import checkpoint, runs
+from dark.experiment.curves import plot_curves
 from dark.experiment.decoding import decode_predictions
 from dark.experiment.device import autocast, processes, resolve_device
-from dark.experiment.profiles import REPORT_SEED
 from dark.experiment.runs import DEFAULT_PROFILE, LR, SIGMA, Measured, RunConfig
 from dark.files import atomic_write
 from dark.models import count_parameters
@@ -171,7 +171,7 @@ def train(
         out: run directory (created; must not hold another run unless ``resume``).
         model: a name of :data:`dark.models.MODELS` (``"sh"``, ``"hrnet"``).
         encoding: a name of :data:`dark.codecs.ENCODINGS` (``"unbiased"``, ``"ceil"``, ...).
-        profile: a profile of :data:`dark.experiment.profiles.PROFILES` (recipe and model configuration).
+        profile: a profile of :data:`dark.design.profiles.PROFILES` (recipe and model configuration).
         epochs, batch_size: default from the recipe; ``batch_size`` is global (over all processes).
         lr: Adam's learning rate.
         seed: seeds the weights' initialisation, every epoch's shuffling and random rounding.

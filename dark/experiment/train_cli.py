@@ -2,7 +2,7 @@
 
 The command line of :func:`dark.experiment.train.train`, flag for argument: ``--profile`` (default
 :data:`dark.experiment.runs.DEFAULT_PROFILE`, as the Python API's), ``--seed`` (default the report's,
-:data:`dark.experiment.profiles.REPORT_SEED`) and ``--encoding`` reach the run's
+:data:`dark.design.profiles.REPORT_SEED`) and ``--encoding`` reach the run's
 :class:`dark.experiment.runs.RunConfig`, and from it the codec that makes the targets, unchanged. Bad input is
 one line on stderr and exit code 2.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dark.experiment.profiles import REPORT_SEED
+from dark.design.profiles import REPORT_SEED
 from dark.experiment.runs import DEFAULT_PROFILE, LR
 from dark.experiment.train import train
 

@@ -19,6 +19,9 @@ direct value, per-joint values, per-epoch validation score and per-frame sums al
 - :mod:`~dark.metrics.intervals`: two-level (seeds x test clusters) intervals of trained cells, paired
   by seed where cells share seeds, and the design's minimum detectable effect (:func:`cell_estimates`,
   :func:`paired_difference_estimates`, :func:`mde`, :data:`INTERVALS`).
+
+The second room of the house (the order is :mod:`dark`'s docstring): above the codecs, it imports
+nothing else of ``dark``.
 """
 
 from dark.metrics.axis import REPORT_HEAD, REPORT_INPUT_SIZE, fov_mask, pckh_per_axis

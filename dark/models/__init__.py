@@ -26,6 +26,9 @@ Configurations (``CONFIGS``; every run records which one it used, and every tabl
   ``self.stages[-1]`` after the loop over the first two stages. ``build("hrnet", "report")`` raises.
 - ``smoke``: tiny versions that train an epoch in seconds, for tests and the smoke book; their numbers
   mean nothing.
+
+Its room sits above the data (the order is :mod:`dark`'s docstring) and imports nothing else of
+``dark``: the data never reaches the models, and only the experiment builds them.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ measures exactly what the library computes. Its rooms, re-exported here (``from 
   any of these tables.
 
 Errors are in heatmap px unless a table says input px.
+
+Its room sits below the analysis (which reads the study's resolution floor) and imports only the rooms
+below it (today the codecs; the order is :mod:`dark`'s docstring).
 """
 
 from __future__ import annotations

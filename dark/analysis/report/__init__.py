@@ -22,20 +22,20 @@ Inputs are run directories (one per ``(model, encoding, seed)`` training, :mod:`
   quantiser's shift joint by joint);
 - :mod:`~dark.analysis.report.text`: sentences for the pages, the provenance paragraph and the table captions;
 - :mod:`~dark.analysis.report.saving`: :func:`save` writes the tables and verdicts, :func:`load_saved`
-  reads them;
+  reads them, :func:`save_analysis` analyses a record's runs and saves the analysis into the record;
 - :mod:`~dark.analysis.report.labels`: display names (models, encodings, decoders) and number formats.
 
-The claim metrics are the report's Table 2 columns, :data:`dark.analysis.paper.TABLE_METRICS`.
+The claim metrics are the report's Table 2 columns, :data:`dark.design.paper.TABLE_METRICS`.
 """
 
-from dark.analysis.paper import TABLE_METRICS as CLAIM_METRICS  # the name plots.py uses for Table 2's metrics
+from dark.design.paper import TABLE_METRICS as CLAIM_METRICS  # the name plots.py uses for Table 2's metrics
 
 from .analysis import Analysis, analyse, extra_decoders
 from .claims import DECISION_RULE, evidence_display, primary_table, verdict_table, verdicts
 from .endpoints import ENDPOINTS, Endpoint, endpoint_verdict
 from .labels import decoder_label, display_name, encoding_label
 from .load import RunRecord, cells, focus, load_evaluations, load_runs
-from .saving import load_saved, regime_verdicts, save
+from .saving import load_saved, regime_verdicts, save, save_analysis
 from .tables import (
     bias_table,
     compare_protocols,
@@ -90,6 +90,7 @@ __all__ = [
     "report_text",
     "run_table",
     "save",
+    "save_analysis",
     "styled",
     "table2",
     "table3",

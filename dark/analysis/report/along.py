@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dark.analysis.protocols import PROTOCOLS
+from dark.design.protocols import PROTOCOLS
 
 from .analysis import Analysis
 from .claims import _endpoint_row

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from dark.analysis import paper
+from dark.design import paper
 
 from .labels import interval_text
 from .render import _pairs, _table, claims_of, key, verdict_span

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dark import metrics
-from dark.analysis import paper
-from dark.analysis.protocols import PROTOCOLS
+from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.metrics import Estimate, Interval, higher_is_better
 
 from .endpoints import ENDPOINTS, claim2_endpoint, endpoint_estimate, shared_clusters
@@ -83,7 +83,7 @@ def analyse(
 
     Every interval is :func:`dark.metrics.cell_estimates` and friends (one resampling of the test clusters,
     or of the frames for runs without cluster labels, seeded, shared by every run: paired). The
-    differences are on the claim metrics (:data:`dark.analysis.paper.TABLE_METRICS`); the primary endpoints on
+    differences are on the claim metrics (:data:`dark.design.paper.TABLE_METRICS`); the primary endpoints on
     their protocol's primary metric. Raises if the runs were not evaluated on the same test frames.
     """
     regimes = split_regimes(records)

@@ -8,7 +8,7 @@ over the seeds; claim 2, unbiased - ceil on DARK, paired by seed. Each gets a ve
 "contradicted"
 (below zero), "smaller than reported" (below the report's effect), "larger than reported" (above it),
 possibly combined ("reproduced, smaller than reported"), else "inconclusive"; beside it the report's
-effect (:data:`dark.analysis.paper.REPORT_EFFECTS`) and the design's minimum detectable effect at 80% power
+effect (:data:`dark.design.paper.REPORT_EFFECTS`) and the design's minimum detectable effect at 80% power
 (:func:`dark.metrics.mde`). An endpoint with one training per cell says so in its verdict.
 
 Why not "every comparison above zero": that intersection-union rule over 4 decoders x 3 metrics cannot
@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper
+from dark.design import paper
 from dark.experiment.checkpoint_rules import evaluated_checkpoint
 from dark.metrics import Estimate, Interval
 

@@ -1,6 +1,6 @@
 """The shift-only counterfactual: how much of ``unbiased - e`` a constant shift of the predictions explains.
 
-Per model, encoding ``e != "unbiased"``, protocol (:data:`dark.analysis.protocols.PROTOCOLS`) and Table 2 row
+Per model, encoding ``e != "unbiased"``, protocol (:data:`dark.design.protocols.PROTOCOLS`) and Table 2 row
 (decoder): the unbiased runs' test predictions are shifted by ``mean bias of e - mean bias of unbiased``
 (per axis, for that decoder, each cell's bias the mean over its runs of the signed error ``pred - gt``
 over visible joints, input px) and re-scored. ``expected cost = metric(unbiased) - metric(shifted)``
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dark import metrics
-from dark.analysis.protocols import PROTOCOLS, Protocol
+from dark.design.protocols import PROTOCOLS, Protocol
 from dark.experiment import runs
 
 from .labels import decoder_label, interval_text

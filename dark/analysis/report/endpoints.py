@@ -1,7 +1,7 @@
 """The primary endpoints, fixed in code before any result, their estimates and their verdict words.
 
 Each claim has primary endpoints (:data:`ENDPOINTS`), one line per model and scoring protocol
-(:data:`dark.analysis.protocols.PROTOCOLS`), on the protocol's primary metric (PCKh@0.1, Euclidean or per
+(:data:`dark.design.protocols.PROTOCOLS`), on the protocol's primary metric (PCKh@0.1, Euclidean or per
 axis):
 
 - claim 1: DARK - Standard and DARK - ArgMax on the same heatmaps, within each run of the unbiased
@@ -11,7 +11,7 @@ axis):
 
 Every other comparison is secondary: an estimate with its interval, no verdict word. A primary endpoint's
 verdict (:func:`endpoint_verdict`) reads its interval against zero and against the report's effect
-(:data:`dark.analysis.paper.REPORT_EFFECTS`); beside it stands the design's minimum detectable effect at 80%
+(:data:`dark.design.paper.REPORT_EFFECTS`); beside it stands the design's minimum detectable effect at 80%
 power (:func:`dark.metrics.mde`).
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dark import metrics
-from dark.analysis.protocols import PROTOCOLS
+from dark.design.protocols import PROTOCOLS
 from dark.metrics import Estimate
 
 from .load import RunRecord

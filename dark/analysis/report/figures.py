@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dark.analysis import paper
 from dark.codecs import ENCODINGS
+from dark.design import paper
 
 from .labels import encoding_label
 from .render import claims_of
@@ -219,7 +219,7 @@ def table2_dots(a, protocol: str = "report", metric: str | None = None) -> Figur
     decoder role, our cell mean with its 95% interval (filled) beside the report's value (open), under
     ``protocol`` (the report's code by default: its per-axis PCKh@0.1 and its decoders). ``a``: an
     :class:`~dark.analysis.report.analysis.Analysis`."""
-    from dark.analysis.protocols import PROTOCOLS
+    from dark.design.protocols import PROTOCOLS
 
     p = PROTOCOLS[protocol]
     metric = metric or p.primary_metric

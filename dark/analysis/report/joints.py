@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from dark import metrics
+from dark.design.skeleton import JOINTS_18
 from dark.experiment import runs
-from dark.skeleton import JOINTS_18
 
 from .counterfactual import decoder_predictions
 from .labels import display_name, encoding_label

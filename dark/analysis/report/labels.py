@@ -1,7 +1,7 @@
 """How models, encodings, decoders and numbers are shown: the one place for display names and formats.
 
-Model and decoder names are the report's (:data:`dark.analysis.paper.MODEL_NAMES`,
-:data:`dark.analysis.paper.DECODER_NAMES`);
+Model and decoder names are the report's (:data:`dark.design.paper.MODEL_NAMES`,
+:data:`dark.design.paper.DECODER_NAMES`);
 encoding labels are the encodings table's (:data:`dark.codecs.ENCODINGS`); metric headings are the metric
 table's (:func:`dark.metrics.metric`). Names beyond these tables are shown as they are.
 """
@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 
 from dark import metrics
-from dark.analysis import paper
 from dark.codecs import DECODER_LABELS, ENCODINGS
+from dark.design import paper
 
 
 def encoding_label(encoding: str) -> str:

@@ -5,7 +5,7 @@ A run directory (one per ``(model, encoding, seed)`` training, :mod:`dark.experi
 is a ratio of). It is read through :class:`dark.experiment.runs.Run`: a run's model, encoding and seed are
 its typed settings' (:meth:`dark.experiment.runs.RunConfig.from_json`, which reads older spellings), so
 cells group runs by what they are, not by how their ``config.json`` spelled it; a recorded run that is not
-what was recorded (:func:`dark.experiment.run_hashes.verify_run`) is refused.
+what was recorded (:func:`dark.record.run_hashes.verify_run`) is refused.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dark.analysis import paper
 from dark.codecs import ENCODINGS
 from dark.data import synth
-from dark.experiment import profiles, run_hashes, runs
+from dark.design import paper, profiles
+from dark.experiment import runs
 from dark.experiment.runs import Run, RunConfig
+from dark.record import run_hashes
 
 from .labels import display_name
 
@@ -63,7 +64,7 @@ def load_run(path: str | os.PathLike) -> RunRecord:
     Raises:
         FileNotFoundError: a file is missing (the run was not evaluated).
         ValueError: ``config.json`` does not read as a run configuration, or the run is a record's and is
-            not what was recorded (:func:`dark.experiment.run_hashes.verify_run`; named with its files).
+            not what was recorded (:func:`dark.record.run_hashes.verify_run`; named with its files).
     """
     run = Run(path)
     for name in (runs.CONFIG, runs.EVALUATION, runs.FRAME_SUMS):
@@ -111,7 +112,7 @@ def load_evaluations(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 def cells(records: Sequence[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
     """Runs grouped by ``(model, encoding)``: the report's models first, encodings in the table's order, each
-    cell's runs by seed (:data:`dark.experiment.profiles.REPORT_SEED`, the report's seed, first). Duplicate
+    cell's runs by seed (:data:`dark.design.profiles.REPORT_SEED`, the report's seed, first). Duplicate
     seeds raise."""
     models = list(paper.MODEL_NAMES) + sorted({r.model for r in records} - set(paper.MODEL_NAMES))
     encs = list(ENCODINGS)

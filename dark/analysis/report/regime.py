@@ -2,7 +2,7 @@
 
 Decoder and encoder effects shrink as heatmaps grow (the field measured 2-3x per doubling of heatmap size;
 the method page cites the tables), so an effect's size is comparable with the report's only at the report's
-heatmap size (:data:`dark.analysis.paper.REPORT_REGIME`). :func:`regime` reads a set of runs' regime from
+heatmap size (:data:`dark.design.paper.REPORT_REGIME`). :func:`regime` reads a set of runs' regime from
 their configurations and evaluations; :func:`comparable` says whether size words ("smaller / larger than
 reported") may be used; :func:`regime_text` is the phrase every verdict carries.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dark.analysis import paper
+from dark.design import paper
 
 from .load import RunRecord
 

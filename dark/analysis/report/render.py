@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-from dark.analysis import paper
+from dark.design import paper
 
 from .labels import interval_text
 from .tables import endpoint_label, short_label

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from dark import study
-from dark.analysis import paper
-from dark.analysis.protocols import PROTOCOLS
-from dark.book import record
+from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.experiment import runs
+from dark.record import record
 
 from .labels import display_name, interval_text
 from .load import RunRecord, cells

@@ -1,17 +1,19 @@
 """Saving the analysis for the pages that read it: Tables 2 and 3 (CSV + JSON), ``verdicts.json``,
-``evidence.csv`` and ``counterfactual.csv``, and reading ``verdicts.json`` back."""
+``evidence.csv`` and ``counterfactual.csv``, and reading ``verdicts.json`` back; :func:`save_analysis`
+analyses a record's runs and saves it into the record (what a build cut by ``--max-trainings`` leaves)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper
+from dark.design import paper
 from dark.files import atomic_write
 from dark.metrics import Interval
 
@@ -19,6 +21,7 @@ from .along import AXES, axis, crossed_rows, null_rows
 from .analysis import Analysis, analyse
 from .claims import verdicts
 from .counterfactual import counterfactual
+from .load import load_runs
 from .regime import comparable, regime, regime_text, split_regimes
 from .tables import table2, table3
 from .text import provenance
@@ -139,6 +142,18 @@ def save(out: str | os.PathLike, a: Analysis, regimes: list[dict] | None = None)
     atomic_write(out / "evidence.csv", ev.to_csv(index=False))
     written["verdicts.json"], written["evidence.csv"] = out / "verdicts.json", out / "evidence.csv"
     return written
+
+
+def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
+    """Analyse ``run_dirs`` (a record's runs) and save the analysis into ``dest/results``
+    (:func:`save`: Tables 2 and 3, ``verdicts.json``, evidence, counterfactual); return
+    that folder. What a build that trained part of the profile (``dark book --max-trainings``) leaves, so
+    the summary reads the verdicts of every recorded run, as after a whole build."""
+    out = Path(dest) / "results"
+    shutil.rmtree(out, ignore_errors=True)
+    records = load_runs([Path(d) for d in run_dirs])
+    save(out, analyse(records), regimes=regime_verdicts(records))
+    return out
 
 
 def load_saved(results: str | os.PathLike) -> dict:

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper
-from dark.analysis.protocols import PROTOCOLS
 from dark.codecs import ENCODINGS
+from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.metrics import Estimate
 
 from .analysis import Analysis
@@ -71,18 +71,18 @@ def table2(
     a: Analysis, metrics_: Sequence[str] | None = None, *, protocol: str | None = None
 ) -> pd.DataFrame:
     """Table 2 of the report next to ours, under one scoring protocol
-    (:data:`dark.analysis.protocols.PROTOCOLS`).
+    (:data:`dark.design.protocols.PROTOCOLS`).
 
     A DataFrame indexed by ``(model, encoding, decoder)`` (internal names, the report's row order, then
     the decoders and encodings beyond the paper), with columns ``(metric, field)``, field one of ``ours``
     (the cell's mean over seeds), ``low``, ``high`` (its two-level 95% interval), ``seeds`` (the per-seed
     values), ``n_seeds`` (NaN / empty / 0 where we have no such cell), ``report`` (the published
-    value, :func:`dark.analysis.paper.published`: the report's "w/ quant" beside both ``quantized`` and
+    value, :func:`dark.design.paper.published`: the report's "w/ quant" beside both ``quantized`` and
     ``ceil``;
     NaN for rows the report does not have) and ``measured`` (False where the cell was trained but its
     runs lack the metric or the decoder: runs evaluated before the report's protocol existed).
 
-    ``protocol=None`` (default): ``metrics_`` (default :data:`dark.analysis.paper.TABLE_METRICS`) over every
+    ``protocol=None`` (default): ``metrics_`` (default :data:`dark.design.paper.TABLE_METRICS`) over every
     evaluated decoder. ``protocol="standard"`` or ``"report"``: that protocol's ``metrics`` and one row
     per role of the report (ArgMax, Standard, CoM, DARK) filled by the protocol's decoder for that role
     (the report's code: ``standard_report``, ``dark_report``), beside the report's value of the role.
@@ -116,7 +116,7 @@ def _values(a: Analysis, key: tuple[str, str, str], metrics_: Sequence[str]) -> 
 
 def _report_metric(metric: str) -> str:
     """The report's column a metric stands beside: its Table 2 (PCKh@alpha, RMSE) whichever way the
-    PCKh was computed (the report's own numbers are per-axis PCKh, :mod:`dark.analysis.protocols`)."""
+    PCKh was computed (the report's own numbers are per-axis PCKh, :mod:`dark.design.protocols`)."""
     return metric.replace("pckh_axis@", "pckh@")
 
 
@@ -178,7 +178,7 @@ def compare_protocols(a: Analysis, digits: int = 2) -> dict[str, pd.DataFrame]:
 
     Returns ``{report's column heading: DataFrame}``; each DataFrame is indexed by the report's rows
     (model, encoding, its decoder role, display names) with columns ``trainings``, one
-    ``ours [95% CI]`` per protocol of :data:`dark.analysis.protocols.PROTOCOLS` (its label's short form: the
+    ``ours [95% CI]`` per protocol of :data:`dark.design.protocols.PROTOCOLS` (its label's short form: the
     protocol's own metric and its decoder for the role, ``not measured`` where the runs lack them) and
     ``report``. The protocols' metrics are matched by position (:attr:`Protocol.metrics`).
     """

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dark import metrics
-from dark.analysis import paper
+from dark.design import paper
 from dark.experiment.runs import Run
 from dark.metrics import higher_is_better
 

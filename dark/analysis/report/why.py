@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper
-from dark.analysis.protocols import PROTOCOLS
+from dark.design import paper
+from dark.design.protocols import PROTOCOLS
 from dark.metrics import Estimate
 
 from .counterfactual import counterfactual

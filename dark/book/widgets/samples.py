@@ -35,10 +35,10 @@ import traitlets
 
 from dark import codecs
 from dark.data import open_split
+from dark.design.skeleton import INPUT_SIZE, JOINTS_18
 from dark.experiment.decoding import decode_heatmaps
 from dark.experiment.runs import HEATMAPS, Run
 from dark.files import atomic_write
-from dark.skeleton import INPUT_SIZE, JOINTS_18
 
 __all__ = ["SampleBrowser", "build_state", "expected", "map_peaks", "pick_samples"]
 

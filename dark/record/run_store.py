@@ -6,7 +6,7 @@ the training code's revision, the digest of the training data, and the run's pro
 precision, date, wall time), ``metrics.jsonl``, ``evaluation.json``, ``frame_sums.npz`` and
 ``predictions_test.npz`` (compact, :mod:`dark.experiment.prediction_file`), from which every metric can be
 recomputed without retraining, and ``SHA256SUMS``: the sha256 of each of those files, written when the run is
-recorded (:mod:`dark.experiment.run_hashes`; :func:`rehash` writes it once for a run recorded before it).
+recorded (:mod:`dark.record.run_hashes`; :func:`rehash` writes it once for a run recorded before it).
 
 ``dark book`` on a recorded profile (:mod:`dark.book.pipeline`) asks :func:`match` which of the profile's
 trainings the store already holds with the digest they would have now: those are done; the missing ones
@@ -14,7 +14,7 @@ are trained, and each is added (:func:`add_run`) as soon as it is trained and ev
 interrupted build loses no recorded run. A recorded run of the same name whose digest differs is
 *stale*: reported (build log and ``record.json``), never analysed, and replaced when retrained. A recorded
 run whose files no longer match their sha256, or whose ``config.json`` no longer is what its digest stands for
-(:func:`dark.experiment.run_hashes.verify`), is *altered*: reported by name and file, never analysed, and
+(:func:`dark.record.run_hashes.verify`), is *altered*: reported by name and file, never analysed, and
 replaced when retrained, as a stale one. A store with runs never hashed is refused until they are
 (:func:`rehash`).
 """
@@ -31,13 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from dark.book import provenance
-from dark.experiment import profiles, run_hashes, runs
+from dark import provenance
+from dark.design import profiles
+from dark.experiment import runs
 from dark.experiment.device import resolve_precision
 from dark.experiment.run_digest import run_digest
-from dark.experiment.run_hashes import SUMS, Altered
 from dark.experiment.runs import RECORD_KEY, Run, RunConfig
 from dark.files import atomic_write
+from dark.record import run_hashes
+from dark.record.run_hashes import SUMS, Altered
 
 RUNS = "runs"
 #: the files of each recorded run (no checkpoint, no heatmap cache)
@@ -61,7 +63,7 @@ class RecordedRun:
         return self.record.get("digest")
 
     def verify(self) -> Altered | None:
-        """What differs from what was recorded (:func:`dark.experiment.run_hashes.verify`; every file of
+        """What differs from what was recorded (:func:`dark.record.run_hashes.verify`; every file of
         :data:`RUN_FILES` the run has must be hashed); ``None`` when nothing does."""
         return run_hashes.verify(self.path, [f for f in RUN_FILES if (self.path / f).is_file()])
 
@@ -150,7 +152,7 @@ def add_run(
 
 
 def rehash(dest: str | os.PathLike) -> tuple[list[str], list[Altered]]:
-    """Hash once the runs of the store ``dest`` recorded before :data:`dark.experiment.run_hashes.SUMS`
+    """Hash once the runs of the store ``dest`` recorded before :data:`dark.record.run_hashes.SUMS`
     existed (``python -m dark record --rehash``): each run without one whose ``config.json`` still is what
     its digest stands for gets its ``SHA256SUMS``; the runs hashed already are verified, never rewritten.
 
@@ -226,7 +228,7 @@ class Match:
         stale: ``{"run", "digest", "expected", "reason"}`` of recorded runs of the profile's names whose
             digest differs (never analysed; replaced when retrained).
         altered: ``{"run", "files", "reason"}`` of recorded runs of the profile's names whose files are not
-            what was recorded (:func:`dark.experiment.run_hashes.verify`; never analysed; retrained).
+            what was recorded (:func:`dark.record.run_hashes.verify`; never analysed; retrained).
         extra: recorded runs that are no training of the profile (kept, not analysed).
     """
 

@@ -16,7 +16,7 @@ SOURCE: str = (
 )
 
 #: the metrics of the report's tables, in column order: the claim metrics, which every verdict, table and
-#: summary of :mod:`dark.analysis.report` and :mod:`dark.analysis.summary` uses
+#: summary of :mod:`dark.analysis.report` and :mod:`dark.book.summary` uses
 TABLE_METRICS: tuple[str, ...] = ("pckh@0.1", "pckh@0.5", "rmse")
 
 #: the report's two encodings (names of :data:`dark.codecs.ENCODINGS`, whose rows hold their labels), in

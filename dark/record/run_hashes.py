@@ -1,15 +1,15 @@
 """A recorded run's files and their sha256: the manifest written when a run is recorded, and the check that
 the files still are what was recorded (as git and DVC treat content that no longer matches its hash).
 
-Each run of a record (:mod:`dark.experiment.run_store`) has ``SHA256SUMS`` (:data:`SUMS`) beside its files:
+Each run of a record (:mod:`dark.record.run_store`) has ``SHA256SUMS`` (:data:`SUMS`) beside its files:
 one line per recorded file, ``<sha256, 64 hex digits>  <file name>``, the format of coreutils' ``sha256sum``,
 so ``cd results/cpu/runs/<run> && sha256sum -c SHA256SUMS`` checks a run without the package. It is written
-when the run is recorded (:func:`dark.experiment.run_store.add_run`), or once for runs recorded before it
-(``python -m dark record --rehash``, :func:`dark.experiment.run_store.rehash`), and never rewritten over a
+when the run is recorded (:func:`dark.record.run_store.add_run`), or once for runs recorded before it
+(``python -m dark record --rehash``, :func:`dark.record.run_store.rehash`), and never rewritten over a
 run whose files no longer match it.
 
-:func:`verify` is what every reader of a record asks (:func:`dark.book.record.load`,
-:func:`dark.experiment.run_store.match`, ``python -m dark record``; the analysis asks :func:`verify_run`): a
+:func:`verify` is what every reader of a record asks (:func:`dark.record.record.load`,
+:func:`dark.record.run_store.match`, ``python -m dark record``; the analysis asks :func:`verify_run`): a
 run is *altered* when a file is missing or its sha256 is not the recorded one, or when its ``config.json`` no
 longer is the configuration its recorded digest (:func:`dark.experiment.run_digest.run_digest`, recomputed
 here from the config's content on the record's training data and revision) stands for. An altered run is

@@ -2,9 +2,9 @@
 
 ``python -m dark record [FOLDER ...]`` verifies every run of each record folder (default: every
 ``results/*/`` with a ``record.json``, from the repository folder) against its ``SHA256SUMS`` and its digest
-(:func:`dark.experiment.run_hashes.verify`) and names each altered run with its files; exit status 1 when
+(:func:`dark.record.run_hashes.verify`) and names each altered run with its files; exit status 1 when
 one is altered or never hashed. ``--rehash`` first writes ``SHA256SUMS`` for the runs recorded before it
-existed (:func:`dark.experiment.run_store.rehash`: only a run whose ``config.json`` still is what its digest
+existed (:func:`dark.record.run_store.rehash`: only a run whose ``config.json`` still is what its digest
 stands for; a run hashed already is verified, never rewritten).
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dark.book.record import RECORD
-from dark.experiment import run_hashes, run_store
+from dark.record import run_hashes, run_store
+from dark.record.record import RECORD
 
 
 def records(root: str | Path = ".") -> list[Path]:

@@ -33,7 +33,7 @@ class Protocol:
     """One scoring protocol: Table 2's metrics and, per row role, the decoder that fills the row.
 
     ``metrics``: metric names of :mod:`dark.metrics` (Table 2's columns, in order); ``decoders``: row role
-    (``"argmax"``, ``"standard"``, ``"com"``, ``"dark"``, the keys of ``dark.analysis.paper.DECODER_NAMES``)
+    (``"argmax"``, ``"standard"``, ``"com"``, ``"dark"``, the keys of ``dark.design.paper.DECODER_NAMES``)
     -> decoder name in :data:`dark.codecs.DECODERS`; ``primary_metric``: the endpoints' metric.
     """
 

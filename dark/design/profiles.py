@@ -6,7 +6,7 @@ how many multi-view frames per split), the models (:data:`dark.models.CONFIGS` i
 the book's plan (``notebooks/pipeline.yml`` expands one training per cell and seed of the cell, and reads
 the study sizes, the ``about`` paragraph and the recorded folder from here). Adding a profile is one row
 of :data:`PROFILES`; adding seeds or a cell to a profile is an edit of its ``cells``, and a recorded
-profile then trains only what its record lacks (:mod:`dark.experiment.run_store`).
+profile then trains only what its record lacks (:mod:`dark.record.run_store`).
 Profiles:
 
 - ``smoke``: seconds; what the test suite executes end to end. Its numbers mean nothing.
@@ -195,7 +195,7 @@ class Profile:
     study: DecoderStudy
     #: one paragraph the book shows about the profile (the summary, the introduction, the discussion)
     about: str
-    #: ``results/<recorded>/`` receives the run's record (:mod:`dark.book.record`) after ``dark book``;
+    #: ``results/<recorded>/`` receives the run's record (:mod:`dark.record.record`) after ``dark book``;
     #: None: the profile's runs are not recorded
     recorded: str | None = None
 

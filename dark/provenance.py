@@ -16,6 +16,9 @@ where it cannot be known):
 - ``device``: the CUDA GPU's name when torch sees one, else the CPU model and its core count;
 - ``data`` (the folder as given) and ``data_manifest_sha256`` (of ``<data>/manifest.json``);
 - ``wall_s``: seconds since ``started`` (``time.time()`` at the page's first cell), or ``None``.
+
+Beside :mod:`dark.files`, low in the house (the rooms' order is :mod:`dark`'s docstring): it imports
+only that module; the record and the book read it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ MISSING = "not installed"
 #: distribution name -> key in ``versions`` (the import package ``dark`` ships as ``dark-repro``)
 PACKAGES = {"dark-repro": "dark", "torch": "torch", "numpy": "numpy", "jupyter-book": "jupyter-book"}
 #: the checkout that holds this package (an editable install)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _git(*args: str, repo: Path = REPO) -> str | None:
@@ -180,13 +183,13 @@ def footer_cells(profile: str, data: str | None, out: str | os.PathLike) -> tupl
     >>> first
     'import time as _dark_time\\n_dark_started = _dark_time.time()'
     >>> last.splitlines()  # a notebook cell: import the module, then call footer
-    ['import dark.book.provenance', "dark.book.provenance.footer(profile='smoke', data='data/generated/smoke', started=_dark_started, out='book/_build/provenance/02_data.json')"]
+    ['import dark.provenance', "dark.provenance.footer(profile='smoke', data='data/generated/smoke', started=_dark_started, out='book/_build/provenance/02_data.json')"]
     """  # noqa: E501
     data_arg = None if data is None else str(data)
     first = "import time as _dark_time\n_dark_started = _dark_time.time()"
     last = (
-        "import dark.book.provenance\n"
-        f"dark.book.provenance.footer(profile={profile!r}, data={data_arg!r}, started=_dark_started, "
+        "import dark.provenance\n"
+        f"dark.provenance.footer(profile={profile!r}, data={data_arg!r}, started=_dark_started, "
         f"out={str(out)!r})"
     )
     return first, last

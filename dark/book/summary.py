@@ -1,7 +1,7 @@
 """The reproducibility summary page: its tables and sentences from what a build saved.
 
 Inputs are what the other steps wrote: ``verdicts.json`` of :func:`dark.analysis.report.save`, the runs'
-``evaluation.json`` and the pages' provenance records (:func:`dark.book.provenance.summarize`). Metric values
+``evaluation.json`` and the pages' provenance records (:func:`dark.provenance.summarize`). Metric values
 are taken as :mod:`dark.experiment.evaluate` stores them: PCKh in percent, RMSE in input px.
 """
 
@@ -15,14 +15,15 @@ from pathlib import Path
 import pandas as pd
 
 from dark import metrics
-from dark.analysis import paper, report
+from dark.analysis import report
 from dark.analysis.report import why
 from dark.analysis.report.regime import main_regime
-from dark.book import record
+from dark.design import paper
 from dark.experiment.runs import Run
+from dark.record import record
 
 #: the decoders and metrics of the per-run table (the verdict table shows the claim metrics,
-#: :data:`dark.analysis.paper.TABLE_METRICS`)
+#: :data:`dark.design.paper.TABLE_METRICS`)
 SCORE_DECODERS: tuple[str, ...] = ("dark", "standard")
 SCORE_METRICS: tuple[str, ...] = ("pckh@0.1", "rmse")
 
@@ -84,7 +85,7 @@ def seeds_text(run_dirs: Sequence[str | Path]) -> str:
 
 def recorded_label(folder: str, rec: Mapping) -> str:
     """What stands behind a recorded run's verdicts, in one paragraph: its folder, profile, seeds, machine
-    and provenance (:func:`dark.book.record.describe`)."""
+    and provenance (:func:`dark.record.record.describe`)."""
     return f"`{folder}`: {record.describe(dict(rec))} Trainings: {seeds_text(rec['run_dirs'])}."
 
 
@@ -208,7 +209,7 @@ def counts_text(found: Mapping[str, Mapping]) -> str:
 
 
 def training_text(records: Mapping) -> str:
-    """How long the training pages took, and on what (from :func:`dark.book.provenance.summarize`)."""
+    """How long the training pages took, and on what (from :func:`dark.provenance.summarize`)."""
     pages = records.get("pages", {})
     seconds = sum(float(r.get("wall_s") or 0) for p, r in pages.items() if p.startswith("03_train"))
     devices = sorted({str(r.get("device")) for r in pages.values() if r.get("device")})

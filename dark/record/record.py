@@ -1,11 +1,11 @@
 """A record: a longer profile's finished runs and what its last build made of them, in the repository.
 
 ``dark book --profile cpu`` (or ``full`` on a GPU; the GPU check's ``--unpack``) grows ``results/<name>/``:
-each training is added to the record's store of runs (:mod:`dark.experiment.run_store`) as soon as it is
+each training is added to the record's store of runs (:mod:`dark.record.run_store`) as soon as it is
 trained and evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
 sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`; a build that
-trained part of the profile analyses the record's runs itself, :func:`save_analysis`); the default book
-renders the record in its own chapter (``book/pages/recorded.md``)::
+trained part of the profile analyses the record's runs itself, :func:`dark.analysis.report.save_analysis`);
+the default book renders the record in its own chapter (``book/pages/recorded.md``)::
 
     results/cpu/
       record.json             schema, profile, the command that grows it, the last build's provenance
@@ -18,11 +18,11 @@ renders the record in its own chapter (``book/pages/recorded.md``)::
 
 No checkpoints and no heatmap caches: about 1.5 MB a run. :func:`check` lists what is missing or
 malformed; :func:`load` reads a record and verifies every run it lists
-(:func:`dark.experiment.run_hashes.verify`: its files against ``SHA256SUMS``, its digest recomputed from its
+(:func:`dark.record.run_hashes.verify`: its files against ``SHA256SUMS``, its digest recomputed from its
 ``config.json``): a run that is not what was recorded is *altered*, named with its files (a warning,
 ``"altered"``, :func:`describe`) and left out of ``"runs"`` and ``"run_dirs"``, so nothing analyses it; a
 run never hashed makes the record fail to load until ``python -m dark record --rehash`` hashes it once
-(:mod:`dark.book.record_cli`). :func:`runs_table` is the history of its runs (which commit and machine
+(:mod:`dark.record.record_cli`). :func:`runs_table` is the history of its runs (which commit and machine
 produced each, when, how long). A record of schema 1 (before the store: four files a run, no digests) still
 loads; :func:`superseded` finds records kept beside the one that replaced them.
 """
@@ -37,12 +37,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from dark.book.provenance import collect
-from dark.experiment import profiles, run_hashes
+from dark.design import profiles
 from dark.experiment.run_digest import training_data_digest
-from dark.experiment.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 from dark.experiment.runs import Run
 from dark.files import atomic_write
+from dark.provenance import collect
+from dark.record import run_hashes
+from dark.record.run_store import RUN_FILES, RUNS, Match, add_run, holds, recorded_runs
 
 #: bump when the layout below changes (1: before the store of runs)
 SCHEMA = 2
@@ -55,7 +56,7 @@ KEYS = ("schema", "profile", "command", "created", "provenance", "steps", "runs"
 
 def folder(root: str | Path, profile: str) -> Path | None:
     """Where ``dark book --profile <profile>`` records its run in the repository ``root``:
-    ``root/results/<recorded>`` (:attr:`dark.experiment.profiles.Profile.recorded`); ``None`` for a profile
+    ``root/results/<recorded>`` (:attr:`dark.design.profiles.Profile.recorded`); ``None`` for a profile
     that is not recorded.
 
     >>> folder("/repo", "full").as_posix(), folder("/repo", "quick")
@@ -96,11 +97,12 @@ def write(
         out_dir: the folder of its executed notebooks (``.stamps`` with each step's wall time).
         dest: the record's folder.
         cwd: the folder the plan's relative paths are relative to (the work folder).
-        status: what the build found in the store (:func:`dark.experiment.run_store.match`): its stale,
+        status: what the build found in the store (:func:`dark.record.run_store.match`): its stale,
             altered and extra runs and the precision are written down.
         partial: the build trained part of the profile (``--max-trainings``): runs not trained yet are
             left out instead of refused, and no analysis is copied (the work folder's ``results`` are not
-            of these runs; the record's former analysis is removed: :func:`save_analysis` writes its own).
+            of these runs; the record's former analysis is removed:
+            :func:`dark.analysis.report.save_analysis` writes its own).
 
     Raises:
         FileNotFoundError: a run of the plan is neither recorded nor finished (unless ``partial``).
@@ -120,7 +122,7 @@ def write(
                 add_run(dest, run, data_digest=digest)
         names.append(run.name)
     results = Path(plan.variables["results"])
-    if partial:  # no analysis ran; the record's former one no longer covers its runs (save_analysis)
+    if partial:  # no analysis ran; the record's former one no longer covers its runs (report.save_analysis)
         shutil.rmtree(dest / "results", ignore_errors=True)
     elif results.is_dir():
         shutil.rmtree(dest / "results", ignore_errors=True)
@@ -154,20 +156,6 @@ def write(
     }
     atomic_write(dest / RECORD, json.dumps(record, indent=1, default=str) + "\n")
     return dest
-
-
-def save_analysis(dest: str | Path, run_dirs: list[str | Path]) -> Path:
-    """Analyse ``run_dirs`` (a record's runs) and save the analysis into ``dest/results``
-    (:func:`dark.analysis.report.save`: Tables 2 and 3, ``verdicts.json``, evidence, counterfactual); return
-    that folder. What a build that trained part of the profile (``dark book --max-trainings``) leaves, so
-    the summary reads the verdicts of every recorded run, as after a whole build."""
-    from dark.analysis import report  # the analysis needs pandas; the rest of the pipeline does not
-
-    out = Path(dest) / "results"
-    shutil.rmtree(out, ignore_errors=True)
-    records = report.load_runs([Path(d) for d in run_dirs])
-    report.save(out, report.analyse(records), regimes=report.regime_verdicts(records))
-    return out
 
 
 #: the keys of record.json that the pages rendering a record show (not the build's timestamps)
@@ -228,7 +216,7 @@ def check(dest: str | Path) -> list[str]:
 
 def altered(dest: str | Path, rec: dict[str, Any]) -> list[run_hashes.Altered]:
     """The runs ``rec`` (the record's ``record.json``) lists that are not what was recorded, each with the
-    files that differ (:func:`dark.experiment.run_hashes.verify`), in the record's order."""
+    files that differ (:func:`dark.record.run_hashes.verify`), in the record's order."""
     files = SCHEMA_RUN_FILES.get(rec.get("schema"), RUN_FILES)
     found = (run_hashes.verify(Path(dest) / RUNS / name, files) for name in rec.get("runs", []))
     return [a for a in found if a is not None]
