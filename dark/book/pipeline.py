@@ -174,7 +174,7 @@ def run_book(
         build: build the HTML after executing.
         quiet: no progress bars, no Sphinx chatter.
         record: write the run's record (:mod:`dark.book.record`) there; default: the profile's
-            :func:`dark.book.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``full``)
+            :func:`dark.book.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``gpu``)
             when the work folder is the repository; none for a profile that is not recorded. A record's runs
             whose digest matches are reused, the others trained and added one by one
             (:mod:`dark.book.pipeline_record`).
