@@ -239,7 +239,7 @@ def run_book(
 
 
 def cli(argv: list[str]) -> int:
-    """``dark book --profile smoke|quick|cpu|full [--data-root DIR] [--force] [--no-build] [--quiet]``."""
+    """``dark book --profile smoke|quick|cpu|full|gpu [--data-root DIR] [--force] [--no-build] [--quiet]``."""
     parser = argparse.ArgumentParser(
         prog="dark book",
         description="Execute the book's notebooks with papermill (notebooks/pipeline.yml), skipping "
