@@ -25,18 +25,13 @@ Profiles:
   epochs) on a GPU, three seeds starting with the report's 1314. Hours per training (30 epochs over every
   frame), so no lent GPU session fits one: it is recorded only where ``--record DIR`` says.
 - ``gpu``: what the GPU check (``benchmarks/gpu_check.py``) trains, a few trainings per lent GPU session,
-  into its record ``results/gpu/``: the report's models at the report's input (``full``'s configuration
-  and batch of 32) on the rendered data of the quick and cpu profiles (6,000 training views), 8 epochs on
-  a cosine schedule as the cpu profile; claim 2's pair on each model, the report's seed on both models
-  first, then seeds 2 and 3 (12 trainings). About 2-3 GPU minutes a training (estimated, not yet
-  measured: 21.4 GFLOP per training view forward and backward for either model, 48,000 training views,
-  eager bf16 steps of batch 32 bound by kernel launches at roughly 30-60 ms, plus about 40 s for the
-  kernel, the splits, validation and the test evaluation), so one 600-s command trains a pair.
-
-  A row of its own, not ``full`` with a time budget: a profile is a fixed recipe, so that a training's
-  settings, and with them its record digest, are the same on every machine and in every session (a budget
-  would fit the epochs to the machine, and runs of two sessions would not pair); ``--max-trainings N``
-  bounds one session instead, and the record grows across sessions as the cpu record does.
+  into ``results/gpu/``: ``full``'s models, input and batch on the cpu profile's rendered data, 8 cosine
+  epochs as the cpu profile, claim 2's pair on each model, seed 1314 on both first, then 2 and 3. About
+  2-3 GPU minutes a training, estimated (21.4 GFLOP a training view for either model, 48,000 views, eager
+  bf16 steps of 32 launch-bound at 30-60 ms, 40 s for the rest), so a 600-s command trains a pair. A row
+  of its own, not ``full`` with a time budget: a fixed recipe keeps a training's settings, and so its
+  record digest, the same in every session (a budget fits the epochs to the machine, and runs of two
+  sessions would not pair); ``--max-trainings N`` bounds a session, as for the cpu record.
 """
 
 from __future__ import annotations
