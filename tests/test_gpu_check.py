@@ -141,3 +141,12 @@ def test_the_notebook_wheels_are_pinned_by_the_lock_file():
     lock = dict(x.split("==") for x in (ROOT / "requirements-lock.txt").read_text().split() if "==" in x)
     assert set(gpu_check.BOOK_WHEELS) <= set(lock)
     assert {"papermill", "jupytext", "ipykernel", "pyzmq"} <= set(gpu_check.BOOK_WHEELS)
+
+
+def test_a_tree_without_git_takes_its_commit_from_dark_commit(tmp_path, monkeypatch):
+    """The GPU machine gets the tree without ``.git``: the check sets ``DARK_COMMIT`` from the prepared
+    folder, and every record the pipeline writes there names that commit."""
+    monkeypatch.delenv("DARK_COMMIT", raising=False)
+    assert git_state(tmp_path) == ("unknown", "unknown")
+    monkeypatch.setenv("DARK_COMMIT", "0123abc")
+    assert git_state(tmp_path) == ("0123abc", "unknown")

@@ -52,7 +52,7 @@ def _git(*args: str, repo: Path = REPO) -> str | None:
 
 def git_state(repo: str | os.PathLike = REPO) -> tuple[str, bool | str]:
     """``(commit, dirty)`` of the checkout at ``repo``; without git, ``(DARK_COMMIT, "unknown")`` where that
-    variable names the commit a copied tree came from (the GPU check sets it), else ``("unknown", "unknown")``.
+    variable names the commit a copied tree came from (the GPU check sets it), else ``"unknown"`` twice.
 
     ``dirty`` ignores untracked files (build outputs, generated data).
     """
