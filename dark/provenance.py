@@ -54,13 +54,14 @@ def _git(*args: str, repo: Path = REPO) -> str | None:
 
 
 def git_state(repo: str | os.PathLike = REPO) -> tuple[str, bool | str]:
-    """``(commit, dirty)`` of the checkout at ``repo``; ``("unknown", "unknown")`` without git.
+    """``(commit, dirty)`` of the checkout at ``repo``; without git, ``(DARK_COMMIT, "unknown")`` where that
+    variable names the commit a copied tree came from (the GPU check sets it), else ``"unknown"`` twice.
 
     ``dirty`` ignores untracked files (build outputs, generated data).
     """
     commit = _git("rev-parse", "HEAD", repo=Path(repo))
     if not commit:
-        return UNKNOWN, UNKNOWN
+        return os.environ.get("DARK_COMMIT") or UNKNOWN, UNKNOWN
     status = _git("status", "--porcelain", "--untracked-files=no", repo=Path(repo))
     return commit, (UNKNOWN if status is None else bool(status))
 

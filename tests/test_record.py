@@ -312,22 +312,18 @@ def _folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def test_the_whole_record_stays_under_140_mib_with_every_planned_run(tmp_path):
+def test_the_whole_record_stays_under_150_mib_with_every_planned_run(tmp_path):
     """One run on the quick test split (250 frames x 4 views, every decoder), recorded the way the store
-    records it, times the planned runs (cpu's 83 since issue 28, 31 before; the GPU check's 6), plus what
+    records it, times the planned runs (cpu's 83 since issue 28, 31 before; the gpu profile's 12), plus what
     results/ holds besides. (The budget was 60 MiB for issue 21's 31 cpu runs; issue 28's regime cells
-    need about 131 MiB at the measured 1.5 MB a run.)
+    need about 131 MiB at the measured 1.5 MB a run, the gpu profile's 12 another 9 MiB beyond the GPU
+    check's former 6.)
 
     The run's predictions are drawn like the earlier cpu record's: mean error ~7 px (a few px, 8% of the
     joints tens of px off), decoders within about half a pixel of one another, argmax on the 8-px grid.
     Once results/cpu holds runs, their measured mean size replaces the estimate."""
-    import sys
-
     from dark import codecs
     from dark.experiment import evaluate
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import gpu_check
 
     rng = np.random.default_rng(0)
     frames, views, decoders = 250, 4, list(codecs.DECODERS)
@@ -364,11 +360,11 @@ def test_the_whole_record_stays_under_140_mib_with_every_planned_run(tmp_path):
     measured = [_folder_bytes(r.path) for r in run_store.recorded_runs(cpu).values()]
     if measured:
         per_run = max(per_run, float(np.mean(measured)))
-    planned = len(profiles.PROFILES["cpu"].runs()) + len(gpu_check.MODELS) * len(gpu_check.ENCODINGS)
+    planned = sum(len(p.runs()) for p in profiles.PROFILES.values() if p.recorded)
     besides = _folder_bytes(ROOT / "results") - sum(measured)
     total = per_run * planned + besides
     print(
         f"record: {per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB = {total / 2**20:.1f} MiB"
     )
     assert per_run < 1.6e6, per_run
-    assert total < 140 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"
+    assert total < 150 * 2**20, f"{per_run / 1e6:.2f} MB a run x {planned} + {besides / 1e6:.1f} MB"

@@ -174,7 +174,7 @@ def run_book(
         build: build the HTML after executing.
         quiet: no progress bars, no Sphinx chatter.
         record: write the run's record (:mod:`dark.record.record`) there; default: the profile's
-            :func:`dark.record.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``full``)
+            :func:`dark.record.record.folder` (``root/results/<recorded>``, e.g. ``results/gpu`` for ``gpu``)
             when the work folder is the repository; none for a profile that is not recorded. A record's runs
             whose digest matches are reused, the others trained and added one by one
             (:mod:`dark.book.pipeline_record`).
@@ -239,7 +239,7 @@ def run_book(
 
 
 def cli(argv: list[str]) -> int:
-    """``dark book --profile smoke|quick|cpu|full [--data-root DIR] [--force] [--no-build] [--quiet]``."""
+    """``dark book --profile smoke|quick|cpu|full|gpu [--data-root DIR] [--force] [--no-build] [--quiet]``."""
     parser = argparse.ArgumentParser(
         prog="dark book",
         description="Execute the book's notebooks with papermill (notebooks/pipeline.yml), skipping "

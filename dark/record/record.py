@@ -1,6 +1,6 @@
 """A record: a longer profile's finished runs and what its last build made of them, in the repository.
 
-``dark book --profile cpu`` (or ``full`` on a GPU; the GPU check's ``--unpack``) grows ``results/<name>/``:
+``dark book --profile cpu`` (or ``gpu`` on a GPU, through the GPU check) grows ``results/<name>/``:
 each training is added to the record's store of runs (:mod:`dark.record.run_store`) as soon as it is
 trained and evaluated, and a build reuses every recorded run whose digest matches, so the record grows across
 sessions and machines. The build then writes ``record.json`` and the analysis (:func:`write`; a build that
@@ -59,7 +59,7 @@ def folder(root: str | Path, profile: str) -> Path | None:
     ``root/results/<recorded>`` (:attr:`dark.design.profiles.Profile.recorded`); ``None`` for a profile
     that is not recorded.
 
-    >>> folder("/repo", "full").as_posix(), folder("/repo", "quick")
+    >>> folder("/repo", "gpu").as_posix(), folder("/repo", "quick")
     ('/repo/results/gpu', None)
     """
     name = profiles.get(profile).recorded
