@@ -405,6 +405,8 @@ def test_claim2_against_the_placebo_is_the_paired_mean_of_the_frame_sums(tmp_pat
     assert saved[2]["against_null"][0]["estimate"] == pytest.approx(np.mean(by_seed))
     html = along_page.null_table(saved)
     assert "placebo - ceil" in html and "w/o quant - placebo" in html and "1, 2" in html
+    said = along_page.null_text(saved)
+    assert f"`ceil` {row['estimate']:.2f} [{row['low']:.2f}, {row['high']:.2f}] (2 pairs)" in said
 
 
 def test_the_batch_confound_pairs_a_quantised_regime_with_the_main_unbiased_cell(tmp_path):
@@ -436,6 +438,9 @@ def test_the_batch_confound_pairs_a_quantised_regime_with_the_main_unbiased_cell
     assert other["axis"] == "batch" and len(other["crossed"]) == len(rows)
     html = along_page.crossed_table({"regimes": [other]})
     assert "w/o quant - ceil at batch 24" in html and "as run" in html
+    said = along_page.crossed_text({"regimes": [other]})
+    assert said.startswith("Under the standard protocol, on seeds 1, 3: w/o quant - ceil at batch 24 is ")
+    assert f"{setting['estimate']:.2f} [{setting['low']:.2f}, {setting['high']:.2f}] (2 pairs)." in said
 
 
 def test_regimes_are_laid_out_along_the_one_setting_they_change(tmp_path):

@@ -20,7 +20,16 @@ from .labels import interval_text
 from .render import _pairs, _table, claims_of, key, verdict_span
 from .tables import endpoint_label, short_label
 
-__all__ = ["crossed_table", "null_table", "points", "points_table", "progress", "resolution_figure"]
+__all__ = [
+    "crossed_table",
+    "crossed_text",
+    "null_table",
+    "null_text",
+    "points",
+    "points_table",
+    "progress",
+    "resolution_figure",
+]
 
 #: the endpoints the resolution figure draws, one panel each: (claim, comparison)
 PANELS: tuple[tuple[int, str], ...] = ((1, "dark - standard"), (1, "dark - argmax"), (2, "unbiased - ceil"))
@@ -206,3 +215,43 @@ def progress(planned: Sequence[str], recorded: Iterable[str]) -> pd.DataFrame:
         c[0] += name in done
         c[1] += 1
     return pd.DataFrame([[k, *v] for k, v in cells.items()], columns=["cell", "trained", "planned"])
+
+
+def _said(r: Mapping, digits: int) -> str:
+    n = r.get("n_pairs")
+    return f"{interval_text(r['estimate'], r['low'], r['high'], digits)} ({n} pair{'s' * (n != 1)})"
+
+
+def null_text(saved: Mapping, protocol: str = "standard", digits: int = 2) -> str:
+    """Claim 2's null in one sentence (``protocol``'s rows of :func:`null_table`): the placebo's own
+    difference, then each quantiser's cost beyond it; empty without a placebo."""
+    v = claims_of(saved).get(2, {})
+    own = [
+        r for r in v.get("by_reading", []) if r.get("quantiser") == "placebo" and r["protocol"] == protocol
+    ]
+    rows = [
+        r for r in v.get("against_null", []) if r["protocol"] == protocol and r.get("estimate") is not None
+    ]
+    if not own or own[0].get("estimate") is None:
+        return ""
+    beyond = "; ".join(f"`{r['quantiser']}` {_said(r, digits)}" for r in rows)
+    return (
+        f"Under the {short_label(protocol)} protocol, w/o quant - placebo is {_said(own[0], digits)}, and "
+        f"placebo - each quantiser is: {beyond}."
+        if beyond
+        else ""
+    )
+
+
+def crossed_text(saved: Mapping, protocol: str = "standard", digits: int = 2) -> str:
+    """Claim 2 as run and at equal settings in one sentence (``protocol``'s rows of :func:`crossed_table`)."""
+    rows = [r for g in saved.get("regimes", []) for r in g.get("crossed", []) if r["protocol"] == protocol]
+    by = {r["role"]: r for r in rows if r.get("estimate") is not None}
+    if not {"as run", "within", "setting"} <= set(by):
+        return ""
+    return (
+        f"Under the {short_label(protocol)} protocol, on seeds {', '.join(map(str, by['as run']['seeds']))}: "
+        f"{by['as run']['comparison'].replace('unbiased', 'w/o quant')} is {_said(by['as run'], digits)}, "
+        f"w/o quant - ceil at equal batches {_said(by['within'], digits)}, and the batch's own change to "
+        f"ceil {_said(by['setting'], digits)}."
+    )
