@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .endpoints import CONTRADICTED, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from .endpoints import CONTRADICTED, INCONCLUSIVE, NOT_REPRODUCED, ONE_TRAINING_NOTE, REPRODUCED
 
 __all__ = ["DECISION_RULE", "FAMILY", "NOT_EVALUATED", "claim_verdict"]
 
@@ -30,7 +30,8 @@ DECISION_RULE: str = (
     "as heatmaps grow, so elsewhere the verdict names its regime and leaves sizes uncompared. A claim is "
     "**reproduced** when all its endpoints are, **partly reproduced** when some are, **contradicted** when "
     "some endpoint is contradicted and none reproduced, **not reproduced** when none is reproduced or "
-    "contradicted and some excludes the report's effect, and **inconclusive** otherwise. Intervals "
+    "contradicted and some excludes the report's effect, and **inconclusive** otherwise; a verdict that "
+    "rests on one training per cell says so. Intervals "
     "resample test clips and seeds; every other comparison is secondary: an estimate with its interval, "
     "no verdict."
 )
@@ -44,10 +45,23 @@ FAMILY: dict[int, str] = {
 
 
 def claim_verdict(rows: Sequence[Mapping]) -> str:
-    """One verdict for a claim from its endpoints' verdicts (the rule of :data:`DECISION_RULE`)."""
+    """One verdict for a claim from its endpoints' verdicts (the rule of :data:`DECISION_RULE`); it carries
+    the one-training limit (:data:`~dark.analysis.report.endpoints.ONE_TRAINING_NOTE`) when an endpoint
+    it counts rests on one training per cell.
+
+    >>> claim_verdict([{"estimate": 1.0, "verdict": "reproduced" + ONE_TRAINING_NOTE}, {"estimate": 0.1,
+    ...                 "verdict": "inconclusive" + ONE_TRAINING_NOTE}])
+    'partly reproduced (1 of 2 endpoints) (test frames only: one training per cell)'
+    """
     words = [str(r["verdict"]) for r in rows if r.get("estimate") is not None]
     if not words:
         return NOT_EVALUATED
+    limit = ONE_TRAINING_NOTE if any(w.endswith(ONE_TRAINING_NOTE) for w in words) else ""
+    return _words(words) + limit
+
+
+def _words(words: Sequence[str]) -> str:
+    """The claim's words from its endpoints' words, by :data:`DECISION_RULE` (without the limit)."""
     n = len(words)
     rep = sum(w.startswith(REPRODUCED) for w in words)
     con = sum(w.startswith(CONTRADICTED) for w in words)
