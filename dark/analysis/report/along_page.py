@@ -140,7 +140,8 @@ def _panel(ax, pts: pd.DataFrame, claim: int, comparison: str, sizes: Sequence[t
     trained = {p["position"] for p in mine if p["row"].get("estimate") is not None}
     for h, _ in sizes:
         if float(h) not in trained:
-            ax.text(math.log2(h), 0, "not trained\nyet", ha="center", va="bottom", fontsize=7, color="#999")
+            ax.text(math.log2(h), 0.97, "not trained\nyet", ha="center", va="top", fontsize=7, color="#999",
+                    transform=ax.get_xaxis_transform())  # fmt: skip
     ax.axhline(0, color="#bbb", lw=0.8)
     ax.set_xticks([math.log2(h) for h, _ in sizes], [f"{h} x {w}" for h, w in sizes])
     ax.set_title(f"claim {claim}: {endpoint_label({'claim': claim, 'comparison': comparison, 'metric': ''})}"
