@@ -382,6 +382,8 @@ def test_the_renderer_states_each_regimes_verdicts_under_keys_of_their_own():
     assert 'data-verdict="regime/0/claim/2">not reproduced<' in text
     assert 'data-verdict="regime/0/claim/2/hrnet">inconclusive<' in text
     assert render.regime_sentences({"regimes": []}) == ""
+    claim2["by_model"]["hrnet"] = "not evaluated (no runs)"  # a model without runs there is not named
+    assert "HRNet" not in render.regime_sentences(saved)
 
 
 def test_claim2_against_the_placebo_is_the_paired_mean_of_the_frame_sums(tmp_path):

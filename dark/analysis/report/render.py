@@ -303,6 +303,7 @@ def regime_sentences(saved: Mapping) -> str:
             by_model = ", ".join(
                 f"{_model(m)}: {verdict_span(w, f'regime/{i}/' + key(c, m))}"
                 for m, w in v["by_model"].items()
+                if not str(w).startswith("not evaluated")  # a model without runs in this regime
             )
             lines.append(
                 f"- At {html.escape(reg['regime_text'])}, claim {c}: "
