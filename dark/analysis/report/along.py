@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dark.design.protocols import PROTOCOLS
 
 from .analysis import Analysis
-from .claims import _endpoint_row
+from .claims import endpoint_row
 from .endpoints import PLACEBO, Endpoint, claim2_endpoint, endpoint_estimate, shared_clusters
 from .load import RunRecord, cells, check_paired
 from .regime import regime, split_regimes
@@ -56,10 +56,10 @@ def axis(main: Mapping, other: Mapping) -> str | None:
 
 
 def _rows(e: Endpoint, model: str, by_cell: Mapping, seeds: Sequence[int] | None, a: Analysis, **kw) -> dict:
-    """One secondary row (:func:`dark.analysis.report.claims._endpoint_row`) of endpoint ``e`` on
+    """One secondary row (:func:`dark.analysis.report.claims.endpoint_row`) of endpoint ``e`` on
     ``by_cell``, on the runs of ``seeds`` (None: all)."""
     est = endpoint_estimate(e, model, by_cell, seeds=seeds, **kw)
-    row = _endpoint_row(e, model, est, a, primary=False)
+    row = endpoint_row(e, model, est, a, primary=False)
     return row if seeds is None else {**row, "seeds": sorted(int(s) for s in seeds)}
 
 

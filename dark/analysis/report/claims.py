@@ -167,7 +167,7 @@ def _shared_seeds(a: Analysis, model: str, encodings: tuple[str, str]) -> list[i
     return sorted(int(s) for s in seeds[0] & seeds[1])
 
 
-def _endpoint_row(
+def endpoint_row(
     e: Endpoint, model: str, est: Estimate | str, a: Analysis, primary: bool = True, test: dict | None = None
 ) -> dict:
     """One endpoint's row: estimate, 95% interval, pairs, the report's effect, the MDE (80% power), the
@@ -215,7 +215,7 @@ def _endpoint_row(
 
 
 def primary_rows(a: Analysis) -> list[dict]:
-    """One row per primary endpoint, model and protocol (:func:`_endpoint_row`), each claim's measured
+    """One row per primary endpoint, model and protocol (:func:`endpoint_row`), each claim's measured
     endpoints one family with Holm's adjustment (:func:`dark.metrics.holm`)."""
     items = []
     for (claim, model, protocol, comparison), est in a.primary.items():
@@ -231,7 +231,7 @@ def primary_rows(a: Analysis) -> list[dict]:
         name = f"claim {claim}: {len(fam)} endpoints ({FAMILY[claim]}), Holm"
         for j, i in enumerate(fam):
             tests[i] = {"p": p[j], "p_holm": float(adjusted[j]), "level": float(levels[j]), "family": name}
-    return [_endpoint_row(e, m, est, a, test=tests.get(i)) for i, (e, m, est) in enumerate(items)]
+    return [endpoint_row(e, m, est, a, test=tests.get(i)) for i, (e, m, est) in enumerate(items)]
 
 
 def reading_rows(a: Analysis) -> list[dict]:
@@ -248,12 +248,12 @@ def reading_rows(a: Analysis) -> list[dict]:
         if q == "ceil" and (m, p, e.comparison) in primary:
             out.append({**primary[m, p, e.comparison], "quantiser": q})
             continue
-        out.append({**_endpoint_row(e, m, est, a, primary=False), "quantiser": q})
+        out.append({**endpoint_row(e, m, est, a, primary=False), "quantiser": q})
         same = a.ceil_on_shared.get((m, p, q))
         key = (m, p, tuple(out[-1].get("seeds", ())))
         if same is not None and key not in seen:
             seen.add(key)
-            row = _endpoint_row(claim2_endpoint(p), m, same, a, primary=False)
+            row = endpoint_row(claim2_endpoint(p), m, same, a, primary=False)
             out.append({**row, "quantiser": "ceil", "same_seeds_as": q, "seeds": out[-1].get("seeds", [])})
     return out
 
