@@ -106,12 +106,13 @@ def crossed_rows(records: Sequence[RunRecord], **kw) -> list[dict]:
         return []
     main, main_cells, out = groups[0], cells(groups[0]), []
     for rs in groups[1:]:
-        ax = axis(regime(main), regime(rs))
+        reg, by_cell = regime(rs), cells(rs)
+        ax = axis(regime(main), reg)
         if ax is None:
             continue
-        setting = regime(rs)[dict(AXES)[ax][0]]
-        for (model, q), rq in cells(rs).items():
-            if q == "unbiased" or (model, "unbiased") in cells(rs) or (model, "unbiased") not in main_cells:
+        setting = reg[dict(AXES)[ax][0]]
+        for (model, q), rq in by_cell.items():
+            if q == "unbiased" or (model, "unbiased") in by_cell or (model, "unbiased") not in main_cells:
                 continue
             other = f"{q} at {ax} {setting}"
             rows = _crossed(main_cells, model, q, other, rq, kw)
