@@ -445,6 +445,45 @@ def test_the_batch_confound_pairs_a_quantised_regime_with_the_main_unbiased_cell
     assert f"{setting['estimate']:.2f} [{setting['low']:.2f}, {setting['high']:.2f}] (2 pairs)." in said
 
 
+def test_claim2_of_another_precision_stands_beside_the_main_regimes_on_the_same_seeds(tmp_path):
+    """fp32 pairs on 2 of the 4 bf16 seeds: the main regime's w/o quant - ceil on those 2 seeds is the mean
+    of its per-seed differences of the frame sums there (not on all 4); the fp32 regime's own primary is
+    its own pairs'; the page's sentence and table say all three, each verdict under its own key."""
+    from dark.analysis.report import along, along_page
+
+    clusters = np.arange(16)
+    def runs_of(precision, seeds, dark_p01):
+        return {(e, s): _run(tmp_path / precision, e, s, dark_p01(e, s), 37, clusters, precision=precision)
+                for s in seeds for e in ("unbiased", "ceil")}  # fmt: skip
+
+    main = runs_of("bf16", (1, 2, 3, 4), lambda e, s: 40 + s - (1 + s) * (e == "ceil"))
+    fp32 = runs_of("fp32", (2, 4), lambda e, s: 41 + s - 0.5 * (e == "ceil"))
+    records = report.load_runs([*main.values(), *fp32.values()])
+    rows = {r["protocol"]: r for r in along.seed_matched_rows(records, n_resamples=300)}
+    std = rows["standard"]
+    diff = {s: _dark_pckh(main["unbiased", s]) - _dark_pckh(main["ceil", s]) for s in (1, 2, 3, 4)}
+    assert std["estimate"] == pytest.approx(np.mean([diff[2], diff[4]]))
+    assert std["estimate"] != pytest.approx(np.mean(list(diff.values())))
+    assert std["seeds"] == [2, 4] and std["n_pairs"] == 2 and std["axis"] == "precision"
+    assert std["setting"] == "fp32" and std["comparison"] == "unbiased - ceil"
+    (other,) = report.regime_verdicts(records, n_resamples=300)
+    assert other["seed_matched"] == along.seed_matched_rows(records, n_resamples=300)
+    a = report.analyse(records, n_resamples=300)
+    report.save(tmp_path / "results", a, regimes=[other])
+    saved = report.load_saved(tmp_path / "results")
+    own = next(r for r in other["claims"]["2"]["primary"] if r["protocol"] == "standard")
+    fp32_diff = [_dark_pckh(fp32["unbiased", s]) - _dark_pckh(fp32["ceil", s]) for s in (2, 4)]
+    assert own["estimate"] == pytest.approx(np.mean(fp32_diff))
+    said = along_page.seed_matched_text(saved)
+    assert said.startswith("Under the standard protocol, SH")
+    for r, where in ((own, "in fp32"), (std, "in bf16 on the same seeds (2, 4)")):
+        assert f"{r['estimate']:.2f} [{r['low']:.2f}, {r['high']:.2f}] (2 pairs) {where}" in said
+    html = along_page.seed_matched_table(saved)
+    assert 'data-verdict="regime/0/claim/2/sh/standard/unbiased - ceil"' in html
+    assert 'data-verdict="claim/2/sh/standard/unbiased - ceil"' in html and "bf16, same seeds" in html
+    assert along_page.seed_matched_text({"regimes": []}) == ""
+
+
 def test_regimes_are_laid_out_along_the_one_setting_they_change(tmp_path):
     """:func:`along.axis` names the one setting two regimes differ in; :func:`along_page.points` lays the
     main regime and the regimes of one axis out along it, each endpoint with its regime's verdict key."""
@@ -493,7 +532,7 @@ def _pckh01(run_dir, decoder="dark"):
 
 def test_the_committed_records_regime_rows_are_the_paired_means_of_its_frame_sums():
     """The regime page's secondary rows saved with results/cpu (claim 2 against the placebo, claim 2 across
-    the batch regimes), standard protocol, each equal to the mean over its seeds of the per-seed
+    the batch regimes, the main regime's claim 2 on another regime's seeds), standard protocol, each equal to the mean over its seeds of the per-seed
     difference of the two runs' PCKh@0.1, read straight from the recorded frame sums."""
     results = Path(__file__).resolve().parents[1] / "results" / "cpu"
     saved = report.load_saved(results / "results")
@@ -502,12 +541,13 @@ def test_the_committed_records_regime_rows_are_the_paired_means_of_its_frame_sum
     for r in [
         *saved[2].get("against_null", []),
         *(x for g in saved.get("regimes", []) for x in g.get("crossed", [])),
+        *(x for g in saved.get("regimes", []) for x in g.get("seed_matched", [])),
     ]:
-        if r["protocol"] != "standard" or r["estimate"] is None:
+        if r["protocol"] != "standard" or r["estimate"] is None or r["model"] != "sh":
             continue
         a, b = r["comparison"].split(" - ")
         cell = {"unbiased": "unbiased", "placebo": "placebo", "ceil at batch 24": "ceil-b24"}
         by_seed = [_pckh01(run(cell.get(a, a), s)) - _pckh01(run(cell.get(b, b), s)) for s in r["seeds"]]
         assert r["estimate"] == pytest.approx(np.mean(by_seed), abs=1e-9), r["comparison"]
         checked += 1
-    assert checked >= 4  # placebo - each of the 4 quantisers, at least
+    assert checked >= 4 + 3 + 2  # placebo - 4 quantisers, the batch confound, 10 x 20 and fp32 seeds

@@ -12,7 +12,9 @@ Two comparisons need more than one cell of one regime:
   much a reading of "w/ quant" costs beyond what any retraining through the quantised path costs;
 - :func:`crossed_rows`: a regime that trained only a quantised cell (the report's ``ceil`` at batch 24)
   paired with the main regime's unbiased cell on their shared seeds (claim 2 as the report ran it), beside
-  claim 2 within the main regime on the same seeds and the quantised cell's own change between the two.
+  claim 2 within the main regime on the same seeds and the quantised cell's own change between the two;
+- :func:`seed_matched_rows`: claim 2 of the main regime on the seeds another regime trained (fp32 pairs
+  on 4 of the 8 bf16 seeds), so that the two regimes' estimates stand on the same seeds.
 
 Every row here is secondary: an estimate with its interval and no verdict word (the verdicts are the
 primary endpoints', per regime).
@@ -30,7 +32,7 @@ from .endpoints import PLACEBO, Endpoint, claim2_endpoint, endpoint_estimate, sh
 from .load import RunRecord, cells, check_paired
 from .regime import regime, split_regimes
 
-__all__ = ["AXES", "axis", "crossed_rows", "null_rows"]
+__all__ = ["AXES", "axis", "crossed_rows", "null_rows", "seed_matched_rows"]
 
 #: the settings a regime can differ in, as :func:`axis` names them: (name, the regime keys it covers)
 AXES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -142,4 +144,39 @@ def _crossed(
         ):
             row = _rows(e, model, both, seeds, a, clusters=clusters, **kw)
             out.append({**row, "quantiser": q, "role": role})
+    return out
+
+
+def seed_matched_rows(records: Sequence[RunRecord], **kw) -> list[dict]:
+    """Claim 2 of the main regime on the seeds of each other regime that trained its own claim-2 pairs:
+    for every such regime (:func:`axis` not None) and model with an unbiased and a quantised cell there,
+    the main regime's ``unbiased - q`` per protocol on the seeds both regimes' pairs share, with ``"axis"``,
+    ``"setting"`` (the other regime's value) and ``"quantiser"``. The other regime's own estimate is its
+    primary endpoint; this row is the main regime's beside it on the same seeds (secondary, no verdict).
+    ``kw``: ``confidence``, ``n_resamples``, ``seed``."""
+    groups = list(split_regimes(records).values())
+    if len(groups) < 2:
+        return []
+    main = cells(groups[0])
+    out = []
+    for rs in groups[1:]:
+        reg, by_cell = regime(rs), cells(rs)
+        ax = axis(regime(groups[0]), reg)
+        if ax is None:
+            continue
+        for (model, q), rq in by_cell.items():
+            if q in ("unbiased", PLACEBO) or (model, "unbiased") not in by_cell or (model, q) not in main:
+                continue
+            theirs = {r.seed for r in rq} & {r.seed for r in by_cell[model, "unbiased"]}
+            mine = {r.seed for r in main[model, q]} & {r.seed for r in main.get((model, "unbiased"), [])}
+            seeds = sorted(theirs & mine)
+            if not seeds:
+                continue
+            runs = [r for c in ((model, "unbiased"), (model, q)) for r in main[c] if r.seed in seeds]
+            check_paired(runs)
+            clusters = shared_clusters(runs, "clips")
+            a = _analysis(main, clusters)
+            for p in PROTOCOLS:
+                row = _rows(claim2_endpoint(p, q), model, main, seeds, a, clusters=clusters, **kw)
+                out.append({**row, "quantiser": q, "axis": ax, "setting": reg[dict(AXES)[ax][0]]})
     return out

@@ -2,7 +2,8 @@
 of every regime laid out along one setting (:func:`points`), the figure against heatmap size
 (:func:`resolution_figure`), the tables of the regimes' endpoints (:func:`points_table`, verdicts through
 the one renderer's spans), of claim 2's null (:func:`null_table`) and of the report's batch confound
-(:func:`crossed_table`), and what the record still lacks of its plan (:func:`progress`).
+(:func:`crossed_table`), of claim 2 on matched seeds (:func:`seed_matched_table`), and what the
+record still lacks of its plan (:func:`progress`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = [
     "points_table",
     "progress",
     "resolution_figure",
+    "seed_matched_table",
+    "seed_matched_text",
 ]
 
 #: the endpoints the resolution figure draws, one panel each: (claim, comparison)
@@ -220,7 +223,10 @@ def progress(planned: Sequence[str], recorded: Iterable[str]) -> pd.DataFrame:
 
 def _said(r: Mapping, digits: int) -> str:
     n = r.get("n_pairs")
-    return f"{interval_text(r['estimate'], r['low'], r['high'], digits)} ({n} pair{'s' * (n != 1)})"
+    if n is None:  # unpaired: the trainings per cell, or one training per cell (test frames only)
+        many = _pairs(r)
+        return f"{_est(r, digits)} ({'one training per cell' if many == '1 vs 1' else many + ' trainings'})"
+    return f"{_est(r, digits)} ({n} pair{'s' * (n != 1)})"
 
 
 def null_text(saved: Mapping, protocol: str = "standard", digits: int = 2) -> str:
@@ -256,3 +262,74 @@ def crossed_text(saved: Mapping, protocol: str = "standard", digits: int = 2) ->
         f"w/o quant - ceil at equal batches {_said(by['within'], digits)}, and the batch's own change to "
         f"ceil {_said(by['setting'], digits)}."
     )
+
+
+def _matched(saved: Mapping, axis: str) -> list[tuple[Mapping, Mapping]]:
+    """``(regime, row)`` of every seed-matched row (``regimes[i]["seed_matched"]``) of the regimes along
+    ``axis``."""
+    return [
+        (reg, r)
+        for reg in saved.get("regimes", [])
+        if reg.get("axis") == axis
+        for r in reg.get("seed_matched", [])
+        if r.get("estimate") is not None
+    ]
+
+
+def _primary_row(claims: Mapping, like: Mapping) -> Mapping | None:
+    """The claim-2 primary row of ``claims`` (a verdicts dict) for ``like``'s model, protocol and
+    comparison (None without an estimate)."""
+    what = ("model", "protocol", "comparison")
+    for r in claims_of(claims).get(2, {}).get("primary", []):
+        if all(r[k] == like[k] for k in what):
+            return r if r.get("estimate") is not None else None
+    return None
+
+
+def seed_matched_table(saved: Mapping, axis: str = "precision", digits: int = 2) -> str:
+    """Claim 2 on matched seeds along ``axis``, three rows per model and protocol: the other regime's
+    primary ``unbiased - q`` on its own pairs (with that regime's verdict), the main regime's on the same
+    seeds (:func:`dark.analysis.report.along.seed_matched_rows`, secondary) and the main regime's on all
+    its pairs (with the main verdict). Both verdicts are the one renderer's spans."""
+    main = claims_of(saved).get(1, {}).get("regime", {}).get(axis, "main")
+    rows = []
+    for reg, r in _matched(saved, axis):
+        label = f"{paper.MODEL_NAMES.get(r['model'], r['model'])}, {short_label(r['protocol'])}"
+        seeds = ", ".join(map(str, r.get("seeds", [])))
+        at = {"claim": 2, "model": r["model"], "protocol": r["protocol"], "comparison": r["comparison"]}
+        own = _primary_row(reg["claims"], r)
+        if own is not None:
+            span = verdict_span(own["verdict"], _verdict_key({**at, "regime": saved["regimes"].index(reg)}))
+            setting = f"{reg['regime'].get(axis)}, its pairs"
+            rows.append([label, setting, _est(own, digits), _pairs(own), seeds, span])
+        rows.append([label, f"{main}, same seeds", _est(r, digits), _pairs(r), seeds, "secondary"])
+        whole = _primary_row(saved, r)
+        if whole is not None:
+            span = verdict_span(whole["verdict"], _verdict_key({**at, "regime": -1}))
+            rows.append([label, f"{main}, all its pairs", _est(whole, digits), _pairs(whole), "all", span])
+    header = ["Model, protocol", "Trainings", "W/o quant - ceil [95% CI]", "n", "Seeds", "Verdict"]
+    return _table(header, rows)
+
+
+def _est(r: Mapping, digits: int) -> str:
+    return interval_text(r["estimate"], r["low"], r["high"], digits)
+
+
+def seed_matched_text(
+    saved: Mapping, axis: str = "precision", protocol: str = "standard", digits: int = 2
+) -> str:
+    """The first model's rows of :func:`seed_matched_table` under ``protocol`` in one sentence; empty
+    without them."""
+    main = claims_of(saved).get(1, {}).get("regime", {}).get(axis, "main")
+    for reg, r in _matched(saved, axis):
+        own = _primary_row(reg["claims"], r)
+        whole = _primary_row(saved, r)
+        if r["protocol"] != protocol or own is None or whole is None:
+            continue
+        return (
+            f"Under the {short_label(protocol)} protocol, {paper.MODEL_NAMES.get(r['model'], r['model'])} "
+            f"w/o quant - ceil is {_said(own, digits)} in {reg['regime'].get(axis)}, against "
+            f"{_said(r, digits)} in {main} on the same seeds ({', '.join(map(str, r.get('seeds', [])))}) and "
+            f"{_said(whole, digits)} in {main} on all its pairs."
+        )
+    return ""

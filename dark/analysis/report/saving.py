@@ -17,7 +17,7 @@ from dark.design import paper
 from dark.files import atomic_write
 from dark.metrics import Interval
 
-from .along import AXES, axis, crossed_rows, null_rows
+from .along import AXES, axis, crossed_rows, null_rows, seed_matched_rows
 from .analysis import Analysis, analyse
 from .claims import verdicts
 from .counterfactual import counterfactual
@@ -80,14 +80,17 @@ def regime_verdicts(records, **kw) -> list[dict]:
     """Every regime of ``records`` but the main one (:func:`dark.analysis.report.regime.split_regimes`:
     another resolution, precision or batch), analysed on its own with the same endpoints, families and
     words: ``[{"regime", "regime_text", "comparable", "axis", "runs", "claims": {claim: {"verdict",
-    "by_model", "primary"}}, "crossed"}]``. ``axis``: the one setting in which the regime differs from the
-    main one (:func:`dark.analysis.report.along.axis`); ``crossed``: its quantised cells paired with the main
-    regime's unbiased cell where it trained none of its own (:func:`~dark.analysis.report.along.crossed_rows`:
-    the report's batch confound). The claims along the regime (resolution, precision, batch) are read from
-    these."""
+    "by_model", "primary"}}, "crossed", "seed_matched"}]``. ``axis``: the one setting in which the regime
+    differs from the main one (:func:`dark.analysis.report.along.axis`); ``crossed``: its quantised cells
+    paired with the main regime's unbiased cell where it trained none of its own
+    (:func:`~dark.analysis.report.along.crossed_rows`: the report's batch confound); ``seed_matched``:
+    the main regime's claim 2 on the seeds of the regime's own pairs
+    (:func:`~dark.analysis.report.along.seed_matched_rows`). The claims along the regime (resolution,
+    precision, batch) are read from these."""
     out = []
     groups = list(split_regimes(records).values())
     crossed = crossed_rows(records, **kw)
+    matched = seed_matched_rows(records, **kw)
     for rs in groups[1:]:
         v = verdicts(analyse(rs, **kw))
         reg = regime(rs)
@@ -98,6 +101,7 @@ def regime_verdicts(records, **kw) -> list[dict]:
             "runs": sorted(r.path.name for r in rs),
             "claims": {str(c): {k: x[k] for k in ("verdict", "by_model", "primary")} for c, x in v.items()},
             "crossed": [r for r in crossed if (r["axis"], r["setting"]) == (ax, setting)],
+            "seed_matched": [r for r in matched if (r["axis"], r["setting"]) == (ax, setting)],
         })  # fmt: skip
     return out
 
