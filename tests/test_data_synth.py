@@ -124,6 +124,46 @@ def test_a_damaged_shard_or_manifest_is_named_in_one_line(smoke, tmp_path):
         training_data_digest(copy)
 
 
+def _altered_copy(smoke: Path, dest: Path, split: str, change) -> Path:
+    """A copy of the rendered dataset ``smoke`` whose first ``split`` shard's records went through
+    ``change`` (in place), rewritten with its new sha256 in the manifest, as a render that came out
+    otherwise would be."""
+    import shutil
+
+    shutil.copytree(smoke, dest)
+    manifest = json.loads((dest / "manifest.json").read_text())
+    shard = next(s for s in manifest["shards"] if s["split"] == split)
+    records = np.load(dest / shard["file"])
+    change(records)
+    np.save(dest / shard["file"], records)
+    shard["sha256"] = hashlib.sha256((dest / shard["file"]).read_bytes()).hexdigest()
+    (dest / "manifest.json").write_text(json.dumps(manifest))
+    return dest
+
+
+def test_the_fingerprint_sees_through_the_last_bits_of_the_joints_and_nothing_else(smoke, tmp_path):
+    """Two renders whose joints differ by 1e-12 px (another BLAS kernel) have other digests and the same
+    fingerprint; a joint moved by 0.01 px, one depth value, or a head size moved by 0.01 px changes the
+    fingerprint; the test split changes neither."""
+    from dark.experiment.run_digest import training_data_digest, training_data_fingerprint
+
+    def nudge(field, by, index=(0,)):
+        def change(records):
+            records[field][index] += by
+
+        return change
+
+    digest, print_ = training_data_digest(smoke), training_data_fingerprint(smoke)
+    last_bits = _altered_copy(smoke, tmp_path / "bits", "train", nudge("joints", 1e-12))
+    assert training_data_digest(last_bits) != digest and training_data_fingerprint(last_bits) == print_
+    for name, change in (("joint", nudge("joints", 0.01)), ("depth", nudge("depth", 1, (0, 10, 10))),
+                         ("head", nudge("head_size", 0.01))):  # fmt: skip
+        moved = _altered_copy(smoke, tmp_path / name, "val", change)
+        assert training_data_fingerprint(moved) != print_, name
+    test = _altered_copy(smoke, tmp_path / "test", "test", nudge("joints", 0.5))
+    assert training_data_digest(test) == digest and training_data_fingerprint(test) == print_
+
+
 def test_interrupted_run_resumes(smoke, tmp_path):
     out = tmp_path / "resumed"
     out.mkdir()

@@ -170,6 +170,25 @@ def test_a_store_matches_runs_by_digest_and_reports_the_stale_ones(tmp_path):
     assert not other.matched and other.stale[0]["reason"] == "trained on other training data"
 
 
+def test_a_record_counts_data_of_its_fingerprint_as_its_own(tmp_path):
+    """Data with another digest but the record's fingerprint (another BLAS kernel) are matched against the
+    record's digest, with a line that says why; another fingerprint, the same digest or no record: the
+    data's own digest. The record keeps the digest and fingerprint its build matched with."""
+    store = tmp_path / "store"
+    store.mkdir()
+    assert record.effective_data_digest(store, "mine", "print") == ("mine", None)  # no record
+    theirs = {"training_data": {"digest": "theirs", "fingerprint": "print"}}
+    (store / record.RECORD).write_text(json.dumps(theirs))
+    digest, line = record.effective_data_digest(store, "mine", "print")
+    assert digest == "theirs" and "equal the record's" in line and "BLAS" in line
+    assert record.effective_data_digest(store, "mine", "another print") == ("mine", None)
+    assert record.effective_data_digest(store, "theirs", "print") == ("theirs", None)
+    # a build writes what it matched with
+    data = _manifest(tmp_path / "data")
+    status = run_store.match(tmp_path / "empty", "smoke", training_data_digest(data))
+    assert status.data_digest == training_data_digest(data)
+
+
 def test_a_record_keeps_its_precision_on_a_machine_of_the_other_kind(tmp_path, monkeypatch):
     """cpu's recipe says "auto": a record of bf16 runs is grown in bf16 on an fp32 machine (never mixed)."""
     digest = training_data_digest(_manifest(tmp_path / "data"))

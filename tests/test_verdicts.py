@@ -452,6 +452,7 @@ def test_claim2_of_another_precision_stands_beside_the_main_regimes_on_the_same_
     from dark.analysis.report import along, along_page
 
     clusters = np.arange(16)
+
     def runs_of(precision, seeds, dark_p01):
         return {(e, s): _run(tmp_path / precision, e, s, dark_p01(e, s), 37, clusters, precision=precision)
                 for s in seeds for e in ("unbiased", "ceil")}  # fmt: skip
@@ -532,8 +533,9 @@ def _pckh01(run_dir, decoder="dark"):
 
 def test_the_committed_records_regime_rows_are_the_paired_means_of_its_frame_sums():
     """The regime page's secondary rows saved with results/cpu (claim 2 against the placebo, claim 2 across
-    the batch regimes, the main regime's claim 2 on another regime's seeds), standard protocol, each equal to the mean over its seeds of the per-seed
-    difference of the two runs' PCKh@0.1, read straight from the recorded frame sums."""
+    the batch regimes, the main regime's claim 2 on another regime's seeds), standard protocol, each equal
+    to the mean over its seeds of the per-seed difference of the two runs' PCKh@0.1, read straight from the
+    recorded frame sums."""
     results = Path(__file__).resolve().parents[1] / "results" / "cpu"
     saved = report.load_saved(results / "results")
     run = lambda cell, s: results / "runs" / f"sh-{cell}-s{s}"  # noqa: E731

@@ -1,12 +1,14 @@
 """``dark book`` on a recorded profile: reuse the record's runs, train only the missing ones, record each.
 
 :func:`plan_with_record` executes the steps the trainings need (the data), digests the training data
-(:func:`dark.experiment.run_digest.training_data_digest`), asks the record which of the profile's trainings it
-holds with matching digests (:func:`dark.record.run_store.match`: the build log lists them, and every
-stale run with its reason), and resolves the plan again without those trainings: the analysis reads the
-recorded runs from the record and the new ones from the work folder. :func:`recorder` is the executor's
-``after`` hook that adds each training to the record as soon as its step (training and evaluation,
-``notebooks/03_train.md``) is done, so an interruption between trainings loses nothing recorded.
+(:func:`dark.experiment.run_digest.training_data_digest`, or takes the record's digest when the two renders
+differ only in rounding: :func:`dark.record.record.effective_data_digest`), asks the record which of the
+profile's trainings it holds with matching digests (:func:`dark.record.run_store.match`: the build log
+lists them, and every stale run with its reason), and resolves the plan again without those trainings:
+the analysis reads the recorded runs from the record and the new ones from the work folder.
+:func:`recorder` is the executor's ``after`` hook that adds each training to the record as soon as its
+step (training and evaluation, ``notebooks/03_train.md``) is done, so an interruption between trainings
+loses nothing recorded.
 :func:`first_trainings` cuts a plan to its first trainings (``dark book --max-trainings N``: grow a record by
 N runs in a session that cannot fit them all). :func:`finish_record` writes the record after the plan, and
 either saves the analysis of every recorded run (a build cut by ``--max-trainings``, whose pages did not run)
@@ -23,7 +25,7 @@ from typing import Any
 
 from dark.book.executor import RunReport, execute_plan
 from dark.book.plan import Plan, Step, load_plan, with_fresh_records
-from dark.experiment.run_digest import training_data_digest
+from dark.experiment.run_digest import training_data_digest, training_data_fingerprint
 from dark.record import record as recording
 from dark.record import run_store
 
@@ -66,8 +68,12 @@ def plan_with_record(
     first = replace(full, steps=tuple(s for s in full.steps if s.id in before))
     done = execute_plan(first, options["out_dir"], cwd=options["work"], force=options["force"],
                  quiet=options["quiet"], log=log, execute=options["execute"])  # fmt: skip
-    digest = training_data_digest(Path(options["work"]) / trainings[0].parameters["data"])
-    status = run_store.match(record, profile, digest)
+    data = Path(options["work"]) / trainings[0].parameters["data"]
+    fingerprint = training_data_fingerprint(data)
+    digest, same = recording.effective_data_digest(record, training_data_digest(data), fingerprint)
+    if same:
+        log(same)
+    status = replace(run_store.match(record, profile, digest), data_fingerprint=fingerprint)
     for line in status.lines():
         log(line)
     plan = load_plan(plan_file, profile, recorded=status.matched, precision=status.precision, **plan_options)

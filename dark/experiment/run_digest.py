@@ -12,6 +12,14 @@ digest the profile's training would have now. :func:`run_digest` hashes
 - :func:`training_data_digest`: the data the training reads, the TRAINING and VALIDATION splits only.
   The test split is left out on purpose: a change of the evaluation's data (more test clusters, another
   test placement) re-evaluates the recorded runs' predictions but never invalidates a training.
+
+:func:`training_data_fingerprint` hashes the same splits with every floating-point field rounded to
+1e-3 px: the renderer's joint positions come out of matrix products whose last bits depend on the BLAS
+kernel numpy picks for the processor (OpenBLAS's ``Haswell`` and ``SkylakeX`` kernels differ by up to
+5e-13 px on the cpu profile's data, with identical depth images), so two machines can render the same
+data with different digests. A record keeps the fingerprint of the data its runs trained on, and a
+build whose data have another digest but the same fingerprint reuses its runs
+(:func:`dark.record.record.effective_data_digest`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ from dark.experiment.runs import RunConfig
 
 #: the splits a training reads (the test split is the evaluation's)
 TRAINING_SPLITS = ("train", "val")
+#: decimals (input px) the fingerprint rounds floating-point fields to: far above the BLAS kernels' last
+#: bits (below 1e-12 px), far below anything a training sees
+FINGERPRINT_DECIMALS = 3
 
 
 def _sha(payload: Any) -> str:
@@ -57,6 +68,40 @@ def training_data_digest(data: str | os.PathLike) -> str:
             h.update(np.ascontiguousarray(s.joints, dtype=np.float64).tobytes())
             h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
             h.update(f"{s.head_size!r}/{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
+    return h.hexdigest()
+
+
+def _rounded(values: np.ndarray) -> bytes:
+    """The bytes of ``values``, floating-point ones rounded to :data:`FINGERPRINT_DECIMALS` (``+ 0.0``
+    turns a rounded -0.0 into 0.0)."""
+    values = np.ascontiguousarray(values)
+    if np.issubdtype(values.dtype, np.floating):
+        values = np.round(values.astype(np.float64), FINGERPRINT_DECIMALS) + 0.0
+    return values.tobytes()
+
+
+def training_data_fingerprint(data: str | os.PathLike) -> str:
+    """sha256 of the train and val splits of ``data`` with every floating-point field (joints, head sizes)
+    rounded to 1e-3 px and everything else (depth images, visibility, labels) exact: equal for two renders
+    that differ only in the last bits of their matrix products (the module docstring).
+
+    A rendered dataset is read shard by shard, field by field, in ``manifest.json``'s order; a HUMAN4D root
+    sample by sample, as :func:`training_data_digest` reads it."""
+    h = hashlib.sha256()
+    manifest = Path(data) / "manifest.json"
+    if manifest.is_file():
+        shards = read_manifest(manifest)["shards"]
+        for shard in sorted((s for s in shards if s["split"] in TRAINING_SPLITS), key=lambda s: s["file"]):
+            records = np.load(Path(data) / shard["file"])
+            h.update(f"{shard['split']}/{shard['file']}\n".encode())
+            for name in records.dtype.names:
+                h.update(name.encode() + _rounded(records[name]))
+        return h.hexdigest()
+    for split in TRAINING_SPLITS:
+        for s in open_split(data, split=split):
+            h.update(_rounded(np.asarray(s.joints, dtype=np.float64)) + _rounded(np.asarray(s.head_size)))
+            h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
+            h.update(f"{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
     return h.hexdigest()
 
 

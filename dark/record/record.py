@@ -10,7 +10,8 @@ the default book renders the record in its own chapter (``book/pages/recorded.md
     results/cpu/
       record.json             schema, profile, the command that grows it, the last build's provenance
                               (commit, date, machine, versions), wall time and commit per step, the runs
-                              it analysed, the stale runs it did not (with the reason), the precision
+                              it analysed, the stale runs it did not (with the reason), the precision,
+                              the training data's digest and fingerprint
       runs/<run>/config.json (settings + digest + the run's own provenance), metrics.jsonl,
                  evaluation.json, frame_sums.npz, predictions_test.npz              (per training)
                  SHA256SUMS: the sha256 of each of those files, written when the run was recorded
@@ -25,6 +26,8 @@ run never hashed makes the record fail to load until ``python -m dark record --r
 (:mod:`dark.record.record_cli`). :func:`runs_table` is the history of its runs (which commit and machine
 produced each, when, how long). A record of schema 1 (before the store: four files a run, no digests) still
 loads; :func:`superseded` finds records kept beside the one that replaced them.
+:func:`effective_data_digest` lets a machine whose render of the training data differs from the record's only
+in the last bits of its floating-point values (another BLAS kernel) reuse the record's runs.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def write(
                 continue
             if not all((run / f).is_file() for f in RUN_FILES):
                 raise FileNotFoundError(f"{run} is missing files: the {plan.profile} run is not finished")
-            digest = digest or training_data_digest(cwd / data)
+            digest = digest or (status and status.data_digest) or training_data_digest(cwd / data)
             if not holds(dest, run, digest):  # the pipeline recorded it as it finished
                 add_run(dest, run, data_digest=digest)
         names.append(run.name)
@@ -154,6 +157,8 @@ def write(
         "altered": list(status.altered) if status else [],
         "extra": list(status.extra) if status else [],
     }
+    if status and status.data_digest and status.data_fingerprint:  # what the runs trained on
+        record["training_data"] = {"digest": status.data_digest, "fingerprint": status.data_fingerprint}
     atomic_write(dest / RECORD, json.dumps(record, indent=1, default=str) + "\n")
     return dest
 
@@ -220,6 +225,31 @@ def altered(dest: str | Path, rec: dict[str, Any]) -> list[run_hashes.Altered]:
     files = SCHEMA_RUN_FILES.get(rec.get("schema"), RUN_FILES)
     found = (run_hashes.verify(Path(dest) / RUNS / name, files) for name in rec.get("runs", []))
     return [a for a in found if a is not None]
+
+
+def effective_data_digest(dest: str | Path, digest: str, fingerprint: str) -> tuple[str, str | None]:
+    """The training data's digest to match the runs of the record ``dest`` against, and a line for the build
+    log when it is not ``digest``.
+
+    ``digest`` and ``fingerprint``: :func:`~dark.experiment.run_digest.training_data_digest` and
+    :func:`~dark.experiment.run_digest.training_data_fingerprint` of the data on this machine. When the
+    record's data (``record.json``'s ``training_data``) have another digest but the same fingerprint, the
+    two renders differ only in the last bits of their floating-point values (another BLAS kernel): the
+    record's digest is returned, so its runs count as trained on these data and new runs are recorded with
+    it. Otherwise ``digest``.
+    """
+    try:
+        theirs = json.loads((Path(dest) / RECORD).read_text()).get("training_data") or {}
+    except (OSError, ValueError):
+        return digest, None
+    if not theirs.get("digest") or theirs["digest"] == digest or theirs.get("fingerprint") != fingerprint:
+        return digest, None
+    return theirs["digest"], (
+        f"record: the training data here (digest {digest[:12]}) equal the record's "
+        f"({theirs['digest'][:12]}) up to the last bits of their floating-point values (same "
+        "fingerprint: joints and head sizes within 1e-3 px, everything else identical; another BLAS "
+        "kernel): the record's runs count as trained on them"
+    )
 
 
 def load(dest: str | Path) -> dict[str, Any] | None:

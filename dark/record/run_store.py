@@ -230,6 +230,9 @@ class Match:
         altered: ``{"run", "files", "reason"}`` of recorded runs of the profile's names whose files are not
             what was recorded (:func:`dark.record.run_hashes.verify`; never analysed; retrained).
         extra: recorded runs that are no training of the profile (kept, not analysed).
+        data_digest: the training data's digest the runs were matched against (and new ones are recorded
+            with); data_fingerprint: the data's fingerprint
+            (:func:`dark.experiment.run_digest.training_data_fingerprint`), when the build computed it.
     """
 
     precision: str
@@ -238,6 +241,8 @@ class Match:
     stale: list[dict[str, Any]] = field(default_factory=list)
     altered: list[dict[str, Any]] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    data_digest: str | None = None
+    data_fingerprint: str | None = None
 
     def lines(self) -> list[str]:
         """The build log's account: reused, to train, stale (each with its reason), altered (each with its
@@ -301,7 +306,7 @@ def match(dest: str | os.PathLike, profile: str, data_digest: str, *, precision:
     counts = {p: sum(stored.get(n) is not None and stored[n].digest == d and altered[n] is None
                      for n, (_, d) in e.items()) for p, e in by_precision.items()}  # fmt: skip
     chosen = max(options, key=lambda p: (counts[p], p == own))
-    result = Match(precision=chosen)
+    result = Match(precision=chosen, data_digest=data_digest)
     for name, (training, digest) in by_precision[chosen].items():
         run = stored.get(name)
         if altered.get(name) is not None:  # never reused, whatever its digest says
