@@ -479,6 +479,7 @@ def test_claim2_of_another_precision_stands_beside_the_main_regimes_on_the_same_
     assert said.startswith("Under the standard protocol, SH")
     for r, where in ((own, "in fp32"), (std, "in bf16 on the same seeds (2, 4)")):
         assert f"{r['estimate']:.2f} [{r['low']:.2f}, {r['high']:.2f}] (2 pairs) {where}" in said
+    assert 'data-verdict="regime/0/claim/2/sh/standard/unbiased - ceil"' in said
     html = along_page.seed_matched_table(saved)
     assert 'data-verdict="regime/0/claim/2/sh/standard/unbiased - ceil"' in html
     assert 'data-verdict="claim/2/sh/standard/unbiased - ceil"' in html and "bf16, same seeds" in html

@@ -326,10 +326,13 @@ def seed_matched_text(
         whole = _primary_row(saved, r)
         if r["protocol"] != protocol or own is None or whole is None:
             continue
+        at = {"claim": 2, "model": r["model"], "protocol": r["protocol"], "comparison": r["comparison"]}
+        span = verdict_span(own["verdict"], _verdict_key({**at, "regime": saved["regimes"].index(reg)}))
         return (
             f"Under the {short_label(protocol)} protocol, {paper.MODEL_NAMES.get(r['model'], r['model'])} "
             f"w/o quant - ceil is {_said(own, digits)} in {reg['regime'].get(axis)}, against "
             f"{_said(r, digits)} in {main} on the same seeds ({', '.join(map(str, r.get('seeds', [])))}) and "
-            f"{_said(whole, digits)} in {main} on all its pairs."
+            f"{_said(whole, digits)} in {main} on all its pairs. In {reg['regime'].get(axis)} this endpoint "
+            f"reads {span}."
         )
     return ""
