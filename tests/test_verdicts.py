@@ -384,6 +384,12 @@ def test_the_renderer_states_each_regimes_verdicts_under_keys_of_their_own():
     assert render.regime_sentences({"regimes": []}) == ""
     claim2["by_model"]["hrnet"] = "not evaluated (no runs)"  # a model without runs there is not named
     assert "HRNet" not in render.regime_sentences(saved)
+    assert render.regime_sentences(saved, comparable_only=True) == ""  # 10 x 20: not the report's size
+    report_size = {"regime_text": "heatmaps 40 x 80, ...", "comparable": True, "claims": {"2": claim2}}
+    saved["regimes"].append(report_size)
+    (line,) = render.regime_sentences(saved, comparable_only=True).splitlines()
+    assert line.startswith("- At heatmaps 40 x 80, ..., claim 2:")
+    assert 'data-verdict="regime/1/claim/2"' in line
 
 
 def test_claim2_against_the_placebo_is_the_paired_mean_of_the_frame_sums(tmp_path):

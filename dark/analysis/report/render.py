@@ -291,12 +291,15 @@ def _signs(s: Mapping | None) -> str:
     return "–" if not s else f"{s['favour']} of {s['clips']} (p {s['p']:.3f})"
 
 
-def regime_sentences(saved: Mapping) -> str:
+def regime_sentences(saved: Mapping, comparable_only: bool = False) -> str:
     """One line per other regime of the record (``verdicts.json``'s ``regimes``) and claim: its verdict,
     each model's, the regime; keys prefixed ``regime/<i>/``. Claims without runs in a regime are left out;
-    empty when no other regime has an evaluated claim."""
+    empty when no other regime has an evaluated claim. ``comparable_only``: only the regimes at the report's
+    heatmap size (:func:`dark.analysis.report.regime.comparable`)."""
     lines = []
     for i, reg in enumerate(saved.get("regimes", [])):
+        if comparable_only and not reg.get("comparable"):
+            continue
         for c, v in sorted(reg["claims"].items()):
             if str(v["verdict"]).startswith("not evaluated"):  # no endpoint of this claim has runs there
                 continue
