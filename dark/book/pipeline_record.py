@@ -69,10 +69,15 @@ def plan_with_record(
     done = execute_plan(first, options["out_dir"], cwd=options["work"], force=options["force"],
                  quiet=options["quiet"], log=log, execute=options["execute"])  # fmt: skip
     data = Path(options["work"]) / trainings[0].parameters["data"]
-    fingerprint = training_data_fingerprint(data)
-    digest, same = recording.effective_data_digest(record, training_data_digest(data), fingerprint)
-    if same:
-        log(same)
+    digest = training_data_digest(data)
+    try:
+        fingerprint = training_data_fingerprint(data)
+    except (OSError, ValueError):  # shards it cannot read: the training says which, in one line
+        fingerprint = None
+    if fingerprint is not None:
+        digest, same = recording.effective_data_digest(record, digest, fingerprint)
+        if same:
+            log(same)
     status = replace(run_store.match(record, profile, digest), data_fingerprint=fingerprint)
     for line in status.lines():
         log(line)
