@@ -103,16 +103,8 @@ def crossed_rows(records: Sequence[RunRecord], **kw) -> list[dict]:
 
     ``kw``: ``confidence``, ``n_resamples``, ``seed``. Raises like the analysis when the runs were not
     evaluated on the same test frames."""
-    groups = list(split_regimes(records).values())
-    if len(groups) < 2:
-        return []
-    main, main_cells, out = groups[0], cells(groups[0]), []
-    for rs in groups[1:]:
-        reg, by_cell = regime(rs), cells(rs)
-        ax = axis(regime(main), reg)
-        if ax is None:
-            continue
-        setting = reg[dict(AXES)[ax][0]]
+    out = []
+    for main_cells, by_cell, ax, setting in _other_regimes(records):
         for (model, q), rq in by_cell.items():
             if q == "unbiased" or (model, "unbiased") in by_cell or (model, "unbiased") not in main_cells:
                 continue
@@ -120,6 +112,20 @@ def crossed_rows(records: Sequence[RunRecord], **kw) -> list[dict]:
             rows = _crossed(main_cells, model, q, other, rq, kw)
             out += [{**row, "axis": ax, "setting": setting} for row in rows]
     return out
+
+
+def _other_regimes(records: Sequence[RunRecord]):
+    """``(main cells, cells, axis, setting)`` of every regime of ``records`` but the main one that differs
+    from it in one setting (:func:`axis`; ``setting``: its value there), in :func:`split_regimes`' order."""
+    groups = list(split_regimes(records).values())
+    if len(groups) < 2:
+        return
+    main, main_cells = regime(groups[0]), cells(groups[0])
+    for rs in groups[1:]:
+        reg = regime(rs)
+        ax = axis(main, reg)
+        if ax is not None:
+            yield main_cells, cells(rs), ax, reg[dict(AXES)[ax][0]]
 
 
 def _crossed(
@@ -154,16 +160,8 @@ def seed_matched_rows(records: Sequence[RunRecord], **kw) -> list[dict]:
     ``"setting"`` (the other regime's value) and ``"quantiser"``. The other regime's own estimate is its
     primary endpoint; this row is the main regime's beside it on the same seeds (secondary, no verdict).
     ``kw``: ``confidence``, ``n_resamples``, ``seed``."""
-    groups = list(split_regimes(records).values())
-    if len(groups) < 2:
-        return []
-    main = cells(groups[0])
     out = []
-    for rs in groups[1:]:
-        reg, by_cell = regime(rs), cells(rs)
-        ax = axis(regime(groups[0]), reg)
-        if ax is None:
-            continue
+    for main, by_cell, ax, setting in _other_regimes(records):
         for (model, q), rq in by_cell.items():
             if q in ("unbiased", PLACEBO) or (model, "unbiased") not in by_cell or (model, q) not in main:
                 continue
@@ -178,5 +176,5 @@ def seed_matched_rows(records: Sequence[RunRecord], **kw) -> list[dict]:
             a = _analysis(main, clusters)
             for p in PROTOCOLS:
                 row = _rows(claim2_endpoint(p, q), model, main, seeds, a, clusters=clusters, **kw)
-                out.append({**row, "quantiser": q, "axis": ax, "setting": reg[dict(AXES)[ax][0]]})
+                out.append({**row, "quantiser": q, "axis": ax, "setting": setting})
     return out

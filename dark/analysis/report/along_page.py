@@ -286,6 +286,18 @@ def _primary_row(claims: Mapping, like: Mapping) -> Mapping | None:
     return None
 
 
+def _regime_span(saved: Mapping, reg: Mapping, r: Mapping) -> str:
+    """The verdict of ``r``'s claim-2 endpoint in regime ``reg`` (one of ``saved``'s ``regimes``, or
+    ``saved`` itself for the main one), as the one renderer's span; "" without that endpoint there."""
+    main = reg is saved
+    own = _primary_row(saved if main else reg["claims"], r)
+    if own is None:
+        return ""
+    at = {"claim": 2, "model": r["model"], "protocol": r["protocol"], "comparison": r["comparison"]}
+    index = -1 if main else saved["regimes"].index(reg)
+    return verdict_span(own["verdict"], _verdict_key({**at, "regime": index}))
+
+
 def seed_matched_table(saved: Mapping, axis: str = "precision", digits: int = 2) -> str:
     """Claim 2 on matched seeds along ``axis``, three rows per model and protocol: the other regime's
     primary ``unbiased - q`` on its own pairs (with that regime's verdict), the main regime's on the same
@@ -296,16 +308,13 @@ def seed_matched_table(saved: Mapping, axis: str = "precision", digits: int = 2)
     for reg, r in _matched(saved, axis):
         label = f"{paper.MODEL_NAMES.get(r['model'], r['model'])}, {short_label(r['protocol'])}"
         seeds = ", ".join(map(str, r.get("seeds", [])))
-        at = {"claim": 2, "model": r["model"], "protocol": r["protocol"], "comparison": r["comparison"]}
-        own = _primary_row(reg["claims"], r)
+        own, whole = _primary_row(reg["claims"], r), _primary_row(saved, r)
         if own is not None:
-            span = verdict_span(own["verdict"], _verdict_key({**at, "regime": saved["regimes"].index(reg)}))
             setting = f"{reg['regime'].get(axis)}, its pairs"
-            rows.append([label, setting, _est(own, digits), _pairs(own), seeds, span])
+            rows.append([label, setting, _est(own, digits), _pairs(own), seeds, _regime_span(saved, reg, r)])
         rows.append([label, f"{main}, same seeds", _est(r, digits), _pairs(r), seeds, "secondary"])
-        whole = _primary_row(saved, r)
         if whole is not None:
-            span = verdict_span(whole["verdict"], _verdict_key({**at, "regime": -1}))
+            span = _regime_span(saved, saved, r)
             rows.append([label, f"{main}, all its pairs", _est(whole, digits), _pairs(whole), "all", span])
     header = ["Model, protocol", "Trainings", "W/o quant - ceil [95% CI]", "n", "Seeds", "Verdict"]
     return _table(header, rows)
@@ -326,8 +335,7 @@ def seed_matched_text(
         whole = _primary_row(saved, r)
         if r["protocol"] != protocol or own is None or whole is None:
             continue
-        at = {"claim": 2, "model": r["model"], "protocol": r["protocol"], "comparison": r["comparison"]}
-        span = verdict_span(own["verdict"], _verdict_key({**at, "regime": saved["regimes"].index(reg)}))
+        span = _regime_span(saved, reg, r)
         return (
             f"Under the {short_label(protocol)} protocol, {paper.MODEL_NAMES.get(r['model'], r['model'])} "
             f"w/o quant - ceil is {_said(own, digits)} in {reg['regime'].get(axis)}, against "
