@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -187,6 +188,33 @@ def test_a_record_counts_data_of_its_fingerprint_as_its_own(tmp_path):
     data = _manifest(tmp_path / "data")
     status = run_store.match(tmp_path / "empty", "smoke", training_data_digest(data))
     assert status.data_digest == training_data_digest(data)
+
+
+def test_a_written_record_keeps_the_data_its_runs_trained_on(finished, tmp_path):
+    """``record.write`` keeps the digest and fingerprint of the build's data (``status``), and the next build
+    on data of another digest (another BLAS kernel's last bits) but that fingerprint matches against the
+    recorded runs' digest: the round trip a rerun of the cpu profile on another machine takes."""
+    plan, out_dir, work, names = finished
+    precision = run_store.own_precision("cpu")
+    for name, seed in zip(names, (1314, 2), strict=True):  # trainings of the cpu profile this time
+        shutil.rmtree(work / "runs" / "cpu" / name)
+        _finished_run(work / "runs" / "cpu" / name, seed, profile="cpu", precision=precision)
+    digest = training_data_digest(work / "data" / "x")
+    status = replace(run_store.match(tmp_path / "none", "cpu", digest), data_fingerprint="print")
+    dest = record.write(plan, out_dir, tmp_path / "rec", cwd=work, status=status)
+    assert record.load(dest)["training_data"] == {"digest": digest, "fingerprint": "print"}
+    assert record.check(dest) == []
+    assert all(runs.Run(dest / "runs" / n).record()["training_data"] == digest for n in names)
+    # the next build: its own digest differs, the fingerprint is the record's
+    theirs, line = record.effective_data_digest(dest, "another digest", "print")
+    assert theirs == digest and "equal the record's" in line
+    rerun = run_store.match(dest, "cpu", theirs, precision=status.precision)
+    assert rerun.matched == {n: (dest / "runs" / n).resolve() for n in names} and not rerun.stale
+    assert record.effective_data_digest(dest, "another digest", "another print") == ("another digest", None)
+    # a build that could not fingerprint its data (unreadable shards) writes no training data
+    blind = replace(status, data_fingerprint=None)
+    blind_dest = record.write(plan, out_dir, tmp_path / "rec2", cwd=work, status=blind)
+    assert "training_data" not in record.load(blind_dest)
 
 
 def test_a_record_keeps_its_precision_on_a_machine_of_the_other_kind(tmp_path, monkeypatch):
