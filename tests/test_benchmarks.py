@@ -24,6 +24,9 @@ spec.loader.exec_module(train_step)
 spec = importlib.util.spec_from_file_location("profile_epoch", ROOT / "benchmarks" / "profile_epoch.py")
 profile_epoch = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(profile_epoch)
+spec = importlib.util.spec_from_file_location("decode_bench", ROOT / "benchmarks" / "decode.py")
+decode_bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(decode_bench)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -205,3 +208,27 @@ def test_the_readme_criterion_table_is_the_committed_run_output():
         row = next(line for line in readme.splitlines() if line.startswith(f"| {precision} ("))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1:] == [f"{epoch} s", f"{useful} GFLOP/s", f"{matmul} GFLOP/s", f"**{ratio}%**"], row
+
+
+@pytest.mark.parametrize("kernel", [5, 11])
+def test_the_bound_of_dark_does_darks_work_where_the_window_is_inside(kernel):
+    """``benchmarks/decode.py``'s bound computes what ``dark`` computes before its Newton step (the log of the
+    blurred map at the 13 stencil points) wherever the window lies inside its map, so that its time is a
+    bound of work ``dark`` really does, not of something cheaper."""
+    import numpy as np
+    import torch
+
+    from dark.codecs._maps import _cut_by_border
+    from dark.codecs._stencil import blurred_stencil
+    from dark.study import make_batch
+
+    maps = make_batch(batch=8, seed=3)  # (8, 17, 64, 48) float32
+    flat = maps.reshape(-1, 64, 48)
+    peak = np.argmax(flat.reshape(len(flat), -1), axis=1)
+    inside = ~_cut_by_border(64, 48, 2 + (kernel - 1) // 2)[peak]
+    assert inside.sum() >= len(peak) // 2  # most windows (k = 11: not all) lie inside their map
+    got = decode_bench.bound_blur(kernel)(maps)
+    g = tuple(decode_bench.codecs.blur_kernel(kernel))
+    want = np.log(blurred_stencil(torch.from_numpy(flat), peak, g))
+    np.testing.assert_allclose(got[:, inside], want[:, inside], rtol=0, atol=1e-12)
+    assert got.shape == (13, len(peak))
