@@ -5,6 +5,8 @@ Every generic test iterates over ``codecs.DECODERS``, so a newly registered deco
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -49,6 +51,24 @@ def test_nan_and_inf_are_ignored(name):
     assert np.isfinite(coords).all() and np.isfinite(conf).all() and valid.all()
     np.testing.assert_allclose(coords, expected, atol=1e-6)
     np.testing.assert_array_equal(conf, expected_conf)
+
+
+@pytest.mark.parametrize("name", codecs.DECODERS)
+def test_missing_values_raise_no_warning(name):
+    """"Ignored" includes silent: +Inf beside one peak and -Inf beside another (their blurred values meet
+    in one sum), and huge finite values, decode without a RuntimeWarning."""
+    maps = batch(4)
+    for i, value in enumerate((np.inf, -np.inf, np.nan)):
+        y, x = np.unravel_index(np.argmax(maps[i]), maps[i].shape)
+        maps[i, y, min(x + 1, W - 1)] = value  # next to the peak: every blur reaches it
+    ordinary = maps[3].copy()
+    maps[3] *= np.float32(3e38) / maps[3].max()  # finite, but sums of them overflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        coords, conf = codecs.decode(maps, name)
+    assert np.isfinite(coords).all() and np.isfinite(conf).all()
+    if name in ("argmax", "standard", "dark", "com", "local_com", "mom", "gaussian_fit"):  # scale-invariant
+        np.testing.assert_allclose(coords[3], codecs.decode(ordinary[None], name)[0][0], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", codecs.DECODERS)

@@ -90,7 +90,9 @@ def _blurred_numpy(maps: np.ndarray, peak: np.ndarray, g: tuple[float, ...]) -> 
     # NaN); where it does not, it met only zero weights and zeroing it changes nothing. Checking the
     # result (one sum, finite in the common case) is cheaper than checking the window, and only the
     # windows whose values are not all finite are redone, sanitised.
-    if not np.isfinite(blurred.sum()):
+    with np.errstate(invalid="ignore", over="ignore"):  # Inf + -Inf: a NaN sum, which is the signal
+        clean = np.isfinite(blurred.sum())
+    if not clean:
         dirty = np.flatnonzero(~np.isfinite(blurred).all(axis=0))
         v = v[dirty].astype(np.float64)
         v[~np.isfinite(v)] = 0.0

@@ -21,6 +21,35 @@ def _marginals(weights: Tensor) -> tuple[Tensor, Tensor]:
     return weights.sum(dim=1).to(torch.float64), weights.sum(dim=2).to(torch.float64)
 
 
+def _overflowed(cols: Tensor) -> Tensor:
+    """``(N,)`` bool: which maps' marginals are not finite (sums of float32 values near its largest,
+    about 3.4e38, overflow; the maps themselves are finite)."""
+    return ~torch.isfinite(cols.sum(dim=1))
+
+
+def _mass_marginals(maps: Tensor) -> tuple[Tensor, Tensor]:
+    """The marginals of ``max(h, 0)`` (:func:`_marginals`); maps whose sums overflow are summed again
+    divided by their maximum, which the mean and the median of a marginal do not see."""
+    weights = maps.clamp_min(0)
+    cols, rows = _marginals(weights)
+    bad = _overflowed(cols)
+    if bool(bad.any()):
+        scaled = weights[bad] / weights[bad].amax(dim=(1, 2), keepdim=True)
+        cols[bad], rows[bad] = _marginals(scaled)
+    return cols, rows
+
+
+def _soft_weights(maps: Tensor, top: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """The marginals of ``exp(beta (h - max h))`` (``top``: ``(N, 1, 1)`` maxima). Maps where ``beta h``
+    overflows (``inf - inf``) are computed again as ``(h - max h) beta``, which cannot (it is <= 0);
+    the others keep the order of operations, and their results, of before."""
+    cols, rows = _marginals((maps * beta).sub_(top * beta).exp_())  # one new tensor
+    bad = _overflowed(cols)
+    if bool(bad.any()):
+        cols[bad], rows[bad] = _marginals(((maps[bad] - top[bad]) * beta).exp_())
+    return cols, rows
+
+
 def _mean(marginal: Tensor) -> Tensor:
     """``(N, L) -> (N,)`` mean position of a non-negative marginal with positive total."""
     pos = torch.arange(marginal.shape[1], dtype=marginal.dtype, device=marginal.device)
@@ -42,7 +71,7 @@ def _median(marginal: Tensor) -> Tensor:
 def com(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
     """Centre of mass of ``max(h, 0)`` over the whole map: ``(N, H, W) -> (N, 2)`` (the DARK paper's
     centre-of-mass baseline; ``book/codecs.md``)."""
-    cols, rows = _marginals(maps.clamp_min(0))
+    cols, rows = _mass_marginals(maps)
     return torch.stack([_mean(cols), _mean(rows)], dim=1)
 
 
@@ -59,8 +88,7 @@ def soft_argmax(
     """
     n = maps.shape[0]
     top = maps.reshape(n, -1).gather(1, peak_of(maps, peak)[:, None]).reshape(n, 1, 1)
-    weights = (maps * beta).sub_(top * beta).exp_()  # exp(beta (h - max)) <= 1: one new tensor
-    cols, rows = _marginals(weights)
+    cols, rows = _soft_weights(maps, top, beta)  # of exp(beta (h - max)) <= 1
     return torch.stack([_mean(cols), _mean(rows)], dim=1)
 
 
@@ -94,8 +122,7 @@ def soft_argmax_debiased(
     """
     n, h, w = maps.shape
     top = maps.reshape(n, -1).gather(1, peak_of(maps, peak)[:, None]).reshape(n, 1, 1)
-    weights = (maps * beta).sub_(top * beta).exp_()
-    cols, rows = _marginals(weights)
+    cols, rows = _soft_weights(maps, top, beta)
     plain = torch.stack([_mean(cols), _mean(rows)], dim=1)
     total = cols.sum(dim=1)  # sum_i exp(beta (h_i - max)), in [1, P]
     r = (h * w) * torch.exp(-beta * top.reshape(n).to(torch.float64)) / total
@@ -109,5 +136,5 @@ def soft_argmax_debiased(
 def mom(maps: Tensor, sigma: float = 2.0, *, peak: Tensor | None = None) -> Tensor:
     """Median of mass (Tensmeyer & Martinez 2019): per-axis median of the marginals of ``max(h, 0)``,
     linearly interpolated: ``(N, H, W) -> (N, 2)``."""
-    cols, rows = _marginals(maps.clamp_min(0))
+    cols, rows = _mass_marginals(maps)
     return torch.stack([_median(cols), _median(rows)], dim=1)
