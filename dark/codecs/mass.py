@@ -34,12 +34,12 @@ def _mass_marginals(maps: Tensor) -> tuple[Tensor, Tensor]:
     cols, rows = _marginals(weights)
     bad = _overflowed(cols)
     if bool(bad.any()):
-        scaled = weights[bad] / weights[bad].amax(dim=(1, 2), keepdim=True)
-        cols[bad], rows[bad] = _marginals(scaled)
+        few = weights[bad]
+        cols[bad], rows[bad] = _marginals(few / few.amax(dim=(1, 2), keepdim=True))
     return cols, rows
 
 
-def _soft_weights(maps: Tensor, top: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+def _soft_marginals(maps: Tensor, top: Tensor, beta: float) -> tuple[Tensor, Tensor]:
     """The marginals of ``exp(beta (h - max h))`` (``top``: ``(N, 1, 1)`` maxima). Maps where ``beta h``
     overflows (``inf - inf``) are computed again as ``(h - max h) beta``, which cannot (it is <= 0);
     the others keep the order of operations, and their results, of before."""
@@ -88,7 +88,7 @@ def soft_argmax(
     """
     n = maps.shape[0]
     top = maps.reshape(n, -1).gather(1, peak_of(maps, peak)[:, None]).reshape(n, 1, 1)
-    cols, rows = _soft_weights(maps, top, beta)  # of exp(beta (h - max)) <= 1
+    cols, rows = _soft_marginals(maps, top, beta)  # of exp(beta (h - max)) <= 1
     return torch.stack([_mean(cols), _mean(rows)], dim=1)
 
 
@@ -122,7 +122,7 @@ def soft_argmax_debiased(
     """
     n, h, w = maps.shape
     top = maps.reshape(n, -1).gather(1, peak_of(maps, peak)[:, None]).reshape(n, 1, 1)
-    cols, rows = _soft_weights(maps, top, beta)
+    cols, rows = _soft_marginals(maps, top, beta)
     plain = torch.stack([_mean(cols), _mean(rows)], dim=1)
     total = cols.sum(dim=1)  # sum_i exp(beta (h_i - max)), in [1, P]
     r = (h * w) * torch.exp(-beta * top.reshape(n).to(torch.float64)) / total
