@@ -269,3 +269,24 @@ def test_clusters_are_recordings_and_the_link_counts_them(tree, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["clusters"] == {"train": 0, "val": 0, "test": 2}
     assert manifest["placements"] == {"train": 1, "val": 1, "test": 1}
+
+
+def test_the_training_data_digest_and_fingerprint_read_a_linked_root_as_the_root(tree, tmp_path):
+    """``dark book --data-root`` links the root (``link_human4d``) and a recorded profile digests the linked
+    directory: its digest and fingerprint are the root's (the link's manifest has no shards to list), both
+    follow the training splits' joints, and neither sees the test split."""
+    from dark.experiment.run_digest import training_data_digest, training_data_fingerprint
+
+    (tree / "training.txt").write_text(f"3 S2 {RECORDING}\n4 S2 {RECORDING}\n")  # poses 1 and 2
+    (tree / "validation.txt").write_text(f"5 S2 {RECORDING}\n")
+    linked = human4d.link_human4d(tree, tmp_path / "linked")
+    digest, print_ = training_data_digest(tree), training_data_fingerprint(tree)
+    assert training_data_digest(linked) == digest and training_data_fingerprint(linked) == print_
+    assert digest != print_
+    (tree / "testing.txt").write_text(f"6 S2 {RECORDING}\n")  # the evaluation's split: no training changes
+    assert training_data_digest(linked) == digest and training_data_fingerprint(linked) == print_
+    pose = tree / "S2" / RECORDING / "Dump" / "gposes3d" / "2.npy"  # group 4's pose, a training frame
+    np.save(pose, np.nextafter(np.load(pose), np.float32(np.inf)))  # last bits (mm): the digest sees them
+    assert training_data_digest(linked) != digest and training_data_fingerprint(linked) == print_
+    np.save(pose, np.load(pose) + 50)  # 5 cm in the world (poses are in mm): pixels on the image
+    assert training_data_fingerprint(linked) != print_

@@ -28,6 +28,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +55,40 @@ def training_data_digest(data: str | os.PathLike) -> str:
     ``manifest.json`` (the files' contents, not the generator's version: a new generator that renders the
     same training data keeps every recorded run), or, without a manifest (a HUMAN4D root), of the two
     splits' ground truth (joints, visibility, head sizes, labels)."""
-    manifest = Path(data) / "manifest.json"
-    if manifest.is_file():
-        shards = read_manifest(manifest)["shards"]
-        kept = sorted((s["split"], s["file"], s["sha256"]) for s in shards if s["split"] in TRAINING_SPLITS)
-        if not kept:
-            raise ValueError(f"{manifest}: no train or val shards")
-        return _sha({"shards": kept})
+    shards = _training_shards(data)
+    if shards is not None:
+        return _sha({"shards": sorted((s["split"], s["file"], s["sha256"]) for s in shards)})
     h = hashlib.sha256()
-    for split in TRAINING_SPLITS:
-        samples = open_split(data, split=split)
-        for s in samples:
-            h.update(np.ascontiguousarray(s.joints, dtype=np.float64).tobytes())
-            h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
-            h.update(f"{s.head_size!r}/{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
+    for s in _training_samples(data):
+        h.update(np.ascontiguousarray(s.joints, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
+        h.update(f"{s.head_size!r}/{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
     return h.hexdigest()
+
+
+def _training_shards(data: str | os.PathLike) -> list[dict] | None:
+    """The train and val shards of a rendered dataset's ``manifest.json``; None for a HUMAN4D root or a
+    directory linked to one (:func:`dark.data.human4d.link_human4d`), which are read sample by sample.
+
+    Raises:
+        ValueError: the manifest lists no train or val shard.
+    """
+    manifest = Path(data) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    content = read_manifest(manifest)
+    if content.get("format") == "human4d-root":
+        return None
+    shards = [s for s in content["shards"] if s["split"] in TRAINING_SPLITS]
+    if not shards:
+        raise ValueError(f"{manifest}: no train or val shards")
+    return shards
+
+
+def _training_samples(data: str | os.PathLike) -> Iterator[Any]:
+    """The train then val samples of a HUMAN4D root (or a directory linked to one), as training reads them."""
+    for split in TRAINING_SPLITS:
+        yield from open_split(data, split=split)
 
 
 def _rounded(values: np.ndarray) -> bytes:
@@ -88,20 +108,18 @@ def training_data_fingerprint(data: str | os.PathLike) -> str:
     A rendered dataset is read shard by shard, field by field, in ``manifest.json``'s order; a HUMAN4D root
     sample by sample, as :func:`training_data_digest` reads it."""
     h = hashlib.sha256()
-    manifest = Path(data) / "manifest.json"
-    if manifest.is_file():
-        shards = read_manifest(manifest)["shards"]
-        for shard in sorted((s for s in shards if s["split"] in TRAINING_SPLITS), key=lambda s: s["file"]):
+    shards = _training_shards(data)
+    if shards is not None:
+        for shard in sorted(shards, key=lambda s: s["file"]):
             records = np.load(Path(data) / shard["file"])
             h.update(f"{shard['split']}/{shard['file']}\n".encode())
             for name in records.dtype.names:
                 h.update(name.encode() + _rounded(records[name]))
         return h.hexdigest()
-    for split in TRAINING_SPLITS:
-        for s in open_split(data, split=split):
-            h.update(_rounded(np.asarray(s.joints, dtype=np.float64)) + _rounded(np.asarray(s.head_size)))
-            h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
-            h.update(f"{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
+    for s in _training_samples(data):
+        h.update(_rounded(np.asarray(s.joints, dtype=np.float64)) + _rounded(np.asarray(s.head_size)))
+        h.update(np.ascontiguousarray(s.visible, dtype=bool).tobytes())
+        h.update(f"{s.subject}/{s.activity}/{s.view}/{s.frame}\n".encode())
     return h.hexdigest()
 
 
