@@ -298,12 +298,17 @@ def _regime_span(saved: Mapping, reg: Mapping, r: Mapping) -> str:
     return verdict_span(own["verdict"], _verdict_key({**at, "regime": index}))
 
 
+def _main_setting(saved: Mapping, axis: str) -> str:
+    """The main regime's value of ``axis`` (e.g. ``"bf16"``), as its verdicts record it; "main" without it."""
+    return claims_of(saved).get(1, {}).get("regime", {}).get(axis, "main")
+
+
 def seed_matched_table(saved: Mapping, axis: str = "precision", digits: int = 2) -> str:
     """Claim 2 on matched seeds along ``axis``, three rows per model and protocol: the other regime's
     primary ``unbiased - q`` on its own pairs (with that regime's verdict), the main regime's on the same
     seeds (:func:`dark.analysis.report.along.seed_matched_rows`, secondary) and the main regime's on all
     its pairs (with the main verdict). Both verdicts are the one renderer's spans."""
-    main = claims_of(saved).get(1, {}).get("regime", {}).get(axis, "main")
+    main = _main_setting(saved, axis)
     rows = []
     for reg, r in _matched(saved, axis):
         label = f"{paper.MODEL_NAMES.get(r['model'], r['model'])}, {short_label(r['protocol'])}"
@@ -329,7 +334,7 @@ def seed_matched_text(
 ) -> str:
     """The first model's rows of :func:`seed_matched_table` under ``protocol`` in one sentence; empty
     without them."""
-    main = claims_of(saved).get(1, {}).get("regime", {}).get(axis, "main")
+    main = _main_setting(saved, axis)
     for reg, r in _matched(saved, axis):
         own = _primary_row(reg["claims"], r)
         whole = _primary_row(saved, r)
